@@ -1,0 +1,1 @@
+//! Broker configuration (filled in by the config work).

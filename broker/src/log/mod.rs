@@ -1,0 +1,1 @@
+//! The on-disk partition log (filled in by the storage work).

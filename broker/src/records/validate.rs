@@ -1,0 +1,1 @@
+//! Produce payload validation (filled in by the records work).

@@ -1,0 +1,1 @@
+//! Everything that talks to ZooKeeper (filled in by the coordinator work).

@@ -1,0 +1,1 @@
+//! Integration test harness (filled in by the test-harness work).
