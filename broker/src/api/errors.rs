@@ -1,0 +1,42 @@
+//! Typed errors → Kafka error codes. The only place where that mapping lives.
+
+use kafka_protocol::ResponseError;
+
+use crate::log::LogError;
+use crate::records::RecordError;
+use crate::replica::producer_state::ProducerError;
+use crate::replica::PartitionError;
+
+pub fn record_error_code(e: &RecordError) -> i16 {
+    match e {
+        RecordError::Corrupt(_) => ResponseError::CorruptMessage.code(),
+        RecordError::Invalid(_) => ResponseError::InvalidRecord.code(),
+        RecordError::TooLarge { .. } => ResponseError::MessageTooLarge.code(),
+        RecordError::UnsupportedCompression(_) => ResponseError::UnsupportedCompressionType.code(),
+    }
+}
+
+pub fn log_error_code(e: &LogError) -> i16 {
+    match e {
+        LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange.code(),
+        LogError::Io { .. } | LogError::Corrupt(_) => ResponseError::KafkaStorageError.code(),
+    }
+}
+
+pub fn producer_error_code(e: &ProducerError) -> i16 {
+    match e {
+        ProducerError::InvalidEpoch { .. } => ResponseError::InvalidProducerEpoch.code(),
+        ProducerError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber.code(),
+        ProducerError::UnknownProducerId { .. } => ResponseError::UnknownProducerId.code(),
+    }
+}
+
+pub fn partition_error_code(e: &PartitionError) -> i16 {
+    match e {
+        PartitionError::NotLeader => ResponseError::NotLeaderOrFollower.code(),
+        PartitionError::Records(r) => record_error_code(r),
+        PartitionError::Producer(p) => producer_error_code(p),
+        PartitionError::Log(l) => log_error_code(l),
+        PartitionError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas.code(),
+    }
+}

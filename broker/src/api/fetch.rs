@@ -1,0 +1,212 @@
+//! Fetch (API 1): read each partition from the requested offset, up to the high watermark
+//! for consumers (the log end for followers), within the request's byte limits; long-poll
+//! until `min_bytes` are available or `max_wait_ms` passes. Fetch v0-v3 get v0/v1 message
+//! sets converted from the stored v2 batches.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::select_all;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use kafka_protocol::ResponseError;
+use tokio::sync::watch;
+
+use crate::api::errors::log_error_code;
+use crate::context::RequestContext;
+use crate::records::convert::{down_convert, fetch_magic};
+use crate::replica::Partition;
+
+/// Upper bound on one long poll, whatever the client asks, so shutdown never waits long.
+const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
+
+pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) -> FetchResponse {
+    let wait = Duration::from_millis(req.max_wait_ms.max(0) as u64).min(MAX_WAIT_CAP);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let round = read_all(ctx, &req, version);
+        let done = round.bytes >= req.min_bytes.max(0) as usize
+            || round.had_error
+            || tokio::time::Instant::now() >= deadline
+            || round.watches.is_empty();
+        if done {
+            return finish(round.topics, version);
+        }
+        // Wake up when any fetched partition's high watermark moves, or at the deadline.
+        let changes = round
+            .watches
+            .into_iter()
+            .map(|mut rx| Box::pin(async move { rx.changed().await.is_ok() }));
+        if tokio::time::timeout_at(deadline, select_all(changes)).await.is_err() {
+            let last = read_all(ctx, &req, version);
+            return finish(last.topics, version);
+        }
+    }
+}
+
+fn finish(topics: Vec<FetchableTopicResponse>, _version: i16) -> FetchResponse {
+    FetchResponse::default().with_responses(topics)
+}
+
+struct Round {
+    topics: Vec<FetchableTopicResponse>,
+    bytes: usize,
+    had_error: bool,
+    watches: Vec<watch::Receiver<i64>>,
+}
+
+fn read_all(ctx: RequestContext<'_>, req: &FetchRequest, version: i16) -> Round {
+    let mut round = Round {
+        topics: Vec::with_capacity(req.topics.len()),
+        bytes: 0,
+        had_error: false,
+        watches: Vec::new(),
+    };
+    let response_limit = if version >= 3 {
+        req.max_bytes.max(0) as usize
+    } else {
+        usize::MAX
+    };
+    let replica_id = req.replica_id.0;
+    for topic in &req.topics {
+        let resp = read_topic(ctx, topic, version, replica_id, response_limit, &mut round);
+        round.topics.push(resp);
+    }
+    round
+}
+
+fn read_topic(
+    ctx: RequestContext<'_>,
+    topic: &FetchTopic,
+    version: i16,
+    replica_id: i32,
+    response_limit: usize,
+    round: &mut Round,
+) -> FetchableTopicResponse {
+    let name = topic.topic.0.to_string();
+    let mut partitions = Vec::with_capacity(topic.partitions.len());
+    for p in &topic.partitions {
+        let remaining = response_limit.saturating_sub(round.bytes);
+        let data = match ctx.broker.replicas.get(&name, p.partition) {
+            None => {
+                round.had_error = true;
+                error_partition(p.partition, unknown_partition_code(ctx, &name))
+            }
+            Some(partition) => {
+                let (data, ok) = read_partition(&partition, p, version, replica_id, remaining, round.bytes == 0);
+                if ok {
+                    round.watches.push(partition.subscribe());
+                } else {
+                    round.had_error = true;
+                }
+                data
+            }
+        };
+        round.bytes += data.records.as_ref().map(|r| r.len()).unwrap_or(0);
+        partitions.push(version_fields(data, version));
+    }
+    FetchableTopicResponse::default()
+        .with_topic(topic.topic.clone())
+        .with_partitions(partitions)
+}
+
+fn unknown_partition_code(ctx: RequestContext<'_>, topic: &str) -> i16 {
+    if ctx.broker.metadata.topic(topic).is_some() {
+        ResponseError::NotLeaderOrFollower.code()
+    } else {
+        ResponseError::UnknownTopicOrPartition.code()
+    }
+}
+
+fn error_partition(index: i32, code: i16) -> PartitionData {
+    PartitionData::default()
+        .with_partition_index(index)
+        .with_error_code(code)
+        .with_high_watermark(-1)
+        .with_records(Some(Bytes::new()))
+}
+
+/// Reads one partition; the bool says whether it succeeded (errors end a long poll).
+fn read_partition(
+    partition: &Arc<Partition>,
+    p: &FetchPartition,
+    version: i16,
+    replica_id: i32,
+    remaining: usize,
+    first: bool,
+) -> (PartitionData, bool) {
+    let is_follower = replica_id >= 0;
+    if !partition.is_leader() {
+        return (error_partition(p.partition, ResponseError::NotLeaderOrFollower.code()), false);
+    }
+    if let Some(code) = check_leader_epoch(partition, p.current_leader_epoch) {
+        return (error_partition(p.partition, code), false);
+    }
+    if is_follower {
+        partition.update_follower(replica_id, p.fetch_offset);
+    }
+    let max_bytes = (p.partition_max_bytes.max(0) as usize).min(remaining);
+    // KIP-74: from v3 the first partition returns at least one whole batch so that a batch
+    // larger than the limits cannot stall a consumer.
+    let min_one = version >= 3 && first;
+    match partition.read(p.fetch_offset, max_bytes, min_one, is_follower) {
+        Ok(read) => {
+            let magic = fetch_magic(version);
+            let records = if magic < 2 {
+                match down_convert(&read.records, magic, p.fetch_offset) {
+                    Ok(converted) => converted,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "down-conversion failed");
+                        return (error_partition(p.partition, ResponseError::CorruptMessage.code()), false);
+                    }
+                }
+            } else {
+                read.records
+            };
+            let data = PartitionData::default()
+                .with_partition_index(p.partition)
+                .with_high_watermark(read.high_watermark)
+                .with_last_stable_offset(read.high_watermark)
+                .with_log_start_offset(read.log_start_offset)
+                .with_records(Some(records));
+            (data, true)
+        }
+        Err(e) => {
+            let mut data = error_partition(p.partition, log_error_code(&e));
+            data.high_watermark = partition.high_watermark();
+            data.log_start_offset = partition.log_start_offset();
+            (data, false)
+        }
+    }
+}
+
+/// Fetch v9+ carries the leader epoch the client believes in (KIP-320).
+fn check_leader_epoch(partition: &Partition, requested: i32) -> Option<i16> {
+    if requested < 0 {
+        return None;
+    }
+    let ours = partition.leader_epoch();
+    if requested < ours {
+        Some(ResponseError::FencedLeaderEpoch.code())
+    } else if requested > ours {
+        Some(ResponseError::UnknownLeaderEpoch.code())
+    } else {
+        None
+    }
+}
+
+/// Clears fields that the response version cannot carry.
+fn version_fields(mut data: PartitionData, version: i16) -> PartitionData {
+    if version < 4 {
+        data.last_stable_offset = -1;
+        data.aborted_transactions = None;
+    } else {
+        data.aborted_transactions = None;
+    }
+    if version < 5 {
+        data.log_start_offset = -1;
+    }
+    data
+}

@@ -1,0 +1,86 @@
+//! LeaderAndIsr (API 4), from the controller: become leader or follower for partitions.
+//! Requests from a controller older than the newest one seen are refused
+//! (STALE_CONTROLLER_EPOCH), as are partitions whose replica set does not include us.
+
+use kafka_protocol::messages::leader_and_isr_request::LeaderAndIsrPartitionState;
+use kafka_protocol::messages::leader_and_isr_response::{
+    LeaderAndIsrPartitionError, LeaderAndIsrTopicError,
+};
+use kafka_protocol::messages::{LeaderAndIsrRequest, LeaderAndIsrResponse, TopicName};
+use kafka_protocol::ResponseError;
+use tracing::warn;
+
+use crate::context::RequestContext;
+use crate::replica::partition::ReplicaRole;
+
+pub fn handle(ctx: RequestContext<'_>, req: LeaderAndIsrRequest, version: i16) -> LeaderAndIsrResponse {
+    let replicas = &ctx.broker.replicas;
+    if !replicas.accept_controller_epoch(req.controller_epoch) {
+        return LeaderAndIsrResponse::default()
+            .with_error_code(ResponseError::StaleControllerEpoch.code());
+    }
+    let me = ctx.broker.broker_id;
+    let mut resp = LeaderAndIsrResponse::default();
+    if version < 2 {
+        for p in &req.ungrouped_partition_states {
+            let code = apply(ctx, &p.topic_name, p, me, req.controller_epoch);
+            resp.partition_errors.push(partition_error(&p.topic_name, p.partition_index, code));
+        }
+        return resp;
+    }
+    for t in &req.topic_states {
+        let errors: Vec<_> = t
+            .partition_states
+            .iter()
+            .map(|p| {
+                let code = apply(ctx, &t.topic_name, p, me, req.controller_epoch);
+                partition_error(&t.topic_name, p.partition_index, code)
+            })
+            .collect();
+        if version >= 5 {
+            resp.topics.push(
+                LeaderAndIsrTopicError::default()
+                    .with_topic_id(t.topic_id)
+                    .with_partition_errors(errors),
+            );
+        } else {
+            resp.partition_errors.extend(errors);
+        }
+    }
+    resp
+}
+
+fn partition_error(topic: &TopicName, index: i32, code: i16) -> LeaderAndIsrPartitionError {
+    LeaderAndIsrPartitionError::default()
+        .with_topic_name(topic.clone())
+        .with_partition_index(index)
+        .with_error_code(code)
+}
+
+fn apply(
+    ctx: RequestContext<'_>,
+    topic: &TopicName,
+    p: &LeaderAndIsrPartitionState,
+    me: i32,
+    controller_epoch: i32,
+) -> i16 {
+    if !p.replicas.iter().any(|r| r.0 == me) {
+        return ResponseError::UnknownTopicOrPartition.code();
+    }
+    let role = ReplicaRole {
+        leader: p.leader.0,
+        leader_epoch: p.leader_epoch,
+        isr: p.isr.iter().map(|b| b.0).collect(),
+        replicas: p.replicas.iter().map(|b| b.0).collect(),
+        partition_epoch: p.partition_epoch,
+        controller_epoch: p.controller_epoch.max(controller_epoch),
+    };
+    let name = topic.0.to_string();
+    match ctx.broker.replicas.apply_role(&name, p.partition_index, role) {
+        Ok(_) => 0,
+        Err(e) => {
+            warn!(topic = %name, partition = p.partition_index, error = %e, "cannot host partition");
+            ResponseError::KafkaStorageError.code()
+        }
+    }
+}

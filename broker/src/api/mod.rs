@@ -1,0 +1,145 @@
+//! Request dispatch: one `match` on the API key, one handler file per Kafka API.
+//!
+//! Handlers take typed requests and return typed responses; this module is the only place
+//! that decodes request bodies and encodes response frames. Kafka closes the connection on a
+//! request it cannot parse (unknown API key, unsupported version other than ApiVersions,
+//! malformed body), and so do we.
+
+pub mod errors;
+pub mod fetch;
+pub mod init_producer_id;
+pub mod leader_and_isr;
+pub mod list_offsets;
+pub mod metadata;
+pub mod produce;
+pub mod update_metadata;
+pub mod versions;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, FetchRequest, InitProducerIdRequest, LeaderAndIsrRequest,
+    ListOffsetsRequest, MetadataRequest, ProduceRequest, RequestHeader, ResponseHeader,
+    UpdateMetadataRequest,
+};
+use kafka_protocol::protocol::{Decodable, Encodable};
+
+use crate::context::RequestContext;
+
+/// What the connection should do after a request.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Send this complete frame (size prefix included).
+    Respond(BytesMut),
+    /// Send nothing (Produce with acks=0).
+    NoResponse,
+    /// Close the connection; the reason is logged.
+    Close(String),
+}
+
+/// Encodes a response frame: size, response header, body.
+pub fn encode_response<R: Encodable>(
+    api_key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    response: &R,
+) -> Outcome {
+    let mut buf = BytesMut::with_capacity(128);
+    buf.put_i32(0);
+    let header = ResponseHeader::default().with_correlation_id(correlation_id);
+    let header_version = api_key.response_header_version(version);
+    if let Err(e) = header.encode(&mut buf, header_version) {
+        return Outcome::Close(format!("encoding response header: {e}"));
+    }
+    if let Err(e) = response.encode(&mut buf, version) {
+        return Outcome::Close(format!("encoding {api_key:?} v{version} response: {e}"));
+    }
+    let size = (buf.len() - 4) as i32;
+    buf[0..4].copy_from_slice(&size.to_be_bytes());
+    Outcome::Respond(buf)
+}
+
+fn decode<R: Decodable>(body: &mut Bytes, api_key: ApiKey, version: i16) -> Result<R, String> {
+    R::decode(body, version).map_err(|e| format!("malformed {api_key:?} v{version} request: {e}"))
+}
+
+/// Handles one request frame (without its size prefix).
+pub async fn handle(ctx: RequestContext<'_>, mut frame: Bytes) -> Outcome {
+    if frame.len() < 8 {
+        return Outcome::Close(format!("request of {} bytes is too short", frame.len()));
+    }
+    let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
+    let version = i16::from_be_bytes([frame[2], frame[3]]);
+    let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+    let Ok(api_key) = ApiKey::try_from(raw_key) else {
+        return Outcome::Close(format!("unknown API key {raw_key}"));
+    };
+    if !versions::is_supported(api_key, version) {
+        if api_key == ApiKey::ApiVersions {
+            // A client newer than us: answer in v0 with our versions so it can pick one.
+            return versions::unsupported_version_response(correlation_id);
+        }
+        return Outcome::Close(format!("unsupported {api_key:?} version {version}"));
+    }
+    let header_version = api_key.request_header_version(version);
+    let header = match RequestHeader::decode(&mut frame, header_version) {
+        Ok(h) => h,
+        Err(e) => return Outcome::Close(format!("malformed request header: {e}")),
+    };
+    let client = header.client_id.as_ref().map(|c| c.to_string()).unwrap_or_default();
+    tracing::trace!(api = ?api_key, version, correlation_id, client, "request");
+    match dispatch(ctx, api_key, version, correlation_id, &mut frame).await {
+        Ok(outcome) => outcome,
+        Err(reason) => Outcome::Close(reason),
+    }
+}
+
+async fn dispatch(
+    ctx: RequestContext<'_>,
+    api_key: ApiKey,
+    v: i16,
+    corr: i32,
+    body: &mut Bytes,
+) -> Result<Outcome, String> {
+    let outcome = match api_key {
+        ApiKey::ApiVersions => {
+            let _req: ApiVersionsRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &versions::handle())
+        }
+        ApiKey::Metadata => {
+            let req: MetadataRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &metadata::handle(ctx, req, v).await)
+        }
+        ApiKey::Produce => {
+            let req: ProduceRequest = decode(body, api_key, v)?;
+            match produce::handle(ctx, req, v).await {
+                Some(resp) => encode_response(api_key, v, corr, &resp),
+                None => Outcome::NoResponse,
+            }
+        }
+        ApiKey::Fetch => {
+            let req: FetchRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &fetch::handle(ctx, req, v).await)
+        }
+        ApiKey::ListOffsets => {
+            let req: ListOffsetsRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &list_offsets::handle(ctx, req, v))
+        }
+        ApiKey::InitProducerId => {
+            let req: InitProducerIdRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &init_producer_id::handle(ctx, req).await)
+        }
+        ApiKey::LeaderAndIsr => {
+            let req: LeaderAndIsrRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &leader_and_isr::handle(ctx, req, v))
+        }
+        ApiKey::UpdateMetadata => {
+            let req: UpdateMetadataRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &update_metadata::handle(ctx, req))
+        }
+        other => return Err(format!("API {other:?} is not served by this broker")),
+    };
+    if body.has_remaining() {
+        tracing::debug!(api = ?api_key, v, extra = body.remaining(), "trailing bytes after request body");
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,192 @@
+//! Produce (API 0): validate each partition's records, append them as leader, and answer
+//! per partition. acks=0 gets no response; acks=-1 waits (bounded by the request timeout)
+//! until the high watermark covers the appended records.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+use tracing::debug;
+
+use crate::api::errors::{partition_error_code, record_error_code};
+use crate::api::metadata::auto_create_topic;
+use crate::config::TimestampType;
+use crate::context::RequestContext;
+use crate::records::validate::validate_produce;
+use crate::replica::partition::Appended;
+use crate::replica::Partition;
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub async fn handle(
+    ctx: RequestContext<'_>,
+    req: ProduceRequest,
+    version: i16,
+) -> Option<ProduceResponse> {
+    let acks = req.acks;
+    let global_error = if !matches!(acks, -1..=1) {
+        Some(ResponseError::InvalidRequiredAcks)
+    } else if req.transactional_id.is_some() {
+        // Transactions are not implemented yet; refuse rather than write half a transaction.
+        Some(ResponseError::TransactionalIdAuthorizationFailed)
+    } else {
+        None
+    };
+    let timeout = Duration::from_millis(req.timeout_ms.max(0) as u64);
+    let mut responses = Vec::with_capacity(req.topic_data.len());
+    let mut waits = Vec::new();
+    for topic in req.topic_data {
+        let (resp, topic_waits) = produce_topic(ctx, topic, version, acks, global_error).await;
+        let topic_index = responses.len();
+        waits.extend(topic_waits.into_iter().map(|w| PendingAck { topic_index, ..w }));
+        responses.push(resp);
+    }
+    if acks == 0 {
+        return None;
+    }
+    if acks == -1 {
+        await_replication(&mut responses, waits, timeout).await;
+    }
+    Some(ProduceResponse::default().with_responses(responses))
+}
+
+/// A partition whose acks=-1 answer waits for the high watermark.
+struct PendingAck {
+    topic_index: usize,
+    partition_index: usize,
+    partition: Arc<Partition>,
+    required_hw: i64,
+}
+
+async fn produce_topic(
+    ctx: RequestContext<'_>,
+    topic: TopicProduceData,
+    version: i16,
+    acks: i16,
+    global_error: Option<ResponseError>,
+) -> (TopicProduceResponse, Vec<PendingAck>) {
+    let name = topic.name.0.to_string();
+    let mut partitions = Vec::with_capacity(topic.partition_data.len());
+    let mut waits = Vec::new();
+    for data in topic.partition_data {
+        let index = data.index;
+        let result = match global_error {
+            Some(e) => Err(e.code()),
+            None => produce_partition(ctx, &name, data, version, acks).await,
+        };
+        let resp = match result {
+            Ok((appended, partition)) => {
+                if acks == -1 && !appended.duplicate {
+                    waits.push(PendingAck {
+                        topic_index: 0,
+                        partition_index: partitions.len(),
+                        partition,
+                        required_hw: appended.last_offset + 1,
+                    });
+                }
+                PartitionProduceResponse::default()
+                    .with_index(index)
+                    .with_base_offset(appended.base_offset)
+                    .with_log_append_time_ms(appended.log_append_time)
+                    .with_log_start_offset(appended.log_start_offset)
+            }
+            Err(code) => PartitionProduceResponse::default()
+                .with_index(index)
+                .with_error_code(code)
+                .with_base_offset(-1),
+        };
+        partitions.push(resp);
+    }
+    let resp = TopicProduceResponse::default()
+        .with_name(kafka_protocol::messages::TopicName(StrBytes::from_string(name)))
+        .with_partition_responses(partitions);
+    (resp, waits)
+}
+
+async fn produce_partition(
+    ctx: RequestContext<'_>,
+    topic: &str,
+    data: PartitionProduceData,
+    version: i16,
+    acks: i16,
+) -> Result<(Appended, Arc<Partition>), i16> {
+    let broker = ctx.broker;
+    let Some(partition) = broker.replicas.get(topic, data.index) else {
+        return Err(missing_partition(ctx, topic).await);
+    };
+    let records = data.records.unwrap_or_default();
+    let validated = validate_produce(&records, version, broker.config.message_max_bytes)
+        .map_err(|e| {
+            debug!(topic, partition = data.index, error = %e, "rejected produce");
+            record_error_code(&e)
+        })?;
+    let append_time = match broker.config.log_message_timestamp_type {
+        TimestampType::LogAppendTime => Some(now_ms()),
+        TimestampType::CreateTime => None,
+    };
+    let min_isr = broker.config.min_insync_replicas.max(1) as usize;
+    let appended = partition
+        .append_as_leader(validated, acks, min_isr, append_time)
+        .map_err(|e| {
+            debug!(topic, partition = data.index, error = %e, "append failed");
+            partition_error_code(&e)
+        })?;
+    Ok((appended, partition))
+}
+
+/// The error for a partition this broker does not host.
+async fn missing_partition(ctx: RequestContext<'_>, topic: &str) -> i16 {
+    let broker = ctx.broker;
+    if broker.metadata.topic(topic).is_some() {
+        return ResponseError::NotLeaderOrFollower.code();
+    }
+    if coordinator::admin::validate_topic_name(topic).is_err() {
+        return ResponseError::InvalidTopicException.code();
+    }
+    if broker.config.auto_create_topics_enable {
+        let _ = auto_create_topic(ctx, topic).await;
+    }
+    ResponseError::UnknownTopicOrPartition.code()
+}
+
+/// Waits until each partition's high watermark reaches its last appended offset + 1, or the
+/// request times out (REQUEST_TIMED_OUT for the ones still short).
+async fn await_replication(
+    responses: &mut [TopicProduceResponse],
+    waits: Vec<PendingAck>,
+    timeout: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    for w in waits {
+        let mut rx = w.partition.subscribe();
+        let reached = tokio::time::timeout_at(deadline, async {
+            loop {
+                if *rx.borrow_and_update() >= w.required_hw || w.partition.high_watermark() >= w.required_hw {
+                    return true;
+                }
+                if rx.changed().await.is_err() {
+                    return false;
+                }
+            }
+        })
+        .await
+        .unwrap_or(false);
+        if !reached {
+            if let Some(p) = responses
+                .get_mut(w.topic_index)
+                .and_then(|t| t.partition_responses.get_mut(w.partition_index))
+            {
+                p.error_code = ResponseError::RequestTimedOut.code();
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Owns every hosted partition (Kafka's `LogManager` + `ReplicaManager`, minus replication).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, RwLock};
+
+use tracing::{info, warn};
+
+use crate::log::{Log, LogConfig, LogError};
+use crate::replica::partition::{Partition, ReplicaRole};
+
+/// (topic, partition).
+pub type TopicPartition = (String, i32);
+
+/// Splits a partition directory name `<topic>-<partition>` (topics may contain '-').
+pub fn parse_partition_dir(name: &str) -> Option<TopicPartition> {
+    if name.ends_with("-delete") || name.ends_with("-future") || name.starts_with('.') {
+        return None;
+    }
+    let (topic, index) = name.rsplit_once('-')?;
+    let index: i32 = index.parse().ok()?;
+    if topic.is_empty() || index < 0 {
+        return None;
+    }
+    Some((topic.to_string(), index))
+}
+
+/// All partitions hosted here.
+#[derive(Debug)]
+pub struct ReplicaManager {
+    broker_id: i32,
+    log_dirs: Vec<PathBuf>,
+    log_config: LogConfig,
+    partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
+    controller_epoch: AtomicI32,
+}
+
+impl ReplicaManager {
+    /// Opens (and recovers) every partition log found in `log_dirs`.
+    pub fn open(broker_id: i32, log_dirs: Vec<PathBuf>, log_config: LogConfig) -> Result<Self, LogError> {
+        let manager = ReplicaManager {
+            broker_id,
+            log_dirs,
+            log_config,
+            partitions: RwLock::new(HashMap::new()),
+            controller_epoch: AtomicI32::new(0),
+        };
+        for dir in manager.log_dirs.clone() {
+            manager.load_dir(&dir)?;
+        }
+        Ok(manager)
+    }
+
+    fn load_dir(&self, dir: &Path) -> Result<(), LogError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| LogError::Io {
+            context: format!("listing log dir {}", dir.display()),
+            source,
+        })?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !path.is_dir() {
+                continue;
+            }
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let Some((topic, index)) = parse_partition_dir(name) else {
+                continue;
+            };
+            let log = Log::open(&path, self.log_config.clone())?;
+            info!(topic, partition = index, log_end_offset = log.log_end_offset(), "loaded partition log");
+            let partition = Partition::new(topic.clone(), index, self.broker_id, log)?;
+            self.write().insert((topic, index), Arc::new(partition));
+        }
+        Ok(())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<TopicPartition, Arc<Partition>>> {
+        self.partitions.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<TopicPartition, Arc<Partition>>> {
+        self.partitions.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn broker_id(&self) -> i32 {
+        self.broker_id
+    }
+
+    pub fn get(&self, topic: &str, partition: i32) -> Option<Arc<Partition>> {
+        self.read().get(&(topic.to_string(), partition)).cloned()
+    }
+
+    pub fn all(&self) -> Vec<Arc<Partition>> {
+        self.read().values().cloned().collect()
+    }
+
+    /// The log dir holding the fewest partitions: where a new partition goes.
+    fn pick_log_dir(&self) -> PathBuf {
+        let partitions = self.read();
+        let mut best: Option<(usize, &PathBuf)> = None;
+        for dir in &self.log_dirs {
+            let count = partitions
+                .values()
+                .filter(|p| p.dir_parent().as_deref() == Some(dir.as_path()))
+                .count();
+            if best.map(|(c, _)| count < c).unwrap_or(true) {
+                best = Some((count, dir));
+            }
+        }
+        best.map(|(_, d)| d.clone())
+            .unwrap_or_else(|| PathBuf::from("/tmp/kafka-logs"))
+    }
+
+    /// Returns the partition, creating its log if this broker does not host it yet.
+    pub fn get_or_create(&self, topic: &str, index: i32) -> Result<Arc<Partition>, LogError> {
+        if let Some(p) = self.get(topic, index) {
+            return Ok(p);
+        }
+        let dir = self.pick_log_dir().join(format!("{topic}-{index}"));
+        let log = Log::open(&dir, self.log_config.clone())?;
+        let partition = Arc::new(Partition::new(topic.to_string(), index, self.broker_id, log)?);
+        let mut map = self.write();
+        let entry = map
+            .entry((topic.to_string(), index))
+            .or_insert_with(|| partition.clone());
+        Ok(entry.clone())
+    }
+
+    /// Records the highest controller epoch seen; returns false for a stale controller.
+    pub fn accept_controller_epoch(&self, epoch: i32) -> bool {
+        let seen = self.controller_epoch.fetch_max(epoch, Ordering::AcqRel);
+        epoch >= seen
+    }
+
+    /// Applies one partition's state from a LeaderAndIsr request.
+    pub fn apply_role(&self, topic: &str, index: i32, role: ReplicaRole) -> Result<bool, LogError> {
+        let partition = self.get_or_create(topic, index)?;
+        let leader = role.leader;
+        let epoch = role.leader_epoch;
+        let applied = partition.apply_role(role)?;
+        if applied {
+            let as_what = if leader == self.broker_id { "leader" } else { "follower" };
+            info!(topic, partition = index, leader, leader_epoch = epoch, "became {as_what}");
+        }
+        Ok(applied)
+    }
+
+    /// Flushes every log (shutdown, or a periodic flush).
+    pub fn flush_all(&self) {
+        for p in self.all() {
+            if let Err(e) = p.flush() {
+                warn!(topic = %p.topic, partition = p.index, error = %e, "flush failed");
+            }
+        }
+    }
+
+    /// Applies time and size retention to every log.
+    pub fn enforce_retention(&self, now_ms: i64) {
+        for p in self.all() {
+            match p.enforce_retention(now_ms) {
+                Ok(0) => {}
+                Ok(n) => info!(topic = %p.topic, partition = p.index, segments = n, "retention deleted segments"),
+                Err(e) => warn!(topic = %p.topic, partition = p.index, error = %e, "retention failed"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_dir_names() {
+        assert_eq!(parse_partition_dir("my-topic-3"), Some(("my-topic".into(), 3)));
+        assert_eq!(parse_partition_dir("t-0"), Some(("t".into(), 0)));
+        assert_eq!(parse_partition_dir("t-0.abc-delete"), None);
+        assert_eq!(parse_partition_dir("nodash"), None);
+        assert_eq!(parse_partition_dir("t-x"), None);
+    }
+}

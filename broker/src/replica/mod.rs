@@ -1,0 +1,13 @@
+//! The partitions this broker hosts.
+//!
+//! - [`manager`]: finds, opens and creates partition logs across `log.dirs`; applies the
+//!   controller's LeaderAndIsr decisions.
+//! - [`partition`]: one replica: log, role, high watermark, producer state.
+//! - [`producer_state`]: idempotent-producer sequence tracking.
+
+pub mod manager;
+pub mod partition;
+pub mod producer_state;
+
+pub use manager::ReplicaManager;
+pub use partition::{Partition, PartitionError};

@@ -1,0 +1,311 @@
+//! One partition replica hosted by this broker: its log, its role (leader or follower, with
+//! the leader epoch and ISR the controller decided), its high watermark and producer state.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use bytes::Bytes;
+use thiserror::Error;
+use tokio::sync::watch;
+
+use crate::log::{Log, LogError};
+use crate::records::BatchHeader;
+use crate::records::validate::ValidatedBatches;
+use crate::records::RecordError;
+use crate::replica::producer_state::{ProducerError, ProducerStateManager, SequenceCheck};
+
+/// Why a partition operation failed; each maps to one Kafka error code at the API edge.
+#[derive(Debug, Error)]
+pub enum PartitionError {
+    #[error("this broker is not the leader of the partition")]
+    NotLeader,
+    #[error(transparent)]
+    Records(#[from] RecordError),
+    #[error(transparent)]
+    Producer(#[from] ProducerError),
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error("ISR size {isr} is below min.insync.replicas {min}")]
+    NotEnoughReplicas { isr: usize, min: usize },
+}
+
+/// Role and replica set as last decided by the controller (LeaderAndIsr).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplicaRole {
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub isr: Vec<i32>,
+    pub replicas: Vec<i32>,
+    pub partition_epoch: i32,
+    pub controller_epoch: i32,
+}
+
+/// The result of an append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    pub log_append_time: i64,
+    pub log_start_offset: i64,
+    /// True when every batch was a retry of one already in the log.
+    pub duplicate: bool,
+}
+
+/// Data read for a fetch.
+#[derive(Debug, Clone)]
+pub struct FetchedData {
+    pub records: Bytes,
+    pub high_watermark: i64,
+    pub log_start_offset: i64,
+    pub log_end_offset: i64,
+}
+
+/// A hosted partition. Lock order: `producers` before `log`.
+#[derive(Debug)]
+pub struct Partition {
+    pub topic: String,
+    pub index: i32,
+    broker_id: i32,
+    log: RwLock<Log>,
+    producers: Mutex<ProducerStateManager>,
+    role: Mutex<ReplicaRole>,
+    follower_leo: Mutex<HashMap<i32, i64>>,
+    high_watermark: AtomicI64,
+    /// Bumped whenever the high watermark moves; long-poll fetches and acks=all produces wait on it.
+    hw_tx: watch::Sender<i64>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Partition {
+    /// Wraps an opened log; the partition has no role until the controller gives it one.
+    pub fn new(topic: String, index: i32, broker_id: i32, log: Log) -> Result<Self, LogError> {
+        let headers = log.batch_headers_from(log.log_start_offset())?;
+        let producers = ProducerStateManager::rebuild(&headers);
+        let start = log.log_start_offset();
+        let (hw_tx, _) = watch::channel(start);
+        Ok(Partition {
+            topic,
+            index,
+            broker_id,
+            log: RwLock::new(log),
+            producers: Mutex::new(producers),
+            role: Mutex::new(ReplicaRole {
+                leader: -1,
+                ..ReplicaRole::default()
+            }),
+            follower_leo: Mutex::new(HashMap::new()),
+            high_watermark: AtomicI64::new(start),
+            hw_tx,
+        })
+    }
+
+    fn log_read(&self) -> RwLockReadGuard<'_, Log> {
+        self.log.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn log_write(&self) -> RwLockWriteGuard<'_, Log> {
+        self.log.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn role(&self) -> ReplicaRole {
+        lock(&self.role).clone()
+    }
+
+    pub fn is_leader(&self) -> bool {
+        lock(&self.role).leader == self.broker_id
+    }
+
+    pub fn leader_epoch(&self) -> i32 {
+        lock(&self.role).leader_epoch
+    }
+
+    pub fn high_watermark(&self) -> i64 {
+        self.high_watermark.load(Ordering::Acquire)
+    }
+
+    pub fn log_end_offset(&self) -> i64 {
+        self.log_read().log_end_offset()
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_read().log_start_offset()
+    }
+
+    /// A receiver that changes whenever the high watermark moves.
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.hw_tx.subscribe()
+    }
+
+    /// Applies a role from the controller if its leader epoch is newer than ours (Kafka
+    /// ignores equal or older epochs). Returns whether it was applied.
+    pub fn apply_role(&self, new: ReplicaRole) -> Result<bool, LogError> {
+        let mut role = lock(&self.role);
+        let first = role.leader == -1 && role.leader_epoch == 0 && role.replicas.is_empty();
+        if !first && new.leader_epoch <= role.leader_epoch && new.leader == role.leader {
+            role.isr = new.isr;
+            role.partition_epoch = new.partition_epoch;
+            return Ok(false);
+        }
+        let becomes_leader = new.leader == self.broker_id;
+        *role = new;
+        if becomes_leader {
+            let mut log = self.log_write();
+            let leo = log.log_end_offset();
+            log.leader_epochs_mut().assign(role.leader_epoch, leo)?;
+            lock(&self.follower_leo).clear();
+        }
+        drop(role);
+        self.maybe_advance_high_watermark();
+        Ok(true)
+    }
+
+    /// Appends validated batches as leader, enforcing idempotent-producer rules.
+    pub fn append_as_leader(
+        &self,
+        mut batches: ValidatedBatches,
+        required_acks: i16,
+        min_insync_replicas: usize,
+        log_append_time_ms: Option<i64>,
+    ) -> Result<Appended, PartitionError> {
+        let role = self.role();
+        if role.leader != self.broker_id {
+            return Err(PartitionError::NotLeader);
+        }
+        if required_acks == -1 && role.isr.len() < min_insync_replicas {
+            return Err(PartitionError::NotEnoughReplicas {
+                isr: role.isr.len(),
+                min: min_insync_replicas,
+            });
+        }
+        let mut producers = lock(&self.producers);
+        if let Some(dup) = duplicate_of(&producers, &batches.headers)? {
+            let log = self.log_read();
+            return Ok(Appended {
+                base_offset: dup.0,
+                last_offset: dup.1,
+                log_append_time: -1,
+                log_start_offset: log.log_start_offset(),
+                duplicate: true,
+            });
+        }
+        let mut log = self.log_write();
+        let info = log.append_as_leader(&mut batches.data, role.leader_epoch, log_append_time_ms)?;
+        let mut offset = info.first_offset;
+        for h in &batches.headers {
+            let mut stored = *h;
+            stored.base_offset = offset;
+            producers.update(&stored);
+            offset = stored.next_offset();
+        }
+        drop(log);
+        drop(producers);
+        self.maybe_advance_high_watermark();
+        Ok(Appended {
+            base_offset: info.first_offset,
+            last_offset: info.last_offset,
+            log_append_time: info.log_append_time,
+            log_start_offset: info.log_start_offset,
+            duplicate: false,
+        })
+    }
+
+    /// Reads for a consumer (up to the high watermark) or a follower (up to the log end).
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        min_one_batch: bool,
+        up_to_log_end: bool,
+    ) -> Result<FetchedData, LogError> {
+        let hw = self.high_watermark();
+        let log = self.log_read();
+        let bound = if up_to_log_end {
+            log.log_end_offset()
+        } else {
+            hw
+        };
+        let result = log.read(offset, max_bytes, bound, min_one_batch)?;
+        Ok(FetchedData {
+            records: result.data,
+            high_watermark: hw,
+            log_start_offset: result.log_start_offset,
+            log_end_offset: result.log_end_offset,
+        })
+    }
+
+    /// Records a follower's fetch position (its log end offset) and moves the HW if it can.
+    pub fn update_follower(&self, replica: i32, fetch_offset: i64) {
+        lock(&self.follower_leo).insert(replica, fetch_offset);
+        self.maybe_advance_high_watermark();
+    }
+
+    /// HW = min log end offset over the ISR; only moves forward on the leader.
+    fn maybe_advance_high_watermark(&self) {
+        let role = self.role();
+        if role.leader != self.broker_id {
+            return;
+        }
+        let leo = self.log_end_offset();
+        let followers = lock(&self.follower_leo);
+        let min = role
+            .isr
+            .iter()
+            .filter(|&&r| r != self.broker_id)
+            .map(|r| followers.get(r).copied().unwrap_or(i64::MIN))
+            .fold(leo, i64::min);
+        drop(followers);
+        let current = self.high_watermark();
+        if min > current {
+            self.high_watermark.store(min, Ordering::Release);
+            self.hw_tx.send_replace(min);
+        }
+    }
+
+    /// ListOffsets helpers.
+    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
+        self.log_read().offset_for_timestamp(ts)
+    }
+
+    pub fn max_timestamp_and_offset(&self) -> Result<Option<(i64, i64)>, LogError> {
+        self.log_read().max_timestamp_and_offset()
+    }
+
+    pub fn flush(&self) -> Result<(), LogError> {
+        self.log_write().flush()
+    }
+
+    pub fn enforce_retention(&self, now_ms: i64) -> Result<usize, LogError> {
+        self.log_write().enforce_retention(now_ms)
+    }
+}
+
+/// If every batch is a retry of one already written, the offsets to answer with.
+fn duplicate_of(
+    producers: &ProducerStateManager,
+    headers: &[BatchHeader],
+) -> Result<Option<(i64, i64)>, ProducerError> {
+    let mut found: Option<(i64, i64)> = None;
+    for h in headers {
+        match producers.check(h)? {
+            SequenceCheck::Append => return Ok(None),
+            SequenceCheck::Duplicate(m) => {
+                found = Some(match found {
+                    None => (m.first_offset, m.last_offset),
+                    Some((first, _)) => (first, m.last_offset),
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
+impl Partition {
+    /// The log dir this partition's directory sits in.
+    pub fn dir_parent(&self) -> Option<std::path::PathBuf> {
+        self.log_read().dir().parent().map(|p| p.to_path_buf())
+    }
+}
