@@ -9,7 +9,7 @@
 use bytes::{Bytes, BytesMut};
 
 use super::header::{batches, BatchHeader};
-use super::legacy::{self, OutMessage};
+use super::legacy::{self, OutMessage, LOG_APPEND_TIME_BIT};
 use super::{v2, RecordError};
 
 /// The magic a Fetch request version can carry: v0-1 → 0, v2-3 → 1, else 2.
@@ -61,6 +61,11 @@ fn convert_batch(
     out: &mut BytesMut,
 ) -> Result<(), RecordError> {
     let log_append_time = header.is_log_append_time();
+    let attributes = if log_append_time && magic > 0 {
+        LOG_APPEND_TIME_BIT
+    } else {
+        0
+    };
     v2::for_each_record(header, batch, |rec| {
         let offset = header.base_offset + i64::from(rec.offset_delta);
         if offset < min_offset {
@@ -74,7 +79,7 @@ fn convert_batch(
         let msg = OutMessage {
             offset,
             magic,
-            log_append_time,
+            attributes,
             timestamp,
             key: rec.key,
             value: rec.value,

@@ -99,18 +99,19 @@ pub(crate) fn read_entry<'a>(r: &mut Reader<'a>) -> Result<Message<'a>, RecordEr
     })
 }
 
-/// Fields of a message to write; uncompressed, so attributes only carry the timestamp type.
+/// Fields of a message to write. The broker only writes uncompressed messages, whose
+/// attributes carry at most [`LOG_APPEND_TIME_BIT`]; tests also build wrapper messages.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct OutMessage<'a> {
     pub(crate) offset: i64,
     pub(crate) magic: i8,
-    pub(crate) log_append_time: bool,
+    pub(crate) attributes: i8,
     pub(crate) timestamp: i64,
     pub(crate) key: Option<&'a [u8]>,
     pub(crate) value: Option<&'a [u8]>,
 }
 
-/// Appends one uncompressed entry with its absolute offset and a correct IEEE CRC.
+/// Appends one entry with the given offset and a correct IEEE CRC.
 pub(crate) fn write_message(out: &mut BytesMut, msg: &OutMessage<'_>) {
     let len_of = |b: Option<&[u8]>| b.map_or(0, <[u8]>::len);
     let overhead = if msg.magic == 0 {
@@ -125,12 +126,7 @@ pub(crate) fn write_message(out: &mut BytesMut, msg: &OutMessage<'_>) {
     let crc_at = out.len();
     out.put_u32(0);
     out.put_i8(msg.magic);
-    let attributes = if msg.magic > 0 && msg.log_append_time {
-        LOG_APPEND_TIME_BIT
-    } else {
-        0
-    };
-    out.put_i8(attributes);
+    out.put_i8(msg.attributes);
     if msg.magic > 0 {
         out.put_i64(msg.timestamp);
     }
@@ -160,7 +156,7 @@ mod tests {
         let msg = OutMessage {
             offset: 7,
             magic: 1,
-            log_append_time: true,
+            attributes: LOG_APPEND_TIME_BIT,
             timestamp: 1234,
             key: None,
             value: Some(b"v"),
@@ -183,7 +179,7 @@ mod tests {
         let msg = OutMessage {
             offset: 0,
             magic: 0,
-            log_append_time: false,
+            attributes: 0,
             timestamp: NO_TIMESTAMP,
             key: Some(b"k"),
             value: Some(b"v"),

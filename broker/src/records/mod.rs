@@ -12,6 +12,8 @@ mod codec;
 pub mod convert;
 pub mod header;
 mod legacy;
+#[cfg(test)]
+mod testutil;
 mod v2;
 pub mod validate;
 mod wire;

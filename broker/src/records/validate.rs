@@ -322,3 +322,279 @@ fn encode_converted(collected: Collected, max: usize) -> Result<ValidatedBatches
         converted: true,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::testutil::{
+        decode_all, fix_crc, legacy_plain, legacy_wrapped, record, records, v2_batch,
+    };
+    use kafka_protocol::records::NO_TIMESTAMP;
+
+    const MAX: usize = 1 << 20;
+    const CODECS: [Compression; 5] = [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ];
+
+    #[test]
+    fn v2_batches_pass_unchanged_for_every_codec() {
+        for codec in CODECS {
+            let batch = v2_batch(&records(0, 10), codec);
+            let got = validate_produce(&batch, 9, MAX).expect("valid");
+            assert_eq!(&got.data[..], &batch[..], "{codec:?}");
+            assert_eq!(got.headers.len(), 1);
+            assert_eq!(got.headers[0].compression(), codec as i16);
+            assert_eq!(got.record_count, 10);
+            assert!(!got.converted);
+        }
+    }
+
+    #[test]
+    fn flipped_byte_is_corrupt() {
+        for codec in [Compression::None, Compression::Gzip] {
+            let mut batch = v2_batch(&records(0, 5), codec);
+            let last = batch.len() - 3;
+            batch[last] ^= 0x40;
+            let err = validate_produce(&batch, 3, MAX).expect_err("corrupt");
+            assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn short_input_and_partial_batch_are_corrupt() {
+        let batch = v2_batch(&records(0, 5), Compression::None);
+        for input in [
+            &[][..],
+            &batch[..10],
+            &batch[..60],
+            &batch[..batch.len() - 1],
+        ] {
+            let err = validate_produce(input, 3, MAX).expect_err("corrupt");
+            assert!(
+                matches!(err, RecordError::Corrupt(_)),
+                "{} bytes: {err:?}",
+                input.len()
+            );
+        }
+    }
+
+    #[test]
+    fn two_batches_need_an_old_request() {
+        let mut two = v2_batch(&records(0, 3), Compression::None);
+        two.extend_from_slice(&v2_batch(&records(0, 2), Compression::Gzip));
+        let err = validate_produce(&two, 3, MAX).expect_err("v3 allows one batch");
+        assert!(matches!(err, RecordError::Invalid(_)), "{err:?}");
+        let got = validate_produce(&two, 2, MAX).expect("v2 accepts several");
+        assert_eq!(got.headers.len(), 2);
+        assert_eq!(got.record_count, 5);
+    }
+
+    #[test]
+    fn oversized_batch_is_too_large() {
+        let batch = v2_batch(&records(0, 20), Compression::None);
+        let err = validate_produce(&batch, 3, batch.len() - 1).expect_err("too large");
+        assert_eq!(
+            err,
+            RecordError::TooLarge {
+                size: batch.len(),
+                max: batch.len() - 1
+            }
+        );
+        assert!(validate_produce(&batch, 3, batch.len()).is_ok());
+    }
+
+    #[test]
+    fn zstd_needs_produce_v7() {
+        let batch = v2_batch(&records(0, 3), Compression::Zstd);
+        let err = validate_produce(&batch, 3, MAX).expect_err("zstd on v3");
+        assert!(
+            matches!(err, RecordError::UnsupportedCompression(_)),
+            "{err:?}"
+        );
+        assert!(validate_produce(&batch, 7, MAX).is_ok());
+    }
+
+    #[test]
+    fn unknown_codec_is_corrupt() {
+        let mut batch = v2_batch(&records(0, 3), Compression::None);
+        batch[22] |= 0x07;
+        fix_crc(&mut batch);
+        let err = validate_produce(&batch, 9, MAX).expect_err("codec 7");
+        assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
+    }
+
+    #[test]
+    fn count_mismatch_is_corrupt() {
+        let mut batch = v2_batch(&records(0, 3), Compression::None);
+        batch[57..61].copy_from_slice(&4i32.to_be_bytes());
+        fix_crc(&mut batch);
+        let err = validate_produce(&batch, 3, MAX).expect_err("count");
+        assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
+        // Consistent header, but the payload holds fewer records than it claims.
+        batch[23..27].copy_from_slice(&3i32.to_be_bytes());
+        fix_crc(&mut batch);
+        let err = validate_produce(&batch, 3, MAX).expect_err("payload");
+        assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
+    }
+
+    #[test]
+    fn out_of_order_offset_deltas_are_corrupt() {
+        let recs = vec![record(1, 5), record(0, 5)];
+        let batch = v2_batch(&recs, Compression::Lz4);
+        let err = validate_produce(&batch, 3, MAX).expect_err("order");
+        assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
+    }
+
+    #[test]
+    fn control_batch_from_producer_is_invalid() {
+        let mut recs = records(0, 1);
+        recs[0].control = true;
+        let batch = v2_batch(&recs, Compression::None);
+        let err = validate_produce(&batch, 3, MAX).expect_err("control");
+        assert!(matches!(err, RecordError::Invalid(_)), "{err:?}");
+    }
+
+    #[test]
+    fn null_header_values_are_accepted() {
+        let mut recs = records(0, 2);
+        recs[1].headers.insert("trace".into(), None);
+        recs[1]
+            .headers
+            .insert("id".into(), Some(Bytes::from_static(b"7")));
+        let batch = v2_batch(&recs, Compression::Snappy);
+        assert!(validate_produce(&batch, 3, MAX).is_ok());
+    }
+
+    #[test]
+    fn legacy_magic_needs_an_old_request() {
+        let set = legacy_plain(&records(0, 2), 1, |i| i as i64);
+        let err = validate_produce(&set, 3, MAX).expect_err("v1 on v3");
+        assert!(matches!(err, RecordError::Invalid(_)), "{err:?}");
+    }
+
+    /// Checks a converted payload: one v2 batch, offsets 0..n-1, no producer state, and the
+    /// keys, values and timestamps of `originals`.
+    fn assert_converted(got: &ValidatedBatches, originals: &[Record], magic: i8) {
+        assert!(got.converted);
+        assert_eq!(got.headers.len(), 1);
+        assert_eq!(got.record_count, originals.len());
+        let header = got.headers[0];
+        assert_eq!(header.total_size(), got.data.len());
+        assert_eq!(
+            (
+                header.producer_id,
+                header.producer_epoch,
+                header.base_sequence
+            ),
+            (-1, -1, -1)
+        );
+        let decoded = decode_all(&got.data);
+        assert_eq!(decoded.len(), originals.len());
+        for (i, (d, o)) in decoded.iter().zip(originals).enumerate() {
+            assert_eq!(d.offset, i as i64);
+            assert_eq!((&d.key, &d.value), (&o.key, &o.value));
+            let ts = if magic == 0 {
+                NO_TIMESTAMP
+            } else {
+                o.timestamp
+            };
+            assert_eq!(d.timestamp, ts);
+        }
+    }
+
+    #[test]
+    fn plain_message_sets_become_one_batch() {
+        let originals = records(0, 7);
+        for magic in [0, 1] {
+            // Old producers put arbitrary offsets on uncompressed messages.
+            let set = legacy_plain(&originals, magic, |_| 0);
+            let got = validate_produce(&set, 2, MAX).expect("valid");
+            assert_converted(&got, &originals, magic);
+            assert_eq!(got.headers[0].compression(), 0);
+        }
+    }
+
+    #[test]
+    fn wrapped_message_sets_keep_their_codec() {
+        let originals = records(0, 9);
+        for (magic, codec) in [
+            (0, Compression::Gzip),
+            (1, Compression::Gzip),
+            (1, Compression::Snappy),
+            (1, Compression::Lz4),
+        ] {
+            let set = legacy_wrapped(&originals, magic, codec, 0);
+            let got = validate_produce(&set, 2, MAX).expect("valid");
+            assert_converted(&got, &originals, magic);
+            assert_eq!(got.headers[0].compression(), codec as i16);
+        }
+    }
+
+    #[test]
+    fn several_wrappers_and_plain_messages_concatenate() {
+        let a = records(0, 3);
+        let b = records(3, 5);
+        let mut set = legacy_wrapped(&a, 1, Compression::Gzip, 0);
+        set.extend_from_slice(&legacy_plain(&b, 1, |i| i as i64));
+        let got = validate_produce(&set, 1, MAX).expect("valid");
+        assert_converted(&got, &records(0, 5), 1);
+    }
+
+    #[test]
+    fn log_append_time_wrapper_stamps_the_batch() {
+        let originals = records(0, 3);
+        let set = legacy_wrapped(
+            &originals,
+            1,
+            Compression::Gzip,
+            legacy::LOG_APPEND_TIME_BIT,
+        );
+        let got = validate_produce(&set, 2, MAX).expect("valid");
+        let header = got.headers[0];
+        assert!(header.is_log_append_time());
+        assert_eq!(header.max_timestamp, 1_002);
+        header.verify_crc(&got.data).expect("crc");
+    }
+
+    #[test]
+    fn broken_message_sets_are_rejected() {
+        let originals = records(0, 4);
+        let mut set = legacy_plain(&originals, 1, |i| i as i64);
+        let last = set.len() - 1;
+        set[last] ^= 1;
+        let err = validate_produce(&set, 2, MAX).expect_err("crc");
+        assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
+
+        let set = legacy_plain(&originals, 1, |i| i as i64);
+        let err = validate_produce(&set[..set.len() - 2], 2, MAX).expect_err("partial");
+        assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
+
+        let err = validate_produce(&set, 2, 30).expect_err("too large");
+        assert!(matches!(err, RecordError::TooLarge { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn legacy_zstd_is_unsupported() {
+        let set = legacy_wrapped(&records(0, 2), 1, Compression::Zstd, 0);
+        let err = validate_produce(&set, 2, MAX).expect_err("zstd");
+        assert!(
+            matches!(err, RecordError::UnsupportedCompression(_)),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn converted_batch_over_the_limit_is_too_large() {
+        // Each message fits, the single converted batch does not.
+        let originals = records(0, 20);
+        let set = legacy_plain(&originals, 1, |i| i as i64);
+        let got = validate_produce(&set, 2, MAX).expect("valid");
+        let limit = got.data.len() - 1;
+        let err = validate_produce(&set, 2, limit).expect_err("too large");
+        assert!(matches!(err, RecordError::TooLarge { .. }), "{err:?}");
+    }
+}
