@@ -88,3 +88,108 @@ fn convert_batch(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::header::set_log_append_time;
+    use crate::records::testutil::{decode_all, records, v2_batch};
+    use kafka_protocol::records::{Compression, Record, TimestampType, NO_TIMESTAMP};
+
+    /// Offsets 0-2 plain, 3-5 gzip, a control batch at 6, 7-9 lz4, 10-11 snappy, then half
+    /// of a zstd batch at 12-13.
+    fn log() -> (Vec<u8>, Vec<Record>) {
+        let mut control = records(6, 7);
+        control[0].control = true;
+        let parts = [
+            (records(0, 3), Compression::None),
+            (records(3, 6), Compression::Gzip),
+            (control, Compression::None),
+            (records(7, 10), Compression::Lz4),
+            (records(10, 12), Compression::Snappy),
+        ];
+        let mut buf = Vec::new();
+        let mut expected = Vec::new();
+        for (recs, codec) in parts {
+            buf.extend_from_slice(&v2_batch(&recs, codec));
+            expected.extend(recs.into_iter().filter(|r| !r.control));
+        }
+        let tail = v2_batch(&records(12, 14), Compression::Zstd);
+        buf.extend_from_slice(&tail[..tail.len() / 2]);
+        (buf, expected)
+    }
+
+    fn assert_same(got: &[Record], expected: &[Record], magic: i8) {
+        assert_eq!(got.len(), expected.len());
+        for (g, e) in got.iter().zip(expected) {
+            assert_eq!(g.offset, e.offset);
+            assert_eq!((&g.key, &g.value), (&e.key, &e.value));
+            let ts = if magic == 0 {
+                NO_TIMESTAMP
+            } else {
+                e.timestamp
+            };
+            assert_eq!(g.timestamp, ts, "offset {}", e.offset);
+            assert_eq!(g.timestamp_type, TimestampType::Creation);
+        }
+    }
+
+    #[test]
+    fn converts_to_magic_1_and_0() {
+        let (log, expected) = log();
+        for magic in [1, 0] {
+            let out = down_convert(&log, magic, 0).expect("convert");
+            assert_eq!(out[16] as i8, magic);
+            // kafka_protocol's decoder checks every IEEE CRC and the magic of every message.
+            assert_same(&decode_all(&out), &expected, magic);
+        }
+    }
+
+    #[test]
+    fn skips_records_below_min_offset() {
+        let (log, expected) = log();
+        let out = down_convert(&log, 1, 4).expect("convert");
+        let tail: Vec<_> = expected.into_iter().filter(|r| r.offset >= 4).collect();
+        assert_same(&decode_all(&out), &tail, 1);
+        assert!(down_convert(&log, 1, 100).expect("convert").is_empty());
+    }
+
+    #[test]
+    fn log_append_time_batches_carry_the_max_timestamp() {
+        let mut batch = v2_batch(&records(5, 8), Compression::Gzip);
+        set_log_append_time(&mut batch, 77_777);
+        let got = decode_all(&down_convert(&batch, 1, 0).expect("convert"));
+        assert_eq!(got.len(), 3);
+        for r in got {
+            assert_eq!(r.timestamp_type, TimestampType::LogAppend);
+            assert_eq!(r.timestamp, 77_777);
+        }
+    }
+
+    #[test]
+    fn magic_2_returns_complete_batches() {
+        let (log, _) = log();
+        let out = down_convert(&log, 2, 0).expect("pass through");
+        let complete = batches(&log)
+            .map(|b| b.map(|(_, bytes)| bytes.len()))
+            .sum::<Result<usize, _>>();
+        assert_eq!(out.len(), complete.expect("batches"));
+        assert_eq!(&out[..], &log[..out.len()]);
+    }
+
+    #[test]
+    fn corrupt_stored_batch_is_reported() {
+        let mut batch = v2_batch(&records(0, 3), Compression::None);
+        let last = batch.len() - 2;
+        batch[last] ^= 0x10;
+        let err = down_convert(&batch, 1, 0).expect_err("crc");
+        assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
+        assert!(down_convert(&batch, 5, 0).is_err());
+    }
+
+    #[test]
+    fn fetch_versions_map_to_magic() {
+        let got: Vec<i8> = (0..=12).map(fetch_magic).collect();
+        assert_eq!(got, [0, 0, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
+    }
+}
