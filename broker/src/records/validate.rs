@@ -597,4 +597,43 @@ mod tests {
         let err = validate_produce(&set, 2, limit).expect_err("too large");
         assert!(matches!(err, RecordError::TooLarge { .. }), "{err:?}");
     }
+
+    /// The Java client and kafka-python frame snappy data the xerial way.
+    #[test]
+    fn xerial_snappy_batches_are_accepted() {
+        let plain = v2_batch(&records(0, 4), Compression::None);
+        let chunk = crate::records::testutil::compress(Compression::Snappy, &plain[61..]);
+        let mut batch = plain[..61].to_vec();
+        batch.extend_from_slice(&[
+            0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0, 0, 0, 0, 1, 0, 0, 0, 1,
+        ]);
+        batch.extend_from_slice(&(chunk.len() as i32).to_be_bytes());
+        batch.extend_from_slice(&chunk);
+        let length = (batch.len() - 12) as i32;
+        batch[8..12].copy_from_slice(&length.to_be_bytes());
+        batch[22] |= Compression::Snappy as u8;
+        fix_crc(&mut batch);
+        let got = validate_produce(&batch, 3, MAX).expect("valid");
+        assert_eq!(&got.data[..], &batch[..]);
+        assert_eq!(got.record_count, 4);
+    }
+
+    #[test]
+    fn v1_wrapper_needs_relative_inner_offsets() {
+        let originals = records(0, 3);
+        let inner = legacy_plain(&originals, 1, |i| 100 + i as i64);
+        let value = crate::records::testutil::compress(Compression::Gzip, &inner);
+        let mut set = bytes::BytesMut::new();
+        let wrapper = legacy::OutMessage {
+            offset: 102,
+            magic: 1,
+            attributes: Compression::Gzip as i8,
+            timestamp: 1_002,
+            key: None,
+            value: Some(&value),
+        };
+        legacy::write_message(&mut set, &wrapper);
+        let err = validate_produce(&set, 2, MAX).expect_err("absolute inner offsets");
+        assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
+    }
 }
