@@ -5,9 +5,17 @@
 //! - [`validate`]: turns a Produce payload (v2 batches, or v0/v1 message sets from old
 //!   producers) into checked v2 batches ready to append.
 //! - [`convert`]: down-conversion of stored v2 batches to v0/v1 message sets for Fetch v0-v3.
+//! - Private helpers: `wire` (bounds-checked reads), `codec` (decompression by codec id),
+//!   `v2` (walking the records of a batch), `legacy` (v0/v1 messages).
 
+mod codec;
 pub mod convert;
 pub mod header;
+mod legacy;
+#[cfg(test)]
+mod testutil;
+mod v2;
 pub mod validate;
+mod wire;
 
 pub use header::{BatchHeader, RecordError};
