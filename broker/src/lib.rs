@@ -2,17 +2,28 @@
 //! ZooKeeper mode lays it out.
 //!
 //! Module layout (a request's path, top to bottom):
-//! - [`config`]: typed configuration from YAML, `KAFKA_*` env vars and `--override`.
-//! - `server`, `connection`: listeners, framing, one task per client connection.
-//! - `api`: dispatch on the API key, one file per Kafka API.
-//! - `replica`: the partitions this broker hosts (leader epoch, high watermark, producer state).
+//! - [`server`]: start-up order, listeners, the ordered drain on shutdown.
+//! - [`connection`]: framing; one task per client connection, requests answered in order.
+//! - [`api`]: dispatch on the API key, one file per Kafka API.
+//! - [`replica`]: the partitions this broker hosts (leader epoch, high watermark, producer state).
 //! - [`log`]: segments and indexes on disk: append, read, recover, retention.
 //! - [`records`]: record batch validation and format conversion.
+//! - [`metadata_cache`]: brokers and partition leadership as the controller last described them.
+//! - [`config`]: typed configuration from YAML, `KAFKA_*` env vars and `--override`.
 //!
 //! Glossary: *LEO* log end offset (next offset to be written); *HW* high watermark (offsets
 //! below it are committed and visible to consumers); *leader epoch* bumps on every leader
-//! change; *ISR* in-sync replicas.
+//! change; *ISR* in-sync replicas; *controller epoch* fences requests from deposed controllers.
 
+pub mod api;
 pub mod config;
+pub mod connection;
+pub mod context;
 pub mod log;
+pub mod meta_properties;
+pub mod metadata_cache;
+pub mod producer_ids;
 pub mod records;
+pub mod replica;
+pub mod server;
+pub mod shutdown;

@@ -1,0 +1,254 @@
+//! Start-up, serving and the ordered drain on shutdown.
+//!
+//! Start-up follows Kafka's ZooKeeper-mode order: connect to ZooKeeper, create the persistent
+//! paths, get or create the cluster id, check `meta.properties`, open (and recover) the logs,
+//! bind the listeners, register `/brokers/ids/<id>`, start the controller module, then serve.
+//! Shutdown: stop accepting, finish in-flight requests, stop the controller, flush the logs,
+//! close the ZooKeeper session so the registration disappears at once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use coordinator::registration::{BrokerEndpoint, BrokerRegistration};
+use coordinator::{Zk, ZkConnect, ZkError};
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use crate::config::BrokerConfig;
+use crate::connection;
+use crate::context::Broker;
+use crate::log::{LogConfig, LogError};
+use crate::meta_properties::{self, MetaError};
+use crate::metadata_cache::MetadataCache;
+use crate::producer_ids::ProducerIdAllocator;
+use crate::replica::ReplicaManager;
+
+/// How long shutdown waits for in-flight requests before giving up on them.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the broker could not start.
+#[derive(Debug, Error)]
+pub enum StartupError {
+    #[error("ZooKeeper: {0}")]
+    Zk(#[from] ZkError),
+    #[error("log dir: {0}")]
+    Meta(#[from] MetaError),
+    #[error("opening logs: {0}")]
+    Log(#[from] LogError),
+    #[error("cannot listen on {addr} ({listener}): {source}")]
+    Bind {
+        listener: String,
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+pub fn log_config(config: &BrokerConfig) -> LogConfig {
+    LogConfig {
+        segment_bytes: config.log_segment_bytes,
+        segment_ms: config.log_roll_ms,
+        retention_ms: config.log_retention_ms,
+        retention_bytes: config.log_retention_bytes,
+        index_interval_bytes: config.log_index_interval_bytes,
+        max_index_entries: (config.log_index_size_max_bytes / 8).max(1),
+        flush_interval_messages: config.log_flush_interval_messages,
+        flush_interval_ms: config.log_flush_interval_ms,
+    }
+}
+
+/// A bound listener and the port it actually got (port 0 binds an ephemeral one).
+struct Bound {
+    name: Arc<str>,
+    listener: TcpListener,
+    port: u16,
+}
+
+async fn bind_listeners(config: &BrokerConfig) -> Result<Vec<Bound>, StartupError> {
+    let mut bound = Vec::new();
+    for l in &config.listeners {
+        let host = if l.host.is_empty() { "0.0.0.0" } else { l.host.as_str() };
+        let addr = format!("{host}:{}", l.port);
+        let listener = TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind {
+            listener: l.name.clone(),
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(l.port);
+        info!(listener = %l.name, %addr, "listening");
+        bound.push(Bound {
+            name: Arc::from(l.name.as_str()),
+            listener,
+            port,
+        });
+    }
+    Ok(bound)
+}
+
+fn registration(config: &BrokerConfig, broker_id: i32, bound: &[Bound]) -> BrokerRegistration {
+    let endpoints = config
+        .advertised_listeners
+        .iter()
+        .map(|l| {
+            let port = if l.port == 0 {
+                bound.iter().find(|b| *b.name == *l.name).map(|b| b.port).unwrap_or(0)
+            } else {
+                l.port
+            };
+            BrokerEndpoint {
+                listener: l.name.clone(),
+                host: l.host.clone(),
+                port,
+                security_protocol: config
+                    .security_protocol(&l.name)
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_else(|| "PLAINTEXT".to_string()),
+            }
+        })
+        .collect();
+    BrokerRegistration {
+        id: broker_id,
+        endpoints,
+        rack: config.broker_rack.clone(),
+    }
+}
+
+async fn resolve_broker_id(config: &BrokerConfig, zk: &Zk) -> Result<i32, StartupError> {
+    if config.broker_id >= 0 {
+        return Ok(config.broker_id);
+    }
+    if let Some(id) = meta_properties::stored_broker_id(&config.log_dirs)? {
+        return Ok(id);
+    }
+    Ok(coordinator::bootstrap::generate_broker_id(zk).await?)
+}
+
+/// Runs the broker until `shutdown` is cancelled.
+pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<(), StartupError> {
+    let connect = ZkConnect::parse(&config.zookeeper_connect)?;
+    let session_timeout = Duration::from_millis(config.zookeeper_session_timeout_ms);
+    let connect_timeout = Duration::from_millis(config.zookeeper_connection_timeout_ms);
+    let zk = Zk::connect(&connect, session_timeout, connect_timeout).await?;
+    info!(zookeeper = %config.zookeeper_connect, "connected to ZooKeeper");
+    coordinator::bootstrap::ensure_persistent_paths(&zk).await?;
+    let cluster_id = coordinator::bootstrap::get_or_create_cluster_id(&zk).await?;
+    let broker_id = resolve_broker_id(&config, &zk).await?;
+    meta_properties::check_and_write(&config.log_dirs, &cluster_id, broker_id)?;
+    let replicas = ReplicaManager::open(broker_id, config.log_dirs.clone(), log_config(&config))?;
+    let bound = bind_listeners(&config).await?;
+    let reg = registration(&config, broker_id, &bound);
+    // A crashed predecessor's registration lives until its session expires: wait that long.
+    let stale_wait = session_timeout + Duration::from_secs(2);
+    let broker_epoch = coordinator::registration::register_broker(&zk, &reg, stale_wait).await?;
+    info!(broker_id, cluster_id, broker_epoch, "registered in ZooKeeper");
+
+    let controller_stop = CancellationToken::new();
+    let controller = coordinator::controller::start(
+        zk.clone(),
+        coordinator::controller::ControllerConfig {
+            broker_id,
+            inter_broker_listener: config.inter_broker_listener_name.clone(),
+        },
+        controller_stop.clone(),
+    );
+    let broker = Arc::new(Broker {
+        broker_id,
+        cluster_id,
+        producer_ids: ProducerIdAllocator::new(broker_id),
+        metadata: MetadataCache::default(),
+        replicas,
+        zk: zk.clone(),
+        config,
+    });
+    let tracker = TaskTracker::new();
+    for b in bound {
+        tracker.spawn(accept_loop(b, broker.clone(), tracker.clone(), shutdown.clone()));
+    }
+    tracker.spawn(housekeeping(broker.clone(), shutdown.clone()));
+    info!(broker_id, "broker started");
+
+    shutdown.cancelled().await;
+    drain(broker, tracker, controller_stop, controller).await;
+    Ok(())
+}
+
+async fn drain(
+    broker: Arc<Broker>,
+    tracker: TaskTracker,
+    controller_stop: CancellationToken,
+    controller: tokio::task::JoinHandle<()>,
+) {
+    info!("shutting down: finishing in-flight requests");
+    tracker.close();
+    if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait()).await.is_err() {
+        warn!("some connections did not finish within {DRAIN_TIMEOUT:?}");
+    }
+    controller_stop.cancel();
+    if let Err(e) = controller.await {
+        warn!(error = %e, "controller task ended abnormally");
+    }
+    info!("flushing logs");
+    broker.replicas.flush_all();
+    info!("closing ZooKeeper session");
+    broker.zk.clone().close().await;
+    info!("broker stopped");
+}
+
+async fn accept_loop(
+    bound: Bound,
+    broker: Arc<Broker>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let accepted = tokio::select! {
+            a = bound.listener.accept() => a,
+            _ = shutdown.cancelled() => return,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let peer: SocketAddr = peer;
+                tracker.spawn(connection::serve(
+                    stream,
+                    peer,
+                    broker.clone(),
+                    bound.name.clone(),
+                    shutdown.clone(),
+                ));
+            }
+            Err(e) => {
+                // Usually too many open files: back off instead of spinning.
+                error!(listener = %bound.name, error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Periodic log maintenance: retention and time-based flushing.
+async fn housekeeping(broker: Arc<Broker>, shutdown: CancellationToken) {
+    let retention_every = Duration::from_millis(broker.config.log_retention_check_interval_ms.max(1));
+    let flush_every = broker
+        .config
+        .log_flush_interval_ms
+        .map(|ms| Duration::from_millis(ms.max(1)));
+    let mut retention = tokio::time::interval(retention_every);
+    let mut flush = tokio::time::interval(flush_every.unwrap_or(Duration::from_secs(3600)));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = retention.tick() => {
+                let b = broker.clone();
+                let now = crate::api::produce::now_ms();
+                let _ = tokio::task::spawn_blocking(move || b.replicas.enforce_retention(now)).await;
+            }
+            _ = flush.tick(), if flush_every.is_some() => {
+                let b = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || b.replicas.flush_all()).await;
+            }
+        }
+    }
+}
