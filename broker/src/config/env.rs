@@ -38,7 +38,7 @@ pub fn env_to_key(name: &str) -> Option<String> {
 
 /// The environment variable that would set `key`; used to tell users how to set a
 /// missing key. Inverse of [`env_to_key`] for ordinary keys.
-pub fn key_to_env(key: &str) -> String {
+pub(crate) fn key_to_env(key: &str) -> String {
     let body = key
         .replace('_', "__")
         .replace('-', "___")
@@ -59,7 +59,10 @@ mod tests {
             ("KAFKA_FOO__BAR", Some("foo_bar")),
             ("KAFKA_FOO___BAR", Some("foo-bar")),
             ("KAFKA_A_B__C___D", Some("a.b_c-d")),
-            ("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", Some("listener.security.protocol.map")),
+            (
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+                Some("listener.security.protocol.map"),
+            ),
             ("KAFKA_", None),
             ("KAFKAX_BROKER_ID", None),
             ("ZOOKEEPER_CONNECT", None),

@@ -48,7 +48,9 @@ pub enum ConfigError {
     #[error("invalid --override {arg:?}: expected key=value, e.g. --override broker.id=1")]
     Override { arg: String },
     /// A required key has no value in any layer.
-    #[error("`{key}` is required: set it in the config file, as {env} or with --override {key}=...")]
+    #[error(
+        "`{key}` is required: set it in the config file, as {env} or with --override {key}=..."
+    )]
     Missing { key: String, env: String },
     /// A value does not parse, is out of range, or contradicts another key.
     #[error("invalid value {value:?} for `{key}` (from {origin}): expected {expected}")]

@@ -148,12 +148,12 @@ pub const IGNORED_KEYS: &[&str] = &[
 ];
 
 /// The documentation entry of a key the broker acts on.
-pub fn doc(key: &str) -> Option<&'static KeyDoc> {
+pub(crate) fn doc(key: &str) -> Option<&'static KeyDoc> {
     KEYS.iter().find(|d| d.key == key)
 }
 
 /// Whether `key` is accepted without a warning (acted on or deliberately ignored).
-pub fn is_known(key: &str) -> bool {
+pub(crate) fn is_known(key: &str) -> bool {
     doc(key).is_some() || IGNORED_KEYS.contains(&key)
 }
 

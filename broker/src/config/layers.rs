@@ -115,7 +115,9 @@ impl Settings {
 fn split_override(arg: &str) -> Result<(&str, &str), ConfigError> {
     match arg.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => Ok((key.trim(), value)),
-        _ => Err(ConfigError::Override { arg: arg.to_owned() }),
+        _ => Err(ConfigError::Override {
+            arg: arg.to_owned(),
+        }),
     }
 }
 
@@ -164,7 +166,9 @@ fn scalar(value: &Value) -> Result<Option<String>, String> {
         Value::Bool(b) => Ok(Some(b.to_string())),
         Value::Number(n) => Ok(Some(n.to_string())),
         Value::String(s) => Ok(Some(s.clone())),
-        _ => Err("expected a string, number or boolean (keys are flat, e.g. `log.dirs: /data`)".into()),
+        _ => Err(
+            "expected a string, number or boolean (keys are flat, e.g. `log.dirs: /data`)".into(),
+        ),
     }
 }
 

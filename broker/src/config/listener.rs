@@ -166,7 +166,11 @@ fn check_unique_ports(raw: Raw<'_>, listeners: &[Listener]) -> Result<(), Config
 
 /// Parses `NAME:PROTOCOL[,...]`.
 fn parse_protocol_map(raw: Raw<'_>) -> Result<BTreeMap<String, SecurityProtocol>, ConfigError> {
-    let expected = || raw.invalid(format!("a comma list of LISTENER_NAME:PROTOCOL where PROTOCOL is {PROTOCOLS}"));
+    let expected = || {
+        raw.invalid(format!(
+            "a comma list of LISTENER_NAME:PROTOCOL where PROTOCOL is {PROTOCOLS}"
+        ))
+    };
     let mut map = BTreeMap::new();
     for item in raw.list() {
         let (name, protocol) = item.split_once(':').ok_or_else(expected)?;
@@ -267,11 +271,7 @@ fn inter_broker_listener(s: &Settings, advertised: &[Listener]) -> Result<String
         }
         Some(name) => name,
         None if protocol != SecurityProtocol::Plaintext => {
-            return Err(ConfigError::Unsupported {
-                key: "security.inter.broker.protocol".into(),
-                listener: protocol.as_str().into(),
-                protocol: protocol.as_str().into(),
-            })
+            return Err(protocol_raw.invalid("PLAINTEXT (the only protocol served yet)"))
         }
         None => protocol_raw,
     };
@@ -300,11 +300,24 @@ mod tests {
 
     #[test]
     fn endpoints_parse() {
-        assert_eq!(parse_endpoint("plaintext://:9092"), Some(l("PLAINTEXT", "", 9092)));
-        assert_eq!(parse_endpoint("IN://10.0.0.1:1"), Some(l("IN", "10.0.0.1", 1)));
+        assert_eq!(
+            parse_endpoint("plaintext://:9092"),
+            Some(l("PLAINTEXT", "", 9092))
+        );
+        assert_eq!(
+            parse_endpoint("IN://10.0.0.1:1"),
+            Some(l("IN", "10.0.0.1", 1))
+        );
         assert_eq!(parse_endpoint("X://[::1]:9"), Some(l("X", "::1", 9)));
         assert_eq!(l("X", "::1", 9).to_string(), "X://[::1]:9");
-        for bad in ["PLAINTEXT://h", "://h:1", "P://h:70000", "P://::1:9", "h:1", "P Q://h:1"] {
+        for bad in [
+            "PLAINTEXT://h",
+            "://h:1",
+            "P://h:70000",
+            "P://::1:9",
+            "h:1",
+            "P Q://h:1",
+        ] {
             assert_eq!(parse_endpoint(bad), None, "{bad}");
         }
     }

@@ -37,6 +37,7 @@ const I32_MAX_U64: u64 = 2_147_483_647;
 const I32_MAX_USIZE: usize = 2_147_483_647;
 const MS_PER_MINUTE: i64 = 60_000;
 const MS_PER_HOUR: i64 = 3_600_000;
+const MS_PER_HOUR_U64: u64 = 3_600_000;
 
 /// Which timestamp a record batch keeps (`log.message.timestamp.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -307,7 +308,7 @@ fn log_roll_ms(s: &Settings) -> Result<u64, ConfigError> {
         return Ok(ms);
     }
     let hours: u64 = s.int_between("log.roll.hours", 1, I32_MAX_U64)?;
-    Ok(hours * MS_PER_HOUR.unsigned_abs())
+    Ok(hours * MS_PER_HOUR_U64)
 }
 
 /// `log.retention.ms` > `.minutes` > `.hours`; any negative result means keep forever

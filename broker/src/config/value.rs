@@ -94,7 +94,10 @@ mod tests {
         for bad in ["0", "101", "4.5", "x", ""] {
             let err = raw(bad).int_between(1i32, 100).err().map(|e| e.to_string());
             let err = err.unwrap_or_default();
-            assert!(err.contains("some.key") && err.contains("from 1 to 100"), "{err}");
+            assert!(
+                err.contains("some.key") && err.contains("from 1 to 100"),
+                "{err}"
+            );
         }
     }
 

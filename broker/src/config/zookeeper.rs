@@ -42,9 +42,10 @@ fn valid_host_port(item: &str) -> bool {
 /// it is the trailing-slash case of "no chroot" and ZooKeeper rejects it.
 fn valid_chroot(chroot: &str) -> bool {
     chroot.is_empty()
-        || chroot
-            .strip_prefix('/')
-            .is_some_and(|path| path.split('/').all(|seg| !seg.is_empty() && !seg.contains(char::is_whitespace)))
+        || chroot.strip_prefix('/').is_some_and(|path| {
+            path.split('/')
+                .all(|seg| !seg.is_empty() && !seg.contains(char::is_whitespace))
+        })
 }
 
 #[cfg(test)]

@@ -92,11 +92,15 @@ impl BatchHeader {
         }
         let magic = buf[MAGIC_OFFSET] as i8;
         if magic != 2 {
-            return Err(RecordError::Corrupt(format!("expected magic 2, found {magic}")));
+            return Err(RecordError::Corrupt(format!(
+                "expected magic 2, found {magic}"
+            )));
         }
         let batch_length = be_i32(buf, BATCH_LENGTH_OFFSET);
         if (batch_length as i64) < (HEADER_SIZE - LOG_OVERHEAD) as i64 {
-            return Err(RecordError::Corrupt(format!("batch length {batch_length} too small")));
+            return Err(RecordError::Corrupt(format!(
+                "batch length {batch_length} too small"
+            )));
         }
         let header = BatchHeader {
             base_offset: be_i64(buf, 0),
@@ -114,7 +118,9 @@ impl BatchHeader {
             records_count: be_i32(buf, RECORDS_COUNT_OFFSET),
         };
         if header.records_count < 0 || header.last_offset_delta < 0 {
-            return Err(RecordError::Corrupt("negative record count or offset delta".into()));
+            return Err(RecordError::Corrupt(
+                "negative record count or offset delta".into(),
+            ));
         }
         Ok(header)
     }
