@@ -1,1 +1,0 @@
-//! Broker configuration (filled in by the config work).

@@ -1,0 +1,195 @@
+//! The table of configuration keys: the single source for which keys are known, their
+//! defaults and their documentation.
+//!
+//! Typed parsing falls back to [`KeyDoc::default`] when a key is not set anywhere, so the
+//! documented default *is* the default; a test checks that `config/broker.yaml` lists every
+//! key, so the example cannot drift from the code either.
+
+/// One configuration key the broker acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyDoc {
+    /// Kafka's property name, e.g. `broker.id`.
+    pub key: &'static str,
+    /// The default as it would be written in the file; `None` when there is no literal
+    /// default (the key is required, optional, or derived from another key: see `doc`).
+    pub default: Option<&'static str>,
+    /// What the key means, including how a derived default is computed.
+    pub doc: &'static str,
+}
+
+const fn key(key: &'static str, default: &'static str, doc: &'static str) -> KeyDoc {
+    KeyDoc {
+        key,
+        default: Some(default),
+        doc,
+    }
+}
+
+const fn derived(key: &'static str, doc: &'static str) -> KeyDoc {
+    KeyDoc {
+        key,
+        default: None,
+        doc,
+    }
+}
+
+/// Every key the broker acts on (Kafka 3.7 names and defaults).
+pub const KEYS: &[KeyDoc] = &[
+    key("broker.id", "-1", "This broker's id (>= -1). -1: take it from meta.properties in the log dirs, or generate one."),
+    derived("broker.rack", "Rack of this broker, used for rack-aware replica placement. Unset: no rack."),
+    derived("zookeeper.connect", "REQUIRED. ZooKeeper ensemble as host:port[,host:port...][/chroot]; the chroot starts with '/' and has no trailing '/'."),
+    key("zookeeper.session.timeout.ms", "18000", "ZooKeeper session timeout; the broker's registration disappears this long after it stops heartbeating."),
+    derived("zookeeper.connection.timeout.ms", "How long to wait to connect to ZooKeeper. Unset: zookeeper.session.timeout.ms."),
+    key("listeners", "PLAINTEXT://:9092", "Comma list of NAME://host:port to bind. Empty host or 0.0.0.0: all interfaces. Names are upper-cased and must be unique, as must ports (0 = ephemeral)."),
+    derived("advertised.listeners", "Comma list of NAME://host:port published in ZooKeeper for clients and other brokers; names must appear in listeners. Unset: listeners, with an empty or 0.0.0.0 host replaced by this machine's hostname. 0.0.0.0 is not allowed here."),
+    key("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", "Comma list of LISTENER_NAME:PROTOCOL; every listener name must be mapped. Only PLAINTEXT is served for now."),
+    derived("inter.broker.listener.name", "Advertised listener other brokers and the controller use. Unset: the listener named like security.inter.broker.protocol. Do not set both."),
+    key("security.inter.broker.protocol", "PLAINTEXT", "Protocol between brokers; picks the inter-broker listener by name when inter.broker.listener.name is unset."),
+    derived("log.dirs", "Comma list of directories holding partition logs. Unset: log.dir."),
+    key("log.dir", "/tmp/kafka-logs", "Log directory used when log.dirs is unset."),
+    key("num.partitions", "1", "Partitions of an auto-created topic (>= 1)."),
+    key("default.replication.factor", "1", "Replication factor of an auto-created topic (>= 1)."),
+    key("auto.create.topics.enable", "true", "Create a topic when a client asks for metadata of or produces to a missing one."),
+    key("delete.topic.enable", "true", "Allow DeleteTopics; when false deletion requests are refused."),
+    key("log.segment.bytes", "1073741824", "Maximum size of one log segment file (14 .. 2147483647)."),
+    derived("log.roll.ms", "Roll a new segment when the active one is this old (>= 1). Unset: log.roll.hours * 3600000."),
+    key("log.roll.hours", "168", "Segment age in hours that triggers a roll when log.roll.ms is unset (>= 1)."),
+    derived("log.retention.ms", "Delete segments older than this; -1: keep forever. Takes precedence over log.retention.minutes and log.retention.hours."),
+    derived("log.retention.minutes", "Retention in minutes when log.retention.ms is unset; -1: keep forever."),
+    key("log.retention.hours", "168", "Retention in hours when log.retention.ms and log.retention.minutes are unset; -1: keep forever."),
+    key("log.retention.bytes", "-1", "Delete the oldest segments while a partition is larger than this; -1: no size limit."),
+    key("log.retention.check.interval.ms", "300000", "How often the retention checker runs (>= 1)."),
+    key("log.index.interval.bytes", "4096", "Add an offset-index entry after about this many bytes of records."),
+    key("log.index.size.max.bytes", "10485760", "Maximum size of an offset or time index file (>= 4); a full index rolls the segment."),
+    key("log.flush.interval.messages", "9223372036854775807", "fsync after this many messages (>= 1). The default (Long.MAX_VALUE) means never: rely on replication and the OS."),
+    derived("log.flush.interval.ms", "fsync a partition whose oldest unflushed message is this old. Unset: never."),
+    key("log.message.timestamp.type", "CreateTime", "Record timestamps kept as sent by the producer (CreateTime) or replaced by the broker's clock (LogAppendTime)."),
+    key("message.max.bytes", "1048588", "Largest record batch the broker accepts."),
+    key("socket.request.max.bytes", "104857600", "Largest request frame accepted on a connection (>= 1)."),
+    key("min.insync.replicas", "1", "With acks=all, the minimum ISR size for a write to succeed (>= 1)."),
+    key("unclean.leader.election.enable", "false", "Allow an out-of-sync replica to become leader when no ISR member is alive (may lose data)."),
+    key("replica.lag.time.max.ms", "30000", "A follower that has not caught up for this long is removed from the ISR."),
+    key("replica.fetch.max.bytes", "1048576", "Bytes a follower asks for per partition in one fetch."),
+    key("replica.fetch.wait.max.ms", "500", "How long a follower's fetch may wait for data; must be below replica.lag.time.max.ms."),
+    key("auto.leader.rebalance.enable", "true", "Periodically move leadership back to the preferred replica."),
+    key("leader.imbalance.check.interval.seconds", "300", "How often the controller checks for leader imbalance (>= 1)."),
+    key("controlled.shutdown.enable", "true", "On shutdown ask the controller to move leadership away first."),
+    key("offsets.topic.replication.factor", "3", "Replication factor of __consumer_offsets (>= 1); set 1 for a single broker."),
+    key("offsets.topic.num.partitions", "50", "Partitions of __consumer_offsets (>= 1); do not change once the topic exists."),
+    key("offsets.retention.minutes", "10080", "Keep committed offsets of an empty group this long (>= 1)."),
+    key("group.initial.rebalance.delay.ms", "3000", "Wait this long for more members before the first rebalance of a new group."),
+    key("group.min.session.timeout.ms", "6000", "Smallest session timeout a consumer may ask for."),
+    key("group.max.session.timeout.ms", "1800000", "Largest session timeout a consumer may ask for (>= group.min.session.timeout.ms)."),
+];
+
+/// Real Kafka broker keys that are accepted without a warning but not acted on yet, so
+/// existing `server.properties`-style configs and cp-kafka environments keep working.
+pub const IGNORED_KEYS: &[&str] = &[
+    "num.network.threads",
+    "num.io.threads",
+    "num.replica.fetchers",
+    "num.recovery.threads.per.data.dir",
+    "background.threads",
+    "queued.max.requests",
+    "socket.send.buffer.bytes",
+    "socket.receive.buffer.bytes",
+    "socket.listen.backlog.size",
+    "connections.max.idle.ms",
+    "max.connections",
+    "max.connections.per.ip",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr",
+    "transaction.state.log.num.partitions",
+    "transaction.state.log.segment.bytes",
+    "transactional.id.expiration.ms",
+    "transaction.max.timeout.ms",
+    "producer.id.expiration.ms",
+    "confluent.support.metrics.enable",
+    "confluent.support.customer.id",
+    "confluent.license.topic.replication.factor",
+    "confluent.balancer.topic.replication.factor",
+    "confluent.metrics.reporter.bootstrap.servers",
+    "confluent.metrics.reporter.topic.replicas",
+    "metric.reporters",
+    "metrics.num.samples",
+    "metrics.sample.window.ms",
+    "jmx.port",
+    "jmx.hostname",
+    "log.cleanup.policy",
+    "log.cleaner.enable",
+    "log.cleaner.threads",
+    "log.cleaner.dedupe.buffer.size",
+    "log.cleaner.delete.retention.ms",
+    "log.preallocate",
+    "log.segment.delete.delay.ms",
+    "log.flush.scheduler.interval.ms",
+    "log.flush.offset.checkpoint.interval.ms",
+    "log.message.format.version",
+    "inter.broker.protocol.version",
+    "compression.type",
+    "zookeeper.set.acl",
+    "zookeeper.max.in.flight.requests",
+    "broker.id.generation.enable",
+    "reserved.broker.max.id",
+    "controlled.shutdown.max.retries",
+    "controlled.shutdown.retry.backoff.ms",
+    "leader.imbalance.per.broker.percentage",
+    "replica.socket.timeout.ms",
+    "replica.socket.receive.buffer.bytes",
+    "replica.high.watermark.checkpoint.interval.ms",
+    "offsets.commit.timeout.ms",
+    "offsets.load.buffer.size",
+    "offsets.topic.segment.bytes",
+    "offsets.retention.check.interval.ms",
+    "group.max.size",
+    "authorizer.class.name",
+    "allow.everyone.if.no.acl.found",
+    "super.users",
+];
+
+/// The documentation entry of a key the broker acts on.
+pub(crate) fn doc(key: &str) -> Option<&'static KeyDoc> {
+    KEYS.iter().find(|d| d.key == key)
+}
+
+/// Whether `key` is accepted without a warning (acted on or deliberately ignored).
+pub(crate) fn is_known(key: &str) -> bool {
+    doc(key).is_some() || IGNORED_KEYS.contains(&key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../../config/broker.yaml");
+
+    /// A key is "listed" when a line, possibly commented out, starts with `key:`.
+    fn listed(key: &str) -> bool {
+        let prefix = format!("{key}:");
+        EXAMPLE
+            .lines()
+            .map(|l| l.trim_start().trim_start_matches('#').trim_start())
+            .any(|l| l.starts_with(&prefix))
+    }
+
+    #[test]
+    fn example_file_lists_every_key() {
+        let missing: Vec<&str> = KEYS
+            .iter()
+            .map(|d| d.key)
+            .chain(IGNORED_KEYS.iter().copied())
+            .filter(|k| !listed(k))
+            .collect();
+        assert!(missing.is_empty(), "config/broker.yaml lacks {missing:?}");
+    }
+
+    #[test]
+    fn keys_are_unique_and_not_both_used_and_ignored() {
+        let mut all: Vec<&str> = KEYS.iter().map(|d| d.key).collect();
+        all.extend(IGNORED_KEYS);
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n);
+    }
+}

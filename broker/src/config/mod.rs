@@ -1,0 +1,359 @@
+//! Typed broker configuration.
+//!
+//! Keys are Kafka's own property names so that existing `server.properties` knowledge and
+//! cp-kafka compose files carry over. Values are layered, later wins:
+//! documented default < YAML file (`--config`) < `KAFKA_*` environment variables (mapped as
+//! the cp-kafka image maps them, see [`env_to_key`]) < `--override key=value`.
+//! With no file, environment variables alone suffice.
+//!
+//! Unknown keys only produce warnings (a newer or older Kafka config should still start the
+//! broker); invalid values are errors naming key, value, origin and what was expected.
+//! [`KEYS`] documents every key acted on and supplies its default; [`IGNORED_KEYS`] are real
+//! Kafka keys accepted without effect.
+
+mod env;
+mod error;
+mod keys;
+mod layers;
+mod listener;
+mod value;
+mod zookeeper;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+pub use env::{env_to_key, EXCLUDED_ENV};
+pub use error::{ConfigError, Origin};
+pub use keys::{KeyDoc, IGNORED_KEYS, KEYS};
+pub use listener::{Listener, SecurityProtocol};
+
+use layers::Settings;
+
+/// Kafka's `int` limit, which caps byte sizes that travel as int32 on the wire or index
+/// 32-bit file positions.
+const I32_MAX_U64: u64 = 2_147_483_647;
+const I32_MAX_USIZE: usize = 2_147_483_647;
+const MS_PER_MINUTE: i64 = 60_000;
+const MS_PER_HOUR: i64 = 3_600_000;
+const MS_PER_HOUR_U64: u64 = 3_600_000;
+
+/// Which timestamp a record batch keeps (`log.message.timestamp.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimestampType {
+    /// Keep the producer's timestamp.
+    CreateTime,
+    /// Overwrite with the broker's clock at append.
+    LogAppendTime,
+}
+
+impl TimestampType {
+    /// Kafka's name, as written in configs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimestampType::CreateTime => "CreateTime",
+            TimestampType::LogAppendTime => "LogAppendTime",
+        }
+    }
+}
+
+impl fmt::Display for TimestampType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TimestampType {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "createtime" => Ok(TimestampType::CreateTime),
+            "logappendtime" => Ok(TimestampType::LogAppendTime),
+            _ => Err(()),
+        }
+    }
+}
+
+/// The broker's configuration; see [`KEYS`] (or `config/broker.yaml`) for each key's meaning
+/// and default. Fields are public so tests and embedders can build one by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerConfig {
+    /// `broker.id`; -1: take it from `meta.properties` or generate one.
+    pub broker_id: i32,
+    /// `broker.rack`.
+    pub broker_rack: Option<String>,
+    /// `zookeeper.connect`, validated: `host:port[,host:port...][/chroot]`.
+    pub zookeeper_connect: String,
+    pub zookeeper_session_timeout_ms: u64,
+    /// Defaults to the session timeout.
+    pub zookeeper_connection_timeout_ms: u64,
+    /// Bind endpoints. Port 0 binds an ephemeral port; the server then has to put the bound
+    /// port into the matching advertised listener itself.
+    pub listeners: Vec<Listener>,
+    /// Endpoints published in ZooKeeper; never a wildcard host.
+    pub advertised_listeners: Vec<Listener>,
+    pub listener_security_protocol_map: BTreeMap<String, SecurityProtocol>,
+    /// Name of an advertised listener (upper-case).
+    pub inter_broker_listener_name: String,
+    /// `log.dirs`, else `log.dir`; never empty.
+    pub log_dirs: Vec<PathBuf>,
+    pub num_partitions: i32,
+    pub default_replication_factor: i16,
+    pub auto_create_topics_enable: bool,
+    pub delete_topic_enable: bool,
+    pub log_segment_bytes: u64,
+    /// Always `Some` after [`BrokerConfig::load`] (`log.roll.ms` else `log.roll.hours`);
+    /// `None` lets a hand-built config disable time-based rolling.
+    pub log_roll_ms: Option<u64>,
+    /// `None`: keep forever.
+    pub log_retention_ms: Option<i64>,
+    /// `None`: no size limit.
+    pub log_retention_bytes: Option<u64>,
+    pub log_retention_check_interval_ms: u64,
+    pub log_index_interval_bytes: usize,
+    pub log_index_size_max_bytes: usize,
+    /// `None`: never fsync by message count.
+    pub log_flush_interval_messages: Option<u64>,
+    /// `None`: never fsync by time.
+    pub log_flush_interval_ms: Option<u64>,
+    pub log_message_timestamp_type: TimestampType,
+    pub message_max_bytes: usize,
+    pub socket_request_max_bytes: usize,
+    pub min_insync_replicas: i32,
+    pub unclean_leader_election_enable: bool,
+    pub replica_lag_time_max_ms: u64,
+    pub replica_fetch_max_bytes: usize,
+    pub replica_fetch_wait_max_ms: u64,
+    pub auto_leader_rebalance_enable: bool,
+    pub leader_imbalance_check_interval_seconds: u64,
+    pub controlled_shutdown_enable: bool,
+    pub offsets_topic_replication_factor: i16,
+    pub offsets_topic_num_partitions: i32,
+    pub offsets_retention_minutes: u64,
+    pub group_initial_rebalance_delay_ms: u64,
+    pub group_min_session_timeout_ms: u64,
+    pub group_max_session_timeout_ms: u64,
+}
+
+/// A loaded configuration plus warnings (unknown keys) for the caller to log.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: BrokerConfig,
+    pub warnings: Vec<String>,
+}
+
+/// The command-line flags that feed [`BrokerConfig::load`]; `#[command(flatten)]` them into
+/// the broker's argument parser.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ConfigArgs {
+    /// YAML file of Kafka broker properties (flat `key: value` mapping).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Set a property, overriding the file and KAFKA_* variables; repeatable.
+    #[arg(long = "override", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+impl ConfigArgs {
+    /// Loads with the process environment (variables that are not UTF-8 are skipped: no
+    /// Kafka property can come from them).
+    pub fn load(&self) -> Result<Loaded, ConfigError> {
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        BrokerConfig::load(self.config.as_deref(), env, &self.overrides)
+    }
+}
+
+impl BrokerConfig {
+    /// Layers defaults < file < env < overrides. `env` is an iterator of (name, value) so
+    /// tests don't touch the process env; pass the whole environment (`HOSTNAME` in it is
+    /// used to advertise wildcard listeners).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &[String],
+    ) -> Result<Loaded, ConfigError> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let mut settings = Settings::default();
+        if let Some(path) = file {
+            settings.apply_file(path)?;
+        }
+        settings.apply_env(&env);
+        settings.apply_overrides(overrides)?;
+        let config = from_settings(&settings, &local_hostname(&env))?;
+        Ok(Loaded {
+            config,
+            warnings: settings.warnings,
+        })
+    }
+
+    /// Protocol of a listener by name (case-insensitive).
+    pub fn security_protocol(&self, listener: &str) -> Option<SecurityProtocol> {
+        self.listener_security_protocol_map
+            .get(&listener.to_ascii_uppercase())
+            .copied()
+    }
+
+    /// The advertised endpoint other brokers and the controller use.
+    pub fn inter_broker_endpoint(&self) -> Option<&Listener> {
+        self.advertised_listeners
+            .iter()
+            .find(|l| l.name == self.inter_broker_listener_name)
+    }
+}
+
+/// Builds the typed config from merged settings; `hostname` replaces wildcard hosts in
+/// advertised listeners.
+fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigError> {
+    let endpoints = listener::resolve(s, hostname)?;
+    let session_ms = s.int_at_least("zookeeper.session.timeout.ms", 1u64)?;
+    let config = BrokerConfig {
+        broker_id: s.int_at_least("broker.id", -1)?,
+        broker_rack: optional_string(s, "broker.rack"),
+        zookeeper_connect: zookeeper::validate_connect(s.get("zookeeper.connect")?)?,
+        zookeeper_session_timeout_ms: session_ms,
+        zookeeper_connection_timeout_ms: explicit_int(s, "zookeeper.connection.timeout.ms", 1)?
+            .unwrap_or(session_ms),
+        listeners: endpoints.listeners,
+        advertised_listeners: endpoints.advertised,
+        listener_security_protocol_map: endpoints.protocol_map,
+        inter_broker_listener_name: endpoints.inter_broker,
+        log_dirs: log_dirs(s)?,
+        num_partitions: s.int_at_least("num.partitions", 1)?,
+        default_replication_factor: s.int_at_least("default.replication.factor", 1)?,
+        auto_create_topics_enable: s.bool("auto.create.topics.enable")?,
+        delete_topic_enable: s.bool("delete.topic.enable")?,
+        log_segment_bytes: s.int_between("log.segment.bytes", 14, I32_MAX_U64)?,
+        log_roll_ms: Some(log_roll_ms(s)?),
+        log_retention_ms: log_retention_ms(s)?,
+        log_retention_bytes: non_negative(s.int_at_least("log.retention.bytes", i64::MIN)?),
+        log_retention_check_interval_ms: s.int_at_least("log.retention.check.interval.ms", 1)?,
+        log_index_interval_bytes: s.int_between("log.index.interval.bytes", 0, I32_MAX_USIZE)?,
+        log_index_size_max_bytes: s.int_between("log.index.size.max.bytes", 4, I32_MAX_USIZE)?,
+        log_flush_interval_messages: flush_interval_messages(s)?,
+        log_flush_interval_ms: explicit_int(s, "log.flush.interval.ms", 0)?,
+        log_message_timestamp_type: timestamp_type(s)?,
+        message_max_bytes: s.int_between("message.max.bytes", 0, I32_MAX_USIZE)?,
+        socket_request_max_bytes: s.int_between("socket.request.max.bytes", 1, I32_MAX_USIZE)?,
+        min_insync_replicas: s.int_at_least("min.insync.replicas", 1)?,
+        unclean_leader_election_enable: s.bool("unclean.leader.election.enable")?,
+        replica_lag_time_max_ms: s.int_at_least("replica.lag.time.max.ms", 1)?,
+        replica_fetch_max_bytes: s.int_between("replica.fetch.max.bytes", 0, I32_MAX_USIZE)?,
+        replica_fetch_wait_max_ms: s.int_at_least("replica.fetch.wait.max.ms", 0)?,
+        auto_leader_rebalance_enable: s.bool("auto.leader.rebalance.enable")?,
+        leader_imbalance_check_interval_seconds: s
+            .int_at_least("leader.imbalance.check.interval.seconds", 1)?,
+        controlled_shutdown_enable: s.bool("controlled.shutdown.enable")?,
+        offsets_topic_replication_factor: s.int_at_least("offsets.topic.replication.factor", 1)?,
+        offsets_topic_num_partitions: s.int_at_least("offsets.topic.num.partitions", 1)?,
+        offsets_retention_minutes: s.int_at_least("offsets.retention.minutes", 1)?,
+        group_initial_rebalance_delay_ms: s.int_at_least("group.initial.rebalance.delay.ms", 0)?,
+        group_min_session_timeout_ms: s.int_at_least("group.min.session.timeout.ms", 0)?,
+        group_max_session_timeout_ms: s.int_at_least("group.max.session.timeout.ms", 0)?,
+    };
+    check_relations(s, &config)?;
+    Ok(config)
+}
+
+/// Constraints between keys that Kafka also enforces at startup.
+fn check_relations(s: &Settings, c: &BrokerConfig) -> Result<(), ConfigError> {
+    if c.replica_fetch_wait_max_ms >= c.replica_lag_time_max_ms {
+        // A follower waiting longer than the lag limit would be dropped from the ISR while idle.
+        return Err(s
+            .get("replica.fetch.wait.max.ms")?
+            .invalid("less than replica.lag.time.max.ms"));
+    }
+    if c.group_min_session_timeout_ms > c.group_max_session_timeout_ms {
+        return Err(s
+            .get("group.max.session.timeout.ms")?
+            .invalid("at least group.min.session.timeout.ms"));
+    }
+    Ok(())
+}
+
+/// A key with no default: `None` when unset or blank.
+fn optional_string(s: &Settings, key: &str) -> Option<String> {
+    let raw = s.explicit(key)?;
+    let value = raw.value.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// An integer key whose default is derived elsewhere: `None` when unset.
+fn explicit_int(s: &Settings, key: &str, min: u64) -> Result<Option<u64>, ConfigError> {
+    s.explicit(key).map(|raw| raw.int_at_least(min)).transpose()
+}
+
+/// Kafka's "negative means unlimited" convention.
+fn non_negative(n: i64) -> Option<u64> {
+    u64::try_from(n).ok()
+}
+
+fn log_dirs(s: &Settings) -> Result<Vec<PathBuf>, ConfigError> {
+    let raw = match s.explicit("log.dirs") {
+        Some(raw) => raw,
+        None => s.get("log.dir")?,
+    };
+    let dirs: Vec<PathBuf> = raw.list().into_iter().map(PathBuf::from).collect();
+    if dirs.is_empty() {
+        return Err(raw.invalid("a comma list of directories"));
+    }
+    Ok(dirs)
+}
+
+/// `log.roll.ms`, else `log.roll.hours` in ms.
+fn log_roll_ms(s: &Settings) -> Result<u64, ConfigError> {
+    if let Some(ms) = explicit_int(s, "log.roll.ms", 1)? {
+        return Ok(ms);
+    }
+    let hours: u64 = s.int_between("log.roll.hours", 1, I32_MAX_U64)?;
+    Ok(hours * MS_PER_HOUR_U64)
+}
+
+/// `log.retention.ms` > `.minutes` > `.hours`; any negative result means keep forever
+/// (Kafka documents -1 and treats every negative value the same).
+fn log_retention_ms(s: &Settings) -> Result<Option<i64>, ConfigError> {
+    let ms = if let Some(raw) = s.explicit("log.retention.ms") {
+        raw.int_at_least(i64::MIN)?
+    } else if let Some(raw) = s.explicit("log.retention.minutes") {
+        i64::from(raw.int_at_least(i32::MIN)?) * MS_PER_MINUTE
+    } else {
+        i64::from(s.int_at_least("log.retention.hours", i32::MIN)?) * MS_PER_HOUR
+    };
+    Ok((ms >= 0).then_some(ms))
+}
+
+/// Kafka's default is Long.MAX_VALUE, i.e. never; we say so with `None`.
+fn flush_interval_messages(s: &Settings) -> Result<Option<u64>, ConfigError> {
+    let n: i64 = s.int_at_least("log.flush.interval.messages", 1)?;
+    Ok(if n == i64::MAX { None } else { non_negative(n) })
+}
+
+fn timestamp_type(s: &Settings) -> Result<TimestampType, ConfigError> {
+    let raw = s.get("log.message.timestamp.type")?;
+    raw.value
+        .parse()
+        .map_err(|()| raw.invalid("CreateTime or LogAppendTime"))
+}
+
+/// The name other machines can reach us by, for advertising wildcard listeners:
+/// `HOSTNAME` from `env`, else the kernel's hostname, else `localhost`.
+fn local_hostname(env: &[(String, String)]) -> String {
+    let from_env = env
+        .iter()
+        .find(|(name, _)| name == "HOSTNAME")
+        .map(|(_, value)| value.trim().to_owned());
+    let from_kernel = || {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+    };
+    from_env
+        .filter(|h| !h.is_empty())
+        .or_else(|| from_kernel().filter(|h| !h.is_empty()))
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+#[cfg(test)]
+mod tests;
