@@ -47,7 +47,8 @@ impl Log {
             return Ok(None);
         };
         let found = first_record_matching(seg, pos, &h, |t| t == max)?;
-        Ok(Some(found.unwrap_or((h.last_offset(), max))))
+        let offset = found.map_or(h.last_offset(), |(offset, _)| offset);
+        Ok(Some((max, offset)))
     }
 
     /// Headers of every batch at or after `from_offset` (the batch containing it included),
