@@ -1,0 +1,360 @@
+//! One log segment: `<base>.log` plus its `.index` and `.timeindex`.
+//!
+//! The `.log` holds v2 batches back to back and nothing else. All reads are positional
+//! (`read_exact_at`) so a segment can be read through `&self` by many readers at once.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufReader, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use super::index::{IndexFile, OffsetEntry, TimeEntry};
+use super::{now_ms, IoContext, LogError};
+use crate::records::header::HEADER_SIZE;
+use crate::records::BatchHeader;
+
+pub(crate) const LOG_SUFFIX: &str = "log";
+pub(crate) const INDEX_SUFFIX: &str = "index";
+pub(crate) const TIME_INDEX_SUFFIX: &str = "timeindex";
+
+/// `<dir>/<20-digit base offset>.<suffix>`, Kafka's naming.
+pub(crate) fn segment_path(dir: &Path, base_offset: i64, suffix: &str) -> PathBuf {
+    dir.join(format!("{base_offset:020}.{suffix}"))
+}
+
+pub(crate) struct Segment {
+    base_offset: i64,
+    log_path: PathBuf,
+    file: File,
+    size: u64,
+    next_offset: i64,
+    index: IndexFile<OffsetEntry>,
+    time_index: IndexFile<TimeEntry>,
+    /// Largest batch max timestamp in the segment, -1 when empty.
+    max_timestamp: i64,
+    /// Last offset of the first batch carrying `max_timestamp` (Kafka's "shallow" offset).
+    offset_of_max_timestamp: i64,
+    bytes_since_index_entry: usize,
+    index_interval_bytes: usize,
+    /// When the segment got its first batch (wall clock), for `segment.ms` rolling.
+    first_append_ms: Option<i64>,
+}
+
+/// What opening an existing segment found.
+pub(crate) struct Recovered {
+    pub(crate) segment: Segment,
+    /// Bytes cut off the end of the `.log` (a torn or corrupt tail).
+    pub(crate) truncated_bytes: u64,
+    /// Whether an index file had to be rebuilt.
+    pub(crate) rebuilt_index: bool,
+}
+
+impl Segment {
+    /// Creates a new empty segment, replacing any leftover files with the same base offset.
+    pub(crate) fn create(
+        dir: &Path,
+        base_offset: i64,
+        index_interval_bytes: usize,
+    ) -> Result<Segment, LogError> {
+        for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+            remove_if_exists(&segment_path(dir, base_offset, suffix))?;
+        }
+        Segment::open_files(dir, base_offset, index_interval_bytes)
+    }
+
+    fn open_files(
+        dir: &Path,
+        base_offset: i64,
+        index_interval_bytes: usize,
+    ) -> Result<Segment, LogError> {
+        let log_path = segment_path(dir, base_offset, LOG_SUFFIX);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&log_path)
+            .ctx(|| format!("opening segment {}", log_path.display()))?;
+        Ok(Segment {
+            base_offset,
+            file,
+            size: 0,
+            next_offset: base_offset,
+            index: IndexFile::open(&segment_path(dir, base_offset, INDEX_SUFFIX))?,
+            time_index: IndexFile::open(&segment_path(dir, base_offset, TIME_INDEX_SUFFIX))?,
+            max_timestamp: -1,
+            offset_of_max_timestamp: -1,
+            bytes_since_index_entry: 0,
+            index_interval_bytes,
+            first_append_ms: None,
+            log_path,
+        })
+    }
+
+    /// Opens an existing segment, checking every batch (framing, CRC, offsets ≥ `min_offset`
+    /// and increasing). The `.log` is cut at the first bad batch; the indexes are rebuilt from
+    /// the surviving batches and rewritten if the files disagree. `sealed` segments (not the
+    /// last one) get the final time index entry a roll would have written.
+    pub(crate) fn recover(
+        dir: &Path,
+        base_offset: i64,
+        min_offset: i64,
+        index_interval_bytes: usize,
+        sealed: bool,
+    ) -> Result<Recovered, LogError> {
+        let mut seg = Segment::open_files(dir, base_offset, index_interval_bytes)?;
+        let file_len = seg
+            .file
+            .metadata()
+            .ctx(|| format!("stat {}", seg.log_path.display()))?
+            .len();
+        seg.next_offset = base_offset.max(min_offset);
+        let valid = seg.scan_valid(file_len)?;
+        if valid < file_len {
+            seg.file
+                .set_len(valid)
+                .ctx(|| format!("truncating {}", seg.log_path.display()))?;
+        }
+        if seg.size == 0 {
+            seg.next_offset = base_offset;
+        } else {
+            seg.first_append_ms = Some(file_time_ms(&seg.file).unwrap_or_else(now_ms));
+        }
+        if sealed {
+            seg.time_index
+                .maybe_push(base_offset, seg.max_timestamp, seg.offset_of_max_timestamp);
+        }
+        let rebuilt_index = seg.index.reconcile()? | seg.time_index.reconcile()?;
+        Ok(Recovered {
+            segment: seg,
+            truncated_bytes: file_len - valid,
+            rebuilt_index,
+        })
+    }
+
+    /// Feeds every valid batch to [`Self::on_batch`]; returns the length of the valid prefix.
+    fn scan_valid(&mut self, file_len: u64) -> Result<u64, LogError> {
+        let path = self.log_path.clone();
+        let ctx = || format!("reading {}", path.display());
+        let file = self.file.try_clone().ctx(ctx)?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut batch = Vec::new();
+        let mut pos = 0u64;
+        while file_len - pos >= HEADER_SIZE as u64 {
+            batch.resize(HEADER_SIZE, 0);
+            reader.read_exact(&mut batch).ctx(ctx)?;
+            let Ok(header) = BatchHeader::parse(&batch) else {
+                break;
+            };
+            let size = header.total_size() as u64;
+            if size > file_len - pos || header.base_offset < self.next_offset {
+                break;
+            }
+            batch.resize(size as usize, 0);
+            reader.read_exact(&mut batch[HEADER_SIZE..]).ctx(ctx)?;
+            if header.verify_crc(&batch).is_err()
+                || header.last_offset() - self.base_offset > i32::MAX as i64
+            {
+                break;
+            }
+            self.on_batch(pos, &header);
+            pos += size;
+        }
+        self.size = pos;
+        Ok(pos)
+    }
+
+    /// Updates offsets, timestamps and the in-memory indexes for a batch written at `pos`,
+    /// using Kafka's rule: an index entry when more than `index.interval.bytes` were written
+    /// since the previous one.
+    fn on_batch(&mut self, pos: u64, h: &BatchHeader) {
+        if h.max_timestamp > self.max_timestamp {
+            self.max_timestamp = h.max_timestamp;
+            self.offset_of_max_timestamp = h.last_offset();
+        }
+        if self.bytes_since_index_entry > self.index_interval_bytes {
+            let relative_offset = (h.last_offset() - self.base_offset) as i32;
+            self.index.push(OffsetEntry {
+                relative_offset,
+                position: pos as u32,
+            });
+            self.time_index.maybe_push(
+                self.base_offset,
+                self.max_timestamp,
+                self.offset_of_max_timestamp,
+            );
+            self.bytes_since_index_entry = 0;
+        }
+        self.bytes_since_index_entry += h.total_size();
+        self.next_offset = h.next_offset();
+    }
+
+    /// Appends complete batches (`headers` are theirs, in order) at the end of the file.
+    pub(crate) fn append(&mut self, data: &[u8], headers: &[BatchHeader]) -> Result<(), LogError> {
+        if let Err(e) = self.file.write_all_at(data, self.size) {
+            // Best effort: do not leave a partial batch behind the in-memory state.
+            let _ = self.file.set_len(self.size);
+            return Err(LogError::Io {
+                context: format!("appending to {}", self.log_path.display()),
+                source: e,
+            });
+        }
+        if self.first_append_ms.is_none() {
+            self.first_append_ms = Some(now_ms());
+        }
+        let mut pos = self.size;
+        for h in headers {
+            self.on_batch(pos, h);
+            pos += h.total_size() as u64;
+        }
+        self.size = pos;
+        self.index.write_pending()?;
+        self.time_index.write_pending()
+    }
+
+    /// The segment stops being active: write the final time index entry (Kafka's
+    /// `onBecomeInactiveSegment`) and fsync everything.
+    pub(crate) fn seal(&mut self) -> Result<(), LogError> {
+        if self.size > 0 {
+            self.time_index.maybe_push(
+                self.base_offset,
+                self.max_timestamp,
+                self.offset_of_max_timestamp,
+            );
+            self.time_index.write_pending()?;
+        }
+        self.sync()
+    }
+
+    pub(crate) fn sync(&self) -> Result<(), LogError> {
+        self.file
+            .sync_all()
+            .ctx(|| format!("syncing {}", self.log_path.display()))?;
+        self.index.sync()?;
+        self.time_index.sync()
+    }
+
+    /// Deletes the segment's files.
+    pub(crate) fn delete(self) -> Result<(), LogError> {
+        let paths = [
+            self.log_path.clone(),
+            self.index.path().to_path_buf(),
+            self.time_index.path().to_path_buf(),
+        ];
+        drop(self);
+        for p in paths {
+            remove_if_exists(&p)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+    pub(crate) fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+    pub(crate) fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+    pub(crate) fn max_timestamp(&self) -> i64 {
+        self.max_timestamp
+    }
+    pub(crate) fn offset_of_max_timestamp(&self) -> i64 {
+        self.offset_of_max_timestamp
+    }
+    pub(crate) fn first_append_ms(&self) -> Option<i64> {
+        self.first_append_ms
+    }
+    pub(crate) fn index_entries(&self) -> usize {
+        self.index.len()
+    }
+    pub(crate) fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// Reads the batch header at `pos` (which must be a batch boundary).
+    pub(crate) fn header_at(&self, pos: u64) -> Result<BatchHeader, LogError> {
+        let mut buf = [0u8; HEADER_SIZE];
+        self.file
+            .read_exact_at(&mut buf, pos)
+            .ctx(|| format!("reading {} at {pos}", self.log_path.display()))?;
+        BatchHeader::parse(&buf)
+            .map_err(|e| LogError::Corrupt(format!("{} at {pos}: {e}", self.log_path.display())))
+    }
+
+    pub(crate) fn read_at(&self, pos: u64, len: usize) -> Result<Vec<u8>, LogError> {
+        let mut buf = vec![0u8; len];
+        self.file.read_exact_at(&mut buf, pos).ctx(|| {
+            format!(
+                "reading {} bytes of {} at {pos}",
+                len,
+                self.log_path.display()
+            )
+        })?;
+        Ok(buf)
+    }
+
+    /// Calls `f(pos, header)` for each batch from `start_pos` on until it returns false.
+    pub(crate) fn scan_headers(
+        &self,
+        start_pos: u64,
+        mut f: impl FnMut(u64, &BatchHeader) -> bool,
+    ) -> Result<(), LogError> {
+        let mut pos = start_pos;
+        while pos < self.size {
+            let h = self.header_at(pos)?;
+            if !f(pos, &h) {
+                break;
+            }
+            pos += h.total_size() as u64;
+        }
+        Ok(())
+    }
+
+    /// Position and header of the first batch whose last offset is ≥ `offset`.
+    pub(crate) fn find_batch(&self, offset: i64) -> Result<Option<(u64, BatchHeader)>, LogError> {
+        let (_, start) = self.index.lookup(self.base_offset, offset);
+        let mut found = None;
+        self.scan_headers(start, |pos, h| {
+            if h.last_offset() >= offset {
+                found = Some((pos, *h));
+                return false;
+            }
+            true
+        })?;
+        Ok(found)
+    }
+
+    /// Where to start scanning for the first record with a timestamp ≥ `timestamp`.
+    pub(crate) fn time_lookup_position(&self, timestamp: i64) -> u64 {
+        match self
+            .time_index
+            .last_offset_before(self.base_offset, timestamp)
+        {
+            Some(offset) => self.index.lookup(self.base_offset, offset).1,
+            None => 0,
+        }
+    }
+}
+
+fn remove_if_exists(path: &Path) -> Result<(), LogError> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LogError::Io {
+            context: format!("deleting {}", path.display()),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Creation (or else modification) time of a file, for `segment.ms` after a restart.
+fn file_time_ms(file: &File) -> Option<i64> {
+    let meta = file.metadata().ok()?;
+    let t = meta.created().or_else(|_| meta.modified()).ok()?;
+    let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(d.as_millis()).ok()
+}
