@@ -1,0 +1,241 @@
+//! Exact-bytes tests over the Kafka protocol against a real broker: idempotent retries,
+//! and bad input (garbage, oversized frames, unknown APIs, bad topic names, corrupt and
+//! oversized batches) answered per Kafka's rules while a well-behaved client keeps working.
+
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::indexmap::IndexMap;
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, InitProducerIdRequest, ListOffsetsRequest, MetadataRequest,
+    ProduceRequest, ProduceResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use tests::cluster::Cluster;
+use tests::wire::WireClient;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn topic_name(name: &str) -> TopicName {
+    TopicName(StrBytes::from_string(name.to_string()))
+}
+
+/// Asks for `topic` until it has a leader (auto-creation goes through ZooKeeper and the
+/// controller, so the first answers say LEADER_NOT_AVAILABLE).
+fn wait_for_leader(client: &mut WireClient, topic: &str) {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let req = MetadataRequest::default()
+            .with_topics(Some(vec![
+                MetadataRequestTopic::default().with_name(Some(topic_name(topic)))
+            ]))
+            .with_allow_auto_topic_creation(true);
+        let resp = client.request(9, &req).expect("metadata");
+        let ready = resp.topics.iter().any(|t| {
+            t.error_code == 0 && t.partitions.iter().all(|p| p.error_code == 0 && p.leader_id.0 >= 0)
+        });
+        if ready {
+            return;
+        }
+        assert!(Instant::now() < deadline, "topic {topic} never got a leader: {resp:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A v2 batch of `count` records from an idempotent producer.
+fn idempotent_batch(producer_id: i64, epoch: i16, first_seq: i32, count: i32) -> Bytes {
+    let records: Vec<Record> = (0..count)
+        .map(|i| Record {
+            transactional: false,
+            control: false,
+            partition_leader_epoch: -1,
+            producer_id,
+            producer_epoch: epoch,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: first_seq + i,
+            timestamp: 1_700_000_000_000 + i as i64,
+            key: Some(Bytes::from(format!("k{}", first_seq + i))),
+            value: Some(Bytes::from(format!("v{}", first_seq + i))),
+            headers: IndexMap::new(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        records.iter(),
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .expect("encode batch");
+    buf.freeze()
+}
+
+fn produce(client: &mut WireClient, topic: &str, records: Bytes) -> (i16, i64) {
+    let req = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(topic_name(topic))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(records))])]);
+    let resp: ProduceResponse = client.request(8, &req).expect("produce");
+    let p = &resp.responses[0].partition_responses[0];
+    (p.error_code, p.base_offset)
+}
+
+fn latest_offset(client: &mut WireClient, topic: &str) -> i64 {
+    let req = ListOffsetsRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(topic_name(topic))
+            .with_partitions(vec![ListOffsetsPartition::default()
+                .with_partition_index(0)
+                .with_timestamp(-1)])]);
+    let resp = client.request(5, &req).expect("list offsets");
+    let p = &resp.topics[0].partitions[0];
+    assert_eq!(p.error_code, 0, "list offsets error");
+    p.offset
+}
+
+fn init_producer(client: &mut WireClient) -> (i64, i16) {
+    let resp = client
+        .request(4, &InitProducerIdRequest::default().with_transaction_timeout_ms(60_000))
+        .expect("init producer id");
+    assert_eq!(resp.error_code, 0, "InitProducerId error");
+    (resp.producer_id.0, resp.producer_epoch)
+}
+
+#[test]
+fn idempotent_retries_are_stored_once_also_after_restart() {
+    let mut cluster = Cluster::start("idempotence").expect("cluster");
+    let topic = "idem";
+    let mut client = WireClient::connect(&cluster.bootstrap()).expect("connect");
+    wait_for_leader(&mut client, topic);
+    let (pid, epoch) = init_producer(&mut client);
+    assert!(pid >= 0);
+
+    let first = idempotent_batch(pid, epoch, 0, 3);
+    assert_eq!(produce(&mut client, topic, first.clone()), (0, 0));
+    // The same batch again (a retry): same offset back, nothing written twice.
+    assert_eq!(produce(&mut client, topic, first.clone()), (0, 0));
+    assert_eq!(latest_offset(&mut client, topic), 3);
+
+    // A gap in the sequence is refused.
+    let (code, _) = produce(&mut client, topic, idempotent_batch(pid, epoch, 10, 1));
+    assert_eq!(code, 45, "expected OUT_OF_ORDER_SEQUENCE_NUMBER");
+
+    drop(client);
+    cluster.broker.restart().expect("restart");
+    let mut client = WireClient::connect(&cluster.bootstrap()).expect("reconnect");
+    wait_for_leader(&mut client, topic);
+    // Producer state is rebuilt from the log: the retry is still recognised.
+    assert_eq!(produce(&mut client, topic, first), (0, 0));
+    assert_eq!(produce(&mut client, topic, idempotent_batch(pid, epoch, 3, 2)), (0, 3));
+    assert_eq!(latest_offset(&mut client, topic), 5);
+    // An older epoch is fenced.
+    if epoch > 0 {
+        let (code, _) = produce(&mut client, topic, idempotent_batch(pid, epoch - 1, 5, 1));
+        assert_eq!(code, 47, "expected INVALID_PRODUCER_EPOCH");
+    }
+}
+
+/// A second client keeps getting answers while others misbehave.
+fn assert_healthy(good: &mut WireClient) {
+    let resp = good.api_versions(3).expect("healthy client: api versions");
+    assert_eq!(resp.error_code, 0);
+}
+
+#[test]
+fn bad_input_gets_kafka_errors_and_others_keep_working() {
+    let cluster = Cluster::start_with("badinput", &[("message.max.bytes", "2000")]).expect("cluster");
+    let addr = cluster.bootstrap();
+    let mut good = WireClient::connect(&addr).expect("connect");
+    wait_for_leader(&mut good, "fine");
+
+    // Garbage: a frame that is not a request header the broker can parse.
+    let mut bad = WireClient::connect(&addr).expect("connect");
+    bad.send_raw(&[0, 0, 0, 6, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x01]).expect("send");
+    assert!(bad.is_closed_by_peer(Duration::from_secs(5)).expect("read"), "garbage must close");
+    assert_healthy(&mut good);
+
+    // A length prefix far above socket.request.max.bytes: closed before allocating.
+    let mut bad = WireClient::connect(&addr).expect("connect");
+    bad.send_raw(&[0x7f, 0xff, 0xff, 0xff, 0, 0]).expect("send");
+    assert!(bad.is_closed_by_peer(Duration::from_secs(5)).expect("read"), "oversized must close");
+    assert_healthy(&mut good);
+
+    // An unknown API key.
+    let mut bad = WireClient::connect(&addr).expect("connect");
+    bad.send_raw(&[0, 0, 0, 10, 0x03, 0xe7, 0, 0, 0, 0, 0, 1, 0xff, 0xff]).expect("send");
+    assert!(bad.is_closed_by_peer(Duration::from_secs(5)).expect("read"), "unknown api must close");
+    assert_healthy(&mut good);
+
+    // ApiVersions with a version from the future: answered in v0 with UNSUPPORTED_VERSION.
+    let mut newer = WireClient::connect(&addr).expect("connect");
+    let resp: kafka_protocol::messages::ApiVersionsResponse = {
+        newer
+            .send_raw(&[0, 0, 0, 10, 0, 18, 0, 99, 0, 0, 0, 7, 0xff, 0xff])
+            .expect("send");
+        let mut frame = newer.read_frame().expect("frame");
+        let header = <kafka_protocol::messages::ResponseHeader as kafka_protocol::protocol::Decodable>::decode(&mut frame, 0).expect("header");
+        assert_eq!(header.correlation_id, 7);
+        <kafka_protocol::messages::ApiVersionsResponse as kafka_protocol::protocol::Decodable>::decode(&mut frame, 0).expect("body")
+    };
+    assert_eq!(resp.error_code, 35, "UNSUPPORTED_VERSION");
+    assert!(resp.api_keys.iter().any(|k| k.api_key == ApiKey::Produce as i16));
+
+    // An invalid topic name.
+    let req = MetadataRequest::default().with_topics(Some(vec![
+        MetadataRequestTopic::default().with_name(Some(topic_name("bad topic!")))
+    ]));
+    let resp = good.request(9, &req).expect("metadata");
+    assert_eq!(resp.topics[0].error_code, 17, "INVALID_TOPIC_EXCEPTION");
+
+    // A corrupt batch (one flipped byte inside the CRC'd part).
+    let mut corrupt = BytesMut::from(&idempotent_batch(-1, -1, -1, 2)[..]);
+    let at = corrupt.len() - 3;
+    corrupt[at] ^= 0x55;
+    assert_eq!(produce(&mut good, "fine", corrupt.freeze()).0, 2, "CORRUPT_MESSAGE");
+
+    // A batch larger than message.max.bytes.
+    let big = Record {
+        transactional: false,
+        control: false,
+        partition_leader_epoch: -1,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: TimestampType::Creation,
+        offset: 0,
+        sequence: -1,
+        timestamp: 0,
+        key: None,
+        value: Some(Bytes::from(vec![b'x'; 5000])),
+        headers: IndexMap::new(),
+    };
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        [big].iter(),
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .expect("encode");
+    assert_eq!(produce(&mut good, "fine", buf.freeze()).0, 10, "MESSAGE_TOO_LARGE");
+
+    // And after all that, the good client still produces.
+    let (code, offset) = produce(&mut good, "fine", idempotent_batch(-1, -1, -1, 1));
+    assert_eq!((code, offset), (0, 0));
+    assert_healthy(&mut good);
+}
