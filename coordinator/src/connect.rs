@@ -45,7 +45,10 @@ impl ZkConnect {
             Some("") | None => None,
             Some(c) => Some(c.to_string()),
         };
-        Ok(ZkConnect { servers: servers.to_string(), chroot })
+        Ok(ZkConnect {
+            servers: servers.to_string(),
+            chroot,
+        })
     }
 }
 
@@ -75,8 +78,10 @@ impl Zk {
             .with_session_timeout(session_timeout)
             .with_connection_timeout(connect_timeout)
             .connect(&connect.servers);
-        let timed_out =
-            || ZkError::ConnectTimeout { servers: connect.servers.clone(), timeout: connect_timeout };
+        let timed_out = || ZkError::ConnectTimeout {
+            servers: connect.servers.clone(),
+            timeout: connect_timeout,
+        };
         let client = tokio::time::timeout(connect_timeout, WithTokioSpawner::new(connecting))
             .await
             .map_err(|_| timed_out())?
@@ -99,7 +104,12 @@ impl Zk {
         };
         let session_id = client.session_id().0;
         tracing::info!(session = format!("{session_id:#x}"), servers = %connect.servers, "ZooKeeper session established");
-        Ok(Zk { inner: Arc::new(Inner { client: Mutex::new(Some(client)), session_id }) })
+        Ok(Zk {
+            inner: Arc::new(Inner {
+                client: Mutex::new(Some(client)),
+                session_id,
+            }),
+        })
     }
 
     /// The ZooKeeper session id (what `ephemeralOwner` shows on our ephemeral nodes).
@@ -114,9 +124,7 @@ impl Zk {
         let mut state = client.state_watcher();
         // The session task sends CloseSession once the last client handle is gone.
         drop(client);
-        let closed = async {
-            while !state.changed().await.is_terminated() {}
-        };
+        let closed = async { while !state.changed().await.is_terminated() {} };
         if tokio::time::timeout(CLOSE_TIMEOUT, closed).await.is_err() {
             tracing::warn!("ZooKeeper session close not acknowledged within {CLOSE_TIMEOUT:?}");
         }
@@ -142,7 +150,10 @@ impl Zk {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Client>> {
         // A panic while holding this lock cannot leave the Option half-written.
-        self.inner.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .client
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -174,7 +185,10 @@ struct WithTokioSpawner<F> {
 
 impl<F> WithTokioSpawner<F> {
     fn new(future: F) -> Self {
-        WithTokioSpawner { future: Box::pin(future), spawner: TokioSpawner(tokio::runtime::Handle::current()) }
+        WithTokioSpawner {
+            future: Box::pin(future),
+            spawner: TokioSpawner(tokio::runtime::Handle::current()),
+        }
     }
 }
 
@@ -200,7 +214,10 @@ mod tests {
         let c = ZkConnect::parse("zk:2181").unwrap();
         assert_eq!(c.chroot, None);
         assert_eq!(ZkConnect::parse("zk:2181/").unwrap().chroot, None);
-        assert_eq!(ZkConnect::parse("zk:2181/a/b/").unwrap().chroot.as_deref(), Some("/a/b"));
+        assert_eq!(
+            ZkConnect::parse("zk:2181/a/b/").unwrap().chroot.as_deref(),
+            Some("/a/b")
+        );
     }
 
     #[test]

@@ -42,7 +42,9 @@ pub enum ZkError {
         id: i32,
     },
     /// The controller epoch check failed: another broker became controller.
-    #[error("controller moved: /controller_epoch changed, another broker is the active controller")]
+    #[error(
+        "controller moved: /controller_epoch changed, another broker is the active controller"
+    )]
     ControllerMoved,
     /// A znode's data is not in the format Kafka writes.
     #[error("bad data in znode {path}: {message}")]
@@ -74,12 +76,18 @@ pub enum ZkError {
 impl ZkError {
     /// Wraps a client error with what we were doing.
     pub fn client(context: impl Into<String>, source: zookeeper_client::Error) -> ZkError {
-        ZkError::Client { context: context.into(), source }
+        ZkError::Client {
+            context: context.into(),
+            source,
+        }
     }
 
     /// Builds a [`ZkError::Json`].
     pub fn json(path: impl Into<String>, message: impl ToString) -> ZkError {
-        ZkError::Json { path: path.into(), message: message.to_string() }
+        ZkError::Json {
+            path: path.into(),
+            message: message.to_string(),
+        }
     }
 
     /// The ZooKeeper error code underneath, if this is a client error.

@@ -25,6 +25,9 @@
 //! - **partition epoch**: the zkVersion of a partition's `state` node.
 //! - **ISR**: in-sync replicas: the replicas caught up with the leader; never written empty.
 
+// Tests may unwrap: a panic there is a failed test.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod admin;
 pub mod bootstrap;
 pub mod connect;

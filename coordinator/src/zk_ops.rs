@@ -47,12 +47,20 @@ pub enum ZkOp {
 impl ZkOp {
     /// Persistent create.
     pub fn create(path: impl Into<String>, data: Vec<u8>) -> ZkOp {
-        ZkOp::Create { path: path.into(), data, ephemeral: false }
+        ZkOp::Create {
+            path: path.into(),
+            data,
+            ephemeral: false,
+        }
     }
 
     /// Conditional set.
     pub fn set(path: impl Into<String>, data: Vec<u8>, version: i32) -> ZkOp {
-        ZkOp::SetData { path: path.into(), data, version: Some(version) }
+        ZkOp::SetData {
+            path: path.into(),
+            data,
+            version: Some(version),
+        }
     }
 
     /// The path this op touches.
@@ -90,7 +98,9 @@ impl Zk {
         let client = self.client()?;
         let options = mode(ephemeral).with_acls(Acls::anyone_all());
         let result = client.create(path, data, &options).await;
-        result.map(|(stat, _)| stat).map_err(|e| ZkError::client(format!("create {path}"), e))
+        result
+            .map(|(stat, _)| stat)
+            .map_err(|e| ZkError::client(format!("create {path}"), e))
     }
 
     /// Creates a persistent node and its missing parents with empty data; NODEEXISTS is success
@@ -98,7 +108,10 @@ impl Zk {
     pub async fn ensure_path(&self, path: &str) -> Result<(), ZkError> {
         let client = self.client()?;
         let options = CreateMode::Persistent.with_acls(Acls::anyone_all());
-        client.mkdir(path, &options).await.map_err(|e| ZkError::client(format!("create {path}"), e))
+        client
+            .mkdir(path, &options)
+            .await
+            .map_err(|e| ZkError::client(format!("create {path}"), e))
     }
 
     /// Reads a node; `None` if it does not exist.
@@ -114,11 +127,19 @@ impl Zk {
     /// Reads a node's stat; `None` if it does not exist.
     pub async fn stat(&self, path: &str) -> Result<Option<Stat>, ZkError> {
         let client = self.client()?;
-        client.check_stat(path).await.map_err(|e| ZkError::client(format!("exists {path}"), e))
+        client
+            .check_stat(path)
+            .await
+            .map_err(|e| ZkError::client(format!("exists {path}"), e))
     }
 
     /// Sets data, conditional on `version` unless `None`; returns the new stat.
-    pub async fn set(&self, path: &str, data: &[u8], version: Option<i32>) -> Result<Stat, ZkError> {
+    pub async fn set(
+        &self,
+        path: &str,
+        data: &[u8],
+        version: Option<i32>,
+    ) -> Result<Stat, ZkError> {
         let client = self.client()?;
         let result = client.set_data(path, data, version).await;
         result.map_err(|e| ZkError::client(format!("setData {path}"), e))
@@ -138,7 +159,10 @@ impl Zk {
     }
 
     /// Lists children (sorted) and leaves a child watch on the node.
-    pub async fn watch_children(&self, path: &str) -> Result<(Vec<String>, OneshotWatcher), ZkError> {
+    pub async fn watch_children(
+        &self,
+        path: &str,
+    ) -> Result<(Vec<String>, OneshotWatcher), ZkError> {
         let client = self.client()?;
         let result = client.get_and_watch_children(path).await;
         let (mut children, _, watcher) =
@@ -155,7 +179,10 @@ impl Zk {
     }
 
     /// Stats a node (maybe absent) and leaves an exists watch (fires on create/delete/change).
-    pub async fn watch_exists(&self, path: &str) -> Result<(Option<Stat>, OneshotWatcher), ZkError> {
+    pub async fn watch_exists(
+        &self,
+        path: &str,
+    ) -> Result<(Option<Stat>, OneshotWatcher), ZkError> {
         let client = self.client()?;
         let result = client.check_and_watch_stat(path).await;
         result.map_err(|e| ZkError::client(format!("exists+watch {path}"), e))
@@ -168,10 +195,16 @@ impl Zk {
         let options = [mode(false), mode(true)].map(|m| m.with_acls(Acls::anyone_all()));
         for op in ops {
             let added = match op {
-                ZkOp::Create { path, data, ephemeral } => {
-                    writer.add_create(path, data, &options[usize::from(*ephemeral)])
-                }
-                ZkOp::SetData { path, data, version } => writer.add_set_data(path, data, *version),
+                ZkOp::Create {
+                    path,
+                    data,
+                    ephemeral,
+                } => writer.add_create(path, data, &options[usize::from(*ephemeral)]),
+                ZkOp::SetData {
+                    path,
+                    data,
+                    version,
+                } => writer.add_set_data(path, data, *version),
                 ZkOp::Delete { path, version } => writer.add_delete(path, *version),
                 ZkOp::Check { path, version } => writer.add_check_version(path, *version),
             };
@@ -195,7 +228,10 @@ impl Zk {
         epoch_zk_version: i32,
         ops: Vec<ZkOp>,
     ) -> Result<Vec<MultiWriteResult>, ZkError> {
-        let check = ZkOp::Check { path: ControllerEpochZNode::PATH.to_string(), version: epoch_zk_version };
+        let check = ZkOp::Check {
+            path: ControllerEpochZNode::PATH.to_string(),
+            version: epoch_zk_version,
+        };
         let all: Vec<ZkOp> = std::iter::once(check).chain(ops).collect();
         match self.multi(&all).await {
             Ok(mut results) => {

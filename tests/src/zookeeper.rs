@@ -12,6 +12,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -57,18 +58,31 @@ impl ZooKeeper {
         write_config(dir.path(), port)?;
         let log = fs::File::create(dir.path().join("stdout.log"))?;
         let child = Command::new("java")
-            .args(["-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-Dzookeeper.preAllocSize=1024"])
+            .args([
+                "-Xms32m",
+                "-Xmx256m",
+                "-XX:+UseSerialGC",
+                "-Dzookeeper.preAllocSize=1024",
+            ])
             .arg(format!(
                 "-Dlog4j.configuration=file:{}",
                 dir.path().join("log4j.properties").display()
             ))
-            .args(["-cp", CLASSPATH, "org.apache.zookeeper.server.quorum.QuorumPeerMain"])
+            .args([
+                "-cp",
+                CLASSPATH,
+                "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+            ])
             .arg(dir.path().join("zoo.cfg"))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;
-        let mut zk = ZooKeeper { child: Some(child), port, _dir: dir };
+        let mut zk = ZooKeeper {
+            child: Some(child),
+            port,
+            _dir: dir,
+        };
         zk.wait_ready()?;
         Ok(zk)
     }
@@ -79,7 +93,9 @@ impl ZooKeeper {
             if let Some(child) = self.child.as_mut() {
                 if let Some(status) = child.try_wait()? {
                     self.child = None;
-                    return Err(io::Error::other(format!("ZooKeeper exited early: {status}")));
+                    return Err(io::Error::other(format!(
+                        "ZooKeeper exited early: {status}"
+                    )));
                 }
             }
             if four_letter_word(self.port, "srvr").is_ok_and(|s| s.contains("Mode: standalone")) {
@@ -88,7 +104,10 @@ impl ZooKeeper {
             sleep(Duration::from_millis(100));
         }
         self.stop();
-        Err(io::Error::new(io::ErrorKind::TimedOut, "ZooKeeper did not become ready in 30 s"))
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "ZooKeeper did not become ready in 30 s",
+        ))
     }
 
     /// `127.0.0.1:PORT`, usable as a ZooKeeper connect string.
@@ -103,7 +122,9 @@ impl ZooKeeper {
 
     /// Stops the server: SIGTERM, then SIGKILL if it has not exited after a deadline.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         // std has no SIGTERM; `kill` is always there and keeps this crate free of libc.
         let _ = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
@@ -125,6 +146,24 @@ impl Drop for ZooKeeper {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A server shared by the tests of one test binary that run at the same time.
+///
+/// Tests hold the `Arc` for their duration; the server is stopped when the last concurrent holder
+/// drops it (a `static` is never dropped, so a plain global would leak the JVM). Give each test
+/// its own chroot.
+pub fn shared() -> io::Result<Arc<ZooKeeper>> {
+    static SHARED: Mutex<Weak<ZooKeeper>> = Mutex::new(Weak::new());
+    let mut slot = SHARED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(zk) = slot.upgrade() {
+        return Ok(zk);
+    }
+    let zk = Arc::new(ZooKeeper::start()?);
+    *slot = Arc::downgrade(&zk);
+    Ok(zk)
 }
 
 /// Runs `zkCli.sh -server <connect> <args>` and returns its stdout.
@@ -150,7 +189,10 @@ pub fn zk_cli(connect: &str, args: &[&str]) -> io::Result<String> {
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "zkCli.sh took too long"));
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "zkCli.sh took too long",
+            ));
         }
         sleep(Duration::from_millis(50));
     }

@@ -18,7 +18,10 @@ impl<'a> Obj<'a> {
     pub(super) fn parse(path: &'a str, data: &[u8]) -> Result<Obj<'a>, ZkError> {
         match serde_json::from_slice::<Value>(data) {
             Ok(Value::Object(map)) => Ok(Obj { path, map }),
-            Ok(other) => Err(ZkError::json(path, format!("expected a JSON object, got {other}"))),
+            Ok(other) => Err(ZkError::json(
+                path,
+                format!("expected a JSON object, got {other}"),
+            )),
             Err(e) => Err(ZkError::json(path, e)),
         }
     }
@@ -35,7 +38,10 @@ impl<'a> Obj<'a> {
     pub(super) fn opt_i64(&self, key: &str) -> Result<Option<i64>, ZkError> {
         match self.field(key) {
             None => Ok(None),
-            Some(v) => v.as_i64().map(Some).ok_or_else(|| self.err(key, "expected an integer")),
+            Some(v) => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| self.err(key, "expected an integer")),
         }
     }
 
@@ -51,8 +57,14 @@ impl<'a> Obj<'a> {
     pub(super) fn opt_lenient_i64(&self, key: &str) -> Result<Option<i64>, ZkError> {
         match self.field(key) {
             None => Ok(None),
-            Some(Value::String(s)) => s.parse().map(Some).map_err(|_| self.err(key, "expected a decimal string")),
-            Some(v) => v.as_i64().map(Some).ok_or_else(|| self.err(key, "expected an integer")),
+            Some(Value::String(s)) => s
+                .parse()
+                .map(Some)
+                .map_err(|_| self.err(key, "expected a decimal string")),
+            Some(v) => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| self.err(key, "expected an integer")),
         }
     }
 
@@ -65,14 +77,23 @@ impl<'a> Obj<'a> {
     }
 
     pub(super) fn string(&self, key: &str) -> Result<String, ZkError> {
-        self.opt_string(key)?.ok_or_else(|| self.err(key, "missing"))
+        self.opt_string(key)?
+            .ok_or_else(|| self.err(key, "missing"))
     }
 
     pub(super) fn opt_string_array(&self, key: &str) -> Result<Option<Vec<String>>, ZkError> {
-        let Some(value) = self.field(key) else { return Ok(None) };
-        let list = value.as_array().ok_or_else(|| self.err(key, "expected an array"))?;
+        let Some(value) = self.field(key) else {
+            return Ok(None);
+        };
+        let list = value
+            .as_array()
+            .ok_or_else(|| self.err(key, "expected an array"))?;
         list.iter()
-            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| self.err(key, "expected strings")))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| self.err(key, "expected strings"))
+            })
             .collect::<Result<_, _>>()
             .map(Some)
     }
@@ -83,24 +104,40 @@ impl<'a> Obj<'a> {
     }
 
     /// A `{"k":"v"}` map; non-string values are kept as their JSON text.
-    pub(super) fn opt_string_map(&self, key: &str) -> Result<Option<BTreeMap<String, String>>, ZkError> {
-        let Some(value) = self.field(key) else { return Ok(None) };
-        let map = value.as_object().ok_or_else(|| self.err(key, "expected an object"))?;
+    pub(super) fn opt_string_map(
+        &self,
+        key: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, ZkError> {
+        let Some(value) = self.field(key) else {
+            return Ok(None);
+        };
+        let map = value
+            .as_object()
+            .ok_or_else(|| self.err(key, "expected an object"))?;
         let text = |v: &Value| match v {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        Ok(Some(map.iter().map(|(k, v)| (k.clone(), text(v))).collect()))
+        Ok(Some(
+            map.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
+        ))
     }
 
     /// A `{"0":[1,2],"1":[2,1]}` partition → replicas map.
     pub(super) fn assignment(&self, key: &str) -> Result<Option<BTreeMap<i32, Vec<i32>>>, ZkError> {
-        let Some(value) = self.field(key) else { return Ok(None) };
-        let map = value.as_object().ok_or_else(|| self.err(key, "expected an object"))?;
+        let Some(value) = self.field(key) else {
+            return Ok(None);
+        };
+        let map = value
+            .as_object()
+            .ok_or_else(|| self.err(key, "expected an object"))?;
         let mut out = BTreeMap::new();
         for (partition, replicas) in map {
-            let p = partition.parse().map_err(|_| self.err(key, "partition keys must be integers"))?;
-            let r = int_list(replicas).ok_or_else(|| self.err(key, "replicas must be integer arrays"))?;
+            let p = partition
+                .parse()
+                .map_err(|_| self.err(key, "partition keys must be integers"))?;
+            let r = int_list(replicas)
+                .ok_or_else(|| self.err(key, "replicas must be integer arrays"))?;
             out.insert(p, r);
         }
         Ok(Some(out))
@@ -108,5 +145,9 @@ impl<'a> Obj<'a> {
 }
 
 fn int_list(value: &Value) -> Option<Vec<i32>> {
-    value.as_array()?.iter().map(|v| v.as_i64().and_then(|i| i32::try_from(i).ok())).collect()
+    value
+        .as_array()?
+        .iter()
+        .map(|v| v.as_i64().and_then(|i| i32::try_from(i).ok()))
+        .collect()
 }

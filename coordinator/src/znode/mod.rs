@@ -49,13 +49,17 @@ impl ClusterIdZNode {
 
     /// Kafka's JSON (version is a string).
     pub fn encode(&self) -> Vec<u8> {
-        json!({"version": "1", "id": self.id}).to_string().into_bytes()
+        json!({"version": "1", "id": self.id})
+            .to_string()
+            .into_bytes()
     }
 
     /// Parses Kafka's JSON.
     pub fn decode(data: &[u8]) -> Result<ClusterIdZNode, ZkError> {
         let obj = Obj::parse(Self::PATH, data)?;
-        Ok(ClusterIdZNode { id: obj.string("id")? })
+        Ok(ClusterIdZNode {
+            id: obj.string("id")?,
+        })
     }
 }
 
@@ -84,7 +88,10 @@ impl ControllerZNode {
         let obj = Obj::parse(Self::PATH, data)?;
         let broker_id = obj.i32("brokerid")?;
         let timestamp = obj.opt_lenient_i64("timestamp")?.unwrap_or(-1);
-        Ok(ControllerZNode { broker_id, timestamp })
+        Ok(ControllerZNode {
+            broker_id,
+            timestamp,
+        })
     }
 }
 
@@ -164,8 +171,16 @@ impl BrokerEndpoint {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port = port.parse().map_err(|_| bad())?;
         // Readers without the map fall back to "listener name == protocol name".
-        let security_protocol = protocols.get(listener).cloned().unwrap_or_else(|| listener.to_string());
-        Ok(BrokerEndpoint { listener: listener.to_string(), host: host.to_string(), port, security_protocol })
+        let security_protocol = protocols
+            .get(listener)
+            .cloned()
+            .unwrap_or_else(|| listener.to_string());
+        Ok(BrokerEndpoint {
+            listener: listener.to_string(),
+            host: host.to_string(),
+            port,
+            security_protocol,
+        })
     }
 }
 
@@ -202,13 +217,20 @@ impl BrokerIdZNode {
     /// host/port = first PLAINTEXT endpoint (else null/-1), `jmx_port` -1, string timestamp,
     /// rack only if set.
     pub fn encode(info: &BrokerInfo) -> Vec<u8> {
-        let plaintext = info.endpoints.iter().find(|e| e.security_protocol == "PLAINTEXT");
+        let plaintext = info
+            .endpoints
+            .iter()
+            .find(|e| e.security_protocol == "PLAINTEXT");
         let protocols: Map<String, Value> = info
             .endpoints
             .iter()
             .map(|e| (e.listener.clone(), Value::from(e.security_protocol.clone())))
             .collect();
-        let endpoints: Vec<String> = info.endpoints.iter().map(BrokerEndpoint::connection_string).collect();
+        let endpoints: Vec<String> = info
+            .endpoints
+            .iter()
+            .map(BrokerEndpoint::connection_string)
+            .collect();
         let mut obj = json!({
             "features": {},
             "listener_security_protocol_map": protocols,
@@ -229,15 +251,26 @@ impl BrokerIdZNode {
     pub fn decode(id: i32, data: &[u8]) -> Result<BrokerInfo, ZkError> {
         let path = Self::path(id);
         let obj = Obj::parse(&path, data)?;
-        let protocols = obj.opt_string_map("listener_security_protocol_map")?.unwrap_or_default();
+        let protocols = obj
+            .opt_string_map("listener_security_protocol_map")?
+            .unwrap_or_default();
         let endpoints = match obj.opt_string_array("endpoints")? {
-            Some(list) => list.iter().map(|s| BrokerEndpoint::parse(&path, s, &protocols)).collect::<Result<_, _>>()?,
+            Some(list) => list
+                .iter()
+                .map(|s| BrokerEndpoint::parse(&path, s, &protocols))
+                .collect::<Result<_, _>>()?,
             // Version 1 (0.8.x) has only host/port, always PLAINTEXT.
             None => {
-                let port = u16::try_from(obj.i64("port")?).map_err(|_| ZkError::json(&path, "bad port"))?;
+                let port = u16::try_from(obj.i64("port")?)
+                    .map_err(|_| ZkError::json(&path, "bad port"))?;
                 let host = obj.string("host")?;
                 let listener = "PLAINTEXT".to_string();
-                vec![BrokerEndpoint { listener: listener.clone(), host, port, security_protocol: listener }]
+                vec![BrokerEndpoint {
+                    listener: listener.clone(),
+                    host,
+                    port,
+                    security_protocol: listener,
+                }]
             }
         };
         Ok(BrokerInfo {
@@ -295,7 +328,10 @@ impl TopicZNode {
         let path = Self::path(topic);
         let obj = Obj::parse(&path, data)?;
         let topic_id = match obj.opt_string("topic_id")? {
-            Some(s) => Some(parse_topic_id(&s).ok_or_else(|| ZkError::json(&path, format!("bad topic_id {s:?}")))?),
+            Some(s) => Some(
+                parse_topic_id(&s)
+                    .ok_or_else(|| ZkError::json(&path, format!("bad topic_id {s:?}")))?,
+            ),
             None => None,
         };
         Ok(TopicZNode {
@@ -308,7 +344,10 @@ impl TopicZNode {
 }
 
 fn assignment_json(map: &BTreeMap<i32, Vec<i32>>) -> Value {
-    let obj: Map<String, Value> = map.iter().map(|(p, r)| (p.to_string(), Value::from(r.clone()))).collect();
+    let obj: Map<String, Value> = map
+        .iter()
+        .map(|(p, r)| (p.to_string(), Value::from(r.clone())))
+        .collect();
     Value::Object(obj)
 }
 
@@ -319,7 +358,9 @@ pub fn topic_id_string(id: uuid::Uuid) -> String {
 
 /// Parses [`topic_id_string`]'s format.
 pub fn parse_topic_id(s: &str) -> Option<uuid::Uuid> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .ok()?;
     uuid::Uuid::from_slice(&bytes).ok()
 }
 
@@ -370,7 +411,10 @@ pub struct PartitionStateZNode;
 impl PartitionStateZNode {
     /// `/brokers/topics/<t>/partitions/<p>/state`.
     pub fn path(topic: &str, partition: i32) -> String {
-        format!("{}/state", TopicPartitionsZNode::partition_path(topic, partition))
+        format!(
+            "{}/state",
+            TopicPartitionsZNode::partition_path(topic, partition)
+        )
     }
 
     /// Version 1 JSON; `leader_recovery_state` only when ≠ 0.
@@ -383,13 +427,20 @@ impl PartitionStateZNode {
             "isr": state.isr,
         });
         if let (true, Some(map)) = (state.leader_recovery_state != 0, obj.as_object_mut()) {
-            map.insert("leader_recovery_state".into(), Value::from(state.leader_recovery_state));
+            map.insert(
+                "leader_recovery_state".into(),
+                Value::from(state.leader_recovery_state),
+            );
         }
         obj.to_string().into_bytes()
     }
 
     /// Parses it.
-    pub fn decode(topic: &str, partition: i32, data: &[u8]) -> Result<LeaderIsrAndControllerEpoch, ZkError> {
+    pub fn decode(
+        topic: &str,
+        partition: i32,
+        data: &[u8],
+    ) -> Result<LeaderIsrAndControllerEpoch, ZkError> {
         let path = Self::path(topic, partition);
         let obj = Obj::parse(&path, data)?;
         let isr = obj.i32_array("isr")?;
@@ -399,7 +450,8 @@ impl PartitionStateZNode {
             leader_epoch: obj.i32("leader_epoch")?,
             isr,
             controller_epoch: obj.i32("controller_epoch")?,
-            leader_recovery_state: i8::try_from(recovery).map_err(|_| ZkError::json(&path, "bad leader_recovery_state"))?,
+            leader_recovery_state: i8::try_from(recovery)
+                .map_err(|_| ZkError::json(&path, "bad leader_recovery_state"))?,
         })
     }
 }
@@ -415,7 +467,9 @@ impl TopicConfigZNode {
 
     /// Kafka's JSON (written even when empty).
     pub fn encode(config: &BTreeMap<String, String>) -> Vec<u8> {
-        json!({"version": 1, "config": config}).to_string().into_bytes()
+        json!({"version": 1, "config": config})
+            .to_string()
+            .into_bytes()
     }
 
     /// Parses it; non-string values are rendered as their JSON text.
@@ -456,8 +510,15 @@ impl ProducerIdBlockZNode {
     /// Parses it.
     pub fn decode(data: &[u8]) -> Result<ProducerIdBlockZNode, ZkError> {
         let obj = Obj::parse(Self::PATH, data)?;
-        let bound = |key| obj.opt_lenient_i64(key)?.ok_or_else(|| ZkError::json(Self::PATH, format!("missing {key}")));
-        Ok(ProducerIdBlockZNode { broker_id: obj.i32("broker")?, block_start: bound("block_start")?, block_end: bound("block_end")? })
+        let bound = |key| {
+            obj.opt_lenient_i64(key)?
+                .ok_or_else(|| ZkError::json(Self::PATH, format!("missing {key}")))
+        };
+        Ok(ProducerIdBlockZNode {
+            broker_id: obj.i32("broker")?,
+            block_start: bound("block_start")?,
+            block_end: bound("block_end")?,
+        })
     }
 }
 
@@ -470,7 +531,9 @@ impl FeatureZNode {
 
     /// `{"features":{},"version":1,"status":1}`.
     pub fn encode_default() -> Vec<u8> {
-        json!({"features": {}, "version": 1, "status": 1}).to_string().into_bytes()
+        json!({"features": {}, "version": 1, "status": 1})
+            .to_string()
+            .into_bytes()
     }
 }
 
@@ -496,5 +559,7 @@ impl ConsumerOffsetZNode {
 
 fn decode_decimal<T: std::str::FromStr>(path: &str, data: &[u8]) -> Result<T, ZkError> {
     let text = std::str::from_utf8(data).map_err(|e| ZkError::json(path, e))?;
-    text.trim().parse().map_err(|_| ZkError::json(path, format!("expected a decimal, got {text:?}")))
+    text.trim()
+        .parse()
+        .map_err(|_| ZkError::json(path, format!("expected a decimal, got {text:?}")))
 }

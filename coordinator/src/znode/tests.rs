@@ -18,7 +18,13 @@ fn cluster_id_round_trip_and_string_version() {
 fn controller_v1_and_v2() {
     let data = br#"{"version":1,"brokerid":2,"timestamp":"1700000123456"}"#;
     let node = ControllerZNode::decode(data).unwrap();
-    assert_eq!(node, ControllerZNode { broker_id: 2, timestamp: 1_700_000_123_456 });
+    assert_eq!(
+        node,
+        ControllerZNode {
+            broker_id: 2,
+            timestamp: 1_700_000_123_456
+        }
+    );
     assert_eq!(value(&node.encode()), value(data));
     let v2 = br#"{"kraftControllerEpoch":-1,"version":2,"brokerid":7,"timestamp":"1"}"#;
     assert_eq!(ControllerZNode::decode(v2).unwrap().broker_id, 7);
@@ -66,7 +72,10 @@ fn broker_without_plaintext_has_null_host_and_rack_when_set() {
     assert_eq!(v["host"], Value::Null);
     assert_eq!(v["port"], -1);
     assert_eq!(v["rack"], "r1");
-    assert_eq!(BrokerIdZNode::decode(1, &BrokerIdZNode::encode(&info)).unwrap(), info);
+    assert_eq!(
+        BrokerIdZNode::decode(1, &BrokerIdZNode::encode(&info)).unwrap(),
+        info
+    );
     let v = value(&BrokerIdZNode::encode(&two_listener_broker()));
     assert!(v.get("rack").is_none());
 }
@@ -79,7 +88,10 @@ fn broker_v4_and_v1_and_ipv6() {
     assert_eq!(info.endpoints[0].security_protocol, "PLAINTEXT");
     let v1 = br#"{"jmx_port":-1,"timestamp":"1","host":"old","version":1,"port":9092}"#;
     let info = BrokerIdZNode::decode(0, v1).unwrap();
-    assert_eq!(info.endpoints[0].connection_string(), "PLAINTEXT://old:9092");
+    assert_eq!(
+        info.endpoints[0].connection_string(),
+        "PLAINTEXT://old:9092"
+    );
     let v6 = br#"{"endpoints":["SSL://[::1]:9093"],"version":2,"host":null,"port":-1}"#;
     let info = BrokerIdZNode::decode(0, v6).unwrap();
     assert_eq!(info.endpoints[0].host, "::1");
@@ -93,7 +105,10 @@ fn topic_v3_matches_documented_example() {
     let node = TopicZNode::decode("t", documented).unwrap();
     assert_eq!(node.partitions[&0], vec![2, 1, 3]);
     assert_eq!(node.partitions[&1], vec![3, 2, 1]);
-    assert_eq!(node.topic_id.map(topic_id_string).as_deref(), Some("pCJ5lqwVSMeEQNWi9ZOwNw"));
+    assert_eq!(
+        node.topic_id.map(topic_id_string).as_deref(),
+        Some("pCJ5lqwVSMeEQNWi9ZOwNw")
+    );
     assert_eq!(value(&node.encode()), value(documented));
 }
 
@@ -111,22 +126,42 @@ fn random_topic_ids_are_22_url_safe_chars() {
         let s = topic_id_string(random_uuid());
         assert_eq!(s.len(), 22);
         assert!(!s.starts_with('-'));
-        assert!(s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         assert_eq!(parse_topic_id(&s).map(topic_id_string), Some(s));
     }
 }
 
 #[test]
 fn partition_state_matches_documented_example() {
-    let documented = br#"{"controller_epoch":3,"leader":2,"version":1,"leader_epoch":7,"isr":[2,3,1]}"#;
+    let documented =
+        br#"{"controller_epoch":3,"leader":2,"version":1,"leader_epoch":7,"isr":[2,3,1]}"#;
     let state = PartitionStateZNode::decode("t", 0, documented).unwrap();
-    let expected =
-        LeaderIsrAndControllerEpoch { leader: 2, leader_epoch: 7, isr: vec![2, 3, 1], controller_epoch: 3, leader_recovery_state: 0 };
+    let expected = LeaderIsrAndControllerEpoch {
+        leader: 2,
+        leader_epoch: 7,
+        isr: vec![2, 3, 1],
+        controller_epoch: 3,
+        leader_recovery_state: 0,
+    };
     assert_eq!(state, expected);
-    assert_eq!(value(&PartitionStateZNode::encode(&state)), value(documented));
-    let recovering = LeaderIsrAndControllerEpoch { leader_recovery_state: 1, ..expected };
-    assert_eq!(value(&PartitionStateZNode::encode(&recovering))["leader_recovery_state"], 1);
-    assert_eq!(PartitionStateZNode::path("t", 4), "/brokers/topics/t/partitions/4/state");
+    assert_eq!(
+        value(&PartitionStateZNode::encode(&state)),
+        value(documented)
+    );
+    let recovering = LeaderIsrAndControllerEpoch {
+        leader_recovery_state: 1,
+        ..expected
+    };
+    assert_eq!(
+        value(&PartitionStateZNode::encode(&recovering))["leader_recovery_state"],
+        1
+    );
+    assert_eq!(
+        PartitionStateZNode::path("t", 4),
+        "/brokers/topics/t/partitions/4/state"
+    );
 }
 
 #[test]
@@ -135,26 +170,50 @@ fn topic_config_values_are_strings() {
     let config = TopicConfigZNode::decode("__consumer_offsets", documented).unwrap();
     assert_eq!(config["segment.bytes"], "104857600");
     assert_eq!(value(&TopicConfigZNode::encode(&config)), value(documented));
-    assert_eq!(TopicConfigZNode::encode(&BTreeMap::new()), br#"{"config":{},"version":1}"#);
+    assert_eq!(
+        TopicConfigZNode::encode(&BTreeMap::new()),
+        br#"{"config":{},"version":1}"#
+    );
 }
 
 #[test]
 fn producer_id_block_bounds_are_strings() {
     let documented = br#"{"version":1,"broker":1,"block_start":"0","block_end":"999"}"#;
     let block = ProducerIdBlockZNode::decode(documented).unwrap();
-    assert_eq!(block, ProducerIdBlockZNode { broker_id: 1, block_start: 0, block_end: 999 });
+    assert_eq!(
+        block,
+        ProducerIdBlockZNode {
+            broker_id: 1,
+            block_start: 0,
+            block_end: 999
+        }
+    );
     assert_eq!(value(&block.encode()), value(documented));
 }
 
 #[test]
 fn feature_and_consumer_offsets() {
-    assert_eq!(value(&FeatureZNode::encode_default()), value(br#"{"features":{},"version":1,"status":1}"#));
-    assert_eq!(ConsumerOffsetZNode::path("g", "t", 3), "/consumers/g/offsets/t/3");
-    assert_eq!(ConsumerOffsetZNode::decode("/x", &ConsumerOffsetZNode::encode(42)).unwrap(), 42);
+    assert_eq!(
+        value(&FeatureZNode::encode_default()),
+        value(br#"{"features":{},"version":1,"status":1}"#)
+    );
+    assert_eq!(
+        ConsumerOffsetZNode::path("g", "t", 3),
+        "/consumers/g/offsets/t/3"
+    );
+    assert_eq!(
+        ConsumerOffsetZNode::decode("/x", &ConsumerOffsetZNode::encode(42)).unwrap(),
+        42
+    );
 }
 
 #[test]
 fn errors_name_the_znode_and_field() {
-    let e = PartitionStateZNode::decode("t", 0, br#"{"isr":[1],"leader":"x"}"#).unwrap_err().to_string();
-    assert!(e.contains("/brokers/topics/t/partitions/0/state") && e.contains("leader"), "{e}");
+    let e = PartitionStateZNode::decode("t", 0, br#"{"isr":[1],"leader":"x"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("/brokers/topics/t/partitions/0/state") && e.contains("leader"),
+        "{e}"
+    );
 }
