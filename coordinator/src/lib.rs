@@ -1,1 +1,42 @@
-//! Everything that talks to ZooKeeper (filled in by the coordinator work).
+//! Everything that talks to ZooKeeper, laid out exactly as Apache Kafka 3.x does in ZooKeeper
+//! mode, so `zkCli.sh` shows what a Kafka cluster would show.
+//!
+//! # Layout
+//! - [`connect`]: [`ZkConnect`] (parsing `zookeeper.connect`) and [`Zk`], the session handle.
+//! - [`error`]: [`ZkError`], the one error type.
+//! - [`znode`]: one type per znode: path + Kafka-format data (`ZkData.scala`).
+//! - [`zk_ops`]: typed operations on [`Zk`] (absent = `None`, errors carry the path, multi-ops,
+//!   controller-epoch-fenced multi-ops).
+//! - [`bootstrap`]: startup paths, cluster id, broker id generation.
+//! - [`registration`]: the broker's ephemeral `/brokers/ids/<id>`.
+//! - [`admin`]: topic creation (Kafka's `AdminZkClient`), usable from any broker.
+//! - [`producer_ids`]: producer-id blocks from `/latest_producer_id_block`.
+//! - [`controller`]: Kafka's ZooKeeper-mode controller: election, a single event loop, pure
+//!   decisions, and the request channel to brokers.
+//!
+//! # Glossary
+//! - **zkVersion**: a znode's data version (`Stat.version`), bumped by every setData; conditional
+//!   writes name the version they expect and fail with BADVERSION otherwise.
+//! - **czxid**: the ZooKeeper transaction id that created a node. A broker's registration czxid is
+//!   its **broker epoch**: a restarted broker gets a larger one.
+//! - **controller epoch**: `/controller_epoch`, +1 per election. Its zkVersion fences every
+//!   controller write (multi[check(/controller_epoch, v), op]) so a deposed controller cannot write.
+//! - **leader epoch**: per partition, +1 per leader election or controller-made ISR change.
+//! - **partition epoch**: the zkVersion of a partition's `state` node.
+//! - **ISR**: in-sync replicas: the replicas caught up with the leader; never written empty.
+
+// Tests may unwrap: a panic there is a failed test.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod admin;
+pub mod bootstrap;
+pub mod connect;
+pub mod controller;
+pub mod error;
+pub mod producer_ids;
+pub mod registration;
+pub mod zk_ops;
+pub mod znode;
+
+pub use connect::{Zk, ZkConnect};
+pub use error::ZkError;

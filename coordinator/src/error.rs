@@ -1,0 +1,129 @@
+//! The crate's one error type.
+
+use std::time::Duration;
+
+/// Everything that can go wrong talking to ZooKeeper or deciding on its contents.
+///
+/// Callers map these to Kafka error codes at their API edge (e.g. [`ZkError::TopicExists`] →
+/// TOPIC_ALREADY_EXISTS); this crate never knows about Kafka error codes.
+#[derive(thiserror::Error, Debug)]
+pub enum ZkError {
+    /// A ZooKeeper operation failed; `context` names the operation and path.
+    #[error("ZooKeeper {context}: {source}")]
+    Client {
+        /// What we were doing, e.g. `create /brokers/ids/1`.
+        context: String,
+        /// The client's error (mirrors ZooKeeper's error codes).
+        #[source]
+        source: zookeeper_client::Error,
+    },
+    /// The connect string could not be parsed.
+    #[error("invalid ZooKeeper connect string {0:?}: expected host:port[,host:port...][/chroot]")]
+    InvalidConnectString(String),
+    /// No session could be established in time.
+    #[error("could not connect to ZooKeeper at {servers} within {timeout:?}")]
+    ConnectTimeout {
+        /// The servers tried.
+        servers: String,
+        /// The bound that elapsed.
+        timeout: Duration,
+    },
+    /// [`crate::Zk::close`] was called; the session is gone.
+    #[error("the ZooKeeper session has been closed")]
+    Closed,
+    /// `/brokers/ids/<id>` is held by a live session that is not ours.
+    #[error(
+        "broker id {id} is already registered in /brokers/ids/{id} by another live ZooKeeper \
+         session: another broker with this id is running (or a previous incarnation's session \
+         has not expired yet)"
+    )]
+    BrokerAlreadyRegistered {
+        /// The contested broker id.
+        id: i32,
+    },
+    /// The controller epoch check failed: another broker became controller.
+    #[error(
+        "controller moved: /controller_epoch changed, another broker is the active controller"
+    )]
+    ControllerMoved,
+    /// A znode's data is not in the format Kafka writes.
+    #[error("bad data in znode {path}: {message}")]
+    Json {
+        /// The znode.
+        path: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// `/brokers/topics/<t>` already exists.
+    #[error("topic '{0}' already exists")]
+    TopicExists(String),
+    /// Replication factor not satisfiable with the live brokers.
+    #[error("replication factor {requested} is invalid: it must be at least 1 and at most the {available} live broker(s)")]
+    InvalidReplicationFactor {
+        /// What was asked for.
+        requested: i16,
+        /// Live brokers.
+        available: usize,
+    },
+    /// Invalid partition count (or partition change).
+    #[error("invalid partitions: {0}")]
+    InvalidPartitions(String),
+    /// Invalid topic name.
+    #[error("invalid topic name: {0}")]
+    InvalidTopic(String),
+}
+
+impl ZkError {
+    /// Wraps a client error with what we were doing.
+    pub fn client(context: impl Into<String>, source: zookeeper_client::Error) -> ZkError {
+        ZkError::Client {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Builds a [`ZkError::Json`].
+    pub fn json(path: impl Into<String>, message: impl ToString) -> ZkError {
+        ZkError::Json {
+            path: path.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// The ZooKeeper error code underneath, if this is a client error.
+    pub fn zk_code(&self) -> Option<&zookeeper_client::Error> {
+        match self {
+            ZkError::Client { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// True if ZooKeeper said the node already exists.
+    pub fn is_node_exists(&self) -> bool {
+        matches!(self.zk_code(), Some(zookeeper_client::Error::NodeExists))
+    }
+
+    /// True if ZooKeeper said the node does not exist.
+    pub fn is_no_node(&self) -> bool {
+        matches!(self.zk_code(), Some(zookeeper_client::Error::NoNode))
+    }
+
+    /// True if a conditional write lost to a concurrent one.
+    pub fn is_bad_version(&self) -> bool {
+        matches!(self.zk_code(), Some(zookeeper_client::Error::BadVersion))
+    }
+
+    /// True once the session is unusable (expired, closed, auth failed): retrying is pointless.
+    pub fn is_session_terminal(&self) -> bool {
+        match self {
+            ZkError::Closed => true,
+            ZkError::Client { source, .. } => matches!(
+                source,
+                zookeeper_client::Error::SessionExpired
+                    | zookeeper_client::Error::ClientClosed
+                    | zookeeper_client::Error::AuthFailed
+            ),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! Typed ZooKeeper operations over [`Zk`]: every error carries the path, absent nodes are
+//! `Option`s, and multi-ops (including the controller's epoch-fenced ones) are one call.
+
+use zookeeper_client::{Acls, CreateMode, MultiWriteError, MultiWriteResult, OneshotWatcher, Stat};
+
+use crate::connect::Zk;
+use crate::error::ZkError;
+use crate::znode::ControllerEpochZNode;
+
+/// One write inside a ZooKeeper multi.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ZkOp {
+    /// Create a persistent (or, with `ephemeral`, ephemeral) node.
+    Create {
+        /// Path.
+        path: String,
+        /// Data (empty for Kafka's "null" container nodes).
+        data: Vec<u8>,
+        /// Ephemeral instead of persistent.
+        ephemeral: bool,
+    },
+    /// Set data, conditional on `version` unless `None`.
+    SetData {
+        /// Path.
+        path: String,
+        /// New data.
+        data: Vec<u8>,
+        /// Expected zkVersion (`None` = any).
+        version: Option<i32>,
+    },
+    /// Delete, conditional on `version` unless `None`.
+    Delete {
+        /// Path.
+        path: String,
+        /// Expected zkVersion (`None` = any).
+        version: Option<i32>,
+    },
+    /// Fail the multi unless the node has this zkVersion.
+    Check {
+        /// Path.
+        path: String,
+        /// Expected zkVersion.
+        version: i32,
+    },
+}
+
+impl ZkOp {
+    /// Persistent create.
+    pub fn create(path: impl Into<String>, data: Vec<u8>) -> ZkOp {
+        ZkOp::Create {
+            path: path.into(),
+            data,
+            ephemeral: false,
+        }
+    }
+
+    /// Conditional set.
+    pub fn set(path: impl Into<String>, data: Vec<u8>, version: i32) -> ZkOp {
+        ZkOp::SetData {
+            path: path.into(),
+            data,
+            version: Some(version),
+        }
+    }
+
+    /// The path this op touches.
+    pub fn path(&self) -> &str {
+        match self {
+            ZkOp::Create { path, .. }
+            | ZkOp::SetData { path, .. }
+            | ZkOp::Delete { path, .. }
+            | ZkOp::Check { path, .. } => path,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let verb = match self {
+            ZkOp::Create { .. } => "create",
+            ZkOp::SetData { .. } => "setData",
+            ZkOp::Delete { .. } => "delete",
+            ZkOp::Check { .. } => "check",
+        };
+        format!("{verb} {}", self.path())
+    }
+}
+
+fn mode(ephemeral: bool) -> CreateMode {
+    if ephemeral {
+        CreateMode::Ephemeral
+    } else {
+        CreateMode::Persistent
+    }
+}
+
+impl Zk {
+    /// Creates a node; NODEEXISTS and NONODE come back as errors (see [`ZkError::is_node_exists`]).
+    pub async fn create(&self, path: &str, data: &[u8], ephemeral: bool) -> Result<Stat, ZkError> {
+        let client = self.client()?;
+        let options = mode(ephemeral).with_acls(Acls::anyone_all());
+        let result = client.create(path, data, &options).await;
+        result
+            .map(|(stat, _)| stat)
+            .map_err(|e| ZkError::client(format!("create {path}"), e))
+    }
+
+    /// Creates a persistent node and its missing parents with empty data; NODEEXISTS is success
+    /// (Kafka's `makeSurePersistentPathExists`).
+    pub async fn ensure_path(&self, path: &str) -> Result<(), ZkError> {
+        let client = self.client()?;
+        let options = CreateMode::Persistent.with_acls(Acls::anyone_all());
+        client
+            .mkdir(path, &options)
+            .await
+            .map_err(|e| ZkError::client(format!("create {path}"), e))
+    }
+
+    /// Reads a node; `None` if it does not exist.
+    pub async fn get(&self, path: &str) -> Result<Option<(Vec<u8>, Stat)>, ZkError> {
+        let client = self.client()?;
+        match client.get_data(path).await {
+            Ok(found) => Ok(Some(found)),
+            Err(zookeeper_client::Error::NoNode) => Ok(None),
+            Err(e) => Err(ZkError::client(format!("getData {path}"), e)),
+        }
+    }
+
+    /// Reads a node's stat; `None` if it does not exist.
+    pub async fn stat(&self, path: &str) -> Result<Option<Stat>, ZkError> {
+        let client = self.client()?;
+        client
+            .check_stat(path)
+            .await
+            .map_err(|e| ZkError::client(format!("exists {path}"), e))
+    }
+
+    /// Sets data, conditional on `version` unless `None`; returns the new stat.
+    pub async fn set(
+        &self,
+        path: &str,
+        data: &[u8],
+        version: Option<i32>,
+    ) -> Result<Stat, ZkError> {
+        let client = self.client()?;
+        let result = client.set_data(path, data, version).await;
+        result.map_err(|e| ZkError::client(format!("setData {path}"), e))
+    }
+
+    /// Lists children (sorted); empty if the node does not exist.
+    pub async fn children(&self, path: &str) -> Result<Vec<String>, ZkError> {
+        let client = self.client()?;
+        match client.list_children(path).await {
+            Ok(mut children) => {
+                children.sort();
+                Ok(children)
+            }
+            Err(zookeeper_client::Error::NoNode) => Ok(Vec::new()),
+            Err(e) => Err(ZkError::client(format!("getChildren {path}"), e)),
+        }
+    }
+
+    /// Lists children (sorted) and leaves a child watch on the node.
+    pub async fn watch_children(
+        &self,
+        path: &str,
+    ) -> Result<(Vec<String>, OneshotWatcher), ZkError> {
+        let client = self.client()?;
+        let result = client.get_and_watch_children(path).await;
+        let (mut children, _, watcher) =
+            result.map_err(|e| ZkError::client(format!("getChildren+watch {path}"), e))?;
+        children.sort();
+        Ok((children, watcher))
+    }
+
+    /// Reads a node and leaves a data watch on it.
+    pub async fn watch_data(&self, path: &str) -> Result<(Vec<u8>, Stat, OneshotWatcher), ZkError> {
+        let client = self.client()?;
+        let result = client.get_and_watch_data(path).await;
+        result.map_err(|e| ZkError::client(format!("getData+watch {path}"), e))
+    }
+
+    /// Stats a node (maybe absent) and leaves an exists watch (fires on create/delete/change).
+    pub async fn watch_exists(
+        &self,
+        path: &str,
+    ) -> Result<(Option<Stat>, OneshotWatcher), ZkError> {
+        let client = self.client()?;
+        let result = client.check_and_watch_stat(path).await;
+        result.map_err(|e| ZkError::client(format!("exists+watch {path}"), e))
+    }
+
+    /// Runs `ops` as one all-or-nothing multi; a failed op's error names that op.
+    pub async fn multi(&self, ops: &[ZkOp]) -> Result<Vec<MultiWriteResult>, ZkError> {
+        let client = self.client()?;
+        let mut writer = client.new_multi_writer();
+        let options = [mode(false), mode(true)].map(|m| m.with_acls(Acls::anyone_all()));
+        for op in ops {
+            let added = match op {
+                ZkOp::Create {
+                    path,
+                    data,
+                    ephemeral,
+                } => writer.add_create(path, data, &options[usize::from(*ephemeral)]),
+                ZkOp::SetData {
+                    path,
+                    data,
+                    version,
+                } => writer.add_set_data(path, data, *version),
+                ZkOp::Delete { path, version } => writer.add_delete(path, *version),
+                ZkOp::Check { path, version } => writer.add_check_version(path, *version),
+            };
+            added.map_err(|e| ZkError::client(format!("multi {}", op.describe()), e))?;
+        }
+        writer.commit().await.map_err(|e| match e {
+            MultiWriteError::RequestFailed { source } => ZkError::client("multi", source),
+            MultiWriteError::OperationFailed { index, source } => {
+                let what = ops.get(index).map(ZkOp::describe).unwrap_or_default();
+                ZkError::client(format!("multi {what}"), source)
+            }
+        })
+    }
+
+    /// Runs `ops` fenced by the controller epoch: multi[check(/controller_epoch, epoch_zk_version), ops...].
+    ///
+    /// A failed check means another broker became controller: [`ZkError::ControllerMoved`].
+    /// Results exclude the check.
+    pub async fn fenced_multi(
+        &self,
+        epoch_zk_version: i32,
+        ops: Vec<ZkOp>,
+    ) -> Result<Vec<MultiWriteResult>, ZkError> {
+        let check = ZkOp::Check {
+            path: ControllerEpochZNode::PATH.to_string(),
+            version: epoch_zk_version,
+        };
+        let all: Vec<ZkOp> = std::iter::once(check).chain(ops).collect();
+        match self.multi(&all).await {
+            Ok(mut results) => {
+                if !results.is_empty() {
+                    results.remove(0);
+                }
+                Ok(results)
+            }
+            Err(ZkError::Client { context, source }) if context == epoch_check_context() => {
+                tracing::warn!(%source, "controller epoch check failed");
+                Err(ZkError::ControllerMoved)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The context [`Zk::multi`] gives a failure of the epoch check op.
+fn epoch_check_context() -> String {
+    format!("multi check {}", ControllerEpochZNode::PATH)
+}

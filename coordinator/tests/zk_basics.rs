@@ -1,0 +1,291 @@
+//! Bootstrap, registration, topic creation and producer ids against a real ZooKeeper.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use coordinator::registration::{register_broker, BrokerEndpoint, BrokerRegistration};
+use coordinator::{admin, bootstrap, producer_ids, Zk, ZkConnect, ZkError};
+use tests::zookeeper::{shared, zk_cli};
+
+const TEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+async fn connect(server: &str, chroot: &str, session: Duration) -> Zk {
+    let connect = ZkConnect::parse(&format!("{server}{chroot}")).unwrap();
+    Zk::connect(&connect, session, Duration::from_secs(10))
+        .await
+        .unwrap()
+}
+
+fn registration(id: i32, port: u16) -> BrokerRegistration {
+    let endpoint = BrokerEndpoint {
+        listener: "PLAINTEXT".into(),
+        host: "localhost".into(),
+        port,
+        security_protocol: "PLAINTEXT".into(),
+    };
+    BrokerRegistration {
+        id,
+        endpoints: vec![endpoint],
+        rack: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_creates_kafka_paths_and_stable_cluster_id() {
+    let server = shared().unwrap();
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let zk = connect(
+            &server.connect_string(),
+            "/bootstrap",
+            Duration::from_secs(6),
+        )
+        .await;
+        bootstrap::ensure_persistent_paths(&zk).await.unwrap();
+        bootstrap::ensure_persistent_paths(&zk).await.unwrap();
+        let id = bootstrap::get_or_create_cluster_id(&zk).await.unwrap();
+        assert_eq!(id.len(), 22);
+        assert_eq!(bootstrap::get_or_create_cluster_id(&zk).await.unwrap(), id);
+        assert_eq!(bootstrap::generate_broker_id(&zk).await.unwrap(), 1001);
+        assert_eq!(bootstrap::generate_broker_id(&zk).await.unwrap(), 1002);
+        zk.close().await;
+
+        let cli = format!("{}/bootstrap", server.connect_string());
+        let root = zk_cli(&cli, &["ls", "/"]).unwrap();
+        for name in [
+            "admin",
+            "brokers",
+            "cluster",
+            "config",
+            "consumers",
+            "isr_change_notification",
+            "latest_producer_id_block",
+            "log_dir_event_notification",
+        ] {
+            assert!(root.contains(name), "{name} missing from {root}");
+        }
+        let config = zk_cli(&cli, &["ls", "/config"]).unwrap();
+        assert!(
+            config.contains("[brokers, changes, clients, ips, topics, users]"),
+            "{config}"
+        );
+        let cluster = zk_cli(&cli, &["get", "/cluster/id"]).unwrap();
+        assert!(
+            cluster.contains(&format!(r#""id":"{id}""#)) && cluster.contains(r#""version":"1""#),
+            "{cluster}"
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_is_kafka_json_version_1_and_exclusive() {
+    let server = shared().unwrap();
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let zk = connect(
+            &server.connect_string(),
+            "/registration",
+            Duration::from_secs(6),
+        )
+        .await;
+        bootstrap::ensure_persistent_paths(&zk).await.unwrap();
+        let epoch = register_broker(&zk, &registration(1, 9092), Duration::ZERO)
+            .await
+            .unwrap();
+        assert!(epoch > 0);
+        // Same session again: fine, same epoch.
+        assert_eq!(
+            register_broker(&zk, &registration(1, 9092), Duration::ZERO)
+                .await
+                .unwrap(),
+            epoch
+        );
+
+        let other = connect(
+            &server.connect_string(),
+            "/registration",
+            Duration::from_secs(6),
+        )
+        .await;
+        let started = std::time::Instant::now();
+        let err = register_broker(&other, &registration(1, 9093), Duration::from_millis(1500))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ZkError::BrokerAlreadyRegistered { id: 1 }),
+            "{err}"
+        );
+        assert!(started.elapsed() >= Duration::from_millis(1400));
+        assert!(
+            err.to_string().contains("another broker with this id"),
+            "{err}"
+        );
+
+        let cli = format!("{}/registration", server.connect_string());
+        let out = zk_cli(&cli, &["get", "-s", "/brokers/ids/1"]).unwrap();
+        assert!(
+            out.contains(r#""endpoints":["PLAINTEXT://localhost:9092"]"#),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#""version":5"#) && out.contains(r#""port":9092"#),
+            "{out}"
+        );
+        assert!(out.contains("dataVersion = 1"), "{out}");
+        assert!(
+            out.contains(&format!("ephemeralOwner = {:#x}", zk.session_id())),
+            "{out}"
+        );
+
+        // Once the holder closes its session the other one can register.
+        zk.close().await;
+        let new_epoch = register_broker(&other, &registration(1, 9093), Duration::ZERO)
+            .await
+            .unwrap();
+        assert!(new_epoch > epoch);
+        other.close().await;
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_registration_is_taken_over_after_session_expiry() {
+    let server = shared().unwrap();
+    let connect_string = server.connect_string();
+    // A "crashed" broker: its runtime (and so its connection) dies without closing the session.
+    let crashed_epoch = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let zk = connect(&connect_string, "/stale", Duration::from_secs(2)).await;
+            bootstrap::ensure_persistent_paths(&zk).await.unwrap();
+            register_broker(&zk, &registration(7, 9092), Duration::ZERO)
+                .await
+                .unwrap()
+        })
+    })
+    .join()
+    .unwrap();
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let zk = connect(&server.connect_string(), "/stale", Duration::from_secs(6)).await;
+        let started = std::time::Instant::now();
+        let epoch = register_broker(&zk, &registration(7, 9092), Duration::from_secs(15))
+            .await
+            .unwrap();
+        assert!(epoch > crashed_epoch);
+        assert!(
+            started.elapsed() >= Duration::from_millis(500),
+            "should have waited for expiry"
+        );
+        zk.close().await;
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_topic_writes_both_nodes_in_kafka_format() {
+    let server = shared().unwrap();
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let zk = connect(
+            &server.connect_string(),
+            "/admin-test",
+            Duration::from_secs(6),
+        )
+        .await;
+        bootstrap::ensure_persistent_paths(&zk).await.unwrap();
+        let other = connect(
+            &server.connect_string(),
+            "/admin-test",
+            Duration::from_secs(6),
+        )
+        .await;
+        register_broker(&zk, &registration(1, 9092), Duration::ZERO)
+            .await
+            .unwrap();
+        register_broker(&other, &registration(2, 9093), Duration::ZERO)
+            .await
+            .unwrap();
+
+        let configs: BTreeMap<String, String> =
+            [("cleanup.policy".to_string(), "compact".to_string())].into();
+        let assignment = admin::create_topic(&zk, "orders", 4, 2, &configs)
+            .await
+            .unwrap();
+        assert_eq!(assignment.len(), 4);
+        assert!(admin::topic_exists(&zk, "orders").await.unwrap());
+        let node = admin::topic_assignment(&zk, "orders")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(node.partitions, assignment);
+        assert!(node.topic_id.is_some());
+        assert_eq!(admin::topic_config(&zk, "orders").await.unwrap(), configs);
+
+        let again = admin::create_topic(&zk, "orders", 1, 1, &BTreeMap::new())
+            .await
+            .unwrap_err();
+        assert!(matches!(again, ZkError::TopicExists(_)), "{again}");
+        let rf = admin::create_topic(&zk, "wide", 1, 3, &BTreeMap::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                rf,
+                ZkError::InvalidReplicationFactor {
+                    requested: 3,
+                    available: 2
+                }
+            ),
+            "{rf}"
+        );
+
+        let cli = format!("{}/admin-test", server.connect_string());
+        let topic = zk_cli(&cli, &["get", "/brokers/topics/orders"]).unwrap();
+        assert!(
+            topic.contains(r#""version":3"#) && topic.contains(r#""adding_replicas":{}"#),
+            "{topic}"
+        );
+        assert!(topic.contains(r#""topic_id":""#), "{topic}");
+        let config = zk_cli(&cli, &["get", "/config/topics/orders"]).unwrap();
+        assert!(
+            config.contains(r#""config":{"cleanup.policy":"compact"}"#),
+            "{config}"
+        );
+        zk.close().await;
+        other.close().await;
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn producer_id_blocks_are_consecutive() {
+    let server = shared().unwrap();
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let zk = connect(&server.connect_string(), "/pids", Duration::from_secs(6)).await;
+        bootstrap::ensure_persistent_paths(&zk).await.unwrap();
+        let other = connect(&server.connect_string(), "/pids", Duration::from_secs(6)).await;
+        let (a, b) = tokio::join!(
+            producer_ids::allocate_producer_id_block(&zk, 1),
+            producer_ids::allocate_producer_id_block(&other, 2)
+        );
+        let mut blocks = vec![a.unwrap(), b.unwrap()];
+        blocks.sort();
+        assert_eq!(blocks, vec![(0, 999), (1000, 1999)]);
+        assert_eq!(
+            producer_ids::allocate_producer_id_block(&zk, 1)
+                .await
+                .unwrap(),
+            (2000, 2999)
+        );
+        zk.close().await;
+        other.close().await;
+    })
+    .await
+    .unwrap();
+}
