@@ -512,7 +512,9 @@ fn follower_append_keeps_offsets_and_tracks_epochs() {
         follower.append_as_follower(&data[61..]),
         Err(LogError::Corrupt(_))
     ));
-    let info = follower.append_as_follower(&data).expect("follow");
+    let mut with_partial = data.to_vec();
+    with_partial.extend_from_slice(&data[..70]);
+    let info = follower.append_as_follower(&with_partial).expect("follow");
     assert_eq!((info.first_offset, info.last_offset), (0, 7));
     let want = [
         EpochEntry {
