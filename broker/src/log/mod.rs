@@ -193,6 +193,12 @@ impl Log {
         &self.config
     }
 
+    /// Applies changed topic configs (AlterConfigs); they take effect from the next append
+    /// or retention pass. Existing index entries keep the old interval.
+    pub fn set_config(&mut self, config: LogConfig) {
+        self.config = config;
+    }
+
     pub fn log_start_offset(&self) -> i64 {
         self.log_start_offset
     }
