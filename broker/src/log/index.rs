@@ -168,11 +168,12 @@ impl IndexFile<TimeEntry> {
     /// Appends `(timestamp, offset)` only if it raises the maximum, keeping timestamps strictly
     /// increasing (Kafka's `TimeIndex.maybeAppend`).
     pub(crate) fn maybe_push(&mut self, base_offset: i64, timestamp: i64, offset: i64) {
-        if self
+        // `offset < base_offset`: no batch carried a timestamp yet (all were -1).
+        let stale = self
             .entries
             .last()
-            .is_some_and(|e| e.timestamp >= timestamp)
-        {
+            .is_some_and(|e| e.timestamp >= timestamp);
+        if offset < base_offset || stale {
             return;
         }
         let relative_offset = (offset - base_offset) as i32;

@@ -37,8 +37,9 @@ impl Log {
     pub fn max_timestamp_and_offset(&self) -> Result<Option<(i64, i64)>, LogError> {
         let mut best: Option<&Segment> = None;
         for seg in self.segments.values().filter(|s| !s.is_empty()) {
-            if best.map_or(true, |b| seg.max_timestamp() > b.max_timestamp()) {
-                best = Some(seg);
+            match best {
+                Some(b) if seg.max_timestamp() <= b.max_timestamp() => {}
+                _ => best = Some(seg),
             }
         }
         let Some(seg) = best else { return Ok(None) };

@@ -193,6 +193,12 @@ impl Log {
         &self.config
     }
 
+    /// Applies changed topic configs (AlterConfigs); they take effect from the next append
+    /// or retention pass. Existing index entries keep the old interval.
+    pub fn set_config(&mut self, config: LogConfig) {
+        self.config = config;
+    }
+
     pub fn log_start_offset(&self) -> i64 {
         self.log_start_offset
     }
@@ -264,11 +270,13 @@ impl Log {
     }
 
     /// Followers: batches keep the leader's offsets; the first must start at LEO. Each
-    /// batch's CRC is checked since it crossed the network.
+    /// batch's CRC is checked since it crossed the network. A partial batch at the end (a
+    /// fetch response may end with one) is ignored, as Kafka's replica fetcher does.
     pub fn append_as_follower(&mut self, batches: &[u8]) -> Result<AppendInfo, LogError> {
         let leo = self.log_end_offset();
         let mut expected = leo;
-        for (i, item) in header::batches(batches).enumerate() {
+        let mut iter = header::batches(batches);
+        for (i, item) in iter.by_ref().enumerate() {
             let (h, bytes) = item?;
             h.verify_crc(bytes)?;
             if h.base_offset < expected || (i == 0 && h.base_offset != leo) {
@@ -279,7 +287,8 @@ impl Log {
             }
             expected = h.next_offset();
         }
-        self.append_batches(batches)
+        let complete = iter.position();
+        self.append_batches(&batches[..complete])
     }
 
     /// Writes batches whose offsets are final, rolling first if they do not fit.

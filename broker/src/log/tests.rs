@@ -150,7 +150,7 @@ fn index_entries_point_at_batches() {
     );
     fill(&mut log, 12);
     let index = fs::read(segment_path(dir.path(), 0, INDEX_SUFFIX)).expect("index");
-    assert!(!index.is_empty() && index.len() % 8 == 0);
+    assert!(!index.is_empty() && index.chunks_exact(8).remainder().is_empty());
     let data = fs::read(segment_path(dir.path(), 0, LOG_SUFFIX)).expect("log");
     for entry in index.chunks(8) {
         let rel = i32::from_be_bytes([entry[0], entry[1], entry[2], entry[3]]) as i64;
@@ -159,7 +159,7 @@ fn index_entries_point_at_batches() {
         assert_eq!(h.last_offset(), rel, "entry names the batch's last offset");
     }
     let time = fs::read(segment_path(dir.path(), 0, TIME_INDEX_SUFFIX)).expect("timeindex");
-    assert!(!time.is_empty() && time.len() % 12 == 0);
+    assert!(!time.is_empty() && time.chunks_exact(12).remainder().is_empty());
     let ts: Vec<i64> = time
         .chunks(12)
         .map(|e| i64::from_be_bytes(e[..8].try_into().expect("8")))
@@ -512,7 +512,9 @@ fn follower_append_keeps_offsets_and_tracks_epochs() {
         follower.append_as_follower(&data[61..]),
         Err(LogError::Corrupt(_))
     ));
-    let info = follower.append_as_follower(&data).expect("follow");
+    let mut with_partial = data.to_vec();
+    with_partial.extend_from_slice(&data[..70]);
+    let info = follower.append_as_follower(&with_partial).expect("follow");
     assert_eq!((info.first_offset, info.last_offset), (0, 7));
     let want = [
         EpochEntry {
@@ -569,4 +571,21 @@ fn roll_by_index_entries_and_time() {
     let mut log = open(dir2.path(), config);
     fill(&mut log, 3);
     assert_eq!(log.segment_count(), 3);
+}
+
+#[test]
+fn log_is_shareable_and_handles_missing_timestamps() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Log>();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = open(dir.path(), small_config());
+    for _ in 0..6 {
+        let mut b = simple(2, -1);
+        log.append_as_leader(&mut b, 0, None).expect("append");
+    }
+    log.roll().expect("roll");
+    drop(log);
+    let log = open(dir.path(), small_config());
+    assert_eq!(log.log_end_offset(), 12);
+    assert_eq!(log.offset_for_timestamp(0).expect("lookup"), None);
 }
