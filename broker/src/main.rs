@@ -44,7 +44,10 @@ fn main() -> ExitCode {
     for w in &loaded.warnings {
         warn!("{w}");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("broker: cannot start the async runtime: {e}");

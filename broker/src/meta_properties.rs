@@ -12,11 +12,22 @@ const FILE: &str = "meta.properties";
 #[derive(Debug, Error)]
 pub enum MetaError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} belongs to cluster {found}, but ZooKeeper's /cluster/id is {expected}")]
-    ClusterMismatch { path: PathBuf, found: String, expected: String },
+    ClusterMismatch {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
     #[error("{path} belongs to broker.id {found}, but this broker is configured as {expected}")]
-    BrokerMismatch { path: PathBuf, found: i32, expected: i32 },
+    BrokerMismatch {
+        path: PathBuf,
+        found: i32,
+        expected: i32,
+    },
     #[error("{path}: invalid broker.id {value:?}")]
     Invalid { path: PathBuf, value: String },
 }
@@ -72,7 +83,11 @@ pub fn stored_broker_id(dirs: &[PathBuf]) -> Result<Option<i32>, MetaError> {
 }
 
 /// Checks every dir against (cluster id, broker id) and writes the file where it is missing.
-pub fn check_and_write(dirs: &[PathBuf], cluster_id: &str, broker_id: i32) -> Result<(), MetaError> {
+pub fn check_and_write(
+    dirs: &[PathBuf],
+    cluster_id: &str,
+    broker_id: i32,
+) -> Result<(), MetaError> {
     for dir in dirs {
         std::fs::create_dir_all(dir).map_err(|source| MetaError::Io {
             path: dir.clone(),

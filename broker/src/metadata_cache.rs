@@ -238,7 +238,10 @@ mod tests {
                 .and_then(|b| b.endpoint("PLAINTEXT").map(|e| e.port)),
             Some(9092)
         );
-        assert_eq!(cache.apply(&request(1, 1)), UpdateOutcome::StaleControllerEpoch);
+        assert_eq!(
+            cache.apply(&request(1, 1)),
+            UpdateOutcome::StaleControllerEpoch
+        );
     }
 
     #[test]

@@ -70,13 +70,19 @@ struct Bound {
 async fn bind_listeners(config: &BrokerConfig) -> Result<Vec<Bound>, StartupError> {
     let mut bound = Vec::new();
     for l in &config.listeners {
-        let host = if l.host.is_empty() { "0.0.0.0" } else { l.host.as_str() };
+        let host = if l.host.is_empty() {
+            "0.0.0.0"
+        } else {
+            l.host.as_str()
+        };
         let addr = format!("{host}:{}", l.port);
-        let listener = TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind {
-            listener: l.name.clone(),
-            addr: addr.clone(),
-            source,
-        })?;
+        let listener = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                listener: l.name.clone(),
+                addr: addr.clone(),
+                source,
+            })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(l.port);
         info!(listener = %l.name, %addr, "listening");
         bound.push(Bound {
@@ -94,7 +100,11 @@ fn registration(config: &BrokerConfig, broker_id: i32, bound: &[Bound]) -> Broke
         .iter()
         .map(|l| {
             let port = if l.port == 0 {
-                bound.iter().find(|b| *b.name == *l.name).map(|b| b.port).unwrap_or(0)
+                bound
+                    .iter()
+                    .find(|b| *b.name == *l.name)
+                    .map(|b| b.port)
+                    .unwrap_or(0)
             } else {
                 l.port
             };
@@ -143,7 +153,10 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     // A crashed predecessor's registration lives until its session expires: wait that long.
     let stale_wait = session_timeout + Duration::from_secs(2);
     let broker_epoch = coordinator::registration::register_broker(&zk, &reg, stale_wait).await?;
-    info!(broker_id, cluster_id, broker_epoch, "registered in ZooKeeper");
+    info!(
+        broker_id,
+        cluster_id, broker_epoch, "registered in ZooKeeper"
+    );
 
     let controller_stop = CancellationToken::new();
     let controller = coordinator::controller::start(
@@ -165,7 +178,12 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     });
     let tracker = TaskTracker::new();
     for b in bound {
-        tracker.spawn(accept_loop(b, broker.clone(), tracker.clone(), shutdown.clone()));
+        tracker.spawn(accept_loop(
+            b,
+            broker.clone(),
+            tracker.clone(),
+            shutdown.clone(),
+        ));
     }
     tracker.spawn(housekeeping(broker.clone(), shutdown.clone()));
     info!(broker_id, "broker started");
@@ -183,7 +201,10 @@ async fn drain(
 ) {
     info!("shutting down: finishing in-flight requests");
     tracker.close();
-    if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait()).await.is_err() {
+    if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())
+        .await
+        .is_err()
+    {
         warn!("some connections did not finish within {DRAIN_TIMEOUT:?}");
     }
     controller_stop.cancel();
@@ -230,7 +251,8 @@ async fn accept_loop(
 
 /// Periodic log maintenance: retention and time-based flushing.
 async fn housekeeping(broker: Arc<Broker>, shutdown: CancellationToken) {
-    let retention_every = Duration::from_millis(broker.config.log_retention_check_interval_ms.max(1));
+    let retention_every =
+        Duration::from_millis(broker.config.log_retention_check_interval_ms.max(1));
     let flush_every = broker
         .config
         .log_flush_interval_ms

@@ -10,8 +10,8 @@ use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListO
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, InitProducerIdRequest, ListOffsetsRequest, MetadataRequest,
-    ProduceRequest, ProduceResponse, TopicName,
+    ApiKey, BrokerId, InitProducerIdRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest,
+    ProduceResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
@@ -38,12 +38,18 @@ fn wait_for_leader(client: &mut WireClient, topic: &str) {
             .with_allow_auto_topic_creation(true);
         let resp = client.request(9, &req).expect("metadata");
         let ready = resp.topics.iter().any(|t| {
-            t.error_code == 0 && t.partitions.iter().all(|p| p.error_code == 0 && p.leader_id.0 >= 0)
+            t.error_code == 0
+                && t.partitions
+                    .iter()
+                    .all(|p| p.error_code == 0 && p.leader_id.0 >= 0)
         });
         if ready {
             return;
         }
-        assert!(Instant::now() < deadline, "topic {topic} never got a leader: {resp:?}");
+        assert!(
+            Instant::now() < deadline,
+            "topic {topic} never got a leader: {resp:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -109,7 +115,10 @@ fn latest_offset(client: &mut WireClient, topic: &str) -> i64 {
 
 fn init_producer(client: &mut WireClient) -> (i64, i16) {
     let resp = client
-        .request(4, &InitProducerIdRequest::default().with_transaction_timeout_ms(60_000))
+        .request(
+            4,
+            &InitProducerIdRequest::default().with_transaction_timeout_ms(60_000),
+        )
         .expect("init producer id");
     assert_eq!(resp.error_code, 0, "InitProducerId error");
     (resp.producer_id.0, resp.producer_epoch)
@@ -140,7 +149,10 @@ fn idempotent_retries_are_stored_once_also_after_restart() {
     wait_for_leader(&mut client, topic);
     // Producer state is rebuilt from the log: the retry is still recognised.
     assert_eq!(produce(&mut client, topic, first), (0, 0));
-    assert_eq!(produce(&mut client, topic, idempotent_batch(pid, epoch, 3, 2)), (0, 3));
+    assert_eq!(
+        produce(&mut client, topic, idempotent_batch(pid, epoch, 3, 2)),
+        (0, 3)
+    );
     assert_eq!(latest_offset(&mut client, topic), 5);
     // An older epoch is fenced.
     if epoch > 0 {
@@ -157,27 +169,39 @@ fn assert_healthy(good: &mut WireClient) {
 
 #[test]
 fn bad_input_gets_kafka_errors_and_others_keep_working() {
-    let cluster = Cluster::start_with("badinput", &[("message.max.bytes", "2000")]).expect("cluster");
+    let cluster =
+        Cluster::start_with("badinput", &[("message.max.bytes", "2000")]).expect("cluster");
     let addr = cluster.bootstrap();
     let mut good = WireClient::connect(&addr).expect("connect");
     wait_for_leader(&mut good, "fine");
 
     // Garbage: a frame that is not a request header the broker can parse.
     let mut bad = WireClient::connect(&addr).expect("connect");
-    bad.send_raw(&[0, 0, 0, 6, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x01]).expect("send");
-    assert!(bad.is_closed_by_peer(Duration::from_secs(5)).expect("read"), "garbage must close");
+    bad.send_raw(&[0, 0, 0, 6, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x01])
+        .expect("send");
+    assert!(
+        bad.is_closed_by_peer(Duration::from_secs(5)).expect("read"),
+        "garbage must close"
+    );
     assert_healthy(&mut good);
 
     // A length prefix far above socket.request.max.bytes: closed before allocating.
     let mut bad = WireClient::connect(&addr).expect("connect");
     bad.send_raw(&[0x7f, 0xff, 0xff, 0xff, 0, 0]).expect("send");
-    assert!(bad.is_closed_by_peer(Duration::from_secs(5)).expect("read"), "oversized must close");
+    assert!(
+        bad.is_closed_by_peer(Duration::from_secs(5)).expect("read"),
+        "oversized must close"
+    );
     assert_healthy(&mut good);
 
     // An unknown API key.
     let mut bad = WireClient::connect(&addr).expect("connect");
-    bad.send_raw(&[0, 0, 0, 10, 0x03, 0xe7, 0, 0, 0, 0, 0, 1, 0xff, 0xff]).expect("send");
-    assert!(bad.is_closed_by_peer(Duration::from_secs(5)).expect("read"), "unknown api must close");
+    bad.send_raw(&[0, 0, 0, 10, 0x03, 0xe7, 0, 0, 0, 0, 0, 1, 0xff, 0xff])
+        .expect("send");
+    assert!(
+        bad.is_closed_by_peer(Duration::from_secs(5)).expect("read"),
+        "unknown api must close"
+    );
     assert_healthy(&mut good);
 
     // ApiVersions with a version from the future: answered in v0 with UNSUPPORTED_VERSION.
@@ -192,7 +216,10 @@ fn bad_input_gets_kafka_errors_and_others_keep_working() {
         <kafka_protocol::messages::ApiVersionsResponse as kafka_protocol::protocol::Decodable>::decode(&mut frame, 0).expect("body")
     };
     assert_eq!(resp.error_code, 35, "UNSUPPORTED_VERSION");
-    assert!(resp.api_keys.iter().any(|k| k.api_key == ApiKey::Produce as i16));
+    assert!(resp
+        .api_keys
+        .iter()
+        .any(|k| k.api_key == ApiKey::Produce as i16));
 
     // An invalid topic name.
     let req = MetadataRequest::default().with_topics(Some(vec![
@@ -205,7 +232,11 @@ fn bad_input_gets_kafka_errors_and_others_keep_working() {
     let mut corrupt = BytesMut::from(&idempotent_batch(-1, -1, -1, 2)[..]);
     let at = corrupt.len() - 3;
     corrupt[at] ^= 0x55;
-    assert_eq!(produce(&mut good, "fine", corrupt.freeze()).0, 2, "CORRUPT_MESSAGE");
+    assert_eq!(
+        produce(&mut good, "fine", corrupt.freeze()).0,
+        2,
+        "CORRUPT_MESSAGE"
+    );
 
     // A batch larger than message.max.bytes.
     let big = Record {
@@ -232,7 +263,11 @@ fn bad_input_gets_kafka_errors_and_others_keep_working() {
         },
     )
     .expect("encode");
-    assert_eq!(produce(&mut good, "fine", buf.freeze()).0, 10, "MESSAGE_TOO_LARGE");
+    assert_eq!(
+        produce(&mut good, "fine", buf.freeze()).0,
+        10,
+        "MESSAGE_TOO_LARGE"
+    );
 
     // And after all that, the good client still produces.
     let (code, offset) = produce(&mut good, "fine", idempotent_batch(-1, -1, -1, 1));

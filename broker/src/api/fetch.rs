@@ -39,7 +39,10 @@ pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) ->
             .watches
             .into_iter()
             .map(|mut rx| Box::pin(async move { rx.changed().await.is_ok() }));
-        if tokio::time::timeout_at(deadline, select_all(changes)).await.is_err() {
+        if tokio::time::timeout_at(deadline, select_all(changes))
+            .await
+            .is_err()
+        {
             let last = read_all(ctx, &req, version);
             return finish(last.topics, version);
         }
@@ -95,7 +98,14 @@ fn read_topic(
                 error_partition(p.partition, unknown_partition_code(ctx, &name))
             }
             Some(partition) => {
-                let (data, ok) = read_partition(&partition, p, version, replica_id, remaining, round.bytes == 0);
+                let (data, ok) = read_partition(
+                    &partition,
+                    p,
+                    version,
+                    replica_id,
+                    remaining,
+                    round.bytes == 0,
+                );
                 if ok {
                     round.watches.push(partition.subscribe());
                 } else {
@@ -139,7 +149,10 @@ fn read_partition(
 ) -> (PartitionData, bool) {
     let is_follower = replica_id >= 0;
     if !partition.is_leader() {
-        return (error_partition(p.partition, ResponseError::NotLeaderOrFollower.code()), false);
+        return (
+            error_partition(p.partition, ResponseError::NotLeaderOrFollower.code()),
+            false,
+        );
     }
     if let Some(code) = check_leader_epoch(partition, p.current_leader_epoch) {
         return (error_partition(p.partition, code), false);
@@ -159,7 +172,10 @@ fn read_partition(
                     Ok(converted) => converted,
                     Err(e) => {
                         tracing::warn!(error = %e, "down-conversion failed");
-                        return (error_partition(p.partition, ResponseError::CorruptMessage.code()), false);
+                        return (
+                            error_partition(p.partition, ResponseError::CorruptMessage.code()),
+                            false,
+                        );
                     }
                 }
             } else {

@@ -13,7 +13,11 @@ use tracing::warn;
 use crate::context::RequestContext;
 use crate::replica::partition::ReplicaRole;
 
-pub fn handle(ctx: RequestContext<'_>, req: LeaderAndIsrRequest, version: i16) -> LeaderAndIsrResponse {
+pub fn handle(
+    ctx: RequestContext<'_>,
+    req: LeaderAndIsrRequest,
+    version: i16,
+) -> LeaderAndIsrResponse {
     let replicas = &ctx.broker.replicas;
     if !replicas.accept_controller_epoch(req.controller_epoch) {
         return LeaderAndIsrResponse::default()
@@ -24,7 +28,8 @@ pub fn handle(ctx: RequestContext<'_>, req: LeaderAndIsrRequest, version: i16) -
     if version < 2 {
         for p in &req.ungrouped_partition_states {
             let code = apply(ctx, &p.topic_name, p, me, req.controller_epoch);
-            resp.partition_errors.push(partition_error(&p.topic_name, p.partition_index, code));
+            resp.partition_errors
+                .push(partition_error(&p.topic_name, p.partition_index, code));
         }
         return resp;
     }
@@ -76,7 +81,11 @@ fn apply(
         controller_epoch: p.controller_epoch.max(controller_epoch),
     };
     let name = topic.0.to_string();
-    match ctx.broker.replicas.apply_role(&name, p.partition_index, role) {
+    match ctx
+        .broker
+        .replicas
+        .apply_role(&name, p.partition_index, role)
+    {
         Ok(_) => 0,
         Err(e) => {
             warn!(topic = %name, partition = p.partition_index, error = %e, "cannot host partition");

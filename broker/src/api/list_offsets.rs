@@ -16,7 +16,11 @@ const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
-pub fn handle(ctx: RequestContext<'_>, req: ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
+pub fn handle(
+    ctx: RequestContext<'_>,
+    req: ListOffsetsRequest,
+    version: i16,
+) -> ListOffsetsResponse {
     let topics = req
         .topics
         .iter()

@@ -17,7 +17,11 @@ use crate::metadata_cache::{PartitionInfo, TopicInfo};
 /// Topics whose names start with this are Kafka-internal.
 const INTERNAL_TOPICS: &[&str] = &["__consumer_offsets", "__transaction_state"];
 
-pub async fn handle(ctx: RequestContext<'_>, req: MetadataRequest, version: i16) -> MetadataResponse {
+pub async fn handle(
+    ctx: RequestContext<'_>,
+    req: MetadataRequest,
+    version: i16,
+) -> MetadataResponse {
     let cache = &ctx.broker.metadata;
     let requested: Option<Vec<String>> = match &req.topics {
         None => None,
@@ -81,7 +85,11 @@ fn error_topic(name: &str, error: ResponseError) -> MetadataResponseTopic {
 }
 
 /// A topic not in the cache: invalid, being created, or created now.
-async fn missing_topic(ctx: RequestContext<'_>, name: &str, auto_create: bool) -> MetadataResponseTopic {
+async fn missing_topic(
+    ctx: RequestContext<'_>,
+    name: &str,
+    auto_create: bool,
+) -> MetadataResponseTopic {
     if coordinator::admin::validate_topic_name(name).is_err() {
         return error_topic(name, ResponseError::InvalidTopicException);
     }
@@ -104,7 +112,11 @@ pub async fn auto_create_topic(ctx: RequestContext<'_>, name: &str) -> ResponseE
     .await;
     match result {
         Ok(assignment) => {
-            info!(topic = name, partitions = assignment.len(), "auto-created topic");
+            info!(
+                topic = name,
+                partitions = assignment.len(),
+                "auto-created topic"
+            );
             ResponseError::LeaderNotAvailable
         }
         Err(coordinator::ZkError::TopicExists(_)) => ResponseError::LeaderNotAvailable,

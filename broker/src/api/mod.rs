@@ -85,7 +85,11 @@ pub async fn handle(ctx: RequestContext<'_>, mut frame: Bytes) -> Outcome {
         Ok(h) => h,
         Err(e) => return Outcome::Close(format!("malformed request header: {e}")),
     };
-    let client = header.client_id.as_ref().map(|c| c.to_string()).unwrap_or_default();
+    let client = header
+        .client_id
+        .as_ref()
+        .map(|c| c.to_string())
+        .unwrap_or_default();
     tracing::trace!(api = ?api_key, version, correlation_id, client, "request");
     match dispatch(ctx, api_key, version, correlation_id, &mut frame).await {
         Ok(outcome) => outcome,

@@ -47,7 +47,11 @@ pub async fn handle(
     for topic in req.topic_data {
         let (resp, topic_waits) = produce_topic(ctx, topic, version, acks, global_error).await;
         let topic_index = responses.len();
-        waits.extend(topic_waits.into_iter().map(|w| PendingAck { topic_index, ..w }));
+        waits.extend(
+            topic_waits
+                .into_iter()
+                .map(|w| PendingAck { topic_index, ..w }),
+        );
         responses.push(resp);
     }
     if acks == 0 {
@@ -107,7 +111,9 @@ async fn produce_topic(
         partitions.push(resp);
     }
     let resp = TopicProduceResponse::default()
-        .with_name(kafka_protocol::messages::TopicName(StrBytes::from_string(name)))
+        .with_name(kafka_protocol::messages::TopicName(StrBytes::from_string(
+            name,
+        )))
         .with_partition_responses(partitions);
     (resp, waits)
 }
@@ -124,8 +130,8 @@ async fn produce_partition(
         return Err(missing_partition(ctx, topic).await);
     };
     let records = data.records.unwrap_or_default();
-    let validated = validate_produce(&records, version, broker.config.message_max_bytes)
-        .map_err(|e| {
+    let validated =
+        validate_produce(&records, version, broker.config.message_max_bytes).map_err(|e| {
             debug!(topic, partition = data.index, error = %e, "rejected produce");
             record_error_code(&e)
         })?;
@@ -170,7 +176,9 @@ async fn await_replication(
         let mut rx = w.partition.subscribe();
         let reached = tokio::time::timeout_at(deadline, async {
             loop {
-                if *rx.borrow_and_update() >= w.required_hw || w.partition.high_watermark() >= w.required_hw {
+                if *rx.borrow_and_update() >= w.required_hw
+                    || w.partition.high_watermark() >= w.required_hw
+                {
                     return true;
                 }
                 if rx.changed().await.is_err() {

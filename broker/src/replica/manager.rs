@@ -38,7 +38,11 @@ pub struct ReplicaManager {
 
 impl ReplicaManager {
     /// Opens (and recovers) every partition log found in `log_dirs`.
-    pub fn open(broker_id: i32, log_dirs: Vec<PathBuf>, log_config: LogConfig) -> Result<Self, LogError> {
+    pub fn open(
+        broker_id: i32,
+        log_dirs: Vec<PathBuf>,
+        log_config: LogConfig,
+    ) -> Result<Self, LogError> {
         let manager = ReplicaManager {
             broker_id,
             log_dirs,
@@ -69,7 +73,12 @@ impl ReplicaManager {
                 continue;
             };
             let log = Log::open(&path, self.log_config.clone())?;
-            info!(topic, partition = index, log_end_offset = log.log_end_offset(), "loaded partition log");
+            info!(
+                topic,
+                partition = index,
+                log_end_offset = log.log_end_offset(),
+                "loaded partition log"
+            );
             let partition = Partition::new(topic.clone(), index, self.broker_id, log)?;
             self.write().insert((topic, index), Arc::new(partition));
         }
@@ -120,7 +129,12 @@ impl ReplicaManager {
         }
         let dir = self.pick_log_dir().join(format!("{topic}-{index}"));
         let log = Log::open(&dir, self.log_config.clone())?;
-        let partition = Arc::new(Partition::new(topic.to_string(), index, self.broker_id, log)?);
+        let partition = Arc::new(Partition::new(
+            topic.to_string(),
+            index,
+            self.broker_id,
+            log,
+        )?);
         let mut map = self.write();
         let entry = map
             .entry((topic.to_string(), index))
@@ -141,8 +155,18 @@ impl ReplicaManager {
         let epoch = role.leader_epoch;
         let applied = partition.apply_role(role)?;
         if applied {
-            let as_what = if leader == self.broker_id { "leader" } else { "follower" };
-            info!(topic, partition = index, leader, leader_epoch = epoch, "became {as_what}");
+            let as_what = if leader == self.broker_id {
+                "leader"
+            } else {
+                "follower"
+            };
+            info!(
+                topic,
+                partition = index,
+                leader,
+                leader_epoch = epoch,
+                "became {as_what}"
+            );
         }
         Ok(applied)
     }
@@ -161,8 +185,12 @@ impl ReplicaManager {
         for p in self.all() {
             match p.enforce_retention(now_ms) {
                 Ok(0) => {}
-                Ok(n) => info!(topic = %p.topic, partition = p.index, segments = n, "retention deleted segments"),
-                Err(e) => warn!(topic = %p.topic, partition = p.index, error = %e, "retention failed"),
+                Ok(n) => {
+                    info!(topic = %p.topic, partition = p.index, segments = n, "retention deleted segments")
+                }
+                Err(e) => {
+                    warn!(topic = %p.topic, partition = p.index, error = %e, "retention failed")
+                }
             }
         }
     }
@@ -174,7 +202,10 @@ mod tests {
 
     #[test]
     fn partition_dir_names() {
-        assert_eq!(parse_partition_dir("my-topic-3"), Some(("my-topic".into(), 3)));
+        assert_eq!(
+            parse_partition_dir("my-topic-3"),
+            Some(("my-topic".into(), 3))
+        );
         assert_eq!(parse_partition_dir("t-0"), Some(("t".into(), 0)));
         assert_eq!(parse_partition_dir("t-0.abc-delete"), None);
         assert_eq!(parse_partition_dir("nodash"), None);

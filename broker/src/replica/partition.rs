@@ -10,8 +10,8 @@ use thiserror::Error;
 use tokio::sync::watch;
 
 use crate::log::{Log, LogError};
-use crate::records::BatchHeader;
 use crate::records::validate::ValidatedBatches;
+use crate::records::BatchHeader;
 use crate::records::RecordError;
 use crate::replica::producer_state::{ProducerError, ProducerStateManager, SequenceCheck};
 
@@ -62,7 +62,6 @@ pub struct FetchedData {
 }
 
 /// A hosted partition. Lock order: `producers` before `log`.
-#[derive(Debug)]
 pub struct Partition {
     pub topic: String,
     pub index: i32,
@@ -193,7 +192,8 @@ impl Partition {
             });
         }
         let mut log = self.log_write();
-        let info = log.append_as_leader(&mut batches.data, role.leader_epoch, log_append_time_ms)?;
+        let info =
+            log.append_as_leader(&mut batches.data, role.leader_epoch, log_append_time_ms)?;
         let mut offset = info.first_offset;
         for h in &batches.headers {
             let mut stored = *h;
@@ -307,5 +307,15 @@ impl Partition {
     /// The log dir this partition's directory sits in.
     pub fn dir_parent(&self) -> Option<std::path::PathBuf> {
         self.log_read().dir().parent().map(|p| p.to_path_buf())
+    }
+}
+
+impl std::fmt::Debug for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Partition")
+            .field("topic", &self.topic)
+            .field("index", &self.index)
+            .field("high_watermark", &self.high_watermark())
+            .finish_non_exhaustive()
     }
 }

@@ -20,9 +20,17 @@ const BATCHES_PER_PRODUCER: usize = 5;
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ProducerError {
     #[error("producer {producer_id}: epoch {got} is older than the current epoch {current}")]
-    InvalidEpoch { producer_id: i64, got: i16, current: i16 },
+    InvalidEpoch {
+        producer_id: i64,
+        got: i16,
+        current: i16,
+    },
     #[error("producer {producer_id}: expected sequence {expected}, got {got}")]
-    OutOfOrderSequence { producer_id: i64, expected: i32, got: i32 },
+    OutOfOrderSequence {
+        producer_id: i64,
+        expected: i32,
+        got: i32,
+    },
     #[error("producer {producer_id} is unknown and its first sequence is {got}, not 0")]
     UnknownProducerId { producer_id: i64, got: i32 },
 }
@@ -107,7 +115,11 @@ impl ProducerStateManager {
         {
             return Ok(SequenceCheck::Duplicate(*dup));
         }
-        let expected = entry.batches.back().map(|b| next_seq(b.last_seq)).unwrap_or(0);
+        let expected = entry
+            .batches
+            .back()
+            .map(|b| next_seq(b.last_seq))
+            .unwrap_or(0);
         if h.base_sequence != expected {
             return Err(ProducerError::OutOfOrderSequence {
                 producer_id: pid,
@@ -196,7 +208,9 @@ mod tests {
         assert_eq!(s.check(&second), Ok(SequenceCheck::Append));
         s.update(&second);
         match s.check(&header(7, 0, 0, 3, 0)) {
-            Ok(SequenceCheck::Duplicate(m)) => assert_eq!((m.first_offset, m.last_offset), (10, 12)),
+            Ok(SequenceCheck::Duplicate(m)) => {
+                assert_eq!((m.first_offset, m.last_offset), (10, 12))
+            }
             other => panic!("expected duplicate, got {other:?}"),
         }
     }
@@ -224,7 +238,10 @@ mod tests {
     fn rebuild_and_truncate() {
         let hs = vec![header(1, 0, 0, 2, 0), header(1, 0, 2, 2, 2)];
         let mut s = ProducerStateManager::rebuild(&hs);
-        assert!(matches!(s.check(&header(1, 0, 2, 2, 0)), Ok(SequenceCheck::Duplicate(_))));
+        assert!(matches!(
+            s.check(&header(1, 0, 2, 2, 0)),
+            Ok(SequenceCheck::Duplicate(_))
+        ));
         s.truncate_to(2);
         assert_eq!(s.check(&header(1, 0, 2, 2, 0)), Ok(SequenceCheck::Append));
     }
@@ -232,6 +249,9 @@ mod tests {
     #[test]
     fn non_idempotent_batches_always_append() {
         let s = ProducerStateManager::default();
-        assert_eq!(s.check(&header(-1, -1, -1, 1, 0)), Ok(SequenceCheck::Append));
+        assert_eq!(
+            s.check(&header(-1, -1, -1, 1, 0)),
+            Ok(SequenceCheck::Append)
+        );
     }
 }
