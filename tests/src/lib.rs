@@ -1,2 +1,37 @@
-//! Integration test harness (filled in by the test-harness work).
+//! Integration test harness: real ZooKeeper, real broker processes, real Kafka clients.
+//!
+//! Modules:
+//! - [`zookeeper`]: a standalone ZooKeeper server per test, and `zkCli.sh`.
+//! - [`broker`]: a broker process on a free port with its own log dir; stop, kill, restart.
+//! - [`cluster`]: ZooKeeper + one broker under a per-test chroot, with zkCli helpers.
+//! - [`wire`]: a tiny blocking Kafka client (kafka-protocol codecs) for exact requests.
+//! - [`python`]: runs the client scripts in `tests/clients/` (kafka-python, confluent-kafka).
+//! - [`kcat`]: byte-exact produce/consume through kcat.
+//! - [`process`]: running child processes with deadlines; [`ports`]: free ports.
+//!
+//! Every process a test starts is killed by PID when its handle drops, and every wait has a
+//! deadline, so a broken broker fails tests instead of hanging them.
+
 pub mod zookeeper;
+
+pub mod broker;
+pub mod cluster;
+pub mod kcat;
+pub mod ports;
+pub mod process;
+pub mod python;
+pub mod wire;
+
+pub use broker::BrokerProcess;
+pub use cluster::Cluster;
+
+use std::path::PathBuf;
+
+/// The workspace root (the directory holding the top-level Cargo.toml).
+pub fn workspace_dir() -> PathBuf {
+    let tests_crate = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    match tests_crate.parent() {
+        Some(root) => root.to_path_buf(),
+        None => tests_crate,
+    }
+}
