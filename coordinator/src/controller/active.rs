@@ -114,7 +114,23 @@ impl Active {
         for broker in brokers {
             self.send_current_state(broker);
         }
-        let changes = decisions::elect_offline_and_new(&self.view);
+        // Replicas on brokers that died while there was no controller go offline (Kafka's
+        // replica state machine startup): shrink ISRs, leader -1 where nobody is eligible.
+        let gone: BTreeSet<i32> = self
+            .view
+            .states
+            .values()
+            .flat_map(|s| s.lic.isr.iter().copied().chain([s.lic.leader]))
+            .filter(|b| *b >= 0 && !self.view.is_live(*b))
+            .collect();
+        let mut changes = decisions::on_brokers_failed(&self.view, &gone);
+        let changed: BTreeSet<TopicPartition> =
+            changes.iter().map(|c| c.partition.clone()).collect();
+        changes.extend(
+            decisions::elect_offline_and_new(&self.view)
+                .into_iter()
+                .filter(|c| !changed.contains(&c.partition)),
+        );
         self.apply(changes).await
     }
 
