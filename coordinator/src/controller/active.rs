@@ -1,0 +1,413 @@
+//! The active controller: one event loop; ZooKeeper watches only enqueue [`Event`]s.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use zookeeper_client::{MultiWriteResult, OneshotWatcher};
+
+use super::channel::{ChannelManager, ControllerRequest};
+use super::decisions::{self, StateChange, Write};
+use super::election::{self, Elected};
+use super::requests;
+use super::view::{ClusterView, PartitionState, TopicInfo, TopicPartition};
+use super::ControllerConfig;
+use crate::bootstrap;
+use crate::connect::Zk;
+use crate::error::ZkError;
+use crate::registration::live_brokers;
+use crate::zk_ops::ZkOp;
+use crate::znode::{
+    random_uuid, BrokerIdsZNode, ControllerZNode, PartitionStateZNode, TopicPartitionsZNode,
+    TopicZNode, TopicsZNode,
+};
+
+/// What a watch (or the session) tells the event loop.
+#[derive(Debug)]
+enum Event {
+    /// `/brokers/ids` children changed.
+    BrokerChange,
+    /// `/brokers/topics` children changed.
+    TopicChange,
+    /// `/brokers/topics/<t>` data changed (partitions added).
+    TopicModified(String),
+    /// `/controller` created, deleted or changed.
+    ControllerChange,
+    /// The ZooKeeper session expired or was closed.
+    SessionEnded,
+}
+
+/// Runs as active controller until shutdown (`Ok`) or resignation (`Err`).
+pub(super) async fn run(
+    zk: Zk,
+    config: &ControllerConfig,
+    elected: Elected,
+    shutdown: &CancellationToken,
+) -> Result<(), ZkError> {
+    let watches = shutdown.child_token();
+    // Dropping the guard on return cancels watch tasks and broker senders: that is resigning.
+    let _guard = watches.clone().drop_guard();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let view = ClusterView {
+        controller_id: config.broker_id,
+        epoch: elected.epoch,
+        ..ClusterView::default()
+    };
+    let channels = ChannelManager::new(config.broker_id, &config.inter_broker_listener, &watches);
+    let mut active = Active {
+        zk,
+        config: config.clone(),
+        epoch_zk_version: elected.epoch_zk_version,
+        view,
+        channels,
+        tx,
+        watches,
+    };
+    active.failover().await?;
+    loop {
+        let event = tokio::select! {
+            e = rx.recv() => e,
+            _ = shutdown.cancelled() => return Ok(()),
+        };
+        let Some(event) = event else { return Ok(()) };
+        tracing::debug!(?event, "controller event");
+        match event {
+            Event::BrokerChange => active.on_broker_change().await?,
+            Event::TopicChange => active.on_topic_change().await?,
+            Event::TopicModified(topic) => active.on_topic_modified(&topic).await?,
+            Event::ControllerChange => active.on_controller_change().await?,
+            Event::SessionEnded => return Err(ZkError::Closed),
+        }
+    }
+}
+
+struct Active {
+    zk: Zk,
+    config: ControllerConfig,
+    epoch_zk_version: i32,
+    view: ClusterView,
+    channels: ChannelManager,
+    tx: mpsc::UnboundedSender<Event>,
+    watches: CancellationToken,
+}
+
+impl Active {
+    /// Kafka's `onControllerFailover`: watches, load everything, tell every broker, elect.
+    async fn failover(&mut self) -> Result<(), ZkError> {
+        tracing::info!(epoch = self.view.epoch, "became the active controller");
+        bootstrap::ensure_feature_node(&self.zk).await?;
+        self.watch_session()?;
+        self.on_controller_change().await?;
+        let (_, watcher) = self.zk.watch_children(BrokerIdsZNode::PATH).await?;
+        self.forward(watcher, Event::BrokerChange);
+        for broker in live_brokers(&self.zk).await? {
+            self.channels.add_broker(&broker.info);
+            self.view.live.insert(broker.info.id, broker);
+        }
+        let (topics, watcher) = self.zk.watch_children(TopicsZNode::PATH).await?;
+        self.forward(watcher, Event::TopicChange);
+        for topic in topics {
+            self.load_topic(&topic).await?;
+        }
+        self.send_update_metadata_to_all();
+        let brokers: Vec<i32> = self.view.live.keys().copied().collect();
+        for broker in brokers {
+            self.send_current_state(broker);
+        }
+        // Replicas on brokers that died while there was no controller go offline (Kafka's
+        // replica state machine startup): shrink ISRs, leader -1 where nobody is eligible.
+        let gone: BTreeSet<i32> = self
+            .view
+            .states
+            .values()
+            .flat_map(|s| s.lic.isr.iter().copied().chain([s.lic.leader]))
+            .filter(|b| *b >= 0 && !self.view.is_live(*b))
+            .collect();
+        let mut changes = decisions::on_brokers_failed(&self.view, &gone);
+        let changed: BTreeSet<TopicPartition> =
+            changes.iter().map(|c| c.partition.clone()).collect();
+        changes.extend(
+            decisions::elect_offline_and_new(&self.view)
+                .into_iter()
+                .filter(|c| !changed.contains(&c.partition)),
+        );
+        self.apply(changes).await
+    }
+
+    fn forward(&self, watcher: OneshotWatcher, event: Event) {
+        let (tx, cancel) = (self.tx.clone(), self.watches.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = watcher.changed() => { let _ = tx.send(event); }
+                _ = cancel.cancelled() => {}
+            }
+        });
+    }
+
+    fn watch_session(&self) -> Result<(), ZkError> {
+        let mut state = self.zk.state_watcher()?;
+        let (tx, cancel) = (self.tx.clone(), self.watches.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    s = state.changed() => if s.is_terminated() { let _ = tx.send(Event::SessionEnded); return },
+                    _ = cancel.cancelled() => return,
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Resign unless `/controller` still names us.
+    async fn on_controller_change(&mut self) -> Result<(), ZkError> {
+        let (_, watcher) = self.zk.watch_exists(ControllerZNode::PATH).await?;
+        self.forward(watcher, Event::ControllerChange);
+        match election::controller_id(&self.zk).await? {
+            Some(id) if id == self.config.broker_id => Ok(()),
+            _ => Err(ZkError::ControllerMoved),
+        }
+    }
+
+    /// Reads (and data-watches) `/brokers/topics/<t>`, assigning a topic id if it lacks one.
+    /// Returns the partitions not known before.
+    async fn load_topic(&mut self, topic: &str) -> Result<Vec<TopicPartition>, ZkError> {
+        let path = TopicZNode::path(topic);
+        let (data, stat, watcher) = match self.zk.watch_data(&path).await {
+            Ok(found) => found,
+            Err(e) if e.is_no_node() => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        self.forward(watcher, Event::TopicModified(topic.to_string()));
+        let mut node = TopicZNode::decode(topic, &data)?;
+        if node.topic_id.is_none() {
+            node.topic_id = Some(random_uuid());
+            self.zk
+                .fenced_multi(
+                    self.epoch_zk_version,
+                    vec![ZkOp::set(&path, node.encode(), stat.version)],
+                )
+                .await?;
+        }
+        let known = self
+            .view
+            .topics
+            .get(topic)
+            .map(|t| t.assignment.clone())
+            .unwrap_or_default();
+        let added: Vec<TopicPartition> = node
+            .partitions
+            .keys()
+            .filter(|p| !known.contains_key(p))
+            .map(|p| (topic.to_string(), *p))
+            .collect();
+        for (_, p) in &added {
+            if let Some((data, stat)) = self.zk.get(&PartitionStateZNode::path(topic, *p)).await? {
+                let lic = PartitionStateZNode::decode(topic, *p, &data)?;
+                self.view.states.insert(
+                    (topic.to_string(), *p),
+                    PartitionState {
+                        lic,
+                        zk_version: stat.version,
+                    },
+                );
+            }
+        }
+        let topic_id = node.topic_id.unwrap_or_default();
+        self.view.topics.insert(
+            topic.to_string(),
+            TopicInfo {
+                assignment: node.partitions,
+                topic_id,
+            },
+        );
+        Ok(added)
+    }
+
+    async fn on_topic_change(&mut self) -> Result<(), ZkError> {
+        let (topics, watcher) = self.zk.watch_children(TopicsZNode::PATH).await?;
+        self.forward(watcher, Event::TopicChange);
+        let present: BTreeSet<&String> = topics.iter().collect();
+        // Real deletion goes through /admin/delete_topics; a vanished node is just forgotten.
+        self.view.topics.retain(|t, _| present.contains(t));
+        self.view.states.retain(|(t, _), _| present.contains(t));
+        let mut added = Vec::new();
+        let new_topics: Vec<&String> = topics
+            .iter()
+            .filter(|t| !self.view.topics.contains_key(*t))
+            .collect();
+        for topic in new_topics {
+            added.extend(self.load_topic(topic).await?);
+        }
+        let changes = decisions::elect_new_partitions(&self.view, &added);
+        self.apply(changes).await
+    }
+
+    async fn on_topic_modified(&mut self, topic: &str) -> Result<(), ZkError> {
+        let added = self.load_topic(topic).await?;
+        let changes = decisions::elect_new_partitions(&self.view, &added);
+        self.apply(changes).await
+    }
+
+    /// Kafka's `processBrokerChange`: dead, new and bounced (same id, larger czxid) brokers.
+    async fn on_broker_change(&mut self) -> Result<(), ZkError> {
+        let (_, watcher) = self.zk.watch_children(BrokerIdsZNode::PATH).await?;
+        self.forward(watcher, Event::BrokerChange);
+        let current: BTreeMap<i32, _> = live_brokers(&self.zk)
+            .await?
+            .into_iter()
+            .map(|b| (b.info.id, b))
+            .collect();
+        let dead: BTreeSet<i32> = self
+            .view
+            .live
+            .iter()
+            .filter(|(id, b)| !matches!(current.get(*id), Some(c) if c.epoch == b.epoch))
+            .map(|(id, _)| *id)
+            .collect();
+        let joined: Vec<_> = current
+            .into_values()
+            .filter(|c| !matches!(self.view.live.get(&c.info.id), Some(b) if b.epoch == c.epoch))
+            .collect();
+        if !dead.is_empty() {
+            tracing::info!(?dead, "brokers failed");
+            for id in &dead {
+                self.view.live.remove(id);
+                self.channels.remove_broker(*id);
+            }
+            let changes = decisions::on_brokers_failed(&self.view, &dead);
+            if changes.is_empty() {
+                self.send_update_metadata_to_all();
+            }
+            self.apply(changes).await?;
+        }
+        if !joined.is_empty() {
+            tracing::info!(joined = ?joined.iter().map(|b| b.info.id).collect::<Vec<_>>(), "brokers joined");
+            for broker in &joined {
+                self.channels.add_broker(&broker.info);
+                self.view.live.insert(broker.info.id, broker.clone());
+            }
+            self.send_update_metadata_to_all();
+            for broker in &joined {
+                self.send_current_state(broker.info.id);
+            }
+            let changes = decisions::elect_offline_and_new(&self.view);
+            self.apply(changes).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes state changes (epoch-fenced), then LeaderAndIsr to each partition's live replicas
+    /// and UpdateMetadata to every live broker.
+    async fn apply(&mut self, changes: Vec<StateChange>) -> Result<(), ZkError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut per_broker: BTreeMap<i32, Vec<(TopicPartition, bool)>> = BTreeMap::new();
+        for change in changes {
+            let is_new = change.write == Write::Create;
+            if !self.write_state(&change).await? {
+                continue;
+            }
+            for broker in decisions::leader_and_isr_recipients(&self.view, &change.partition) {
+                per_broker
+                    .entry(broker)
+                    .or_default()
+                    .push((change.partition.clone(), is_new));
+            }
+        }
+        for (broker, partitions) in per_broker {
+            self.send_leader_and_isr(broker, &partitions);
+        }
+        self.send_update_metadata_to_all();
+        Ok(())
+    }
+
+    /// Writes one change; `false` if it lost to a concurrent writer (the view is refreshed).
+    async fn write_state(&mut self, change: &StateChange) -> Result<bool, ZkError> {
+        let (topic, p) = &change.partition;
+        let path = PartitionStateZNode::path(topic, *p);
+        let data = PartitionStateZNode::encode(&change.lic);
+        let mut ops = Vec::new();
+        if change.write == Write::Create {
+            for parent in [
+                TopicPartitionsZNode::path(topic),
+                TopicPartitionsZNode::partition_path(topic, *p),
+            ] {
+                if self.zk.stat(&parent).await?.is_none() {
+                    ops.push(ZkOp::create(parent, Vec::new()));
+                }
+            }
+        }
+        ops.push(match change.write {
+            Write::Create => ZkOp::create(&path, data),
+            Write::Update { zk_version } => ZkOp::set(&path, data, zk_version),
+        });
+        match self.zk.fenced_multi(self.epoch_zk_version, ops).await {
+            Ok(results) => {
+                let zk_version = match results.last() {
+                    Some(MultiWriteResult::SetData { stat }) => stat.version,
+                    _ => 0,
+                };
+                self.view.states.insert(
+                    change.partition.clone(),
+                    PartitionState {
+                        lic: change.lic.clone(),
+                        zk_version,
+                    },
+                );
+                Ok(true)
+            }
+            Err(e) if e.is_bad_version() || e.is_node_exists() => {
+                tracing::warn!(%e, "partition state changed underneath the controller; re-reading {path}");
+                if let Some((data, stat)) = self.zk.get(&path).await? {
+                    let lic = PartitionStateZNode::decode(topic, *p, &data)?;
+                    self.view.states.insert(
+                        change.partition.clone(),
+                        PartitionState {
+                            lic,
+                            zk_version: stat.version,
+                        },
+                    );
+                }
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn send_leader_and_isr(&self, broker: i32, partitions: &[(TopicPartition, bool)]) {
+        let Some(epoch) = self.view.live.get(&broker).map(|b| b.epoch) else {
+            return;
+        };
+        let request = requests::leader_and_isr(
+            &self.view,
+            epoch,
+            partitions,
+            &self.config.inter_broker_listener,
+        );
+        self.channels
+            .send(broker, ControllerRequest::LeaderAndIsr(request));
+    }
+
+    /// LeaderAndIsr with the current state of every partition `broker` hosts that has a state.
+    fn send_current_state(&self, broker: i32) {
+        let partitions: Vec<(TopicPartition, bool)> = self
+            .view
+            .partitions_on(broker)
+            .into_iter()
+            .filter(|tp| self.view.states.contains_key(tp))
+            .map(|tp| (tp, false))
+            .collect();
+        if !partitions.is_empty() {
+            self.send_leader_and_isr(broker, &partitions);
+        }
+    }
+
+    fn send_update_metadata_to_all(&self) {
+        for (id, broker) in &self.view.live {
+            let request = requests::update_metadata(&self.view, broker.epoch);
+            self.channels
+                .send(*id, ControllerRequest::UpdateMetadata(request));
+        }
+    }
+}

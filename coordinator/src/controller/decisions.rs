@@ -1,0 +1,304 @@
+//! Pure partition-state decisions: (cluster view, event) → state changes to write. No I/O, so
+//! every rule from Kafka's `PartitionStateMachine` / `Election` is unit-tested here.
+
+use std::collections::BTreeSet;
+
+use super::view::{ClusterView, TopicPartition};
+use crate::znode::LeaderIsrAndControllerEpoch;
+
+/// How a state change is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// New partition: create `.../partitions/<p>/state` (and parents).
+    Create,
+    /// Existing state: setData conditional on this zkVersion.
+    Update {
+        /// The zkVersion we last saw.
+        zk_version: i32,
+    },
+}
+
+/// One partition's new leader/ISR and how to write it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateChange {
+    /// Which partition.
+    pub partition: TopicPartition,
+    /// The new state.
+    pub lic: LeaderIsrAndControllerEpoch,
+    /// Create or conditional update.
+    pub write: Write,
+}
+
+/// New partitions (no state node yet): leader = first live replica in assignment order, ISR =
+/// all live replicas in assignment order, leader epoch 0. Partitions with no live replica stay New.
+pub fn elect_new_partitions(view: &ClusterView, partitions: &[TopicPartition]) -> Vec<StateChange> {
+    partitions
+        .iter()
+        .filter(|tp| !view.states.contains_key(*tp))
+        .filter_map(|(topic, p)| {
+            let isr: Vec<i32> = view
+                .replicas(topic, *p)
+                .iter()
+                .copied()
+                .filter(|b| view.is_live(*b))
+                .collect();
+            let leader = *isr.first()?;
+            let lic = LeaderIsrAndControllerEpoch {
+                leader,
+                leader_epoch: 0,
+                isr,
+                controller_epoch: view.epoch,
+                leader_recovery_state: 0,
+            };
+            Some(StateChange {
+                partition: (topic.clone(), *p),
+                lic,
+                write: Write::Create,
+            })
+        })
+        .collect()
+}
+
+/// Offline partitions (leader -1 or not live): leader = first replica in assignment order that is
+/// live and in the ISR; ISR = ISR ∩ live; leader epoch + 1. No candidate → unchanged (unclean
+/// election is off). Also elects New partitions.
+pub fn elect_offline_and_new(view: &ClusterView) -> Vec<StateChange> {
+    let all: Vec<TopicPartition> = view.all_partitions().collect();
+    let mut changes = elect_new_partitions(view, &all);
+    for (tp, state) in &view.states {
+        if view.is_live(state.lic.leader) {
+            continue;
+        }
+        if let Some(lic) = offline_election(view, tp, &state.lic) {
+            changes.push(StateChange {
+                partition: tp.clone(),
+                lic,
+                write: Write::Update {
+                    zk_version: state.zk_version,
+                },
+            });
+        }
+    }
+    changes
+}
+
+fn offline_election(
+    view: &ClusterView,
+    (topic, p): &TopicPartition,
+    old: &LeaderIsrAndControllerEpoch,
+) -> Option<LeaderIsrAndControllerEpoch> {
+    let leader = view
+        .replicas(topic, *p)
+        .iter()
+        .copied()
+        .find(|b| view.is_live(*b) && old.isr.contains(b))?;
+    let isr = old
+        .isr
+        .iter()
+        .copied()
+        .filter(|b| view.is_live(*b))
+        .collect();
+    Some(LeaderIsrAndControllerEpoch {
+        leader,
+        leader_epoch: old.leader_epoch + 1,
+        isr,
+        controller_epoch: view.epoch,
+        leader_recovery_state: old.leader_recovery_state,
+    })
+}
+
+/// Brokers `dead` are gone (`view.live` no longer has them). Partitions they led get a new leader
+/// as in [`elect_offline_and_new`] or leader -1 with the ISR kept as is if none is eligible;
+/// partitions whose ISR merely contained them get the ISR shrunk. Every change bumps the leader epoch.
+pub fn on_brokers_failed(view: &ClusterView, dead: &BTreeSet<i32>) -> Vec<StateChange> {
+    let mut changes = Vec::new();
+    for (tp, state) in &view.states {
+        let old = &state.lic;
+        let led_by_dead = dead.contains(&old.leader);
+        if !led_by_dead && !old.isr.iter().any(|b| dead.contains(b)) {
+            continue;
+        }
+        let live_isr: Vec<i32> = old
+            .isr
+            .iter()
+            .copied()
+            .filter(|b| view.is_live(*b))
+            .collect();
+        let lic = if led_by_dead {
+            offline_election(view, tp, old).unwrap_or_else(|| LeaderIsrAndControllerEpoch {
+                leader: -1,
+                leader_epoch: old.leader_epoch + 1,
+                // The ISR is never written empty: keep the last members so an unclean-free
+                // election can pick them when they return.
+                isr: if live_isr.is_empty() {
+                    old.isr.clone()
+                } else {
+                    live_isr
+                },
+                controller_epoch: view.epoch,
+                leader_recovery_state: old.leader_recovery_state,
+            })
+        } else if live_isr.is_empty() {
+            continue;
+        } else {
+            LeaderIsrAndControllerEpoch {
+                isr: live_isr,
+                leader_epoch: old.leader_epoch + 1,
+                controller_epoch: view.epoch,
+                ..old.clone()
+            }
+        };
+        changes.push(StateChange {
+            partition: tp.clone(),
+            lic,
+            write: Write::Update {
+                zk_version: state.zk_version,
+            },
+        });
+    }
+    changes
+}
+
+/// Who gets a LeaderAndIsr for a change: the partition's live assigned replicas.
+pub fn leader_and_isr_recipients(view: &ClusterView, (topic, p): &TopicPartition) -> Vec<i32> {
+    view.replicas(topic, *p)
+        .iter()
+        .copied()
+        .filter(|b| view.is_live(*b))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::controller::view::{PartitionState, TopicInfo};
+    use crate::registration::LiveBroker;
+    use crate::znode::BrokerInfo;
+
+    fn view(live: &[i32], assignment: &[(i32, &[i32])]) -> ClusterView {
+        let live = live
+            .iter()
+            .map(|&id| {
+                let info = BrokerInfo {
+                    id,
+                    endpoints: vec![],
+                    rack: None,
+                    timestamp: 0,
+                };
+                (
+                    id,
+                    LiveBroker {
+                        info,
+                        epoch: 100 + i64::from(id),
+                    },
+                )
+            })
+            .collect();
+        let assignment: BTreeMap<i32, Vec<i32>> =
+            assignment.iter().map(|(p, r)| (*p, r.to_vec())).collect();
+        let topics = [(
+            "t".to_string(),
+            TopicInfo {
+                assignment,
+                topic_id: uuid::Uuid::nil(),
+            },
+        )]
+        .into();
+        ClusterView {
+            controller_id: 1,
+            epoch: 5,
+            live,
+            topics,
+            states: BTreeMap::new(),
+        }
+    }
+
+    fn lic(leader: i32, leader_epoch: i32, isr: &[i32]) -> LeaderIsrAndControllerEpoch {
+        LeaderIsrAndControllerEpoch {
+            leader,
+            leader_epoch,
+            isr: isr.to_vec(),
+            controller_epoch: 5,
+            leader_recovery_state: 0,
+        }
+    }
+
+    fn with_state(mut v: ClusterView, p: i32, l: LeaderIsrAndControllerEpoch) -> ClusterView {
+        v.states.insert(
+            ("t".into(), p),
+            PartitionState {
+                lic: l,
+                zk_version: 3,
+            },
+        );
+        v
+    }
+
+    #[test]
+    fn new_partition_leader_is_first_live_replica_in_assignment_order() {
+        let v = view(&[2, 3], &[(0, &[1, 3, 2]), (1, &[4, 5, 1])]);
+        let changes = elect_new_partitions(&v, &[("t".into(), 0), ("t".into(), 1)]);
+        assert_eq!(
+            changes.len(),
+            1,
+            "partition 1 has no live replica and stays New"
+        );
+        assert_eq!(changes[0].lic, lic(3, 0, &[3, 2]));
+        assert_eq!(changes[0].write, Write::Create);
+    }
+
+    #[test]
+    fn leader_failure_elects_first_assigned_live_isr_member() {
+        let mut v = with_state(
+            view(&[1, 2, 3], &[(0, &[1, 2, 3])]),
+            0,
+            lic(1, 4, &[1, 3, 2]),
+        );
+        v.live.remove(&1);
+        let changes = on_brokers_failed(&v, &[1].into());
+        assert_eq!(changes.len(), 1);
+        // Assignment order (2 before 3), not ISR order.
+        assert_eq!(changes[0].lic, lic(2, 5, &[3, 2]));
+        assert_eq!(changes[0].write, Write::Update { zk_version: 3 });
+    }
+
+    #[test]
+    fn follower_failure_shrinks_isr_and_bumps_epoch() {
+        let mut v = with_state(view(&[1, 2], &[(0, &[1, 2])]), 0, lic(1, 0, &[1, 2]));
+        v.live.remove(&2);
+        assert_eq!(on_brokers_failed(&v, &[2].into())[0].lic, lic(1, 1, &[1]));
+    }
+
+    #[test]
+    fn last_isr_member_dying_leaves_leader_minus_one_and_isr_kept() {
+        let mut v = with_state(view(&[1, 2], &[(0, &[1, 2])]), 0, lic(1, 2, &[1]));
+        v.live.remove(&1);
+        assert_eq!(
+            on_brokers_failed(&v, &[1].into())[0].lic,
+            lic(-1, 3, &[1]),
+            "no unclean election of 2"
+        );
+        // Unrelated partitions are untouched.
+        let v = with_state(view(&[1, 2], &[(0, &[1, 2])]), 0, lic(1, 2, &[1]));
+        assert!(on_brokers_failed(&v, &[7].into()).is_empty());
+    }
+
+    #[test]
+    fn returning_isr_member_is_elected_for_offline_partition() {
+        let v = with_state(view(&[1, 2], &[(0, &[2, 1])]), 0, lic(-1, 3, &[1]));
+        let changes = elect_offline_and_new(&v);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].lic, lic(1, 4, &[1]));
+        // Broker 2 alone (not in ISR) cannot lead.
+        let v = with_state(view(&[2], &[(0, &[2, 1])]), 0, lic(-1, 3, &[1]));
+        assert!(elect_offline_and_new(&v).is_empty());
+    }
+
+    #[test]
+    fn recipients_are_live_replicas() {
+        let v = view(&[1, 3], &[(0, &[1, 2, 3])]);
+        assert_eq!(leader_and_isr_recipients(&v, &("t".into(), 0)), vec![1, 3]);
+    }
+}

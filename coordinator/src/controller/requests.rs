@@ -1,0 +1,159 @@
+//! Builds the controller → broker requests (LeaderAndIsr v7, UpdateMetadata v8) from the view.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kafka_protocol::messages::leader_and_isr_request::{
+    LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState, LeaderAndIsrTopicState,
+};
+use kafka_protocol::messages::update_metadata_request::{
+    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
+    UpdateMetadataTopicState,
+};
+use kafka_protocol::messages::{BrokerId, LeaderAndIsrRequest, TopicName, UpdateMetadataRequest};
+use kafka_protocol::protocol::StrBytes;
+
+use super::view::{ClusterView, TopicPartition};
+
+/// LeaderAndIsr version sent (IBP ≥ 3.4-IV0).
+pub const LEADER_AND_ISR_VERSION: i16 = 7;
+/// UpdateMetadata version sent (IBP ≥ 3.4-IV0).
+pub const UPDATE_METADATA_VERSION: i16 = 8;
+
+fn ids(list: &[i32]) -> Vec<BrokerId> {
+    list.iter().map(|&b| BrokerId(b)).collect()
+}
+
+fn name(topic: &str) -> TopicName {
+    TopicName(StrBytes::from_string(topic.to_string()))
+}
+
+/// A LeaderAndIsr for one recipient (`recipient_epoch` = its czxid) covering `partitions`
+/// (with their IsNew flag), with the current state from the view.
+pub fn leader_and_isr(
+    view: &ClusterView,
+    recipient_epoch: i64,
+    partitions: &[(TopicPartition, bool)],
+    inter_broker_listener: &str,
+) -> LeaderAndIsrRequest {
+    let mut by_topic: BTreeMap<&str, Vec<LeaderAndIsrPartitionState>> = BTreeMap::new();
+    let mut leaders = BTreeSet::new();
+    for ((topic, p), is_new) in partitions {
+        let Some(state) = view.states.get(&(topic.clone(), *p)) else {
+            continue;
+        };
+        leaders.insert(state.lic.leader);
+        let partition = LeaderAndIsrPartitionState::default()
+            .with_topic_name(name(topic))
+            .with_partition_index(*p)
+            .with_controller_epoch(state.lic.controller_epoch)
+            .with_leader(BrokerId(state.lic.leader))
+            .with_leader_epoch(state.lic.leader_epoch)
+            .with_isr(ids(&state.lic.isr))
+            .with_partition_epoch(state.zk_version)
+            .with_replicas(ids(view.replicas(topic, *p)))
+            .with_is_new(*is_new)
+            .with_leader_recovery_state(state.lic.leader_recovery_state);
+        by_topic.entry(topic).or_default().push(partition);
+    }
+    let topic_states = by_topic
+        .into_iter()
+        .map(|(topic, states)| {
+            let id = view
+                .topics
+                .get(topic)
+                .map(|t| t.topic_id)
+                .unwrap_or_default();
+            LeaderAndIsrTopicState::default()
+                .with_topic_name(name(topic))
+                .with_topic_id(id)
+                .with_partition_states(states)
+        })
+        .collect();
+    let live_leaders = leaders
+        .iter()
+        .filter_map(|id| {
+            let endpoint = view.live.get(id)?.info.endpoint(inter_broker_listener)?;
+            Some(
+                LeaderAndIsrLiveLeader::default()
+                    .with_broker_id(BrokerId(*id))
+                    .with_host_name(StrBytes::from_string(endpoint.host.clone()))
+                    .with_port(i32::from(endpoint.port)),
+            )
+        })
+        .collect();
+    LeaderAndIsrRequest::default()
+        .with_controller_id(BrokerId(view.controller_id))
+        .with_controller_epoch(view.epoch)
+        .with_broker_epoch(recipient_epoch)
+        .with_type(0)
+        .with_topic_states(topic_states)
+        .with_live_leaders(live_leaders)
+}
+
+/// An UpdateMetadata for one recipient: every live broker with every endpoint, and every
+/// partition that has a state.
+pub fn update_metadata(view: &ClusterView, recipient_epoch: i64) -> UpdateMetadataRequest {
+    let live_brokers = view
+        .live
+        .values()
+        .map(|b| {
+            let endpoints = b
+                .info
+                .endpoints
+                .iter()
+                .map(|e| {
+                    UpdateMetadataEndpoint::default()
+                        .with_port(i32::from(e.port))
+                        .with_host(StrBytes::from_string(e.host.clone()))
+                        .with_listener(StrBytes::from_string(e.listener.clone()))
+                        .with_security_protocol(e.security_protocol_id())
+                })
+                .collect();
+            UpdateMetadataBroker::default()
+                .with_id(BrokerId(b.info.id))
+                .with_endpoints(endpoints)
+                .with_rack(b.info.rack.clone().map(StrBytes::from_string))
+        })
+        .collect();
+    let mut by_topic: BTreeMap<&str, Vec<UpdateMetadataPartitionState>> = BTreeMap::new();
+    for ((topic, p), state) in &view.states {
+        let replicas = view.replicas(topic, *p);
+        let offline: Vec<i32> = replicas
+            .iter()
+            .copied()
+            .filter(|b| !view.is_live(*b))
+            .collect();
+        let partition = UpdateMetadataPartitionState::default()
+            .with_topic_name(name(topic))
+            .with_partition_index(*p)
+            .with_controller_epoch(state.lic.controller_epoch)
+            .with_leader(BrokerId(state.lic.leader))
+            .with_leader_epoch(state.lic.leader_epoch)
+            .with_isr(ids(&state.lic.isr))
+            .with_zk_version(state.zk_version)
+            .with_replicas(ids(replicas))
+            .with_offline_replicas(ids(&offline));
+        by_topic.entry(topic).or_default().push(partition);
+    }
+    let topic_states = by_topic
+        .into_iter()
+        .map(|(topic, states)| {
+            let id = view
+                .topics
+                .get(topic)
+                .map(|t| t.topic_id)
+                .unwrap_or_default();
+            UpdateMetadataTopicState::default()
+                .with_topic_name(name(topic))
+                .with_topic_id(id)
+                .with_partition_states(states)
+        })
+        .collect();
+    UpdateMetadataRequest::default()
+        .with_controller_id(BrokerId(view.controller_id))
+        .with_controller_epoch(view.epoch)
+        .with_broker_epoch(recipient_epoch)
+        .with_type(0)
+        .with_topic_states(topic_states)
+        .with_live_brokers(live_brokers)
+}

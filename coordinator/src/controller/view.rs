@@ -1,0 +1,71 @@
+//! The active controller's picture of the cluster (Kafka's `ControllerContext`).
+
+use std::collections::BTreeMap;
+
+use crate::registration::LiveBroker;
+use crate::znode::LeaderIsrAndControllerEpoch;
+
+/// A topic's assignment and id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TopicInfo {
+    /// Partition → replicas (element 0 = preferred leader).
+    pub assignment: BTreeMap<i32, Vec<i32>>,
+    /// Topic id (nil if the node has none).
+    pub topic_id: uuid::Uuid,
+}
+
+/// A partition's leader/ISR and its state node's zkVersion (the partition epoch).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionState {
+    /// Leader, ISR, epochs.
+    pub lic: LeaderIsrAndControllerEpoch,
+    /// zkVersion of the state node.
+    pub zk_version: i32,
+}
+
+/// (topic, partition).
+pub type TopicPartition = (String, i32);
+
+/// Everything the controller decides from.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterView {
+    /// This controller's broker id.
+    pub controller_id: i32,
+    /// This controller's epoch.
+    pub epoch: i32,
+    /// Live brokers by id (with their epochs = czxid).
+    pub live: BTreeMap<i32, LiveBroker>,
+    /// Topics by name.
+    pub topics: BTreeMap<String, TopicInfo>,
+    /// Partition states known (partitions without one are "New").
+    pub states: BTreeMap<TopicPartition, PartitionState>,
+}
+
+impl ClusterView {
+    /// Whether broker `id` is live.
+    pub fn is_live(&self, id: i32) -> bool {
+        self.live.contains_key(&id)
+    }
+
+    /// The assignment of one partition.
+    pub fn replicas(&self, topic: &str, partition: i32) -> &[i32] {
+        self.topics
+            .get(topic)
+            .and_then(|t| t.assignment.get(&partition))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Every assigned partition, in order.
+    pub fn all_partitions(&self) -> impl Iterator<Item = TopicPartition> + '_ {
+        self.topics
+            .iter()
+            .flat_map(|(t, info)| info.assignment.keys().map(move |p| (t.clone(), *p)))
+    }
+
+    /// Partitions assigned to `broker`.
+    pub fn partitions_on(&self, broker: i32) -> Vec<TopicPartition> {
+        self.all_partitions()
+            .filter(|(t, p)| self.replicas(t, *p).contains(&broker))
+            .collect()
+    }
+}
