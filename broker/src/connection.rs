@@ -29,7 +29,15 @@ async fn read_frame(stream: &mut TcpStream, max: usize) -> Result<BytesMut, Read
     let mut size = [0u8; 4];
     match stream.read_exact(&mut size).await {
         Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(ReadEnd::Closed),
+        // A peer that goes away between requests is the normal end of a connection.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+            ) =>
+        {
+            return Err(ReadEnd::Closed)
+        }
         Err(e) => return Err(ReadEnd::Fatal(format!("read error: {e}"))),
     }
     let size = i32::from_be_bytes(size);
