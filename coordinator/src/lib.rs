@@ -33,6 +33,8 @@ pub mod bootstrap;
 pub mod connect;
 pub mod controller;
 pub mod error;
+pub mod isr;
+pub mod kafka_client;
 pub mod producer_ids;
 pub mod registration;
 pub mod zk_ops;
