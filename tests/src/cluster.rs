@@ -2,7 +2,8 @@
 //! operator would (`zkCli.sh`).
 
 use std::io;
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -71,6 +72,33 @@ impl Cluster {
         parse_ls(&out).ok_or_else(|| {
             io::Error::other(format!("zkCli ls {path}: no child list in output:\n{out}"))
         })
+    }
+
+    /// Waits until `/brokers/ids` no longer lists `broker_id`: after a crash, ZooKeeper drops
+    /// the registration only when the dead session times out, and a broker restarted before
+    /// that finds its id still taken (as Kafka does).
+    pub fn wait_broker_deregistered(&self, broker_id: i32, timeout: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        let id = broker_id.to_string();
+        loop {
+            let ids = self.zk_ls("/brokers/ids")?;
+            if !ids.contains(&id) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("broker {broker_id} still registered after {timeout:?}: {ids:?}"),
+                ));
+            }
+            thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// Restarts the broker and waits until it has registered again.
+    pub fn restart_broker(&mut self) -> io::Result<()> {
+        self.broker.restart()?;
+        self.broker.wait_registered(REGISTER_DEADLINE)
     }
 
     /// The data of `path` parsed as JSON (the first output line that parses).

@@ -7,6 +7,7 @@
 //! - [`wire`]: a tiny blocking Kafka client (kafka-protocol codecs) for exact requests.
 //! - [`python`]: runs the client scripts in `tests/clients/` (kafka-python, confluent-kafka).
 //! - [`kcat`]: byte-exact produce/consume through kcat.
+//! - [`check`]: assertions on client output (hex, contiguous offsets, binary payloads).
 //! - [`process`]: running child processes with deadlines; [`ports`]: free ports.
 //!
 //! Every process a test starts is killed by PID when its handle drops, and every wait has a
@@ -15,6 +16,7 @@
 pub mod zookeeper;
 
 pub mod broker;
+pub mod check;
 pub mod cluster;
 pub mod kcat;
 pub mod ports;
