@@ -34,10 +34,13 @@ impl Cluster {
         let zk = ZooKeeper::start()?;
         let chroot = format!("/t-{name}");
         // Kafka creates a missing chroot itself, but we do not want every test to depend on that.
-        let created = zk_cli(&zk.connect_string(), &["create", &chroot])?;
-        if !created.contains(&format!("Created {chroot}")) {
+        // zkCli prints "Created ..." on stderr, which zk_cli drops: check with `ls /` instead.
+        zk_cli(&zk.connect_string(), &["create", &chroot])?;
+        let root = zk_cli(&zk.connect_string(), &["ls", "/"])?;
+        let name = &chroot[1..];
+        if !parse_ls(&root).is_some_and(|children| children.iter().any(|c| c == name)) {
             return Err(io::Error::other(format!(
-                "could not create chroot {chroot} in ZooKeeper: {created}"
+                "could not create chroot {chroot} in ZooKeeper; `ls /` says: {root}"
             )));
         }
         let zk_connect = format!("{}{chroot}", zk.connect_string());

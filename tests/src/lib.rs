@@ -37,3 +37,30 @@ pub fn workspace_dir() -> PathBuf {
         None => tests_crate,
     }
 }
+
+/// `expect` for tests, but printing the error with `Display`: harness errors carry multi-line
+/// broker log tails and client stderr, which `Debug` would squash into one escaped line.
+pub trait OrPanic<T> {
+    /// Unwraps, or panics with "`what`: error".
+    fn or_panic(self, what: &str) -> T;
+}
+
+impl<T, E: std::fmt::Display> OrPanic<T> for Result<T, E> {
+    #[track_caller]
+    fn or_panic(self, what: &str) -> T {
+        match self {
+            Ok(value) => value,
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
+}
+
+impl<T> OrPanic<T> for Option<T> {
+    #[track_caller]
+    fn or_panic(self, what: &str) -> T {
+        match self {
+            Some(value) => value,
+            None => panic!("{what}: nothing there"),
+        }
+    }
+}

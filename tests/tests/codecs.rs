@@ -5,6 +5,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use tests::check::{assert_contiguous, binary_key, binary_value, bytes, int, to_hex};
+use tests::OrPanic;
 use tests::{kcat, python, Cluster};
 
 const RECORDS: usize = 40;
@@ -17,16 +18,16 @@ fn dataset() -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 fn confluent_round_trip(codec: &str) {
-    let cluster = Cluster::start(&format!("ck-{codec}")).expect("start cluster");
+    let cluster = Cluster::start(&format!("ck-{codec}")).or_panic("start cluster");
     let topic = format!("ck-{codec}");
     let data = dataset();
 
-    let mut input = tempfile::NamedTempFile::new().expect("temp file");
+    let mut input = tempfile::NamedTempFile::new().or_panic("temp file");
     for (key, value) in &data {
         let line = serde_json::json!({"key_hex": to_hex(key), "value_hex": to_hex(value)});
-        writeln!(input, "{line}").expect("write input");
+        writeln!(input, "{line}").or_panic("write input");
     }
-    input.flush().expect("flush input");
+    input.flush().or_panic("flush input");
     let input_path = input.path().to_string_lossy().into_owned();
     let bootstrap = cluster.bootstrap();
 
@@ -44,7 +45,7 @@ fn confluent_round_trip(codec: &str) {
         ],
         SCRIPT,
     )
-    .expect("ck_produce.py");
+    .or_panic("ck_produce.py");
     assert_eq!(acks.len(), RECORDS);
     // Delivery reports arrive in send order for one partition.
     let seqs: Vec<i64> = acks.iter().map(|a| int(a, "seq")).collect();
@@ -67,7 +68,7 @@ fn confluent_round_trip(codec: &str) {
         ],
         SCRIPT,
     )
-    .expect("ck_consume.py");
+    .or_panic("ck_consume.py");
     let offsets: Vec<i64> = lines.iter().map(|l| int(l, "offset")).collect();
     assert_contiguous(&offsets, 0);
     for (n, line) in lines.iter().enumerate() {
@@ -84,20 +85,21 @@ fn confluent_round_trip(codec: &str) {
     }
 
     // kcat decodes the same batches independently.
-    let records =
-        kcat::consume(&bootstrap, &topic, RECORDS, Duration::from_secs(60)).expect("kcat consume");
+    let records = kcat::consume(&bootstrap, &topic, RECORDS, Duration::from_secs(60))
+        .or_panic("kcat consume");
     assert_eq!(records.len(), RECORDS);
 }
 
 fn kcat_round_trip(codec: &str) {
-    let cluster = Cluster::start(&format!("kcat-{codec}")).expect("start cluster");
+    let cluster = Cluster::start(&format!("kcat-{codec}")).or_panic("start cluster");
     let topic = format!("kcat-{codec}");
     let data = dataset();
     let bootstrap = cluster.bootstrap();
 
-    kcat::produce(&bootstrap, &topic, codec, &data, Duration::from_secs(60)).expect("kcat produce");
-    let records =
-        kcat::consume(&bootstrap, &topic, RECORDS, Duration::from_secs(60)).expect("kcat consume");
+    kcat::produce(&bootstrap, &topic, codec, &data, Duration::from_secs(60))
+        .or_panic("kcat produce");
+    let records = kcat::consume(&bootstrap, &topic, RECORDS, Duration::from_secs(60))
+        .or_panic("kcat consume");
     assert_eq!(records.len(), RECORDS, "records read back");
     let offsets: Vec<i64> = records.iter().map(|r| r.offset).collect();
     assert_contiguous(&offsets, 0);
@@ -126,7 +128,7 @@ fn kcat_round_trip(codec: &str) {
         ],
         SCRIPT,
     )
-    .expect("ck_consume.py");
+    .or_panic("ck_consume.py");
     for (n, line) in lines.iter().enumerate() {
         assert_eq!(
             bytes(line, "value_hex").as_deref(),

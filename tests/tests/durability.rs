@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tests::broker::truncate_file;
 use tests::check::{assert_contiguous, int, records, string};
+use tests::OrPanic;
 use tests::{python, Cluster};
 
 const SCRIPT: Duration = Duration::from_secs(90);
@@ -31,7 +32,7 @@ fn produce(cluster: &Cluster, topic: &str, start: usize, count: usize) -> Vec<Va
         ],
         SCRIPT,
     )
-    .expect("kp_produce.py")
+    .or_panic("kp_produce.py")
 }
 
 /// Everything in `topic`, read with kafka-python until `expect` records (or 15 s idle).
@@ -52,7 +53,7 @@ fn consume_all(cluster: &Cluster, topic: &str, expect: usize) -> Vec<Value> {
         ],
         SCRIPT,
     )
-    .expect("kp_consume.py");
+    .or_panic("kp_consume.py");
     records(&lines).into_iter().cloned().collect()
 }
 
@@ -73,14 +74,14 @@ fn expected_values(range: std::ops::Range<usize>) -> Vec<String> {
 
 #[test]
 fn data_survives_a_clean_restart() {
-    let mut cluster = Cluster::start("restart").expect("start cluster");
+    let mut cluster = Cluster::start("restart").or_panic("start cluster");
     produce(&cluster, "durable", 0, 20);
 
     cluster
         .broker
         .stop()
-        .expect("clean shutdown within the deadline");
-    cluster.restart_broker().expect("restart");
+        .or_panic("clean shutdown within the deadline");
+    cluster.restart_broker().or_panic("restart");
 
     let got = consume_all(&cluster, "durable", 20);
     assert_contiguous(&offsets(&got), 0);
@@ -97,7 +98,7 @@ fn data_survives_a_clean_restart() {
 
 #[test]
 fn acknowledged_records_survive_kill_9_mid_stream() {
-    let mut cluster = Cluster::start("kill9").expect("start cluster");
+    let mut cluster = Cluster::start("kill9").or_panic("start cluster");
     let bootstrap = cluster.bootstrap();
     let mut producer = python::spawn(
         "kp_produce.py",
@@ -117,40 +118,40 @@ fn acknowledged_records_survive_kill_9_mid_stream() {
             "2",
         ],
     )
-    .expect("start the streaming producer");
+    .or_panic("start the streaming producer");
 
     // Let a good number of records be acknowledged, then crash the broker under the stream.
     let mut acked: BTreeMap<i64, i64> = BTreeMap::new(); // seq -> offset
     while acked.len() < 200 {
         let line = producer
             .next_json(Duration::from_secs(30))
-            .expect("producer output")
-            .expect("producer ended before the broker was killed");
+            .or_panic("producer output")
+            .or_panic("producer ended before the broker was killed");
         if line.get("offset").is_some() {
             acked.insert(int(&line, "seq"), int(&line, "offset"));
         }
     }
-    cluster.broker.kill().expect("kill -9 the broker");
+    cluster.broker.kill().or_panic("kill -9 the broker");
 
     // Acknowledgements already on their way to the producer are acknowledged too: read until
     // the producer gives up (its timeouts are a few seconds) and exits.
     let rest = producer
         .remaining_json(Duration::from_secs(60))
-        .expect("rest of the output");
+        .or_panic("rest of the output");
     producer
         .wait(Duration::from_secs(60))
-        .expect("producer exits");
+        .or_panic("producer exits");
     for line in rest.iter().filter(|l| l.get("offset").is_some()) {
         acked.insert(int(line, "seq"), int(line, "offset"));
     }
 
     cluster
         .wait_broker_deregistered(1, SESSION_EXPIRY)
-        .expect("old session expires");
-    cluster.restart_broker().expect("restart after kill -9");
+        .or_panic("old session expires");
+    cluster.restart_broker().or_panic("restart after kill -9");
 
-    let max_offset = *acked.values().max().expect("some records acknowledged");
-    let readable = usize::try_from(max_offset + 1).expect("offset fits");
+    let max_offset = *acked.values().max().or_panic("some records acknowledged");
+    let readable = usize::try_from(max_offset + 1).or_panic("offset fits");
     let got = consume_all(&cluster, "stream", readable);
     let got_offsets = offsets(&got);
     assert!(
@@ -160,7 +161,7 @@ fn acknowledged_records_survive_kill_9_mid_stream() {
     );
     assert_contiguous(&got_offsets, 0);
     for (seq, offset) in &acked {
-        let record = &got[usize::try_from(*offset).expect("offset fits")];
+        let record = &got[usize::try_from(*offset).or_panic("offset fits")];
         assert_eq!(
             string(record, "value"),
             format!("value-{seq}"),
@@ -171,10 +172,10 @@ fn acknowledged_records_survive_kill_9_mid_stream() {
 
 #[test]
 fn torn_tail_is_truncated_and_the_log_continues() {
-    let mut cluster = Cluster::start("torn").expect("start cluster");
+    let mut cluster = Cluster::start("torn").or_panic("start cluster");
     // One synchronous send per record: ten batches, so cutting into the last one leaves nine.
     produce(&cluster, "torn", 0, 10);
-    cluster.broker.stop().expect("clean shutdown");
+    cluster.broker.stop().or_panic("clean shutdown");
 
     let partition = cluster.broker.partition_dir("torn", 0);
     let segment = partition.join("00000000000000000000.log");
@@ -192,11 +193,11 @@ fn torn_tail_is_truncated_and_the_log_continues() {
         })
         .len();
     // Cut into the middle of the last batch (each is well over 14 bytes).
-    truncate_file(&segment, size - 7).expect("truncate the segment");
+    truncate_file(&segment, size - 7).or_panic("truncate the segment");
 
     cluster
         .restart_broker()
-        .expect("broker recovers a torn log");
+        .or_panic("broker recovers a torn log");
     let got = consume_all(&cluster, "torn", 9);
     assert_contiguous(&offsets(&got), 0);
     assert_eq!(

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tests::check::{assert_contiguous, int, records, string};
+use tests::OrPanic;
 use tests::{python, Cluster};
 
 /// Bound on any one client script.
@@ -18,7 +19,7 @@ fn consume(cluster: &Cluster, topic: &str, expect: usize, extra: &[&str]) -> Vec
     let mut args = vec!["--bootstrap", &bootstrap, "--topic", topic];
     args.extend(["--expect", &expect, "--timeout-ms", "15000"]);
     args.extend(extra);
-    python::run_json("kp_consume.py", &args, SCRIPT).expect("kp_consume.py")
+    python::run_json("kp_consume.py", &args, SCRIPT).or_panic("kp_consume.py")
 }
 
 fn produce(cluster: &Cluster, topic: &str, count: usize, extra: &[&str]) -> Vec<Value> {
@@ -33,12 +34,12 @@ fn produce(cluster: &Cluster, topic: &str, count: usize, extra: &[&str]) -> Vec<
         &count,
     ];
     args.extend(extra);
-    python::run_json("kp_produce.py", &args, SCRIPT).expect("kp_produce.py")
+    python::run_json("kp_produce.py", &args, SCRIPT).or_panic("kp_produce.py")
 }
 
 #[test]
 fn tutorial_producer_then_consumer_reads_everything() {
-    let cluster = Cluster::start("kp-tutorial").expect("start cluster");
+    let cluster = Cluster::start("kp-tutorial").or_panic("start cluster");
     let bootstrap = cluster.bootstrap();
     let acks = python::run_json(
         "kp_tutorial_producer.py",
@@ -52,7 +53,7 @@ fn tutorial_producer_then_consumer_reads_everything() {
         ],
         SCRIPT,
     )
-    .expect("tutorial producer");
+    .or_panic("tutorial producer");
 
     // Every send is acknowledged on partition 0 of an auto-created single-partition topic,
     // and my-topic's offsets follow the send order.
@@ -97,7 +98,7 @@ fn tutorial_producer_then_consumer_reads_everything() {
 
 #[test]
 fn keyed_records_round_trip_with_contiguous_offsets() {
-    let cluster = Cluster::start("kp-keyed").expect("start cluster");
+    let cluster = Cluster::start("kp-keyed").or_panic("start cluster");
     let acks = produce(&cluster, "keyed", 30, &["--keyed"]);
     let offsets: Vec<i64> = acks.iter().map(|a| int(a, "offset")).collect();
     assert_contiguous(&offsets, 0);
@@ -108,14 +109,14 @@ fn keyed_records_round_trip_with_contiguous_offsets() {
     for (n, record) in got.iter().enumerate() {
         assert_eq!(int(record, "offset"), n as i64);
         assert_eq!(string(record, "value"), format!("value-{n}"));
-        let key = tests::check::bytes(record, "key_hex").expect("key present");
+        let key = tests::check::bytes(record, "key_hex").or_panic("key present");
         assert_eq!(key, format!("key-{n}").into_bytes());
     }
 }
 
 #[test]
 fn consumer_timeout_ends_iteration() {
-    let cluster = Cluster::start("kp-timeout").expect("start cluster");
+    let cluster = Cluster::start("kp-timeout").or_panic("start cluster");
     produce(&cluster, "quiet", 5, &[]);
     let bootstrap = cluster.bootstrap();
     // No --expect: the loop must end by itself once nothing arrives for 2 s.
@@ -131,10 +132,10 @@ fn consumer_timeout_ends_iteration() {
         ],
         SCRIPT,
     )
-    .expect("consumer ends by itself");
+    .or_panic("consumer ends by itself");
     let got = records(&lines);
     assert_eq!(got.len(), 5, "{lines:?}");
-    let done = lines.last().expect("a final line");
+    let done = lines.last().or_panic("a final line");
     assert_eq!(done["done"], true, "{done}");
     assert_eq!(int(done, "count"), 5);
     // It ended because of the timeout (about 2 s idle), not because something failed early.
@@ -147,7 +148,7 @@ fn consumer_timeout_ends_iteration() {
 
 #[test]
 fn api_version_0_10_producer_and_consumer() {
-    let cluster = Cluster::start("kp-old-both").expect("start cluster");
+    let cluster = Cluster::start("kp-old-both").or_panic("start cluster");
     let acks = produce(
         &cluster,
         "notification",
@@ -173,7 +174,7 @@ fn api_version_0_10_producer_and_consumer() {
 
 #[test]
 fn api_version_0_10_consumer_reads_records_from_a_default_producer() {
-    let cluster = Cluster::start("kp-old-consumer").expect("start cluster");
+    let cluster = Cluster::start("kp-old-consumer").or_panic("start cluster");
     // A modern producer writes v2 record batches; the 0.10 consumer's old Fetch must get them
     // as v1 message sets.
     produce(&cluster, "chatting", 12, &["--keyed"]);
@@ -189,7 +190,7 @@ fn api_version_0_10_consumer_reads_records_from_a_default_producer() {
 
 #[test]
 fn default_consumer_reads_records_from_an_api_version_0_10_producer() {
-    let cluster = Cluster::start("kp-old-producer").expect("start cluster");
+    let cluster = Cluster::start("kp-old-producer").or_panic("start cluster");
     produce(&cluster, "legacy", 8, &["--api-version", "0.10"]);
     let lines = consume(&cluster, "legacy", 8, &[]);
     let got = records(&lines);

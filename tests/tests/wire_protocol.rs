@@ -6,13 +6,14 @@ use std::time::Duration;
 use kafka_protocol::messages::ApiKey;
 use tests::wire::WireClient;
 use tests::Cluster;
+use tests::OrPanic;
 
 #[test]
 fn api_versions_v0_and_v3_list_the_core_apis() {
-    let cluster = Cluster::start("wire-apiversions").expect("start cluster");
+    let cluster = Cluster::start("wire-apiversions").or_panic("start cluster");
     for version in [0, 3] {
-        let mut client = WireClient::connect(&cluster.bootstrap()).expect("connect");
-        let response = client.api_versions(version).expect("ApiVersions");
+        let mut client = WireClient::connect(&cluster.bootstrap()).or_panic("connect");
+        let response = client.api_versions(version).or_panic("ApiVersions");
         assert_eq!(response.error_code, 0, "v{version}");
         for key in [
             ApiKey::Produce,
@@ -32,24 +33,24 @@ fn api_versions_v0_and_v3_list_the_core_apis() {
 
 #[test]
 fn garbage_closes_the_connection_and_the_broker_keeps_serving() {
-    let mut cluster = Cluster::start("wire-garbage").expect("start cluster");
-    let mut bad = WireClient::connect(&cluster.bootstrap()).expect("connect");
+    let mut cluster = Cluster::start("wire-garbage").or_panic("start cluster");
+    let mut bad = WireClient::connect(&cluster.bootstrap()).or_panic("connect");
     // A frame claiming 8 bytes that hold an unknown API key and nonsense.
     bad.send_raw(&[0, 0, 0, 8, 0x7f, 0x7f, 0, 0, 0xde, 0xad, 0xbe, 0xef])
-        .expect("write");
+        .or_panic("write");
     assert!(
         bad.is_closed_by_peer(Duration::from_secs(10))
-            .expect("read"),
+            .or_panic("read"),
         "the broker should drop a connection speaking nonsense"
     );
     // A negative frame size.
-    let mut bad = WireClient::connect(&cluster.bootstrap()).expect("connect");
-    bad.send_raw(&[0xff, 0xff, 0xff, 0xf0]).expect("write");
+    let mut bad = WireClient::connect(&cluster.bootstrap()).or_panic("connect");
+    bad.send_raw(&[0xff, 0xff, 0xff, 0xf0]).or_panic("write");
     assert!(bad
         .is_closed_by_peer(Duration::from_secs(10))
-        .expect("read"));
+        .or_panic("read"));
 
     assert!(cluster.broker.is_running(), "broker died on bad input");
-    let mut good = WireClient::connect(&cluster.bootstrap()).expect("connect");
-    assert_eq!(good.api_versions(3).expect("ApiVersions").error_code, 0);
+    let mut good = WireClient::connect(&cluster.bootstrap()).or_panic("connect");
+    assert_eq!(good.api_versions(3).or_panic("ApiVersions").error_code, 0);
 }

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tests::OrPanic;
 use tests::{python, Cluster};
 
 /// Polls `zk_get_json(path)` until it parses (the controller writes some nodes asynchronously).
@@ -19,7 +20,7 @@ fn get_json_eventually(cluster: &Cluster, path: &str) -> Value {
 
 #[test]
 fn zkcli_shows_kafkas_layout() {
-    let cluster = Cluster::start("zk-layout").expect("start cluster");
+    let cluster = Cluster::start("zk-layout").or_panic("start cluster");
     let bootstrap = cluster.bootstrap();
     python::run_json(
         "kp_produce.py",
@@ -33,14 +34,14 @@ fn zkcli_shows_kafkas_layout() {
         ],
         Duration::from_secs(90),
     )
-    .expect("produce to an auto-created topic");
+    .or_panic("produce to an auto-created topic");
 
-    let ids = cluster.zk_ls("/brokers/ids").expect("ls /brokers/ids");
+    let ids = cluster.zk_ls("/brokers/ids").or_panic("ls /brokers/ids");
     assert_eq!(ids, vec!["1".to_owned()]);
 
     let registration = cluster
         .zk_get_json("/brokers/ids/1")
-        .expect("get /brokers/ids/1");
+        .or_panic("get /brokers/ids/1");
     assert_eq!(registration["version"], 5, "{registration}");
     assert_eq!(
         registration["endpoints"],
@@ -61,11 +62,11 @@ fn zkcli_shows_kafkas_layout() {
 
     let topics = cluster
         .zk_ls("/brokers/topics")
-        .expect("ls /brokers/topics");
+        .or_panic("ls /brokers/topics");
     assert!(topics.contains(&"layout".to_owned()), "{topics:?}");
     let topic = cluster
         .zk_get_json("/brokers/topics/layout")
-        .expect("get topic");
+        .or_panic("get topic");
     assert_eq!(topic["version"], 3, "{topic}");
     assert_eq!(
         topic["partitions"],
@@ -86,10 +87,14 @@ fn zkcli_shows_kafkas_layout() {
         "{state}"
     );
 
-    let controller = cluster.zk_get_json("/controller").expect("get /controller");
+    let controller = cluster
+        .zk_get_json("/controller")
+        .or_panic("get /controller");
     assert_eq!(controller["brokerid"], 1, "{controller}");
 
-    let cluster_id = cluster.zk_get_json("/cluster/id").expect("get /cluster/id");
+    let cluster_id = cluster
+        .zk_get_json("/cluster/id")
+        .or_panic("get /cluster/id");
     assert_eq!(cluster_id["version"], "1", "{cluster_id}");
     assert!(
         cluster_id["id"].as_str().is_some_and(|id| !id.is_empty()),
