@@ -2,7 +2,8 @@
 //! operator would (`zkCli.sh`).
 
 use std::io;
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -33,10 +34,13 @@ impl Cluster {
         let zk = ZooKeeper::start()?;
         let chroot = format!("/t-{name}");
         // Kafka creates a missing chroot itself, but we do not want every test to depend on that.
-        let created = zk_cli(&zk.connect_string(), &["create", &chroot])?;
-        if !created.contains(&format!("Created {chroot}")) {
+        // zkCli prints "Created ..." on stderr, which zk_cli drops: check with `ls /` instead.
+        zk_cli(&zk.connect_string(), &["create", &chroot])?;
+        let root = zk_cli(&zk.connect_string(), &["ls", "/"])?;
+        let name = &chroot[1..];
+        if !parse_ls(&root).is_some_and(|children| children.iter().any(|c| c == name)) {
             return Err(io::Error::other(format!(
-                "could not create chroot {chroot} in ZooKeeper: {created}"
+                "could not create chroot {chroot} in ZooKeeper; `ls /` says: {root}"
             )));
         }
         let zk_connect = format!("{}{chroot}", zk.connect_string());
@@ -71,6 +75,33 @@ impl Cluster {
         parse_ls(&out).ok_or_else(|| {
             io::Error::other(format!("zkCli ls {path}: no child list in output:\n{out}"))
         })
+    }
+
+    /// Waits until `/brokers/ids` no longer lists `broker_id`: after a crash, ZooKeeper drops
+    /// the registration only when the dead session times out, and a broker restarted before
+    /// that finds its id still taken (as Kafka does).
+    pub fn wait_broker_deregistered(&self, broker_id: i32, timeout: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        let id = broker_id.to_string();
+        loop {
+            let ids = self.zk_ls("/brokers/ids")?;
+            if !ids.contains(&id) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("broker {broker_id} still registered after {timeout:?}: {ids:?}"),
+                ));
+            }
+            thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// Restarts the broker and waits until it has registered again.
+    pub fn restart_broker(&mut self) -> io::Result<()> {
+        self.broker.restart()?;
+        self.broker.wait_registered(REGISTER_DEADLINE)
     }
 
     /// The data of `path` parsed as JSON (the first output line that parses).

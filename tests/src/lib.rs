@@ -7,6 +7,7 @@
 //! - [`wire`]: a tiny blocking Kafka client (kafka-protocol codecs) for exact requests.
 //! - [`python`]: runs the client scripts in `tests/clients/` (kafka-python, confluent-kafka).
 //! - [`kcat`]: byte-exact produce/consume through kcat.
+//! - [`check`]: assertions on client output (hex, contiguous offsets, binary payloads).
 //! - [`process`]: running child processes with deadlines; [`ports`]: free ports.
 //!
 //! Every process a test starts is killed by PID when its handle drops, and every wait has a
@@ -15,6 +16,7 @@
 pub mod zookeeper;
 
 pub mod broker;
+pub mod check;
 pub mod cluster;
 pub mod kcat;
 pub mod ports;
@@ -33,5 +35,32 @@ pub fn workspace_dir() -> PathBuf {
     match tests_crate.parent() {
         Some(root) => root.to_path_buf(),
         None => tests_crate,
+    }
+}
+
+/// `expect` for tests, but printing the error with `Display`: harness errors carry multi-line
+/// broker log tails and client stderr, which `Debug` would squash into one escaped line.
+pub trait OrPanic<T> {
+    /// Unwraps, or panics with "`what`: error".
+    fn or_panic(self, what: &str) -> T;
+}
+
+impl<T, E: std::fmt::Display> OrPanic<T> for Result<T, E> {
+    #[track_caller]
+    fn or_panic(self, what: &str) -> T {
+        match self {
+            Ok(value) => value,
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
+}
+
+impl<T> OrPanic<T> for Option<T> {
+    #[track_caller]
+    fn or_panic(self, what: &str) -> T {
+        match self {
+            Some(value) => value,
+            None => panic!("{what}: nothing there"),
+        }
     }
 }
