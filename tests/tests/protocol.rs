@@ -117,7 +117,9 @@ fn init_producer(client: &mut WireClient) -> (i64, i16) {
     let resp = client
         .request(
             4,
-            &InitProducerIdRequest::default().with_transaction_timeout_ms(60_000),
+            &InitProducerIdRequest::default()
+                .with_transactional_id(None)
+                .with_transaction_timeout_ms(60_000),
         )
         .expect("init producer id");
     assert_eq!(resp.error_code, 0, "InitProducerId error");

@@ -8,6 +8,13 @@ use tracing::warn;
 use crate::context::RequestContext;
 
 pub async fn handle(ctx: RequestContext<'_>, req: InitProducerIdRequest) -> InitProducerIdResponse {
+    if req.transactional_id.as_ref().is_some_and(|t| t.is_empty()) {
+        // Kafka: an empty transactional id is a malformed request, not "no transactions".
+        return InitProducerIdResponse::default()
+            .with_error_code(ResponseError::InvalidRequest.code())
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1);
+    }
     if req.transactional_id.is_some() {
         return InitProducerIdResponse::default()
             .with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code())
