@@ -4,6 +4,7 @@
 use crate::config::BrokerConfig;
 use crate::metadata_cache::MetadataCache;
 use crate::producer_ids::ProducerIdAllocator;
+use crate::replica::fetcher::FetcherManager;
 use crate::replica::ReplicaManager;
 
 /// The running broker as request handlers see it.
@@ -14,6 +15,7 @@ pub struct Broker {
     pub config: BrokerConfig,
     pub zk: coordinator::Zk,
     pub replicas: ReplicaManager,
+    pub fetchers: FetcherManager,
     pub metadata: MetadataCache,
     pub producer_ids: ProducerIdAllocator,
 }

@@ -25,6 +25,7 @@ use crate::log::{LogConfig, LogError};
 use crate::meta_properties::{self, MetaError};
 use crate::metadata_cache::MetadataCache;
 use crate::producer_ids::ProducerIdAllocator;
+use crate::replica::fetcher::{FetcherConfig, FetcherManager};
 use crate::replica::ReplicaManager;
 
 /// How long shutdown waits for in-flight requests before giving up on them.
@@ -159,6 +160,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     );
 
     let controller_stop = CancellationToken::new();
+    let fetcher_stop = CancellationToken::new();
     let controller = coordinator::controller::start(
         zk.clone(),
         coordinator::controller::ControllerConfig {
@@ -173,6 +175,15 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         producer_ids: ProducerIdAllocator::new(broker_id),
         metadata: MetadataCache::default(),
         replicas,
+        fetchers: FetcherManager::new(
+            FetcherConfig {
+                broker_id,
+                partition_max_bytes: i32::try_from(config.replica_fetch_max_bytes)
+                    .unwrap_or(i32::MAX),
+                wait_max_ms: i32::try_from(config.replica_fetch_wait_max_ms).unwrap_or(500),
+            },
+            fetcher_stop.clone(),
+        ),
         zk: zk.clone(),
         config,
     });
@@ -190,6 +201,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
 
     shutdown.cancelled().await;
     drain(broker, tracker, controller_stop, controller).await;
+    fetcher_stop.cancel();
     Ok(())
 }
 
@@ -213,6 +225,7 @@ async fn drain(
     }
     info!("flushing logs");
     broker.replicas.flush_all();
+    broker.replicas.checkpoint_high_watermarks();
     info!("closing ZooKeeper session");
     broker.zk.clone().close().await;
     info!("broker stopped");
@@ -249,16 +262,22 @@ async fn accept_loop(
     }
 }
 
-/// Periodic log maintenance: retention and time-based flushing.
+/// Kafka's `replica.high.watermark.checkpoint.interval.ms`.
+const HW_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Periodic maintenance: retention, time-based flushing, ISR shrinking, HW checkpoints.
 async fn housekeeping(broker: Arc<Broker>, shutdown: CancellationToken) {
-    let retention_every =
-        Duration::from_millis(broker.config.log_retention_check_interval_ms.max(1));
-    let flush_every = broker
-        .config
+    let config = &broker.config;
+    let retention_every = Duration::from_millis(config.log_retention_check_interval_ms.max(1));
+    let flush_every = config
         .log_flush_interval_ms
         .map(|ms| Duration::from_millis(ms.max(1)));
+    let lag_ms = config.replica_lag_time_max_ms.max(2);
     let mut retention = tokio::time::interval(retention_every);
     let mut flush = tokio::time::interval(flush_every.unwrap_or(Duration::from_secs(3600)));
+    // Checked every half lag period, so a lagging follower leaves the ISR after 1-1.5x the lag.
+    let mut isr = tokio::time::interval(Duration::from_millis(lag_ms / 2));
+    let mut checkpoint = tokio::time::interval(HW_CHECKPOINT_INTERVAL);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -270,6 +289,16 @@ async fn housekeeping(broker: Arc<Broker>, shutdown: CancellationToken) {
             _ = flush.tick(), if flush_every.is_some() => {
                 let b = broker.clone();
                 let _ = tokio::task::spawn_blocking(move || b.replicas.flush_all()).await;
+            }
+            _ = isr.tick() => {
+                let now = crate::api::produce::now_ms();
+                for (partition, new_isr) in broker.replicas.isr_shrink_candidates(now, lag_ms as i64) {
+                    crate::replica::isr::propose(&broker.zk, &partition, new_isr).await;
+                }
+            }
+            _ = checkpoint.tick() => {
+                let b = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || b.replicas.checkpoint_high_watermarks()).await;
             }
         }
     }

@@ -26,7 +26,10 @@ pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) ->
     let wait = Duration::from_millis(req.max_wait_ms.max(0) as u64).min(MAX_WAIT_CAP);
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let round = read_all(ctx, &req, version);
+        let mut round = read_all(ctx, &req, version);
+        for (partition, isr) in std::mem::take(&mut round.isr_expansions) {
+            crate::replica::isr::propose(&ctx.broker.zk, &partition, isr).await;
+        }
         let done = round.bytes >= req.min_bytes.max(0) as usize
             || round.had_error
             || tokio::time::Instant::now() >= deadline
@@ -55,6 +58,8 @@ fn finish(topics: Vec<FetchableTopicResponse>, _version: i16) -> FetchResponse {
 
 struct Round {
     topics: Vec<FetchableTopicResponse>,
+    /// Followers that caught up: (partition, proposed ISR), written after the reads.
+    isr_expansions: Vec<(Arc<Partition>, Vec<i32>)>,
     bytes: usize,
     had_error: bool,
     watches: Vec<watch::Receiver<i64>>,
@@ -63,6 +68,7 @@ struct Round {
 fn read_all(ctx: RequestContext<'_>, req: &FetchRequest, version: i16) -> Round {
     let mut round = Round {
         topics: Vec::with_capacity(req.topics.len()),
+        isr_expansions: Vec::new(),
         bytes: 0,
         had_error: false,
         watches: Vec::new(),
@@ -156,9 +162,6 @@ fn read_partition(
     }
     if let Some(code) = check_leader_epoch(partition, p.current_leader_epoch) {
         return (error_partition(p.partition, code), false);
-    }
-    if is_follower {
-        partition.update_follower(replica_id, p.fetch_offset);
     }
     let max_bytes = (p.partition_max_bytes.max(0) as usize).min(remaining);
     // KIP-74: from v3 the first partition returns at least one whole batch so that a batch

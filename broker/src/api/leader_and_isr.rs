@@ -2,7 +2,9 @@
 //! Requests from a controller older than the newest one seen are refused
 //! (STALE_CONTROLLER_EPOCH), as are partitions whose replica set does not include us.
 
-use kafka_protocol::messages::leader_and_isr_request::LeaderAndIsrPartitionState;
+use kafka_protocol::messages::leader_and_isr_request::{
+    LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState,
+};
 use kafka_protocol::messages::leader_and_isr_response::{
     LeaderAndIsrPartitionError, LeaderAndIsrTopicError,
 };
@@ -27,7 +29,14 @@ pub fn handle(
     let mut resp = LeaderAndIsrResponse::default();
     if version < 2 {
         for p in &req.ungrouped_partition_states {
-            let code = apply(ctx, &p.topic_name, p, me, req.controller_epoch);
+            let code = apply(
+                ctx,
+                &p.topic_name,
+                p,
+                me,
+                req.controller_epoch,
+                &req.live_leaders,
+            );
             resp.partition_errors
                 .push(partition_error(&p.topic_name, p.partition_index, code));
         }
@@ -38,7 +47,14 @@ pub fn handle(
             .partition_states
             .iter()
             .map(|p| {
-                let code = apply(ctx, &t.topic_name, p, me, req.controller_epoch);
+                let code = apply(
+                    ctx,
+                    &t.topic_name,
+                    p,
+                    me,
+                    req.controller_epoch,
+                    &req.live_leaders,
+                );
                 partition_error(&t.topic_name, p.partition_index, code)
             })
             .collect();
@@ -62,12 +78,43 @@ fn partition_error(topic: &TopicName, index: i32, code: i16) -> LeaderAndIsrPart
         .with_error_code(code)
 }
 
+/// A follower fetches from its leader at the address the controller sent along (the leader's
+/// inter-broker endpoint); a leader stops fetching.
+fn start_or_stop_fetching(
+    ctx: RequestContext<'_>,
+    partition: std::sync::Arc<crate::replica::Partition>,
+    p: &LeaderAndIsrPartitionState,
+    live_leaders: &[LeaderAndIsrLiveLeader],
+) {
+    let me = ctx.broker.broker_id;
+    let fetchers = &ctx.broker.fetchers;
+    if p.leader.0 == me {
+        fetchers.unfollow(&partition.topic, partition.index);
+        return;
+    }
+    let leader = live_leaders.iter().find(|l| l.broker_id == p.leader);
+    match leader.and_then(|l| u16::try_from(l.port).ok().map(|port| (l, port))) {
+        Some((l, port)) => fetchers.follow(
+            partition,
+            p.leader.0,
+            l.host_name.to_string(),
+            port,
+            p.leader_epoch,
+        ),
+        None => {
+            // No live leader (-1) or no address: nothing to fetch from until the next decision.
+            fetchers.unfollow(&partition.topic, partition.index);
+        }
+    }
+}
+
 fn apply(
     ctx: RequestContext<'_>,
     topic: &TopicName,
     p: &LeaderAndIsrPartitionState,
     me: i32,
     controller_epoch: i32,
+    live_leaders: &[LeaderAndIsrLiveLeader],
 ) -> i16 {
     if !p.replicas.iter().any(|r| r.0 == me) {
         return ResponseError::UnknownTopicOrPartition.code();
@@ -81,12 +128,18 @@ fn apply(
         controller_epoch: p.controller_epoch.max(controller_epoch),
     };
     let name = topic.0.to_string();
+    let now = crate::api::produce::now_ms();
     match ctx
         .broker
         .replicas
-        .apply_role(&name, p.partition_index, role)
+        .apply_role(&name, p.partition_index, role, now)
     {
-        Ok(_) => 0,
+        Ok((partition, changed)) => {
+            if changed {
+                start_or_stop_fetching(ctx, partition, p, live_leaders);
+            }
+            0
+        }
         Err(e) => {
             warn!(topic = %name, partition = p.partition_index, error = %e, "cannot host partition");
             ResponseError::KafkaStorageError.code()

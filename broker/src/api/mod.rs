@@ -11,6 +11,7 @@ pub mod init_producer_id;
 pub mod leader_and_isr;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod update_metadata;
 pub mod versions;
@@ -18,8 +19,8 @@ pub mod versions;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, FetchRequest, InitProducerIdRequest, LeaderAndIsrRequest,
-    ListOffsetsRequest, MetadataRequest, ProduceRequest, RequestHeader, ResponseHeader,
-    UpdateMetadataRequest,
+    ListOffsetsRequest, MetadataRequest, OffsetForLeaderEpochRequest, ProduceRequest,
+    RequestHeader, ResponseHeader, UpdateMetadataRequest,
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
 
@@ -131,6 +132,10 @@ async fn dispatch(
         ApiKey::InitProducerId => {
             let req: InitProducerIdRequest = decode(body, api_key, v)?;
             encode_response(api_key, v, corr, &init_producer_id::handle(ctx, req).await)
+        }
+        ApiKey::OffsetForLeaderEpoch => {
+            let req: OffsetForLeaderEpochRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &offset_for_leader_epoch::handle(ctx, req))
         }
         ApiKey::LeaderAndIsr => {
             let req: LeaderAndIsrRequest = decode(body, api_key, v)?;

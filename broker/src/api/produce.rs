@@ -69,6 +69,7 @@ struct PendingAck {
     partition_index: usize,
     partition: Arc<Partition>,
     required_hw: i64,
+    min_insync_replicas: usize,
 }
 
 async fn produce_topic(
@@ -95,6 +96,7 @@ async fn produce_topic(
                         partition_index: partitions.len(),
                         partition,
                         required_hw: appended.last_offset + 1,
+                        min_insync_replicas: ctx.broker.config.min_insync_replicas.max(1) as usize,
                     });
                 }
                 PartitionProduceResponse::default()
@@ -188,12 +190,20 @@ async fn await_replication(
         })
         .await
         .unwrap_or(false);
-        if !reached {
+        // Written but the ISR shrank below min.insync.replicas before it was committed.
+        let code = if !reached {
+            Some(ResponseError::RequestTimedOut)
+        } else if w.partition.role().isr.len() < w.min_insync_replicas {
+            Some(ResponseError::NotEnoughReplicasAfterAppend)
+        } else {
+            None
+        };
+        if let Some(code) = code {
             if let Some(p) = responses
                 .get_mut(w.topic_index)
                 .and_then(|t| t.partition_responses.get_mut(w.partition_index))
             {
-                p.error_code = ResponseError::RequestTimedOut.code();
+                p.error_code = code.code();
             }
         }
     }

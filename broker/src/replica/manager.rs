@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use tracing::{info, warn};
 
 use crate::log::{Log, LogConfig, LogError};
+use crate::replica::checkpoint::{self, HIGH_WATERMARK_FILE};
 use crate::replica::partition::{Partition, ReplicaRole};
 
 /// (topic, partition).
@@ -61,6 +62,7 @@ impl ReplicaManager {
             context: format!("listing log dir {}", dir.display()),
             source,
         })?;
+        let high_watermarks = checkpoint::read(&dir.join(HIGH_WATERMARK_FILE))?;
         for entry in entries.flatten() {
             let path = entry.path();
             if !path.is_dir() {
@@ -80,6 +82,9 @@ impl ReplicaManager {
                 "loaded partition log"
             );
             let partition = Partition::new(topic.clone(), index, self.broker_id, log)?;
+            if let Some(&hw) = high_watermarks.get(&(topic.clone(), index)) {
+                partition.restore_high_watermark(hw);
+            }
             self.write().insert((topic, index), Arc::new(partition));
         }
         Ok(())
@@ -148,12 +153,19 @@ impl ReplicaManager {
         epoch >= seen
     }
 
-    /// Applies one partition's state from a LeaderAndIsr request.
-    pub fn apply_role(&self, topic: &str, index: i32, role: ReplicaRole) -> Result<bool, LogError> {
+    /// Applies one partition's state from a LeaderAndIsr request; returns the partition and
+    /// whether its leadership changed.
+    pub fn apply_role(
+        &self,
+        topic: &str,
+        index: i32,
+        role: ReplicaRole,
+        now_ms: i64,
+    ) -> Result<(Arc<Partition>, bool), LogError> {
         let partition = self.get_or_create(topic, index)?;
         let leader = role.leader;
         let epoch = role.leader_epoch;
-        let applied = partition.apply_role(role)?;
+        let applied = partition.apply_role(role, now_ms)?;
         if applied {
             let as_what = if leader == self.broker_id {
                 "leader"
@@ -168,7 +180,34 @@ impl ReplicaManager {
                 "became {as_what}"
             );
         }
-        Ok(applied)
+        Ok((partition, applied))
+    }
+
+    /// Leader partitions whose ISR should shrink, with the proposed ISR.
+    pub fn isr_shrink_candidates(
+        &self,
+        now_ms: i64,
+        lag_ms: i64,
+    ) -> Vec<(Arc<Partition>, Vec<i32>)> {
+        self.all()
+            .into_iter()
+            .filter_map(|p| p.isr_shrink_candidate(now_ms, lag_ms).map(|isr| (p, isr)))
+            .collect()
+    }
+
+    /// Writes every log dir's high-watermark checkpoint.
+    pub fn checkpoint_high_watermarks(&self) {
+        let partitions = self.all();
+        for dir in &self.log_dirs {
+            let entries: Vec<_> = partitions
+                .iter()
+                .filter(|p| p.dir_parent().as_deref() == Some(dir.as_path()))
+                .map(|p| ((p.topic.clone(), p.index), p.high_watermark()))
+                .collect();
+            if let Err(e) = checkpoint::write(&dir.join(HIGH_WATERMARK_FILE), &entries) {
+                warn!(dir = %dir.display(), error = %e, "high watermark checkpoint failed");
+            }
+        }
     }
 
     /// Flushes every log (shutdown, or a periodic flush).

@@ -4,7 +4,13 @@
 //!   controller's LeaderAndIsr decisions.
 //! - [`partition`]: one replica: log, role, high watermark, producer state.
 //! - [`producer_state`]: idempotent-producer sequence tracking.
+//! - [`fetcher`]: follower fetches from leaders, with leader-epoch truncation.
+//! - [`isr`]: leader-side ISR shrink/expand, written to ZooKeeper by the leader.
+//! - [`checkpoint`]: high-watermark checkpoint files.
 
+pub mod checkpoint;
+pub mod fetcher;
+pub mod isr;
 pub mod manager;
 pub mod partition;
 pub mod producer_state;

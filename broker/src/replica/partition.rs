@@ -2,7 +2,7 @@
 //! the leader epoch and ISR the controller decided), its high watermark and producer state.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
@@ -13,6 +13,7 @@ use crate::log::{Log, LogError};
 use crate::records::validate::ValidatedBatches;
 use crate::records::BatchHeader;
 use crate::records::RecordError;
+use crate::replica::isr::{self, FollowerState};
 use crate::replica::producer_state::{ProducerError, ProducerStateManager, SequenceCheck};
 
 /// Why a partition operation failed; each maps to one Kafka error code at the API edge.
@@ -69,8 +70,12 @@ pub struct Partition {
     log: RwLock<Log>,
     producers: Mutex<ProducerStateManager>,
     role: Mutex<ReplicaRole>,
-    follower_leo: Mutex<HashMap<i32, i64>>,
+    followers: Mutex<HashMap<i32, FollowerState>>,
     high_watermark: AtomicI64,
+    /// Offset where the current leader epoch began on this leader (ISR expansion needs it).
+    epoch_start_offset: AtomicI64,
+    /// One leader-made ISR change at a time.
+    pub(crate) isr_change_in_flight: AtomicBool,
     /// Bumped whenever the high watermark moves; long-poll fetches and acks=all produces wait on it.
     hw_tx: watch::Sender<i64>,
 }
@@ -96,8 +101,10 @@ impl Partition {
                 leader: -1,
                 ..ReplicaRole::default()
             }),
-            follower_leo: Mutex::new(HashMap::new()),
+            followers: Mutex::new(HashMap::new()),
             high_watermark: AtomicI64::new(start),
+            epoch_start_offset: AtomicI64::new(0),
+            isr_change_in_flight: AtomicBool::new(false),
             hw_tx,
         })
     }
@@ -139,14 +146,18 @@ impl Partition {
         self.hw_tx.subscribe()
     }
 
-    /// Applies a role from the controller if its leader epoch is newer than ours (Kafka
-    /// ignores equal or older epochs). Returns whether it was applied.
-    pub fn apply_role(&self, new: ReplicaRole) -> Result<bool, LogError> {
+    /// Applies a role from the controller. A newer leader epoch (or a first role) makes us
+    /// leader or follower; the same epoch only refreshes ISR and partition epoch (Kafka ignores
+    /// older epochs). Returns whether leadership changed.
+    pub fn apply_role(&self, new: ReplicaRole, now_ms: i64) -> Result<bool, LogError> {
         let mut role = lock(&self.role);
-        let first = role.leader == -1 && role.leader_epoch == 0 && role.replicas.is_empty();
-        if !first && new.leader_epoch <= role.leader_epoch && new.leader == role.leader {
-            role.isr = new.isr;
-            role.partition_epoch = new.partition_epoch;
+        let first = role.replicas.is_empty();
+        if !first && new.leader_epoch <= role.leader_epoch {
+            if new.leader_epoch == role.leader_epoch && new.partition_epoch > role.partition_epoch {
+                role.isr = new.isr;
+                role.replicas = new.replicas;
+                role.partition_epoch = new.partition_epoch;
+            }
             return Ok(false);
         }
         let becomes_leader = new.leader == self.broker_id;
@@ -155,11 +166,29 @@ impl Partition {
             let mut log = self.log_write();
             let leo = log.log_end_offset();
             log.leader_epochs_mut().assign(role.leader_epoch, leo)?;
-            lock(&self.follower_leo).clear();
+            self.epoch_start_offset.store(leo, Ordering::Release);
+            let mut followers = lock(&self.followers);
+            followers.clear();
+            for &r in role.replicas.iter().filter(|&&r| r != self.broker_id) {
+                followers.insert(r, FollowerState::new(now_ms));
+            }
         }
         drop(role);
         self.maybe_advance_high_watermark();
         Ok(true)
+    }
+
+    /// Adopts an ISR this leader wrote to ZooKeeper, unless leadership moved meanwhile.
+    pub fn adopt_isr(&self, isr: &[i32], partition_epoch: i32, leader_epoch: i32) -> bool {
+        let mut role = lock(&self.role);
+        if role.leader != self.broker_id || role.leader_epoch != leader_epoch {
+            return false;
+        }
+        role.isr = isr.to_vec();
+        role.partition_epoch = partition_epoch;
+        drop(role);
+        self.maybe_advance_high_watermark();
+        true
     }
 
     /// Appends validated batches as leader, enforcing idempotent-producer rules.
@@ -237,10 +266,44 @@ impl Partition {
         })
     }
 
-    /// Records a follower's fetch position (its log end offset) and moves the HW if it can.
-    pub fn update_follower(&self, replica: i32, fetch_offset: i64) {
-        lock(&self.follower_leo).insert(replica, fetch_offset);
+    /// Records a follower's fetch at `fetch_offset` (its log end offset), moves the high
+    /// watermark if it can, and returns the ISR to propose if the follower has caught up.
+    pub fn update_follower(
+        &self,
+        replica: i32,
+        fetch_offset: i64,
+        now_ms: i64,
+    ) -> Option<Vec<i32>> {
+        let leo = self.log_end_offset();
+        let state = {
+            let mut followers = lock(&self.followers);
+            let f = followers
+                .entry(replica)
+                .or_insert_with(|| FollowerState::new(now_ms));
+            f.on_fetch(fetch_offset, leo, now_ms);
+            *f
+        };
         self.maybe_advance_high_watermark();
+        let role = self.role();
+        isr::expand(
+            &role.isr,
+            &role.replicas,
+            replica,
+            state.leo,
+            self.high_watermark(),
+            self.epoch_start_offset.load(Ordering::Acquire),
+        )
+    }
+
+    /// The ISR to propose without followers lagging more than `lag_ms`, if any lag.
+    pub fn isr_shrink_candidate(&self, now_ms: i64, lag_ms: i64) -> Option<Vec<i32>> {
+        let role = self.role();
+        if role.leader != self.broker_id {
+            return None;
+        }
+        let leo = self.log_end_offset();
+        let followers = lock(&self.followers);
+        isr::shrink(&role.isr, self.broker_id, &followers, leo, now_ms, lag_ms)
     }
 
     /// HW = min log end offset over the ISR; only moves forward on the leader.
@@ -250,12 +313,13 @@ impl Partition {
             return;
         }
         let leo = self.log_end_offset();
-        let followers = lock(&self.follower_leo);
+        let followers = lock(&self.followers);
+        // A follower that has not fetched yet (leo -1) holds the high watermark back.
         let min = role
             .isr
             .iter()
             .filter(|&&r| r != self.broker_id)
-            .map(|r| followers.get(r).copied().unwrap_or(i64::MIN))
+            .map(|r| followers.get(r).map(|f| f.leo).unwrap_or(-1))
             .fold(leo, i64::min);
         drop(followers);
         let current = self.high_watermark();
@@ -317,5 +381,78 @@ impl std::fmt::Debug for Partition {
             .field("index", &self.index)
             .field("high_watermark", &self.high_watermark())
             .finish_non_exhaustive()
+    }
+}
+
+/// Follower-side operations and leader-epoch lookups.
+impl Partition {
+    /// Appends batches fetched from the leader, keeping the leader's offsets and epochs.
+    pub fn append_as_follower(&self, data: &[u8]) -> Result<(), LogError> {
+        let mut producers = lock(&self.producers);
+        let mut log = self.log_write();
+        let before = log.log_end_offset();
+        log.append_as_follower(data)?;
+        for (h, _) in crate::records::header::batches(data).flatten() {
+            if h.base_offset >= before {
+                producers.update(&h);
+            }
+        }
+        Ok(())
+    }
+
+    /// A follower's high watermark is the leader's, capped by its own log end (it may go down).
+    pub fn update_follower_high_watermark(&self, leader_hw: i64) {
+        let hw = leader_hw.min(self.log_end_offset());
+        if self.high_watermark.swap(hw, Ordering::AcqRel) != hw {
+            self.hw_tx.send_replace(hw);
+        }
+    }
+
+    /// Sets the high watermark read from the checkpoint at start-up (never above the log end).
+    pub fn restore_high_watermark(&self, hw: i64) {
+        let log = self.log_read();
+        let hw = hw.clamp(log.log_start_offset(), log.log_end_offset());
+        drop(log);
+        self.high_watermark.store(hw, Ordering::Release);
+        self.hw_tx.send_replace(hw);
+    }
+
+    /// Drops everything at or after `offset` (a diverged tail found through leader epochs).
+    pub fn truncate_to(&self, offset: i64) -> Result<(), LogError> {
+        let mut producers = lock(&self.producers);
+        let mut log = self.log_write();
+        log.truncate_to(offset)?;
+        producers.truncate_to(log.log_end_offset());
+        let leo = log.log_end_offset();
+        drop(log);
+        if self.high_watermark() > leo {
+            self.high_watermark.store(leo, Ordering::Release);
+            self.hw_tx.send_replace(leo);
+        }
+        Ok(())
+    }
+
+    /// Empties the log and restarts it at `offset` (the leader's log start is past our end).
+    pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<(), LogError> {
+        let mut producers = lock(&self.producers);
+        let mut log = self.log_write();
+        log.truncate_fully_and_start_at(offset)?;
+        *producers = ProducerStateManager::default();
+        drop(log);
+        self.high_watermark.store(offset, Ordering::Release);
+        self.hw_tx.send_replace(offset);
+        Ok(())
+    }
+
+    /// The newest leader epoch in this replica's log, if any.
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.log_read().leader_epochs().latest_epoch()
+    }
+
+    /// OffsetForLeaderEpoch: (largest epoch ≤ `epoch`, the offset where the next one starts).
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
+        let log = self.log_read();
+        log.leader_epochs()
+            .end_offset_for(epoch, log.log_end_offset())
     }
 }

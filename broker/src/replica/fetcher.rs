@@ -1,0 +1,421 @@
+//! Follower side of replication (Kafka's `ReplicaFetcherThread`): one task per leader broker
+//! fetches, with this broker's id as replica id, every partition this broker follows on that
+//! leader, appends what it gets with the leader's offsets, and takes the leader's high
+//! watermark. Before fetching, a partition that just became a follower finds where its log
+//! diverged from the leader's through OffsetForLeaderEpoch and truncates there, so a record
+//! that was never committed is never served.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use coordinator::kafka_client::KafkaConnection;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::offset_for_leader_epoch_request::{
+    OffsetForLeaderPartition, OffsetForLeaderTopic,
+};
+use kafka_protocol::messages::{BrokerId, FetchRequest, OffsetForLeaderEpochRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::replica::Partition;
+
+const FETCH_VERSION: i16 = 12;
+const OFFSET_FOR_LEADER_EPOCH_VERSION: i16 = 3;
+/// Kafka's `replica.fetch.backoff.ms`.
+const BACKOFF: Duration = Duration::from_secs(1);
+/// Bound on one request; above `replica.fetch.wait.max.ms` so long polls are not cut short.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Kafka's `replica.fetch.response.max.bytes`.
+const RESPONSE_MAX_BYTES: i32 = 10 * 1024 * 1024;
+/// Rounds of OffsetForLeaderEpoch before giving up on finding the divergence point.
+const MAX_TRUNCATION_ROUNDS: usize = 16;
+
+type TopicPartition = (String, i32);
+
+/// Settings for follower fetches.
+#[derive(Debug, Clone)]
+pub struct FetcherConfig {
+    pub broker_id: i32,
+    pub partition_max_bytes: i32,
+    pub wait_max_ms: i32,
+}
+
+#[derive(Clone)]
+struct Assigned {
+    partition: Arc<Partition>,
+    leader_epoch: i32,
+    truncating: bool,
+}
+
+type Assignments = Arc<Mutex<HashMap<TopicPartition, Assigned>>>;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct LeaderFetcher {
+    endpoint: (String, u16),
+    partitions: Assignments,
+    changed: Arc<Notify>,
+    stop: CancellationToken,
+}
+
+/// All follower fetchers of this broker.
+pub struct FetcherManager {
+    config: FetcherConfig,
+    fetchers: Mutex<HashMap<i32, LeaderFetcher>>,
+    shutdown: CancellationToken,
+}
+
+impl std::fmt::Debug for FetcherManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetcherManager")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FetcherManager {
+    pub fn new(config: FetcherConfig, shutdown: CancellationToken) -> Self {
+        FetcherManager {
+            config,
+            fetchers: Mutex::new(HashMap::new()),
+            shutdown,
+        }
+    }
+
+    /// Starts (or moves) fetching of `partition` from `leader` at `host:port`.
+    pub fn follow(
+        &self,
+        partition: Arc<Partition>,
+        leader: i32,
+        host: String,
+        port: u16,
+        leader_epoch: i32,
+    ) {
+        let tp = (partition.topic.clone(), partition.index);
+        self.unfollow(&tp.0, tp.1);
+        let mut fetchers = lock(&self.fetchers);
+        let endpoint = (host, port);
+        if fetchers
+            .get(&leader)
+            .is_some_and(|f| f.endpoint != endpoint)
+        {
+            if let Some(old) = fetchers.remove(&leader) {
+                old.stop.cancel();
+            }
+        }
+        let fetcher = fetchers
+            .entry(leader)
+            .or_insert_with(|| self.spawn(leader, endpoint));
+        lock(&fetcher.partitions).insert(
+            tp,
+            Assigned {
+                partition,
+                leader_epoch,
+                truncating: true,
+            },
+        );
+        fetcher.changed.notify_one();
+    }
+
+    /// Stops fetching `topic`/`index` (it became leader, or was stopped).
+    pub fn unfollow(&self, topic: &str, index: i32) {
+        let tp = (topic.to_string(), index);
+        let fetchers = lock(&self.fetchers);
+        for f in fetchers.values() {
+            lock(&f.partitions).remove(&tp);
+        }
+    }
+
+    fn spawn(&self, leader: i32, endpoint: (String, u16)) -> LeaderFetcher {
+        let fetcher = LeaderFetcher {
+            endpoint: endpoint.clone(),
+            partitions: Arc::new(Mutex::new(HashMap::new())),
+            changed: Arc::new(Notify::new()),
+            stop: self.shutdown.child_token(),
+        };
+        let task = FetchTask {
+            config: self.config.clone(),
+            leader,
+            endpoint,
+            partitions: fetcher.partitions.clone(),
+            changed: fetcher.changed.clone(),
+            stop: fetcher.stop.clone(),
+        };
+        tokio::spawn(task.run());
+        fetcher
+    }
+}
+
+struct FetchTask {
+    config: FetcherConfig,
+    leader: i32,
+    endpoint: (String, u16),
+    partitions: Assignments,
+    changed: Arc<Notify>,
+    stop: CancellationToken,
+}
+
+impl FetchTask {
+    async fn run(self) {
+        info!(leader = self.leader, host = %self.endpoint.0, port = self.endpoint.1, "replica fetcher started");
+        let mut conn: Option<KafkaConnection> = None;
+        while !self.stop.is_cancelled() {
+            let snapshot: Vec<Assigned> = lock(&self.partitions).values().cloned().collect();
+            if snapshot.is_empty() {
+                tokio::select! {
+                    _ = self.changed.notified() => {}
+                    _ = self.stop.cancelled() => break,
+                }
+                continue;
+            }
+            let ok = match conn.as_mut() {
+                None => {
+                    conn = self.connect().await;
+                    conn.is_some()
+                }
+                Some(c) => self.round(c, snapshot).await,
+            };
+            if !ok {
+                conn = None;
+                tokio::select! {
+                    _ = tokio::time::sleep(BACKOFF) => {}
+                    _ = self.stop.cancelled() => break,
+                }
+            }
+        }
+        debug!(leader = self.leader, "replica fetcher stopped");
+    }
+
+    async fn connect(&self) -> Option<KafkaConnection> {
+        let client_id = format!("replica-fetcher-{}", self.config.broker_id);
+        match KafkaConnection::connect(
+            &self.endpoint.0,
+            self.endpoint.1,
+            &client_id,
+            REQUEST_TIMEOUT,
+        )
+        .await
+        {
+            Ok(c) => Some(c),
+            Err(e) => {
+                debug!(leader = self.leader, error = %e, "cannot reach leader");
+                None
+            }
+        }
+    }
+
+    /// One truncation-or-fetch round; false means the connection should be dropped.
+    async fn round(&self, conn: &mut KafkaConnection, snapshot: Vec<Assigned>) -> bool {
+        let (truncating, fetching): (Vec<_>, Vec<_>) =
+            snapshot.into_iter().partition(|a| a.truncating);
+        for a in truncating {
+            match truncate(conn, &self.config, &a).await {
+                Ok(true) => self.mark_truncated(&a),
+                Ok(false) => {}
+                Err(e) => {
+                    debug!(leader = self.leader, error = %e, "OffsetForLeaderEpoch failed");
+                    return false;
+                }
+            }
+        }
+        if fetching.is_empty() {
+            return true;
+        }
+        self.fetch(conn, fetching).await
+    }
+
+    fn mark_truncated(&self, a: &Assigned) {
+        let tp = (a.partition.topic.clone(), a.partition.index);
+        if let Some(cur) = lock(&self.partitions).get_mut(&tp) {
+            if cur.leader_epoch == a.leader_epoch {
+                cur.truncating = false;
+            }
+        }
+    }
+
+    fn still_assigned(&self, a: &Assigned) -> bool {
+        let tp = (a.partition.topic.clone(), a.partition.index);
+        lock(&self.partitions)
+            .get(&tp)
+            .is_some_and(|cur| cur.leader_epoch == a.leader_epoch && !cur.truncating)
+    }
+
+    async fn fetch(&self, conn: &mut KafkaConnection, fetching: Vec<Assigned>) -> bool {
+        let req = build_fetch(&self.config, &fetching);
+        let resp = match conn.request(&req, FETCH_VERSION).await {
+            Ok(r) => r,
+            Err(e) => {
+                debug!(leader = self.leader, error = %e, "replica fetch failed");
+                return false;
+            }
+        };
+        let by_tp: HashMap<TopicPartition, &Assigned> = fetching
+            .iter()
+            .map(|a| ((a.partition.topic.clone(), a.partition.index), a))
+            .collect();
+        let mut backoff = false;
+        for topic in &resp.responses {
+            for pd in &topic.partitions {
+                let tp = (topic.topic.0.to_string(), pd.partition_index);
+                let Some(a) = by_tp.get(&tp) else { continue };
+                if !self.still_assigned(a) {
+                    continue;
+                }
+                if let Err(reason) = self.apply(a, pd) {
+                    debug!(topic = %tp.0, partition = tp.1, reason, "fetch error");
+                    backoff = true;
+                }
+            }
+        }
+        if backoff {
+            tokio::time::sleep(BACKOFF.min(Duration::from_millis(200))).await;
+        }
+        true
+    }
+
+    fn apply(
+        &self,
+        a: &Assigned,
+        pd: &kafka_protocol::messages::fetch_response::PartitionData,
+    ) -> Result<(), String> {
+        let p = &a.partition;
+        match pd.error_code {
+            0 => {
+                let records = pd.records.clone().unwrap_or_else(Bytes::new);
+                if !records.is_empty() {
+                    p.append_as_follower(&records).map_err(|e| e.to_string())?;
+                }
+                p.update_follower_high_watermark(pd.high_watermark);
+                Ok(())
+            }
+            code if code == ResponseError::OffsetOutOfRange.code() => {
+                let leo = p.log_end_offset();
+                if pd.log_start_offset > leo {
+                    // The leader deleted what we miss: start over at its log start.
+                    info!(topic = %p.topic, partition = p.index, start = pd.log_start_offset, "follower restarts its log at the leader's start");
+                    p.truncate_fully_and_start_at(pd.log_start_offset)
+                        .map_err(|e| e.to_string())
+                } else {
+                    self.set_truncating(a);
+                    Err("offset out of range; re-checking divergence".into())
+                }
+            }
+            code => Err(format!("error code {code}")),
+        }
+    }
+
+    fn set_truncating(&self, a: &Assigned) {
+        let tp = (a.partition.topic.clone(), a.partition.index);
+        if let Some(cur) = lock(&self.partitions).get_mut(&tp) {
+            cur.truncating = true;
+        }
+    }
+}
+
+fn topic_name(s: &str) -> TopicName {
+    TopicName(StrBytes::from_string(s.to_string()))
+}
+
+fn build_fetch(config: &FetcherConfig, fetching: &[Assigned]) -> FetchRequest {
+    let mut topics: Vec<FetchTopic> = Vec::new();
+    for a in fetching {
+        let p = &a.partition;
+        let part = FetchPartition::default()
+            .with_partition(p.index)
+            .with_current_leader_epoch(a.leader_epoch)
+            .with_fetch_offset(p.log_end_offset())
+            .with_log_start_offset(p.log_start_offset())
+            .with_partition_max_bytes(config.partition_max_bytes);
+        match topics.iter_mut().find(|t| t.topic.0.as_str() == p.topic) {
+            Some(t) => t.partitions.push(part),
+            None => topics.push(
+                FetchTopic::default()
+                    .with_topic(topic_name(&p.topic))
+                    .with_partitions(vec![part]),
+            ),
+        }
+    }
+    FetchRequest::default()
+        .with_replica_id(BrokerId(config.broker_id))
+        .with_max_wait_ms(config.wait_max_ms)
+        .with_min_bytes(1)
+        .with_max_bytes(RESPONSE_MAX_BYTES)
+        .with_session_epoch(-1)
+        .with_topics(topics)
+}
+
+/// Finds where this replica's log diverges from the leader's and truncates there (Kafka's
+/// `getOffsetTruncationState`). Ok(false) = the leader could not answer yet; try later.
+async fn truncate(
+    conn: &mut KafkaConnection,
+    config: &FetcherConfig,
+    a: &Assigned,
+) -> std::io::Result<bool> {
+    let p = &a.partition;
+    let Some(mut epoch) = p.latest_epoch() else {
+        // No epochs recorded: nothing can have diverged within an epoch we know of; keep only
+        // what was committed.
+        let hw = p.high_watermark();
+        if p.log_end_offset() > hw {
+            truncate_logged(p, hw);
+        }
+        return Ok(true);
+    };
+    for _ in 0..MAX_TRUNCATION_ROUNDS {
+        let req = OffsetForLeaderEpochRequest::default()
+            .with_replica_id(BrokerId(config.broker_id))
+            .with_topics(vec![OffsetForLeaderTopic::default()
+                .with_topic(topic_name(&p.topic))
+                .with_partitions(vec![OffsetForLeaderPartition::default()
+                    .with_partition(p.index)
+                    .with_current_leader_epoch(a.leader_epoch)
+                    .with_leader_epoch(epoch)])]);
+        let resp = conn.request(&req, OFFSET_FOR_LEADER_EPOCH_VERSION).await?;
+        let Some(answer) = resp.topics.first().and_then(|t| t.partitions.first()) else {
+            return Ok(false);
+        };
+        if answer.error_code != 0 {
+            debug!(topic = %p.topic, partition = p.index, error = answer.error_code, "leader cannot answer OffsetForLeaderEpoch yet");
+            return Ok(false);
+        }
+        let leo = p.log_end_offset();
+        if answer.end_offset < 0 {
+            truncate_logged(p, p.high_watermark());
+            return Ok(true);
+        }
+        let (local_epoch, local_end) = p.end_offset_for_epoch(answer.leader_epoch);
+        if answer.leader_epoch < 0 || local_epoch < 0 {
+            truncate_logged(p, answer.end_offset.min(leo));
+            return Ok(true);
+        }
+        if local_epoch == answer.leader_epoch {
+            truncate_logged(p, answer.end_offset.min(local_end).min(leo));
+            return Ok(true);
+        }
+        // The leader's epoch is unknown here: cut to where our own older epoch ends and ask
+        // again about that epoch.
+        truncate_logged(p, local_end.min(leo));
+        epoch = local_epoch;
+    }
+    warn!(topic = %p.topic, partition = p.index, "could not find the divergence point; truncating to the high watermark");
+    truncate_logged(p, p.high_watermark());
+    Ok(true)
+}
+
+fn truncate_logged(p: &Partition, offset: i64) {
+    let leo = p.log_end_offset();
+    if offset >= leo {
+        return;
+    }
+    info!(topic = %p.topic, partition = p.index, from = leo, to = offset, "truncating diverged log tail");
+    if let Err(e) = p.truncate_to(offset) {
+        warn!(topic = %p.topic, partition = p.index, error = %e, "truncation failed");
+    }
+}
