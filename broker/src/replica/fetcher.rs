@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use bytes::Bytes;
 use coordinator::kafka_client::KafkaConnection;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
@@ -288,7 +287,7 @@ impl FetchTask {
         let p = &a.partition;
         match pd.error_code {
             0 => {
-                let records = pd.records.clone().unwrap_or_else(Bytes::new);
+                let records = pd.records.clone().unwrap_or_default();
                 if !records.is_empty() {
                     p.append_as_follower(&records).map_err(|e| e.to_string())?;
                 }
