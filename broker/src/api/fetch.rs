@@ -104,6 +104,13 @@ fn read_topic(
                 error_partition(p.partition, unknown_partition_code(ctx, &name))
             }
             Some(partition) => {
+                // A follower's fetch offset is its log end: the leader's view of its progress.
+                if replica_id >= 0 && partition.is_leader() {
+                    let now = crate::api::produce::now_ms();
+                    if let Some(isr) = partition.update_follower(replica_id, p.fetch_offset, now) {
+                        round.isr_expansions.push((partition.clone(), isr));
+                    }
+                }
                 let (data, ok) = read_partition(
                     &partition,
                     p,

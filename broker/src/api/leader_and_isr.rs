@@ -29,14 +29,7 @@ pub fn handle(
     let mut resp = LeaderAndIsrResponse::default();
     if version < 2 {
         for p in &req.ungrouped_partition_states {
-            let code = apply(
-                ctx,
-                &p.topic_name,
-                p,
-                me,
-                req.controller_epoch,
-                &req.live_leaders,
-            );
+            let code = apply(ctx, &p.topic_name, p, me, &req.live_leaders);
             resp.partition_errors
                 .push(partition_error(&p.topic_name, p.partition_index, code));
         }
@@ -47,14 +40,7 @@ pub fn handle(
             .partition_states
             .iter()
             .map(|p| {
-                let code = apply(
-                    ctx,
-                    &t.topic_name,
-                    p,
-                    me,
-                    req.controller_epoch,
-                    &req.live_leaders,
-                );
+                let code = apply(ctx, &t.topic_name, p, me, &req.live_leaders);
                 partition_error(&t.topic_name, p.partition_index, code)
             })
             .collect();
@@ -113,7 +99,6 @@ fn apply(
     topic: &TopicName,
     p: &LeaderAndIsrPartitionState,
     me: i32,
-    controller_epoch: i32,
     live_leaders: &[LeaderAndIsrLiveLeader],
 ) -> i16 {
     if !p.replicas.iter().any(|r| r.0 == me) {
@@ -125,7 +110,7 @@ fn apply(
         isr: p.isr.iter().map(|b| b.0).collect(),
         replicas: p.replicas.iter().map(|b| b.0).collect(),
         partition_epoch: p.partition_epoch,
-        controller_epoch: p.controller_epoch.max(controller_epoch),
+        controller_epoch: p.controller_epoch,
     };
     let name = topic.0.to_string();
     let now = crate::api::produce::now_ms();

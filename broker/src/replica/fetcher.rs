@@ -215,6 +215,7 @@ impl FetchTask {
         let (truncating, fetching): (Vec<_>, Vec<_>) =
             snapshot.into_iter().partition(|a| a.truncating);
         for a in truncating {
+            tracing::trace!(leader = self.leader, topic = %a.partition.topic, partition = a.partition.index, "checking divergence");
             match truncate(conn, &self.config, &a).await {
                 Ok(true) => self.mark_truncated(&a),
                 Ok(false) => {}
@@ -248,6 +249,11 @@ impl FetchTask {
 
     async fn fetch(&self, conn: &mut KafkaConnection, fetching: Vec<Assigned>) -> bool {
         let req = build_fetch(&self.config, &fetching);
+        tracing::trace!(
+            leader = self.leader,
+            partitions = fetching.len(),
+            "replica fetch"
+        );
         let resp = match conn.request(&req, FETCH_VERSION).await {
             Ok(r) => r,
             Err(e) => {
