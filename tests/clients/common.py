@@ -44,7 +44,7 @@ def api_version(text):
 
 def parser(description):
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--bootstrap", required=True, help="host:port of a broker")
+    p.add_argument("--bootstrap", required=True, help="host:port of a broker (comma-separated for several)")
     p.add_argument("--topic", required=True)
     return p
 

@@ -22,7 +22,7 @@ def run():
     args = p.parse_args()
 
     config = dict(
-        bootstrap_servers=[args.bootstrap],
+        bootstrap_servers=args.bootstrap.split(","),
         auto_offset_reset="earliest",
         consumer_timeout_ms=args.timeout_ms,
     )

@@ -30,7 +30,7 @@ def run():
     p.add_argument("--interval-ms", type=float, default=5)
     args = p.parse_args()
 
-    config = {"bootstrap_servers": [args.bootstrap]}
+    config = {"bootstrap_servers": args.bootstrap.split(",")}
     if args.api_version is not None:
         config["api_version"] = args.api_version
     if args.acks is not None:

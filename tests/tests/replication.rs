@@ -1,0 +1,214 @@
+//! Replication across three real broker processes on one ZooKeeper: acks=all survives the
+//! leader's `kill -9`, and the restarted broker catches up and rejoins the ISR.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tests::broker::BrokerProcess;
+use tests::check::{assert_contiguous, int, records, string};
+use tests::cluster::first_json_line;
+use tests::python;
+use tests::zookeeper::{zk_cli, ZooKeeper};
+use tests::OrPanic;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// ZooKeeper plus brokers 1..=3 under one chroot, topics replicated three ways.
+struct ThreeBrokers {
+    brokers: Vec<BrokerProcess>,
+    zk: ZooKeeper,
+    chroot: String,
+}
+
+impl ThreeBrokers {
+    fn start(name: &str) -> ThreeBrokers {
+        let zk = ZooKeeper::start().or_panic("zookeeper");
+        let chroot = format!("/t-{name}");
+        zk_cli(&zk.connect_string(), &["create", &chroot]).or_panic("create chroot");
+        let connect = format!("{}{chroot}", zk.connect_string());
+        let extra = [
+            ("default.replication.factor", "3"),
+            ("min.insync.replicas", "2"),
+            ("replica.lag.time.max.ms", "10000"),
+        ];
+        let mut brokers: Vec<BrokerProcess> = (1..=3)
+            .map(|id| BrokerProcess::start(&connect, id, &extra).or_panic("broker"))
+            .collect();
+        for b in &mut brokers {
+            b.wait_registered(DEADLINE).or_panic("registration");
+        }
+        ThreeBrokers {
+            brokers,
+            zk,
+            chroot,
+        }
+    }
+
+    fn bootstrap(&self) -> String {
+        let all: Vec<String> = self.brokers.iter().map(|b| b.bootstrap()).collect();
+        all.join(",")
+    }
+
+    fn broker(&mut self, id: i64) -> &mut BrokerProcess {
+        self.brokers
+            .iter_mut()
+            .find(|b| i64::from(b.id()) == id)
+            .or_panic("no such broker")
+    }
+
+    /// `/brokers/topics/<t>/partitions/<p>/state`, if it exists yet.
+    fn partition_state(&self, topic: &str, partition: i32) -> Option<Value> {
+        let connect = format!("{}{}", self.zk.connect_string(), self.chroot);
+        let path = format!("/brokers/topics/{topic}/partitions/{partition}/state");
+        let out = zk_cli(&connect, &["get", &path]).ok()?;
+        first_json_line(&out).filter(|v| v.get("leader").is_some())
+    }
+
+    /// Waits until `pred` holds for the partition state.
+    fn wait_state(&self, topic: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(state) = self.partition_state(topic, 0) {
+                if pred(&state) {
+                    return state;
+                }
+            }
+            assert!(Instant::now() < deadline, "{topic}: never reached: {what}");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+fn isr(state: &Value) -> BTreeSet<i64> {
+    state["isr"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default()
+}
+
+fn consume_all(bootstrap: &str, topic: &str, expect: usize) -> Vec<Value> {
+    let expect = expect.to_string();
+    let lines = python::run_json(
+        "kp_consume.py",
+        &[
+            "--bootstrap",
+            bootstrap,
+            "--topic",
+            topic,
+            "--expect",
+            &expect,
+            "--timeout-ms",
+            "15000",
+        ],
+        Duration::from_secs(90),
+    )
+    .or_panic("kp_consume.py");
+    records(&lines).into_iter().cloned().collect()
+}
+
+#[test]
+fn acks_all_survives_leader_kill_and_the_broker_rejoins_the_isr() {
+    let mut cluster = ThreeBrokers::start("replication");
+    let bootstrap = cluster.bootstrap();
+    let topic = "replicated";
+
+    // Create the topic (auto-creation, RF 3) and wait for all three replicas in the ISR.
+    python::run_json(
+        "kp_produce.py",
+        &[
+            "--bootstrap",
+            &bootstrap,
+            "--topic",
+            topic,
+            "--count",
+            "1",
+            "--acks",
+            "all",
+            "--prefix",
+            "warmup",
+        ],
+        Duration::from_secs(60),
+    )
+    .or_panic("warm-up produce");
+    cluster.wait_state(topic, "ISR of 3", |s| isr(s).len() == 3);
+
+    let mut stream = python::spawn(
+        "kp_produce.py",
+        &[
+            "--bootstrap",
+            &bootstrap,
+            "--topic",
+            topic,
+            "--count",
+            "400",
+            "--stream",
+            "--acks",
+            "all",
+            "--interval-ms",
+            "15",
+        ],
+    )
+    .or_panic("stream producer");
+    let mut lines = Vec::new();
+    while lines
+        .iter()
+        .filter(|l: &&Value| l.get("offset").is_some())
+        .count()
+        < 60
+    {
+        match stream
+            .next_json(Duration::from_secs(30))
+            .or_panic("producer output")
+        {
+            Some(line) => lines.push(line),
+            None => panic!("producer ended early: {lines:?}"),
+        }
+    }
+    let state = cluster
+        .partition_state(topic, 0)
+        .or_panic("partition state");
+    let old_leader = int(&state, "leader");
+    cluster.broker(old_leader).kill().or_panic("kill -9 leader");
+
+    lines.extend(
+        stream
+            .remaining_json(Duration::from_secs(60))
+            .or_panic("producer output"),
+    );
+    let acked: Vec<String> = lines
+        .iter()
+        .filter(|l| l.get("offset").is_some())
+        .map(|l| format!("value-{}", int(l, "seq")))
+        .collect();
+    assert!(
+        acked.len() >= 60,
+        "too few acknowledgements: {}",
+        acked.len()
+    );
+
+    let new_state = cluster.wait_state(topic, "a new leader", |s| {
+        let leader = s["leader"].as_i64().unwrap_or(-1);
+        leader >= 0 && leader != old_leader
+    });
+    assert!(
+        !isr(&new_state).contains(&old_leader),
+        "dead broker still in ISR: {new_state}"
+    );
+
+    // Every acknowledged record is there exactly once; offsets have no gaps.
+    let records = consume_all(&bootstrap, topic, acked.len() + 1);
+    let offsets: Vec<i64> = records.iter().map(|r| int(r, "offset")).collect();
+    assert_contiguous(&offsets, 0);
+    let values: Vec<&str> = records.iter().map(|r| string(r, "value")).collect();
+    for v in &acked {
+        let n = values.iter().filter(|x| **x == v.as_str()).count();
+        assert_eq!(n, 1, "acknowledged {v} found {n} times");
+    }
+
+    // The killed broker comes back, catches up and rejoins the ISR.
+    cluster.broker(old_leader).restart().or_panic("restart");
+    cluster.wait_state(topic, "the restarted broker back in the ISR", |s| {
+        isr(s).contains(&old_leader)
+    });
+}
