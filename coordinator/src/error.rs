@@ -71,6 +71,12 @@ pub enum ZkError {
     /// Invalid topic name.
     #[error("invalid topic name: {0}")]
     InvalidTopic(String),
+    /// An explicit replica assignment is unusable (Kafka: INVALID_REPLICA_ASSIGNMENT).
+    #[error("invalid replica assignment: {0}")]
+    InvalidReplicaAssignment(String),
+    /// The topic does not exist.
+    #[error("topic '{0}' does not exist")]
+    UnknownTopic(String),
 }
 
 impl ZkError {
