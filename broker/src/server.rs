@@ -26,6 +26,7 @@ use crate::meta_properties::{self, MetaError};
 use crate::metadata_cache::MetadataCache;
 use crate::producer_ids::ProducerIdAllocator;
 use crate::replica::ReplicaManager;
+use crate::zk_session;
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -158,38 +159,50 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         cluster_id, broker_epoch, "registered in ZooKeeper"
     );
 
-    let controller_stop = CancellationToken::new();
-    let controller = coordinator::controller::start(
-        zk.clone(),
-        coordinator::controller::ControllerConfig {
-            broker_id,
-            inter_broker_listener: config.inter_broker_listener_name.clone(),
-        },
-        controller_stop.clone(),
-    );
     let broker = Arc::new(Broker {
         broker_id,
         cluster_id,
         producer_ids: ProducerIdAllocator::new(broker_id),
         metadata: MetadataCache::default(),
         replicas,
-        zk: zk.clone(),
+        zk_session: std::sync::RwLock::new(zk.clone()),
+        broker_epoch: std::sync::atomic::AtomicI64::new(broker_epoch),
+        controller: coordinator::controller::ControllerHandle::new(),
         config,
     });
+    let session = zk_session::SessionParams {
+        connect,
+        session_timeout,
+        connect_timeout,
+        registration: reg,
+        controller: zk_session::controller_config(&broker),
+    };
+    let controller_stop = CancellationToken::new();
+    let supervisor = tokio::spawn(zk_session::supervise(
+        broker.clone(),
+        session,
+        controller_stop.clone(),
+    ));
+    // Connections stay open through controlled shutdown: the controller (maybe this broker)
+    // still talks to us while it moves leadership away.
+    let serving = CancellationToken::new();
     let tracker = TaskTracker::new();
     for b in bound {
         tracker.spawn(accept_loop(
             b,
             broker.clone(),
             tracker.clone(),
-            shutdown.clone(),
+            serving.clone(),
         ));
     }
-    tracker.spawn(housekeeping(broker.clone(), shutdown.clone()));
+    tracker.spawn(housekeeping(broker.clone(), serving.clone()));
     info!(broker_id, "broker started");
 
     shutdown.cancelled().await;
-    drain(broker, tracker, controller_stop, controller).await;
+    info!("shutting down: controlled shutdown");
+    crate::controlled_shutdown::run(&broker).await;
+    serving.cancel();
+    drain(broker, tracker, controller_stop, supervisor).await;
     Ok(())
 }
 
@@ -214,7 +227,7 @@ async fn drain(
     info!("flushing logs");
     broker.replicas.flush_all();
     info!("closing ZooKeeper session");
-    broker.zk.clone().close().await;
+    broker.zk().close().await;
     info!("broker stopped");
 }
 

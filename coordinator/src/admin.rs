@@ -126,7 +126,8 @@ pub fn assign_replicas_from(
                 replicas.push(ids[replica_at(shift, j)]);
             }
         }
-        let p = i32::try_from(p_usize).map_err(|_| ZkError::InvalidPartitions("too many".into()))?;
+        let p =
+            i32::try_from(p_usize).map_err(|_| ZkError::InvalidPartitions("too many".into()))?;
         assignment.insert(p, replicas);
     }
     Ok(assignment)
@@ -158,20 +159,28 @@ pub fn validate_assignment(
     live: &BTreeSet<i32>,
 ) -> Result<(), ZkError> {
     let bad = |m: String| Err(ZkError::InvalidReplicaAssignment(m));
-    let expected: Vec<i32> = (first..first + i32::try_from(assignment.len()).unwrap_or(0)).collect();
+    let expected: Vec<i32> =
+        (first..first + i32::try_from(assignment.len()).unwrap_or(0)).collect();
     if assignment.keys().copied().collect::<Vec<_>>() != expected {
         return bad(format!("partitions must be consecutive from {first}"));
     }
     let rf = assignment.values().next().map_or(0, Vec::len);
     for (p, replicas) in assignment {
         if replicas.is_empty() || replicas.len() != rf {
-            return bad(format!("partition {p} has {} replicas, expected {rf} (and at least 1)", replicas.len()));
+            return bad(format!(
+                "partition {p} has {} replicas, expected {rf} (and at least 1)",
+                replicas.len()
+            ));
         }
         if replicas.iter().collect::<BTreeSet<_>>().len() != replicas.len() {
-            return bad(format!("duplicate brokers in the replicas of partition {p}: {replicas:?}"));
+            return bad(format!(
+                "duplicate brokers in the replicas of partition {p}: {replicas:?}"
+            ));
         }
         if let Some(b) = replicas.iter().find(|b| !live.contains(b)) {
-            return bad(format!("Unknown broker {b} in the replicas of partition {p}"));
+            return bad(format!(
+                "Unknown broker {b} in the replicas of partition {p}"
+            ));
         }
     }
     Ok(())
@@ -229,7 +238,11 @@ pub async fn create_topic_with(
         .await
     {
         Ok(_) => {
-            tracing::info!(topic = topic.name, partitions = assignment.len(), "created topic");
+            tracing::info!(
+                topic = topic.name,
+                partitions = assignment.len(),
+                "created topic"
+            );
             Ok(assignment)
         }
         Err(e) if e.is_node_exists() => Err(ZkError::TopicExists(topic.name.clone())),
@@ -253,7 +266,9 @@ pub async fn create_partitions(
         return Err(ZkError::UnknownTopic(topic.to_string()));
     };
     if zk.stat(&DeleteTopicsZNode::path(topic)).await?.is_some() {
-        return Err(ZkError::InvalidTopic(format!("The topic {topic} is queued for deletion.")));
+        return Err(ZkError::InvalidTopic(format!(
+            "The topic {topic} is queued for deletion."
+        )));
     }
     let mut node = TopicZNode::decode(topic, &data)?;
     let current = i32::try_from(node.partitions.len()).unwrap_or(i32::MAX);
@@ -481,9 +496,18 @@ mod tests {
     /// Kafka's AdminRackAwareTest.testGetRackAlternatedBrokerListAndAssignReplicasToBrokers.
     #[test]
     fn rack_aware_matches_kafka_reference() {
-        let racks = [(0, "rack1"), (1, "rack3"), (2, "rack3"), (3, "rack2"), (4, "rack2"), (5, "rack1")];
-        let brokers: Vec<(i32, Option<String>)> =
-            racks.iter().map(|(id, r)| (*id, Some(r.to_string()))).collect();
+        let racks = [
+            (0, "rack1"),
+            (1, "rack3"),
+            (2, "rack3"),
+            (3, "rack2"),
+            (4, "rack2"),
+            (5, "rack1"),
+        ];
+        let brokers: Vec<(i32, Option<String>)> = racks
+            .iter()
+            .map(|(id, r)| (*id, Some(r.to_string())))
+            .collect();
         let map: BTreeMap<i32, Option<String>> = brokers.iter().cloned().collect();
         assert_eq!(rack_alternated(&map), vec![0, 3, 1, 5, 4, 2]);
         let got = assign_replicas(&brokers, 7, 3, Some(0)).unwrap();

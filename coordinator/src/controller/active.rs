@@ -85,7 +85,9 @@ pub(super) async fn run(
     };
     active.failover().await?;
     handle.attach(Some(tx));
-    let period = config.leader_imbalance_check_interval.max(std::time::Duration::from_millis(100));
+    let period = config
+        .leader_imbalance_check_interval
+        .max(std::time::Duration::from_millis(100));
     let first = tokio::time::Instant::now() + period.min(FIRST_REBALANCE_DELAY);
     let mut rebalance = tokio::time::interval_at(first, period);
     rebalance.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

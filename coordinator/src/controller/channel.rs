@@ -236,7 +236,11 @@ async fn send_once(
             )
             .await?;
             if resp.error_code != 0 {
-                tracing::warn!(broker = target.id, error = resp.error_code, "StopReplica error");
+                tracing::warn!(
+                    broker = target.id,
+                    error = resp.error_code,
+                    "StopReplica error"
+                );
             }
             if let Some(reply) = reply {
                 let _ = reply.send(StopReplicaReply {
@@ -253,8 +257,9 @@ fn protocol_error(e: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e.to_string())
 }
 
-/// Writes one framed request (size, RequestHeader, body) and reads and decodes its response.
-async fn round_trip<R: Request>(
+/// Writes one framed request (size, RequestHeader, body) and reads and decodes its response
+/// (also used by brokers for their own controller-bound requests, e.g. ControlledShutdown).
+pub async fn round_trip<R: Request>(
     stream: &mut TcpStream,
     request: &R,
     version: i16,

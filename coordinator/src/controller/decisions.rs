@@ -251,7 +251,9 @@ pub fn preferred_elections(view: &ClusterView, partitions: &[TopicPartition]) ->
             let state = view.states.get(tp)?;
             let preferred = *view.replicas(&tp.0, tp.1).first()?;
             let old = &state.lic;
-            if old.leader == preferred || !view.is_eligible(preferred) || !old.isr.contains(&preferred)
+            if old.leader == preferred
+                || !view.is_eligible(preferred)
+                || !old.isr.contains(&preferred)
             {
                 return None;
             }
@@ -445,7 +447,10 @@ mod tests {
         v = with_state(v, 2, lic(1, 0, &[1]));
         v.shutting_down.insert(1);
         let changes = controlled_shutdown(&v, 1);
-        let by_p: BTreeMap<i32, _> = changes.iter().map(|c| (c.partition.1, c.lic.clone())).collect();
+        let by_p: BTreeMap<i32, _> = changes
+            .iter()
+            .map(|c| (c.partition.1, c.lic.clone()))
+            .collect();
         // Assignment order: 2 before 3; ISR loses 1.
         assert_eq!(by_p[&0], lic(2, 5, &[3, 2]));
         // Follower: removed from the ISR, leader kept, epoch bumped.

@@ -126,13 +126,21 @@ mod tests {
         let v = view(&[1, 2, 3]);
         let mut d = Deletions::default();
         let targets = d.start(&v, "t");
-        assert_eq!(targets[&2], vec![("t".to_string(), 0), ("t".to_string(), 1)]);
+        assert_eq!(
+            targets[&2],
+            vec![("t".to_string(), 0), ("t".to_string(), 1)]
+        );
         assert!(d.contains("t"));
         assert!(d.on_response(1, &[(("t".into(), 0), 0)]).is_empty());
         // An error leaves the replica pending.
-        assert!(d.on_response(2, &[(("t".into(), 0), 56), (("t".into(), 1), 0)]).is_empty());
+        assert!(d
+            .on_response(2, &[(("t".into(), 0), 56), (("t".into(), 1), 0)])
+            .is_empty());
         assert!(d.on_response(2, &[(("t".into(), 0), 0)]).is_empty());
-        assert_eq!(d.on_response(3, &[(("t".into(), 1), 0)]), vec!["t".to_string()]);
+        assert_eq!(
+            d.on_response(3, &[(("t".into(), 1), 0)]),
+            vec!["t".to_string()]
+        );
         d.finish("t");
         assert!(!d.contains("t"));
     }

@@ -14,7 +14,9 @@ impl Active {
     /// Failover: stale notifications are dropped (every state is read fresh anyway), and the
     /// child watch is set.
     pub(super) async fn clear_isr_change_notifications(&mut self) -> Result<(), ZkError> {
-        self.zk.ensure_path(IsrChangeNotificationZNode::PATH).await?;
+        self.zk
+            .ensure_path(IsrChangeNotificationZNode::PATH)
+            .await?;
         let (children, watcher) = self
             .zk
             .watch_children(IsrChangeNotificationZNode::PATH)
@@ -63,7 +65,11 @@ impl Active {
                 self.view.states.insert((topic.clone(), *p), state);
             }
         }
-        tracing::info!(partitions = partitions.len(), changed, "ISR change notification");
+        tracing::info!(
+            partitions = partitions.len(),
+            changed,
+            "ISR change notification"
+        );
         self.send_update_metadata_to_all();
         self.delete_notifications(&children).await?;
         if self.config.auto_leader_rebalance_enable {
@@ -103,7 +109,10 @@ impl Active {
         if changes.is_empty() {
             return Ok(());
         }
-        tracing::info!(partitions = changes.len(), "preferred leader election (auto rebalance)");
+        tracing::info!(
+            partitions = changes.len(),
+            "preferred leader election (auto rebalance)"
+        );
         self.apply_retrying(changes, move |v| {
             decisions::preferred_elections(v, &decisions::imbalanced_partitions(v, percentage))
         })

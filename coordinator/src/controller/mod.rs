@@ -154,7 +154,12 @@ pub fn start_with(
     tokio::spawn(async move { run(zk, config, handle, shutdown).await })
 }
 
-async fn run(zk: Zk, config: ControllerConfig, handle: ControllerHandle, shutdown: CancellationToken) {
+async fn run(
+    zk: Zk,
+    config: ControllerConfig,
+    handle: ControllerHandle,
+    shutdown: CancellationToken,
+) {
     while !shutdown.is_cancelled() && !zk.state().is_terminated() {
         match election::try_elect(&zk, config.broker_id).await {
             Ok(Some(elected)) => {

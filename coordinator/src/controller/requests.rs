@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use kafka_protocol::messages::leader_and_isr_request::{
     LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState, LeaderAndIsrTopicState,
 };
+use kafka_protocol::messages::stop_replica_request::{
+    StopReplicaPartitionState, StopReplicaTopicState,
+};
 use kafka_protocol::messages::update_metadata_request::{
     UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
     UpdateMetadataTopicState,
-};
-use kafka_protocol::messages::stop_replica_request::{
-    StopReplicaPartitionState, StopReplicaTopicState,
 };
 use kafka_protocol::messages::{
     BrokerId, LeaderAndIsrRequest, StopReplicaRequest, TopicName, UpdateMetadataRequest,

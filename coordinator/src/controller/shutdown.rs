@@ -30,8 +30,10 @@ impl Active {
         tracing::info!(broker = broker_id, "controlled shutdown requested");
         self.view.shutting_down.insert(broker_id);
         let changes = decisions::controlled_shutdown(&self.view, broker_id);
-        self.apply_retrying(changes, move |v| decisions::controlled_shutdown(v, broker_id))
-            .await?;
+        self.apply_retrying(changes, move |v| {
+            decisions::controlled_shutdown(v, broker_id)
+        })
+        .await?;
         let followed = decisions::partitions_followed_by(&self.view, broker_id);
         if !followed.is_empty() {
             let request = requests::stop_replica(&self.view, current, &followed, false);
@@ -44,7 +46,11 @@ impl Active {
             );
         }
         let remaining = decisions::replicated_partitions_led_by(&self.view, broker_id);
-        tracing::info!(broker = broker_id, remaining = remaining.len(), "controlled shutdown handled");
+        tracing::info!(
+            broker = broker_id,
+            remaining = remaining.len(),
+            "controlled shutdown handled"
+        );
         Ok(remaining)
     }
 }

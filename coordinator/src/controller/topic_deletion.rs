@@ -22,8 +22,12 @@ impl Active {
                 continue;
             }
             if !self.config.delete_topic_enable || !self.view.topics.contains_key(&topic) {
-                tracing::info!(topic, "removing deletion marker (deletion disabled or unknown topic)");
-                self.fenced_delete(vec![DeleteTopicsZNode::path(&topic)]).await?;
+                tracing::info!(
+                    topic,
+                    "removing deletion marker (deletion disabled or unknown topic)"
+                );
+                self.fenced_delete(vec![DeleteTopicsZNode::path(&topic)])
+                    .await?;
                 continue;
             }
             tracing::info!(topic, "deleting topic");
@@ -46,11 +50,21 @@ impl Active {
             .response
             .partition_errors
             .iter()
-            .map(|p| ((p.topic_name.0.to_string(), p.partition_index), p.error_code))
+            .map(|p| {
+                (
+                    (p.topic_name.0.to_string(), p.partition_index),
+                    p.error_code,
+                )
+            })
             .collect();
         let failed: Vec<_> = results.iter().filter(|(_, code)| *code != 0).collect();
         if reply.response.error_code != 0 || !failed.is_empty() {
-            tracing::warn!(broker = reply.broker, error = reply.response.error_code, ?failed, "StopReplica(delete) failed");
+            tracing::warn!(
+                broker = reply.broker,
+                error = reply.response.error_code,
+                ?failed,
+                "StopReplica(delete) failed"
+            );
         }
         self.deletions.on_response(reply.broker, &results);
         self.complete_deletions().await

@@ -227,7 +227,10 @@ fn isr_change_notification_round_trips() {
         v,
         serde_json::json!({"version":1,"partitions":[{"topic":"t","partition":0},{"topic":"u","partition":3}]})
     );
-    assert_eq!(IsrChangeNotificationZNode::decode("/x", &data).unwrap(), parts);
+    assert_eq!(
+        IsrChangeNotificationZNode::decode("/x", &data).unwrap(),
+        parts
+    );
     assert!(IsrChangeNotificationZNode::decode("/x", b"{}").is_err());
 }
 
