@@ -52,7 +52,10 @@ pub async fn handle(
             Ok(entries) => {
                 let configs = entries
                     .into_iter()
-                    .filter(|e| wanted.as_ref().map_or(true, |w| w.contains(&e.name)))
+                    .filter(|e| match &wanted {
+                        Some(w) => w.contains(&e.name),
+                        None => true,
+                    })
                     .map(|e| encode(e, version, req.include_synonyms))
                     .collect();
                 result = result.with_configs(configs).with_error_message(None);
