@@ -1,6 +1,11 @@
 //! What request handlers share: the broker's identity, configuration and the components that
 //! own state. Each component guards its own state; this struct only bundles references.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::RwLock;
+
+use coordinator::controller::ControllerHandle;
+
 use crate::config::BrokerConfig;
 use crate::metadata_cache::MetadataCache;
 use crate::producer_ids::ProducerIdAllocator;
@@ -13,11 +18,37 @@ pub struct Broker {
     pub broker_id: i32,
     pub cluster_id: String,
     pub config: BrokerConfig,
-    pub zk: coordinator::Zk,
+    /// The current ZooKeeper session; replaced after an expiry (see [`Broker::zk`]).
+    pub zk_session: RwLock<coordinator::Zk>,
+    /// The czxid of our current `/brokers/ids/<id>` registration.
+    pub broker_epoch: AtomicI64,
+    /// Reaches this broker's controller while it is the active one.
+    pub controller: ControllerHandle,
     pub replicas: ReplicaManager,
     pub fetchers: FetcherManager,
     pub metadata: MetadataCache,
     pub producer_ids: ProducerIdAllocator,
+}
+
+impl Broker {
+    /// The current ZooKeeper session (a cheap clone).
+    pub fn zk(&self) -> coordinator::Zk {
+        self.zk_session
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Installs a new session (after the previous one expired) and its registration's epoch.
+    pub fn replace_zk(&self, zk: coordinator::Zk, broker_epoch: i64) {
+        *self.zk_session.write().unwrap_or_else(|e| e.into_inner()) = zk;
+        self.broker_epoch.store(broker_epoch, Ordering::Release);
+    }
+
+    /// The broker epoch of the current registration.
+    pub fn broker_epoch(&self) -> i64 {
+        self.broker_epoch.load(Ordering::Acquire)
+    }
 }
 
 /// Per-request context: which broker, and which listener the request arrived on (Metadata

@@ -9,6 +9,9 @@
 //! - [`log`]: segments and indexes on disk: append, read, recover, retention.
 //! - [`records`]: record batch validation and format conversion.
 //! - [`metadata_cache`]: brokers and partition leadership as the controller last described them.
+//! - [`zk_session`]: the controller module's lifecycle and re-registration after a ZooKeeper
+//!   session expiry; [`controlled_shutdown`]: asking the controller to move leadership away
+//!   before stopping.
 //! - [`config`]: typed configuration from YAML, `KAFKA_*` env vars and `--override`.
 //!
 //! Glossary: *LEO* log end offset (next offset to be written); *HW* high watermark (offsets
@@ -19,6 +22,7 @@ pub mod api;
 pub mod config;
 pub mod connection;
 pub mod context;
+pub mod controlled_shutdown;
 pub mod log;
 pub mod meta_properties;
 pub mod metadata_cache;
@@ -27,3 +31,4 @@ pub mod records;
 pub mod replica;
 pub mod server;
 pub mod shutdown;
+pub mod zk_session;

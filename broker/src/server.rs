@@ -27,6 +27,7 @@ use crate::metadata_cache::MetadataCache;
 use crate::producer_ids::ProducerIdAllocator;
 use crate::replica::fetcher::{FetcherConfig, FetcherManager};
 use crate::replica::ReplicaManager;
+use crate::zk_session;
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -159,16 +160,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         cluster_id, broker_epoch, "registered in ZooKeeper"
     );
 
-    let controller_stop = CancellationToken::new();
     let fetcher_stop = CancellationToken::new();
-    let controller = coordinator::controller::start(
-        zk.clone(),
-        coordinator::controller::ControllerConfig {
-            broker_id,
-            inter_broker_listener: config.inter_broker_listener_name.clone(),
-        },
-        controller_stop.clone(),
-    );
     let broker = Arc::new(Broker {
         broker_id,
         cluster_id,
@@ -184,23 +176,44 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
             },
             fetcher_stop.clone(),
         ),
-        zk: zk.clone(),
+        zk_session: std::sync::RwLock::new(zk.clone()),
+        broker_epoch: std::sync::atomic::AtomicI64::new(broker_epoch),
+        controller: coordinator::controller::ControllerHandle::new(),
         config,
     });
+    let session = zk_session::SessionParams {
+        connect,
+        session_timeout,
+        connect_timeout,
+        registration: reg,
+        controller: zk_session::controller_config(&broker),
+    };
+    let controller_stop = CancellationToken::new();
+    let supervisor = tokio::spawn(zk_session::supervise(
+        broker.clone(),
+        session,
+        controller_stop.clone(),
+    ));
+    // Connections stay open through controlled shutdown: the controller (maybe this broker)
+    // still talks to us while it moves leadership away.
+    let serving = CancellationToken::new();
     let tracker = TaskTracker::new();
     for b in bound {
         tracker.spawn(accept_loop(
             b,
             broker.clone(),
             tracker.clone(),
-            shutdown.clone(),
+            serving.clone(),
         ));
     }
-    tracker.spawn(housekeeping(broker.clone(), shutdown.clone()));
+    tracker.spawn(housekeeping(broker.clone(), serving.clone()));
     info!(broker_id, "broker started");
 
     shutdown.cancelled().await;
-    drain(broker, tracker, controller_stop, controller).await;
+    info!("shutting down: controlled shutdown");
+    crate::controlled_shutdown::run(&broker).await;
+    serving.cancel();
+    drain(broker, tracker, controller_stop, supervisor).await;
     fetcher_stop.cancel();
     Ok(())
 }
@@ -227,7 +240,7 @@ async fn drain(
     broker.replicas.flush_all();
     broker.replicas.checkpoint_high_watermarks();
     info!("closing ZooKeeper session");
-    broker.zk.clone().close().await;
+    broker.zk().close().await;
     info!("broker stopped");
 }
 
@@ -293,7 +306,7 @@ async fn housekeeping(broker: Arc<Broker>, shutdown: CancellationToken) {
             _ = isr.tick() => {
                 let now = crate::api::produce::now_ms();
                 for (partition, new_isr) in broker.replicas.isr_shrink_candidates(now, lag_ms as i64) {
-                    crate::replica::isr::propose(&broker.zk, &partition, new_isr).await;
+                    crate::replica::isr::propose(&broker.zk(), &partition, new_isr).await;
                 }
             }
             _ = checkpoint.tick() => {

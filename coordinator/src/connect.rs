@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use zookeeper_client::{Acls, Client, CreateMode, SessionState, StateWatcher};
+pub use zookeeper_client::SessionState;
+use zookeeper_client::{Acls, Client, CreateMode, StateWatcher};
 
 use crate::error::ZkError;
 

@@ -71,6 +71,12 @@ pub enum ZkError {
     /// Invalid topic name.
     #[error("invalid topic name: {0}")]
     InvalidTopic(String),
+    /// An explicit replica assignment is unusable (Kafka: INVALID_REPLICA_ASSIGNMENT).
+    #[error("invalid replica assignment: {0}")]
+    InvalidReplicaAssignment(String),
+    /// The topic does not exist.
+    #[error("topic '{0}' does not exist")]
+    UnknownTopic(String),
 }
 
 impl ZkError {
@@ -108,6 +114,11 @@ impl ZkError {
         matches!(self.zk_code(), Some(zookeeper_client::Error::NoNode))
     }
 
+    /// True if ZooKeeper refused to delete a node that has children.
+    pub fn is_not_empty(&self) -> bool {
+        matches!(self.zk_code(), Some(zookeeper_client::Error::NotEmpty))
+    }
+
     /// True if a conditional write lost to a concurrent one.
     pub fn is_bad_version(&self) -> bool {
         matches!(self.zk_code(), Some(zookeeper_client::Error::BadVersion))
@@ -126,4 +137,32 @@ impl ZkError {
             _ => false,
         }
     }
+}
+
+/// Why a request to the active controller (through a
+/// [`ControllerHandle`](crate::controller::ControllerHandle)) failed.
+#[derive(thiserror::Error, Debug)]
+pub enum ControllerError {
+    /// This broker is not the active controller (any more).
+    #[error("this broker is not the active controller")]
+    NotController,
+    /// The broker is not registered (Kafka: BROKER_NOT_AVAILABLE).
+    #[error("broker {0} is not registered in /brokers/ids")]
+    BrokerNotAvailable(i32),
+    /// The broker epoch is not the current registration's (Kafka: STALE_BROKER_EPOCH).
+    #[error("broker {id} sent broker epoch {given}, its registration has {current}")]
+    StaleBrokerEpoch {
+        /// The broker.
+        id: i32,
+        /// Epoch in the request.
+        given: i64,
+        /// Epoch of its registration.
+        current: i64,
+    },
+    /// The controller did not answer within the bound.
+    #[error("the controller did not answer within {0:?}")]
+    Timeout(Duration),
+    /// ZooKeeper failed while handling the request.
+    #[error(transparent)]
+    Zk(#[from] ZkError),
 }

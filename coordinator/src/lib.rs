@@ -10,6 +10,8 @@
 //! - [`bootstrap`]: startup paths, cluster id, broker id generation.
 //! - [`registration`]: the broker's ephemeral `/brokers/ids/<id>`.
 //! - [`admin`]: topic creation (Kafka's `AdminZkClient`), usable from any broker.
+//! - [`partition_state`]: the partition leader's conditional ISR writes and
+//!   `/isr_change_notification` (legacy leader-side ISR path).
 //! - [`producer_ids`]: producer-id blocks from `/latest_producer_id_block`.
 //! - [`controller`]: Kafka's ZooKeeper-mode controller: election, a single event loop, pure
 //!   decisions, and the request channel to brokers.
@@ -33,12 +35,12 @@ pub mod bootstrap;
 pub mod connect;
 pub mod controller;
 pub mod error;
-pub mod isr;
 pub mod kafka_client;
+pub mod partition_state;
 pub mod producer_ids;
 pub mod registration;
 pub mod zk_ops;
 pub mod znode;
 
 pub use connect::{Zk, ZkConnect};
-pub use error::ZkError;
+pub use error::{ControllerError, ZkError};

@@ -188,6 +188,44 @@ impl Zk {
         result.map_err(|e| ZkError::client(format!("exists+watch {path}"), e))
     }
 
+    /// Creates a persistent sequential node under `prefix` (e.g. `/config/changes/config_change_`)
+    /// and returns the full path ZooKeeper gave it.
+    pub async fn create_sequential(&self, prefix: &str, data: &[u8]) -> Result<String, ZkError> {
+        let client = self.client()?;
+        let options = CreateMode::PersistentSequential.with_acls(Acls::anyone_all());
+        let result = client.create(prefix, data, &options).await;
+        let (_, sequence) = result.map_err(|e| ZkError::client(format!("create {prefix}N"), e))?;
+        Ok(format!("{prefix}{sequence}"))
+    }
+
+    /// Deletes a node (any version); NONODE is success.
+    pub async fn delete(&self, path: &str) -> Result<(), ZkError> {
+        let client = self.client()?;
+        match client.delete(path, None).await {
+            Ok(()) | Err(zookeeper_client::Error::NoNode) => Ok(()),
+            Err(e) => Err(ZkError::client(format!("delete {path}"), e)),
+        }
+    }
+
+    /// `path` and all its descendants, deepest first (the order a recursive delete needs).
+    /// Empty if `path` does not exist.
+    pub async fn subtree_deepest_first(&self, path: &str) -> Result<Vec<String>, ZkError> {
+        if self.stat(path).await?.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut order = Vec::new();
+        let mut stack = vec![path.to_string()];
+        while let Some(node) = stack.pop() {
+            for child in self.children(&node).await? {
+                stack.push(format!("{node}/{child}"));
+            }
+            order.push(node);
+        }
+        // Pre-order puts parents before children; reversing puts every child before its parent.
+        order.reverse();
+        Ok(order)
+    }
+
     /// Runs `ops` as one all-or-nothing multi; a failed op's error names that op.
     pub async fn multi(&self, ops: &[ZkOp]) -> Result<Vec<MultiWriteResult>, ZkError> {
         let client = self.client()?;

@@ -115,10 +115,7 @@ fn registration(id: i32, port: u16) -> BrokerRegistration {
 }
 
 fn config(id: i32) -> ControllerConfig {
-    ControllerConfig {
-        broker_id: id,
-        inter_broker_listener: "PLAINTEXT".into(),
-    }
+    ControllerConfig::new(id, "PLAINTEXT")
 }
 
 /// Polls until `f` returns Some.
@@ -166,7 +163,7 @@ async fn controller_elects_creates_partition_states_and_fails_over() {
             .await
             .unwrap();
         let stop1 = CancellationToken::new();
-        let c1 = controller::start(zk1.clone(), config(1), stop1.clone());
+        let (c1, _) = controller::start(zk1.clone(), config(1), stop1.clone());
 
         let observer = connect(&server.connect_string(), "/controller-test").await;
         let elected = eventually(|| controller_and_epoch(&observer)).await;
@@ -233,7 +230,7 @@ async fn controller_elects_creates_partition_states_and_fails_over() {
             .await
             .unwrap();
         let stop2 = CancellationToken::new();
-        let c2 = controller::start(zk2.clone(), config(2), stop2.clone());
+        let (c2, _) = controller::start(zk2.clone(), config(2), stop2.clone());
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(
             controller_and_epoch(&observer).await,

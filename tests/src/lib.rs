@@ -4,6 +4,7 @@
 //! - [`zookeeper`]: a standalone ZooKeeper server per test, and `zkCli.sh`.
 //! - [`broker`]: a broker process on a free port with its own log dir; stop, kill, restart.
 //! - [`cluster`]: ZooKeeper + one broker under a per-test chroot, with zkCli helpers.
+//! - [`multi`]: ZooKeeper + N brokers (ids 1..=N) on one chroot; controller / leader lookups.
 //! - [`wire`]: a tiny blocking Kafka client (kafka-protocol codecs) for exact requests.
 //! - [`python`]: runs the client scripts in `tests/clients/` (kafka-python, confluent-kafka).
 //! - [`kcat`]: byte-exact produce/consume through kcat.
@@ -19,6 +20,7 @@ pub mod broker;
 pub mod check;
 pub mod cluster;
 pub mod kcat;
+pub mod multi;
 pub mod ports;
 pub mod process;
 pub mod python;

@@ -40,3 +40,28 @@ pub fn partition_error_code(e: &PartitionError) -> i16 {
         PartitionError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas.code(),
     }
 }
+
+/// ZooKeeper-side admin failures (topic creation, deletion, configs) → Kafka codes.
+pub fn zk_error_code(e: &coordinator::ZkError) -> ResponseError {
+    use coordinator::ZkError;
+    match e {
+        ZkError::TopicExists(_) => ResponseError::TopicAlreadyExists,
+        ZkError::InvalidReplicationFactor { .. } => ResponseError::InvalidReplicationFactor,
+        ZkError::InvalidPartitions(_) => ResponseError::InvalidPartitions,
+        ZkError::InvalidTopic(_) => ResponseError::InvalidTopicException,
+        ZkError::InvalidReplicaAssignment(_) => ResponseError::InvalidReplicaAssignment,
+        ZkError::UnknownTopic(_) => ResponseError::UnknownTopicOrPartition,
+        _ => ResponseError::UnknownServerError,
+    }
+}
+
+/// Controller request failures → Kafka codes.
+pub fn controller_error_code(e: &coordinator::ControllerError) -> ResponseError {
+    use coordinator::ControllerError;
+    match e {
+        ControllerError::NotController | ControllerError::Zk(_) => ResponseError::NotController,
+        ControllerError::BrokerNotAvailable(_) => ResponseError::BrokerNotAvailable,
+        ControllerError::StaleBrokerEpoch { .. } => ResponseError::StaleBrokerEpoch,
+        ControllerError::Timeout(_) => ResponseError::RequestTimedOut,
+    }
+}

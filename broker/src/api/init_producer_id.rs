@@ -27,7 +27,7 @@ pub async fn handle(ctx: RequestContext<'_>, req: InitProducerIdRequest) -> Init
             .with_producer_id(req.producer_id)
             .with_producer_epoch(req.producer_epoch + 1);
     }
-    match ctx.broker.producer_ids.next_id(&ctx.broker.zk).await {
+    match ctx.broker.producer_ids.next_id(&ctx.broker.zk()).await {
         Ok(id) => InitProducerIdResponse::default()
             .with_producer_id(ProducerId(id))
             .with_producer_epoch(0),

@@ -103,7 +103,7 @@ async fn missing_topic(
 pub async fn auto_create_topic(ctx: RequestContext<'_>, name: &str) -> ResponseError {
     let cfg = &ctx.broker.config;
     let result = coordinator::admin::create_topic(
-        &ctx.broker.zk,
+        &ctx.broker.zk(),
         name,
         cfg.num_partitions,
         cfg.default_replication_factor,

@@ -5,18 +5,34 @@
 //! request it cannot parse (unknown API key, unsupported version other than ApiVersions,
 //! malformed body), and so do we.
 
+pub mod alter_configs;
+pub mod config_defs;
+pub mod controlled_shutdown;
+pub mod create_partitions;
+pub mod create_topics;
+pub mod delete_topics;
+pub mod describe_cluster;
+pub mod describe_configs;
+pub mod describe_log_dirs;
 pub mod errors;
 pub mod fetch;
+pub mod incremental_alter_configs;
 pub mod init_producer_id;
 pub mod leader_and_isr;
 pub mod list_offsets;
 pub mod metadata;
 pub mod offset_for_leader_epoch;
 pub mod produce;
+pub mod stop_replica;
 pub mod update_metadata;
 pub mod versions;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{
+    AlterConfigsRequest, ControlledShutdownRequest, CreatePartitionsRequest, CreateTopicsRequest,
+    DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeLogDirsRequest,
+    IncrementalAlterConfigsRequest, StopReplicaRequest,
+};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, FetchRequest, InitProducerIdRequest, LeaderAndIsrRequest,
     ListOffsetsRequest, MetadataRequest, OffsetForLeaderEpochRequest, ProduceRequest,
@@ -144,6 +160,53 @@ async fn dispatch(
         ApiKey::UpdateMetadata => {
             let req: UpdateMetadataRequest = decode(body, api_key, v)?;
             encode_response(api_key, v, corr, &update_metadata::handle(ctx, req))
+        }
+        ApiKey::StopReplica => {
+            let req: StopReplicaRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &stop_replica::handle(ctx, req, v))
+        }
+        ApiKey::ControlledShutdown => {
+            let req: ControlledShutdownRequest = decode(body, api_key, v)?;
+            let resp = controlled_shutdown::handle(ctx, req, v).await;
+            encode_response(api_key, v, corr, &resp)
+        }
+        ApiKey::CreateTopics => {
+            let req: CreateTopicsRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &create_topics::handle(ctx, req, v).await)
+        }
+        ApiKey::DeleteTopics => {
+            let req: DeleteTopicsRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &delete_topics::handle(ctx, req, v).await)
+        }
+        ApiKey::CreatePartitions => {
+            let req: CreatePartitionsRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &create_partitions::handle(ctx, req).await)
+        }
+        ApiKey::DescribeConfigs => {
+            let req: DescribeConfigsRequest = decode(body, api_key, v)?;
+            encode_response(
+                api_key,
+                v,
+                corr,
+                &describe_configs::handle(ctx, req, v).await,
+            )
+        }
+        ApiKey::AlterConfigs => {
+            let req: AlterConfigsRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &alter_configs::handle(ctx, req).await)
+        }
+        ApiKey::IncrementalAlterConfigs => {
+            let req: IncrementalAlterConfigsRequest = decode(body, api_key, v)?;
+            let resp = incremental_alter_configs::handle(ctx, req).await;
+            encode_response(api_key, v, corr, &resp)
+        }
+        ApiKey::DescribeCluster => {
+            let req: DescribeClusterRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &describe_cluster::handle(ctx, req))
+        }
+        ApiKey::DescribeLogDirs => {
+            let req: DescribeLogDirsRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &describe_log_dirs::handle(ctx, req))
         }
         other => return Err(format!("API {other:?} is not served by this broker")),
     };

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
-use coordinator::isr::IsrWrite;
 use coordinator::znode::LeaderIsrAndControllerEpoch;
 use tracing::{info, warn};
 
@@ -114,21 +113,29 @@ pub async fn propose(zk: &coordinator::Zk, partition: &Partition, new_isr: Vec<i
         };
         let topic = partition.topic.clone();
         let index = partition.index;
-        let written =
-            coordinator::isr::update_isr_as_leader(zk, &topic, index, &state, role.partition_epoch)
-                .await;
+        let written = coordinator::partition_state::update_isr_as_leader(
+            zk,
+            &topic,
+            index,
+            &state,
+            role.partition_epoch,
+        )
+        .await;
         match written {
-            Ok(IsrWrite::Written(version)) => {
+            Ok(version) => {
                 if partition.adopt_isr(&new_isr, version, role.leader_epoch) {
                     info!(topic, partition = index, old = ?role.isr, new = ?new_isr, "ISR changed");
-                    if let Err(e) =
-                        coordinator::isr::notify_isr_change(zk, &[(topic.clone(), index)]).await
+                    if let Err(e) = coordinator::partition_state::notify_isr_change(
+                        zk,
+                        &[(topic.clone(), index)],
+                    )
+                    .await
                     {
                         warn!(topic, partition = index, error = %e, "ISR change notification failed");
                     }
                 }
             }
-            Ok(IsrWrite::Conflict) => {
+            Err(e) if e.is_bad_version() => {
                 info!(
                     topic,
                     partition = index,

@@ -235,6 +235,44 @@ impl ReplicaManager {
     }
 }
 
+impl ReplicaManager {
+    /// StopReplica: stop hosting `topic`-`partition` as leader or follower; with `delete` also
+    /// forget it and remove its log directory (renamed to `<dir>.<uuid>-delete` first, as Kafka
+    /// does, so a crash mid-delete never leaves a directory that looks like a live partition).
+    ///
+    /// Without `delete` the partition stays (its log is kept for a later LeaderAndIsr); follower
+    /// fetching stops because the replica fetcher only follows partitions whose role names a
+    /// live leader other than us.
+    pub fn stop_replica(&self, topic: &str, partition: i32, delete: bool) -> Result<(), LogError> {
+        if !delete {
+            info!(topic, partition, "stopped replica");
+            return Ok(());
+        }
+        let removed = self.write().remove(&(topic.to_string(), partition));
+        let Some(removed) = removed else {
+            return Ok(());
+        };
+        let Some(parent) = removed.dir_parent() else {
+            return Ok(());
+        };
+        let dir = parent.join(format!("{topic}-{partition}"));
+        let doomed = parent.join(format!(
+            "{topic}-{partition}.{}-delete",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::rename(&dir, &doomed).map_err(|source| LogError::Io {
+            context: format!("renaming {} for deletion", dir.display()),
+            source,
+        })?;
+        std::fs::remove_dir_all(&doomed).map_err(|source| LogError::Io {
+            context: format!("deleting {}", doomed.display()),
+            source,
+        })?;
+        info!(topic, partition, "deleted replica");
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

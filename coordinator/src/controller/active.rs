@@ -2,19 +2,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use zookeeper_client::{MultiWriteResult, OneshotWatcher};
 
-use super::channel::{ChannelManager, ControllerRequest};
+use super::channel::{ChannelManager, ControllerRequest, StopReplicaReply};
 use super::decisions::{self, StateChange, Write};
+use super::deletion::Deletions;
 use super::election::{self, Elected};
 use super::requests;
 use super::view::{ClusterView, PartitionState, TopicInfo, TopicPartition};
-use super::ControllerConfig;
+use super::{ControllerConfig, ControllerHandle};
 use crate::bootstrap;
 use crate::connect::Zk;
-use crate::error::ZkError;
+use crate::error::{ControllerError, ZkError};
 use crate::registration::live_brokers;
 use crate::zk_ops::ZkOp;
 use crate::znode::{
@@ -22,9 +23,14 @@ use crate::znode::{
     TopicZNode, TopicsZNode,
 };
 
-/// What a watch (or the session) tells the event loop.
+/// Rounds of re-read-and-recompute after a state write lost to a concurrent writer.
+const WRITE_ROUNDS: usize = 3;
+/// Kafka runs the first auto-rebalance check this long after failover (at most).
+const FIRST_REBALANCE_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What a watch, the session or a [`ControllerHandle`] tells the event loop.
 #[derive(Debug)]
-enum Event {
+pub(crate) enum Event {
     /// `/brokers/ids` children changed.
     BrokerChange,
     /// `/brokers/topics` children changed.
@@ -35,6 +41,16 @@ enum Event {
     ControllerChange,
     /// The ZooKeeper session expired or was closed.
     SessionEnded,
+    /// `/admin/delete_topics` children changed.
+    TopicDeletion,
+    /// `/isr_change_notification` children changed.
+    IsrChange,
+    /// A broker asks to shut down (ControlledShutdown, through the handle).
+    ControlledShutdown {
+        broker_id: i32,
+        broker_epoch: i64,
+        reply: oneshot::Sender<Result<Vec<TopicPartition>, ControllerError>>,
+    },
 }
 
 /// Runs as active controller until shutdown (`Ok`) or resignation (`Err`).
@@ -42,12 +58,14 @@ pub(super) async fn run(
     zk: Zk,
     config: &ControllerConfig,
     elected: Elected,
+    handle: &ControllerHandle,
     shutdown: &CancellationToken,
 ) -> Result<(), ZkError> {
     let watches = shutdown.child_token();
     // Dropping the guard on return cancels watch tasks and broker senders: that is resigning.
     let _guard = watches.clone().drop_guard();
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let (stop_replica_tx, mut stop_replica_rx) = mpsc::unbounded_channel();
     let view = ClusterView {
         controller_id: config.broker_id,
         epoch: elected.epoch,
@@ -60,13 +78,30 @@ pub(super) async fn run(
         epoch_zk_version: elected.epoch_zk_version,
         view,
         channels,
-        tx,
+        tx: tx.clone(),
         watches,
+        deletions: Deletions::default(),
+        stop_replica_tx,
     };
     active.failover().await?;
+    handle.attach(Some(tx));
+    let period = config
+        .leader_imbalance_check_interval
+        .max(std::time::Duration::from_millis(100));
+    let first = tokio::time::Instant::now() + period.min(FIRST_REBALANCE_DELAY);
+    let mut rebalance = tokio::time::interval_at(first, period);
+    rebalance.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let event = tokio::select! {
             e = rx.recv() => e,
+            Some(reply) = stop_replica_rx.recv() => {
+                active.on_stop_replica_reply(reply).await?;
+                continue;
+            }
+            _ = rebalance.tick(), if config.auto_leader_rebalance_enable => {
+                active.auto_rebalance().await?;
+                continue;
+            }
             _ = shutdown.cancelled() => return Ok(()),
         };
         let Some(event) = event else { return Ok(()) };
@@ -77,18 +112,38 @@ pub(super) async fn run(
             Event::TopicModified(topic) => active.on_topic_modified(&topic).await?,
             Event::ControllerChange => active.on_controller_change().await?,
             Event::SessionEnded => return Err(ZkError::Closed),
+            Event::TopicDeletion => active.on_topic_deletion().await?,
+            Event::IsrChange => active.on_isr_change().await?,
+            Event::ControlledShutdown {
+                broker_id,
+                broker_epoch,
+                reply,
+            } => {
+                let result = active.on_controlled_shutdown(broker_id, broker_epoch).await;
+                let (answer, outcome) = match result {
+                    Ok(remaining) => (Ok(remaining), Ok(())),
+                    Err(ControllerError::Zk(e)) => (Err(ControllerError::NotController), Err(e)),
+                    Err(e) => (Err(e), Ok(())),
+                };
+                let _ = reply.send(answer);
+                outcome?;
+            }
         }
     }
 }
 
-struct Active {
-    zk: Zk,
-    config: ControllerConfig,
-    epoch_zk_version: i32,
-    view: ClusterView,
-    channels: ChannelManager,
-    tx: mpsc::UnboundedSender<Event>,
-    watches: CancellationToken,
+/// The active controller's state; its handlers live in this module and its siblings
+/// (`shutdown`, `topic_deletion`, `isr_changes`).
+pub(super) struct Active {
+    pub(super) zk: Zk,
+    pub(super) config: ControllerConfig,
+    pub(super) epoch_zk_version: i32,
+    pub(super) view: ClusterView,
+    pub(super) channels: ChannelManager,
+    pub(super) tx: mpsc::UnboundedSender<Event>,
+    pub(super) watches: CancellationToken,
+    pub(super) deletions: Deletions,
+    pub(super) stop_replica_tx: mpsc::UnboundedSender<StopReplicaReply>,
 }
 
 impl Active {
@@ -109,6 +164,7 @@ impl Active {
         for topic in topics {
             self.load_topic(&topic).await?;
         }
+        self.clear_isr_change_notifications().await?;
         self.send_update_metadata_to_all();
         let brokers: Vec<i32> = self.view.live.keys().copied().collect();
         for broker in brokers {
@@ -131,10 +187,12 @@ impl Active {
                 .into_iter()
                 .filter(|c| !changed.contains(&c.partition)),
         );
-        self.apply(changes).await
+        self.apply(changes).await?;
+        // Pending deletions are resumed (Kafka's TopicDeletionManager.init + resume).
+        self.on_topic_deletion().await
     }
 
-    fn forward(&self, watcher: OneshotWatcher, event: Event) {
+    pub(super) fn forward(&self, watcher: OneshotWatcher, event: Event) {
         let (tx, cancel) = (self.tx.clone(), self.watches.clone());
         tokio::spawn(async move {
             tokio::select! {
@@ -230,6 +288,7 @@ impl Active {
         // Real deletion goes through /admin/delete_topics; a vanished node is just forgotten.
         self.view.topics.retain(|t, _| present.contains(t));
         self.view.states.retain(|(t, _), _| present.contains(t));
+        self.view.deleting.retain(|t| present.contains(t));
         let mut added = Vec::new();
         let new_topics: Vec<&String> = topics
             .iter()
@@ -243,6 +302,9 @@ impl Active {
     }
 
     async fn on_topic_modified(&mut self, topic: &str) -> Result<(), ZkError> {
+        if self.deletions.contains(topic) {
+            return Ok(());
+        }
         let added = self.load_topic(topic).await?;
         let changes = decisions::elect_new_partitions(&self.view, &added);
         self.apply(changes).await
@@ -272,13 +334,15 @@ impl Active {
             tracing::info!(?dead, "brokers failed");
             for id in &dead {
                 self.view.live.remove(id);
+                self.view.shutting_down.remove(id);
                 self.channels.remove_broker(*id);
             }
             let changes = decisions::on_brokers_failed(&self.view, &dead);
             if changes.is_empty() {
                 self.send_update_metadata_to_all();
             }
-            self.apply(changes).await?;
+            self.apply_retrying(changes, |v| decisions::on_brokers_failed(v, &dead))
+                .await?;
         }
         if !joined.is_empty() {
             tracing::info!(joined = ?joined.iter().map(|b| b.info.id).collect::<Vec<_>>(), "brokers joined");
@@ -289,23 +353,65 @@ impl Active {
             self.send_update_metadata_to_all();
             for broker in &joined {
                 self.send_current_state(broker.info.id);
+                self.resume_deletion_on(broker.info.id);
             }
             let changes = decisions::elect_offline_and_new(&self.view);
-            self.apply(changes).await?;
+            self.apply_retrying(changes, decisions::elect_offline_and_new)
+                .await?;
         }
         Ok(())
     }
 
     /// Writes state changes (epoch-fenced), then LeaderAndIsr to each partition's live replicas
-    /// and UpdateMetadata to every live broker.
-    async fn apply(&mut self, changes: Vec<StateChange>) -> Result<(), ZkError> {
+    /// and UpdateMetadata to every live broker. A write that loses to a concurrent writer (a
+    /// leader changing its ISR) is dropped; see [`Active::apply_retrying`].
+    pub(super) async fn apply(&mut self, changes: Vec<StateChange>) -> Result<(), ZkError> {
+        self.apply_retrying(changes, |_| Vec::new()).await
+    }
+
+    /// [`Active::apply`], and for partitions whose write lost to a concurrent writer: re-read
+    /// (done by the write), recompute with `decide` on the refreshed view, write again; a few
+    /// rounds at most (Kafka's BADVERSION handling in `PartitionStateMachine`).
+    pub(super) async fn apply_retrying(
+        &mut self,
+        mut changes: Vec<StateChange>,
+        decide: impl Fn(&ClusterView) -> Vec<StateChange>,
+    ) -> Result<(), ZkError> {
         if changes.is_empty() {
             return Ok(());
         }
         let mut per_broker: BTreeMap<i32, Vec<(TopicPartition, bool)>> = BTreeMap::new();
+        for round in 0..WRITE_ROUNDS {
+            let lost = self.write_all(changes, &mut per_broker).await?;
+            if lost.is_empty() || round + 1 == WRITE_ROUNDS {
+                break;
+            }
+            changes = decide(&self.view)
+                .into_iter()
+                .filter(|c| lost.contains(&c.partition))
+                .collect();
+            if changes.is_empty() {
+                break;
+            }
+        }
+        for (broker, partitions) in per_broker {
+            self.send_leader_and_isr(broker, &partitions);
+        }
+        self.send_update_metadata_to_all();
+        Ok(())
+    }
+
+    /// Writes each change; collects LeaderAndIsr recipients; returns the partitions that lost.
+    async fn write_all(
+        &mut self,
+        changes: Vec<StateChange>,
+        per_broker: &mut BTreeMap<i32, Vec<(TopicPartition, bool)>>,
+    ) -> Result<BTreeSet<TopicPartition>, ZkError> {
+        let mut lost = BTreeSet::new();
         for change in changes {
             let is_new = change.write == Write::Create;
             if !self.write_state(&change).await? {
+                lost.insert(change.partition.clone());
                 continue;
             }
             for broker in decisions::leader_and_isr_recipients(&self.view, &change.partition) {
@@ -315,11 +421,7 @@ impl Active {
                     .push((change.partition.clone(), is_new));
             }
         }
-        for (broker, partitions) in per_broker {
-            self.send_leader_and_isr(broker, &partitions);
-        }
-        self.send_update_metadata_to_all();
-        Ok(())
+        Ok(lost)
     }
 
     /// Writes one change; `false` if it lost to a concurrent writer (the view is refreshed).
@@ -361,6 +463,10 @@ impl Active {
                 tracing::warn!(%e, "partition state changed underneath the controller; re-reading {path}");
                 if let Some((data, stat)) = self.zk.get(&path).await? {
                     let lic = PartitionStateZNode::decode(topic, *p, &data)?;
+                    if lic.controller_epoch > self.view.epoch {
+                        // A newer controller wrote it: we are deposed.
+                        return Err(ZkError::ControllerMoved);
+                    }
                     self.view.states.insert(
                         change.partition.clone(),
                         PartitionState {
@@ -375,7 +481,7 @@ impl Active {
         }
     }
 
-    fn send_leader_and_isr(&self, broker: i32, partitions: &[(TopicPartition, bool)]) {
+    pub(super) fn send_leader_and_isr(&self, broker: i32, partitions: &[(TopicPartition, bool)]) {
         let Some(epoch) = self.view.live.get(&broker).map(|b| b.epoch) else {
             return;
         };
@@ -403,7 +509,7 @@ impl Active {
         }
     }
 
-    fn send_update_metadata_to_all(&self) {
+    pub(super) fn send_update_metadata_to_all(&self) {
         for (id, broker) in &self.view.live {
             let request = requests::update_metadata(&self.view, broker.epoch);
             self.channels

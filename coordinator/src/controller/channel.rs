@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
-    LeaderAndIsrRequest, LeaderAndIsrResponse, RequestHeader, ResponseHeader,
-    UpdateMetadataRequest, UpdateMetadataResponse,
+    LeaderAndIsrRequest, LeaderAndIsrResponse, RequestHeader, ResponseHeader, StopReplicaRequest,
+    StopReplicaResponse, UpdateMetadataRequest, UpdateMetadataResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::requests::{LEADER_AND_ISR_VERSION, UPDATE_METADATA_VERSION};
+use super::requests::{LEADER_AND_ISR_VERSION, STOP_REPLICA_VERSION, UPDATE_METADATA_VERSION};
 use crate::znode::BrokerInfo;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -34,6 +34,22 @@ pub enum ControllerRequest {
     LeaderAndIsr(LeaderAndIsrRequest),
     /// UpdateMetadata (v8).
     UpdateMetadata(UpdateMetadataRequest),
+    /// StopReplica (v3); the response goes to `reply` if given (topic deletion tracks them).
+    StopReplica {
+        /// The request.
+        request: StopReplicaRequest,
+        /// Where to deliver the broker's answer.
+        reply: Option<mpsc::UnboundedSender<StopReplicaReply>>,
+    },
+}
+
+/// A broker's answer to a StopReplica.
+#[derive(Clone, Debug)]
+pub struct StopReplicaReply {
+    /// Which broker answered.
+    pub broker: i32,
+    /// Its response.
+    pub response: StopReplicaResponse,
 }
 
 struct BrokerChannel {
@@ -210,6 +226,29 @@ async fn send_once(
                 );
             }
         }
+        ControllerRequest::StopReplica { request, reply } => {
+            let resp: StopReplicaResponse = round_trip(
+                stream,
+                request,
+                STOP_REPLICA_VERSION,
+                correlation_id,
+                &target.client_id,
+            )
+            .await?;
+            if resp.error_code != 0 {
+                tracing::warn!(
+                    broker = target.id,
+                    error = resp.error_code,
+                    "StopReplica error"
+                );
+            }
+            if let Some(reply) = reply {
+                let _ = reply.send(StopReplicaReply {
+                    broker: target.id,
+                    response: resp,
+                });
+            }
+        }
     }
     Ok(())
 }
@@ -218,8 +257,9 @@ fn protocol_error(e: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e.to_string())
 }
 
-/// Writes one framed request (size, RequestHeader, body) and reads and decodes its response.
-async fn round_trip<R: Request>(
+/// Writes one framed request (size, RequestHeader, body) and reads and decodes its response
+/// (also used by brokers for their own controller-bound requests, e.g. ControlledShutdown).
+pub async fn round_trip<R: Request>(
     stream: &mut TcpStream,
     request: &R,
     version: i16,

@@ -1,7 +1,7 @@
 //! Pure partition-state decisions: (cluster view, event) → state changes to write. No I/O, so
 //! every rule from Kafka's `PartitionStateMachine` / `Election` is unit-tested here.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::view::{ClusterView, TopicPartition};
 use crate::znode::LeaderIsrAndControllerEpoch;
@@ -66,7 +66,7 @@ pub fn elect_offline_and_new(view: &ClusterView) -> Vec<StateChange> {
     let all: Vec<TopicPartition> = view.all_partitions().collect();
     let mut changes = elect_new_partitions(view, &all);
     for (tp, state) in &view.states {
-        if view.is_live(state.lic.leader) {
+        if view.is_live(state.lic.leader) || view.deleting.contains(&tp.0) {
             continue;
         }
         if let Some(lic) = offline_election(view, tp, &state.lic) {
@@ -91,7 +91,7 @@ fn offline_election(
         .replicas(topic, *p)
         .iter()
         .copied()
-        .find(|b| view.is_live(*b) && old.isr.contains(b))?;
+        .find(|b| view.is_eligible(*b) && old.isr.contains(b))?;
     let isr = old
         .isr
         .iter()
@@ -113,6 +113,9 @@ fn offline_election(
 pub fn on_brokers_failed(view: &ClusterView, dead: &BTreeSet<i32>) -> Vec<StateChange> {
     let mut changes = Vec::new();
     for (tp, state) in &view.states {
+        if view.deleting.contains(&tp.0) {
+            continue;
+        }
         let old = &state.lic;
         let led_by_dead = dead.contains(&old.leader);
         if !led_by_dead && !old.isr.iter().any(|b| dead.contains(b)) {
@@ -157,6 +160,144 @@ pub fn on_brokers_failed(view: &ClusterView, dead: &BTreeSet<i32>) -> Vec<StateC
         });
     }
     changes
+}
+
+/// Controlled shutdown of `broker` (already in `view.shutting_down`), Kafka's
+/// `doControlledShutdown`: partitions it leads with more than one replica get the
+/// controlled-shutdown election (first replica in assignment order that is live, in the ISR and
+/// not shutting down; ISR minus shutting-down brokers); partitions whose ISR merely contains it
+/// lose it from the ISR (unless it is the last member). Every change bumps the leader epoch.
+/// Partitions without an eligible new leader are left alone: they "remain" led by `broker`.
+pub fn controlled_shutdown(view: &ClusterView, broker: i32) -> Vec<StateChange> {
+    let mut changes = Vec::new();
+    for (tp, state) in &view.states {
+        let old = &state.lic;
+        if view.deleting.contains(&tp.0) || !old.isr.contains(&broker) && old.leader != broker {
+            continue;
+        }
+        let replicas = view.replicas(&tp.0, tp.1);
+        let isr: Vec<i32> = old
+            .isr
+            .iter()
+            .copied()
+            .filter(|b| !view.shutting_down.contains(b))
+            .collect();
+        let lic = if old.leader == broker {
+            if replicas.len() <= 1 {
+                continue;
+            }
+            let Some(leader) = replicas
+                .iter()
+                .copied()
+                .find(|b| view.is_eligible(*b) && old.isr.contains(b))
+            else {
+                continue;
+            };
+            LeaderIsrAndControllerEpoch {
+                leader,
+                leader_epoch: old.leader_epoch + 1,
+                isr,
+                controller_epoch: view.epoch,
+                leader_recovery_state: old.leader_recovery_state,
+            }
+        } else {
+            if isr.is_empty() {
+                continue;
+            }
+            LeaderIsrAndControllerEpoch {
+                isr,
+                leader_epoch: old.leader_epoch + 1,
+                controller_epoch: view.epoch,
+                ..old.clone()
+            }
+        };
+        changes.push(StateChange {
+            partition: tp.clone(),
+            lic,
+            write: Write::Update {
+                zk_version: state.zk_version,
+            },
+        });
+    }
+    changes
+}
+
+/// Partitions `broker` still leads that have more than one replica: what a ControlledShutdown
+/// response lists as remaining (Kafka ignores single-replica partitions: nothing can take them).
+pub fn replicated_partitions_led_by(view: &ClusterView, broker: i32) -> Vec<TopicPartition> {
+    view.states
+        .iter()
+        .filter(|(tp, s)| s.lic.leader == broker && view.replicas(&tp.0, tp.1).len() > 1)
+        .map(|(tp, _)| tp.clone())
+        .collect()
+}
+
+/// Partitions `broker` follows (assigned, not leader): they get StopReplica(delete=false).
+pub fn partitions_followed_by(view: &ClusterView, broker: i32) -> Vec<TopicPartition> {
+    view.states
+        .iter()
+        .filter(|(tp, s)| s.lic.leader != broker && view.replicas(&tp.0, tp.1).contains(&broker))
+        .map(|(tp, _)| tp.clone())
+        .collect()
+}
+
+/// Preferred-replica election for `partitions`: `replicas[0]` becomes leader if it is eligible
+/// and in the ISR and does not lead already; ISR unchanged; leader epoch + 1.
+pub fn preferred_elections(view: &ClusterView, partitions: &[TopicPartition]) -> Vec<StateChange> {
+    partitions
+        .iter()
+        .filter(|tp| !view.deleting.contains(&tp.0))
+        .filter_map(|tp| {
+            let state = view.states.get(tp)?;
+            let preferred = *view.replicas(&tp.0, tp.1).first()?;
+            let old = &state.lic;
+            if old.leader == preferred
+                || !view.is_eligible(preferred)
+                || !old.isr.contains(&preferred)
+            {
+                return None;
+            }
+            Some(StateChange {
+                partition: tp.clone(),
+                lic: LeaderIsrAndControllerEpoch {
+                    leader: preferred,
+                    leader_epoch: old.leader_epoch + 1,
+                    controller_epoch: view.epoch,
+                    ..old.clone()
+                },
+                write: Write::Update {
+                    zk_version: state.zk_version,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Kafka's auto-rebalance check: for each broker B, among partitions whose preferred replica is
+/// B, the share not led by B; when it exceeds `percentage`% those partitions are candidates for
+/// a preferred election (which still needs B eligible and in the ISR).
+pub fn imbalanced_partitions(view: &ClusterView, percentage: u32) -> Vec<TopicPartition> {
+    let mut by_preferred: BTreeMap<i32, (usize, Vec<TopicPartition>)> = BTreeMap::new();
+    for (tp, state) in &view.states {
+        if view.deleting.contains(&tp.0) {
+            continue;
+        }
+        let Some(&preferred) = view.replicas(&tp.0, tp.1).first() else {
+            continue;
+        };
+        let entry = by_preferred.entry(preferred).or_default();
+        entry.0 += 1;
+        if state.lic.leader != preferred {
+            entry.1.push(tp.clone());
+        }
+    }
+    by_preferred
+        .into_iter()
+        .filter(|(b, (total, off))| {
+            view.is_eligible(*b) && *total > 0 && off.len() * 100 > *total * percentage as usize
+        })
+        .flat_map(|(_, (_, off))| off)
+        .collect()
 }
 
 /// Who gets a LeaderAndIsr for a change: the partition's live assigned replicas.
@@ -212,6 +353,8 @@ mod tests {
             live,
             topics,
             states: BTreeMap::new(),
+            shutting_down: BTreeSet::new(),
+            deleting: BTreeSet::new(),
         }
     }
 
@@ -294,6 +437,79 @@ mod tests {
         // Broker 2 alone (not in ISR) cannot lead.
         let v = with_state(view(&[2], &[(0, &[2, 1])]), 0, lic(-1, 3, &[1]));
         assert!(elect_offline_and_new(&v).is_empty());
+    }
+
+    #[test]
+    fn controlled_shutdown_moves_leadership_and_shrinks_isr() {
+        let mut v = view(&[1, 2, 3], &[(0, &[1, 2, 3]), (1, &[2, 1, 3]), (2, &[1])]);
+        v = with_state(v, 0, lic(1, 4, &[1, 3, 2]));
+        v = with_state(v, 1, lic(2, 0, &[2, 1, 3]));
+        v = with_state(v, 2, lic(1, 0, &[1]));
+        v.shutting_down.insert(1);
+        let changes = controlled_shutdown(&v, 1);
+        let by_p: BTreeMap<i32, _> = changes
+            .iter()
+            .map(|c| (c.partition.1, c.lic.clone()))
+            .collect();
+        // Assignment order: 2 before 3; ISR loses 1.
+        assert_eq!(by_p[&0], lic(2, 5, &[3, 2]));
+        // Follower: removed from the ISR, leader kept, epoch bumped.
+        assert_eq!(by_p[&1], lic(2, 1, &[2, 3]));
+        // RF 1: nothing to do, and not "remaining" either.
+        assert!(!by_p.contains_key(&2));
+        assert!(replicated_partitions_led_by(&v, 1).contains(&("t".into(), 0)));
+        assert!(!replicated_partitions_led_by(&v, 1).contains(&("t".into(), 2)));
+        assert_eq!(partitions_followed_by(&v, 1), vec![("t".into(), 1)]);
+    }
+
+    #[test]
+    fn controlled_shutdown_without_eligible_isr_member_leaves_partition() {
+        let mut v = with_state(view(&[1, 2], &[(0, &[1, 2])]), 0, lic(1, 0, &[1]));
+        v.shutting_down.insert(1);
+        assert!(controlled_shutdown(&v, 1).is_empty());
+        assert_eq!(replicated_partitions_led_by(&v, 1), vec![("t".into(), 0)]);
+        // A shutting-down broker is not elected for offline partitions either.
+        let mut v = with_state(view(&[1, 2], &[(0, &[1, 2])]), 0, lic(-1, 0, &[1, 2]));
+        v.shutting_down.insert(1);
+        assert_eq!(elect_offline_and_new(&v)[0].lic, lic(2, 1, &[1, 2]));
+    }
+
+    #[test]
+    fn preferred_election_needs_preferred_live_and_in_isr() {
+        let v = with_state(view(&[1, 2], &[(0, &[1, 2])]), 0, lic(2, 3, &[2, 1]));
+        let tp = [("t".to_string(), 0)];
+        assert_eq!(preferred_elections(&v, &tp)[0].lic, lic(1, 4, &[2, 1]));
+        let v = with_state(view(&[1, 2], &[(0, &[1, 2])]), 0, lic(2, 3, &[2]));
+        assert!(preferred_elections(&v, &tp).is_empty(), "not in ISR");
+        let v = with_state(view(&[2], &[(0, &[1, 2])]), 0, lic(2, 3, &[2, 1]));
+        assert!(preferred_elections(&v, &tp).is_empty(), "not live");
+        let v = with_state(view(&[1, 2], &[(0, &[1, 2])]), 0, lic(1, 3, &[2, 1]));
+        assert!(preferred_elections(&v, &tp).is_empty(), "already preferred");
+    }
+
+    #[test]
+    fn imbalance_rule_is_ten_percent_per_broker() {
+        // Broker 1 prefers 10 partitions; 1 led elsewhere = 10%: not above the threshold.
+        let assignment: Vec<(i32, &[i32])> = (0..10).map(|p| (p, &[1, 2][..])).collect();
+        let mut v = view(&[1, 2], &assignment);
+        for p in 0..10 {
+            v = with_state(v, p, lic(if p == 0 { 2 } else { 1 }, 0, &[1, 2]));
+        }
+        assert!(imbalanced_partitions(&v, 10).is_empty());
+        v = with_state(v, 1, lic(2, 0, &[1, 2]));
+        assert_eq!(
+            imbalanced_partitions(&v, 10),
+            vec![("t".into(), 0), ("t".into(), 1)]
+        );
+    }
+
+    #[test]
+    fn deleting_topics_are_not_elected() {
+        let mut v = view(&[1, 2], &[(0, &[1, 2])]);
+        v.deleting.insert("t".into());
+        assert!(elect_offline_and_new(&v).is_empty());
+        let v2 = with_state(v, 0, lic(-1, 0, &[1]));
+        assert!(elect_offline_and_new(&v2).is_empty());
     }
 
     #[test]

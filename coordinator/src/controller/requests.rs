@@ -5,11 +5,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use kafka_protocol::messages::leader_and_isr_request::{
     LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState, LeaderAndIsrTopicState,
 };
+use kafka_protocol::messages::stop_replica_request::{
+    StopReplicaPartitionState, StopReplicaTopicState,
+};
 use kafka_protocol::messages::update_metadata_request::{
     UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
     UpdateMetadataTopicState,
 };
-use kafka_protocol::messages::{BrokerId, LeaderAndIsrRequest, TopicName, UpdateMetadataRequest};
+use kafka_protocol::messages::{
+    BrokerId, LeaderAndIsrRequest, StopReplicaRequest, TopicName, UpdateMetadataRequest,
+};
 use kafka_protocol::protocol::StrBytes;
 
 use super::view::{ClusterView, TopicPartition};
@@ -18,6 +23,10 @@ use super::view::{ClusterView, TopicPartition};
 pub const LEADER_AND_ISR_VERSION: i16 = 7;
 /// UpdateMetadata version sent (IBP ≥ 3.4-IV0).
 pub const UPDATE_METADATA_VERSION: i16 = 8;
+/// StopReplica version sent (IBP ≥ 2.6-IV0: per-partition delete flag and leader epoch).
+pub const STOP_REPLICA_VERSION: i16 = 3;
+/// Leader id (and StopReplica leader epoch) marking a partition whose topic is being deleted.
+pub const LEADER_DURING_DELETE: i32 = -2;
 
 fn ids(list: &[i32]) -> Vec<BrokerId> {
     list.iter().map(|&b| BrokerId(b)).collect()
@@ -116,7 +125,26 @@ pub fn update_metadata(view: &ClusterView, recipient_epoch: i64) -> UpdateMetada
         })
         .collect();
     let mut by_topic: BTreeMap<&str, Vec<UpdateMetadataPartitionState>> = BTreeMap::new();
+    for topic in &view.deleting {
+        let Some(info) = view.topics.get(topic) else {
+            continue;
+        };
+        for (p, replicas) in &info.assignment {
+            // Kafka's LeaderAndIsr.duringDelete: leader -2, epochs 0; brokers drop the partition.
+            let partition = UpdateMetadataPartitionState::default()
+                .with_topic_name(name(topic))
+                .with_partition_index(*p)
+                .with_controller_epoch(view.epoch)
+                .with_leader(BrokerId(LEADER_DURING_DELETE))
+                .with_isr(ids(replicas))
+                .with_replicas(ids(replicas));
+            by_topic.entry(topic).or_default().push(partition);
+        }
+    }
     for ((topic, p), state) in &view.states {
+        if view.deleting.contains(topic) {
+            continue;
+        }
         let replicas = view.replicas(topic, *p);
         let offline: Vec<i32> = replicas
             .iter()
@@ -156,4 +184,37 @@ pub fn update_metadata(view: &ClusterView, recipient_epoch: i64) -> UpdateMetada
         .with_type(0)
         .with_topic_states(topic_states)
         .with_live_brokers(live_brokers)
+}
+
+/// A StopReplica (v3) for one recipient: `delete` removes the logs; deletion uses leader
+/// epoch -2 (always accepted), a plain stop -1 ("no epoch").
+pub fn stop_replica(
+    view: &ClusterView,
+    recipient_epoch: i64,
+    partitions: &[TopicPartition],
+    delete: bool,
+) -> StopReplicaRequest {
+    let mut by_topic: BTreeMap<&str, Vec<StopReplicaPartitionState>> = BTreeMap::new();
+    let leader_epoch = if delete { LEADER_DURING_DELETE } else { -1 };
+    for (topic, p) in partitions {
+        by_topic.entry(topic).or_default().push(
+            StopReplicaPartitionState::default()
+                .with_partition_index(*p)
+                .with_leader_epoch(leader_epoch)
+                .with_delete_partition(delete),
+        );
+    }
+    let topic_states = by_topic
+        .into_iter()
+        .map(|(topic, states)| {
+            StopReplicaTopicState::default()
+                .with_topic_name(name(topic))
+                .with_partition_states(states)
+        })
+        .collect();
+    StopReplicaRequest::default()
+        .with_controller_id(BrokerId(view.controller_id))
+        .with_controller_epoch(view.epoch)
+        .with_broker_epoch(recipient_epoch)
+        .with_topic_states(topic_states)
 }

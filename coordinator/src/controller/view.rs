@@ -1,6 +1,6 @@
 //! The active controller's picture of the cluster (Kafka's `ControllerContext`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::registration::LiveBroker;
 use crate::znode::LeaderIsrAndControllerEpoch;
@@ -39,12 +39,21 @@ pub struct ClusterView {
     pub topics: BTreeMap<String, TopicInfo>,
     /// Partition states known (partitions without one are "New").
     pub states: BTreeMap<TopicPartition, PartitionState>,
+    /// Brokers in controlled shutdown: live, but not eligible to lead or join an ISR.
+    pub shutting_down: BTreeSet<i32>,
+    /// Topics queued for deletion: no elections, leader -2 in UpdateMetadata.
+    pub deleting: BTreeSet<String>,
 }
 
 impl ClusterView {
     /// Whether broker `id` is live.
     pub fn is_live(&self, id: i32) -> bool {
         self.live.contains_key(&id)
+    }
+
+    /// Whether broker `id` may lead or be elected: live and not shutting down.
+    pub fn is_eligible(&self, id: i32) -> bool {
+        self.is_live(id) && !self.shutting_down.contains(&id)
     }
 
     /// The assignment of one partition.
@@ -55,10 +64,11 @@ impl ClusterView {
             .map_or(&[], Vec::as_slice)
     }
 
-    /// Every assigned partition, in order.
+    /// Every assigned partition of topics not being deleted, in order.
     pub fn all_partitions(&self) -> impl Iterator<Item = TopicPartition> + '_ {
         self.topics
             .iter()
+            .filter(|(t, _)| !self.deleting.contains(*t))
             .flat_map(|(t, info)| info.assignment.keys().map(move |p| (t.clone(), *p)))
     }
 

@@ -563,3 +563,87 @@ fn decode_decimal<T: std::str::FromStr>(path: &str, data: &[u8]) -> Result<T, Zk
         .parse()
         .map_err(|_| ZkError::json(path, format!("expected a decimal, got {text:?}")))
 }
+
+/// `/admin/delete_topics/<t>`: null-data markers asking the controller to delete a topic.
+pub struct DeleteTopicsZNode;
+
+impl DeleteTopicsZNode {
+    /// The parent path.
+    pub const PATH: &'static str = "/admin/delete_topics";
+
+    /// `/admin/delete_topics/<t>`.
+    pub fn path(topic: &str) -> String {
+        format!("{}/{topic}", Self::PATH)
+    }
+}
+
+/// `/isr_change_notification/isr_change_NNNNNNNNNN` (persistent sequential), written by
+/// partition leaders after they change an ISR themselves (legacy path, IBP < 2.7-IV2):
+/// `{"version":1,"partitions":[{"topic":"t","partition":0}]}`.
+pub struct IsrChangeNotificationZNode;
+
+impl IsrChangeNotificationZNode {
+    /// The parent path.
+    pub const PATH: &'static str = "/isr_change_notification";
+    /// Child name prefix; ZooKeeper appends a 10-digit sequence.
+    pub const PREFIX: &'static str = "isr_change_";
+
+    /// The path to create sequentially (prefix only).
+    pub fn sequential_prefix() -> String {
+        format!("{}/{}", Self::PATH, Self::PREFIX)
+    }
+
+    /// Version 1 JSON.
+    pub fn encode(partitions: &[(String, i32)]) -> Vec<u8> {
+        let list: Vec<Value> = partitions
+            .iter()
+            .map(|(t, p)| json!({"topic": t, "partition": p}))
+            .collect();
+        json!({"version": 1, "partitions": list})
+            .to_string()
+            .into_bytes()
+    }
+
+    /// Parses it (`path` is the child's full path, for errors).
+    pub fn decode(path: &str, data: &[u8]) -> Result<Vec<(String, i32)>, ZkError> {
+        let value: Value = serde_json::from_slice(data).map_err(|e| ZkError::json(path, e))?;
+        let list = value
+            .get("partitions")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ZkError::json(path, "missing partitions array"))?;
+        list.iter()
+            .map(|entry| {
+                let topic = entry.get("topic").and_then(Value::as_str);
+                let partition = entry
+                    .get("partition")
+                    .and_then(Value::as_i64)
+                    .and_then(|p| i32::try_from(p).ok());
+                match (topic, partition) {
+                    (Some(t), Some(p)) => Ok((t.to_string(), p)),
+                    _ => Err(ZkError::json(path, format!("bad entry {entry}"))),
+                }
+            })
+            .collect()
+    }
+}
+
+/// `/config/changes/config_change_NNNNNNNNNN` (persistent sequential), created after every
+/// config write: `{"version":2,"entity_path":"topics/<t>"}`.
+pub struct ConfigChangeNotificationZNode;
+
+impl ConfigChangeNotificationZNode {
+    /// The parent path.
+    pub const PATH: &'static str = "/config/changes";
+
+    /// The path to create sequentially (prefix only).
+    pub fn sequential_prefix() -> String {
+        format!("{}/config_change_", Self::PATH)
+    }
+
+    /// Version 2 JSON for an entity path such as `topics/my-topic`.
+    pub fn encode(entity_path: &str) -> Vec<u8> {
+        json!({"version": 2, "entity_path": entity_path})
+            .to_string()
+            .into_bytes()
+    }
+}

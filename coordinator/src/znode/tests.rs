@@ -217,3 +217,27 @@ fn errors_name_the_znode_and_field() {
         "{e}"
     );
 }
+
+#[test]
+fn isr_change_notification_round_trips() {
+    let parts = vec![("t".to_string(), 0), ("u".to_string(), 3)];
+    let data = IsrChangeNotificationZNode::encode(&parts);
+    let v: serde_json::Value = serde_json::from_slice(&data).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"version":1,"partitions":[{"topic":"t","partition":0},{"topic":"u","partition":3}]})
+    );
+    assert_eq!(
+        IsrChangeNotificationZNode::decode("/x", &data).unwrap(),
+        parts
+    );
+    assert!(IsrChangeNotificationZNode::decode("/x", b"{}").is_err());
+}
+
+#[test]
+fn config_change_notification_is_v2() {
+    let v: serde_json::Value =
+        serde_json::from_slice(&ConfigChangeNotificationZNode::encode("topics/t")).unwrap();
+    assert_eq!(v, serde_json::json!({"version":2,"entity_path":"topics/t"}));
+    assert_eq!(DeleteTopicsZNode::path("t"), "/admin/delete_topics/t");
+}
