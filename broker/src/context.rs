@@ -2,6 +2,7 @@
 //! own state. Each component guards its own state; this struct only bundles references.
 
 use crate::config::BrokerConfig;
+use crate::group::GroupCoordinator;
 use crate::metadata_cache::MetadataCache;
 use crate::producer_ids::ProducerIdAllocator;
 use crate::replica::ReplicaManager;
@@ -16,6 +17,8 @@ pub struct Broker {
     pub replicas: ReplicaManager,
     pub metadata: MetadataCache,
     pub producer_ids: ProducerIdAllocator,
+    /// The consumer groups this broker coordinates.
+    pub groups: GroupCoordinator,
 }
 
 /// Per-request context: which broker, and which listener the request arrived on (Metadata

@@ -173,6 +173,12 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         producer_ids: ProducerIdAllocator::new(broker_id),
         metadata: MetadataCache::default(),
         replicas,
+        groups: crate::group::GroupCoordinator::new(
+            broker_id,
+            zk.clone(),
+            crate::group::config_of(&config),
+            (config.offsets_retention_minutes as i64).saturating_mul(60_000),
+        ),
         zk: zk.clone(),
         config,
     });
@@ -186,6 +192,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         ));
     }
     tracker.spawn(housekeeping(broker.clone(), shutdown.clone()));
+    tracker.spawn(crate::group::maintenance(broker.clone(), shutdown.clone()));
     info!(broker_id, "broker started");
 
     shutdown.cancelled().await;
@@ -201,6 +208,8 @@ async fn drain(
 ) {
     info!("shutting down: finishing in-flight requests");
     tracker.close();
+    // Parked JoinGroup/SyncGroup requests would hold their connections open: release them.
+    broker.groups.shutdown();
     if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())
         .await
         .is_err()

@@ -10,6 +10,7 @@
 //! - [`bootstrap`]: startup paths, cluster id, broker id generation.
 //! - [`registration`]: the broker's ephemeral `/brokers/ids/<id>`.
 //! - [`admin`]: topic creation (Kafka's `AdminZkClient`), usable from any broker.
+//! - [`offsets`]: committed consumer-group offsets under `/consumers/<group>/offsets`.
 //! - [`producer_ids`]: producer-id blocks from `/latest_producer_id_block`.
 //! - [`controller`]: Kafka's ZooKeeper-mode controller: election, a single event loop, pure
 //!   decisions, and the request channel to brokers.
@@ -33,6 +34,7 @@ pub mod bootstrap;
 pub mod connect;
 pub mod controller;
 pub mod error;
+pub mod offsets;
 pub mod producer_ids;
 pub mod registration;
 pub mod zk_ops;

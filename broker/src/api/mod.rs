@@ -5,13 +5,23 @@
 //! request it cannot parse (unknown API key, unsupported version other than ApiVersions,
 //! malformed body), and so do we.
 
+pub mod delete_groups;
+pub mod describe_groups;
 pub mod errors;
 pub mod fetch;
+pub mod find_coordinator;
+pub mod heartbeat;
 pub mod init_producer_id;
+pub mod join_group;
 pub mod leader_and_isr;
+pub mod leave_group;
+pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_fetch;
 pub mod produce;
+pub mod sync_group;
 pub mod update_metadata;
 pub mod versions;
 
@@ -20,6 +30,11 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, FetchRequest, InitProducerIdRequest, LeaderAndIsrRequest,
     ListOffsetsRequest, MetadataRequest, ProduceRequest, RequestHeader, ResponseHeader,
     UpdateMetadataRequest,
+};
+use kafka_protocol::messages::{
+    DeleteGroupsRequest, DescribeGroupsRequest, FindCoordinatorRequest, HeartbeatRequest,
+    JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest, OffsetCommitRequest,
+    OffsetFetchRequest, SyncGroupRequest,
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
 
@@ -139,6 +154,51 @@ async fn dispatch(
         ApiKey::UpdateMetadata => {
             let req: UpdateMetadataRequest = decode(body, api_key, v)?;
             encode_response(api_key, v, corr, &update_metadata::handle(ctx, req))
+        }
+        ApiKey::FindCoordinator => {
+            let req: FindCoordinatorRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &find_coordinator::handle(ctx, req, v))
+        }
+        ApiKey::JoinGroup => {
+            let req: JoinGroupRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &join_group::handle(ctx, req, v).await)
+        }
+        ApiKey::SyncGroup => {
+            let req: SyncGroupRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &sync_group::handle(ctx, req, v).await)
+        }
+        ApiKey::Heartbeat => {
+            let req: HeartbeatRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &heartbeat::handle(ctx, req))
+        }
+        ApiKey::LeaveGroup => {
+            let req: LeaveGroupRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &leave_group::handle(ctx, req, v))
+        }
+        ApiKey::OffsetCommit => {
+            let req: OffsetCommitRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &offset_commit::handle(ctx, req, v).await)
+        }
+        ApiKey::OffsetFetch => {
+            let req: OffsetFetchRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &offset_fetch::handle(ctx, req, v).await)
+        }
+        ApiKey::ListGroups => {
+            let req: ListGroupsRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &list_groups::handle(ctx, req, v).await)
+        }
+        ApiKey::DescribeGroups => {
+            let req: DescribeGroupsRequest = decode(body, api_key, v)?;
+            encode_response(
+                api_key,
+                v,
+                corr,
+                &describe_groups::handle(ctx, req, v).await,
+            )
+        }
+        ApiKey::DeleteGroups => {
+            let req: DeleteGroupsRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &delete_groups::handle(ctx, req).await)
         }
         other => return Err(format!("API {other:?} is not served by this broker")),
     };
