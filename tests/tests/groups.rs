@@ -36,7 +36,10 @@ impl Groups {
         let chroot = format!("/t-{name}");
         zk_cli(&zk.connect_string(), &["create", &chroot]).expect("zkCli create");
         let listed = zk_cli(&zk.connect_string(), &["ls", "/"]).expect("zkCli ls");
-        assert!(listed.contains(&name.to_string()), "chroot {chroot} not created: {listed}");
+        assert!(
+            listed.contains(&name.to_string()),
+            "chroot {chroot} not created: {listed}"
+        );
         let mut cluster = Groups {
             brokers: Vec::new(),
             zk,
@@ -90,7 +93,10 @@ fn create_topic(bootstrap: &str, topic: &str) {
         if ready {
             return;
         }
-        assert!(Instant::now() < deadline, "topic {topic} never got a leader");
+        assert!(
+            Instant::now() < deadline,
+            "topic {topic} never got a leader"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -127,7 +133,14 @@ impl Consumer {
         let deadline = Instant::now() + within;
         while !done(self) {
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "{}: {what} not reached within {within:?}; assigned {:?}, {} records\n{}", self.name, self.assigned, self.records.len(), self.proc.stderr());
+            assert!(
+                !left.is_zero(),
+                "{}: {what} not reached within {within:?}; assigned {:?}, {} records\n{}",
+                self.name,
+                self.assigned,
+                self.records.len(),
+                self.proc.stderr()
+            );
             match self.proc.next_json(left.min(Duration::from_millis(500))) {
                 Ok(Some(line)) => self.take(line),
                 Ok(None) => panic!("{} exited early:\n{}", self.name, self.proc.stderr()),
@@ -154,7 +167,12 @@ impl Consumer {
                 .as_array()
                 .map(|a| {
                     a.iter()
-                        .map(|tp| (tp[0].as_str().unwrap_or("").to_string(), tp[1].as_i64().unwrap_or(-1)))
+                        .map(|tp| {
+                            (
+                                tp[0].as_str().unwrap_or("").to_string(),
+                                tp[1].as_i64().unwrap_or(-1),
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -174,7 +192,10 @@ fn deliveries(consumers: &[&Consumer]) -> BTreeMap<(i64, i64), usize> {
     let mut seen = BTreeMap::new();
     for c in consumers {
         for r in &c.records {
-            let key = (r["partition"].as_i64().unwrap_or(-1), r["offset"].as_i64().unwrap_or(-1));
+            let key = (
+                r["partition"].as_i64().unwrap_or(-1),
+                r["offset"].as_i64().unwrap_or(-1),
+            );
             *seen.entry(key).or_insert(0) += 1;
         }
     }
@@ -209,7 +230,14 @@ fn tutorial_consumer_group_splits_partitions_and_fails_over() {
     let cluster = Groups::start("grp-tutorial", GROUP_SETTINGS);
     let bootstrap = cluster.bootstrap();
     create_topic(&bootstrap, "chatting");
-    let args = ["--bootstrap", &bootstrap, "--topic", "chatting", "--group", "grp1"];
+    let args = [
+        "--bootstrap",
+        &bootstrap,
+        "--topic",
+        "chatting",
+        "--group",
+        "grp1",
+    ];
     let mut c1 = Consumer::start("consumer_grp_1", &args);
     let mut c2 = Consumer::start("consumer_grp_2", &args);
     let started = Instant::now();
@@ -220,11 +248,21 @@ fn tutorial_consumer_group_splits_partitions_and_fails_over() {
         if c1.partitions() == 1 && c2.partitions() == 1 {
             break;
         }
-        assert!(started.elapsed() < TIMEOUT, "no 1+1 split: {:?} {:?}", c1.assigned, c2.assigned);
+        assert!(
+            started.elapsed() < TIMEOUT,
+            "no 1+1 split: {:?} {:?}",
+            c1.assigned,
+            c2.assigned
+        );
         c1.drain(Duration::from_millis(300));
         c2.drain(Duration::from_millis(300));
     }
-    println!("split after {:?}: {:?} / {:?}", started.elapsed(), c1.assigned, c2.assigned);
+    println!(
+        "split after {:?}: {:?} / {:?}",
+        started.elapsed(),
+        c1.assigned,
+        c2.assigned
+    );
     assert_ne!(c1.assigned, c2.assigned);
 
     let sent1 = produce_json(&bootstrap, "chatting", "P1", 0, 10);
@@ -256,13 +294,17 @@ fn tutorial_consumer_group_splits_partitions_and_fails_over() {
     let first_c1 = std::mem::take(&mut c1.records);
     drop(c1);
     let killed = Instant::now();
-    c2.pump_until(Duration::from_secs(20), "both partitions", |c| c.partitions() == 2);
+    c2.pump_until(Duration::from_secs(20), "both partitions", |c| {
+        c.partitions() == 2
+    });
     let takeover = killed.elapsed();
     println!("takeover after {takeover:?}");
     assert!(takeover < Duration::from_secs(6 + 8), "took {takeover:?}");
     let before = c2.records.len();
     produce_json(&bootstrap, "chatting", "P1", 200, 6);
-    c2.pump_until(TIMEOUT, "the new records", |c| c.records.len() >= before + 6);
+    c2.pump_until(TIMEOUT, "the new records", |c| {
+        c.records.len() >= before + 6
+    });
     c2.drain(Duration::from_millis(2500));
 
     // Restart consumer 1: the group splits again and nothing is delivered twice.
@@ -284,7 +326,10 @@ fn tutorial_consumer_group_splits_partitions_and_fails_over() {
         .iter()
         .filter_map(|r| r["value"]["num"].as_i64())
         .collect();
-    assert!(restarted.iter().all(|n| *n >= 300), "restarted consumer saw old records {restarted:?}");
+    assert!(
+        restarted.iter().all(|n| *n >= 300),
+        "restarted consumer saw old records {restarted:?}"
+    );
 }
 
 #[allow(dead_code)]
