@@ -332,7 +332,317 @@ fn tutorial_consumer_group_splits_partitions_and_fails_over() {
     );
 }
 
-#[allow(dead_code)]
-fn unused(_: BrokerProcess, _: &str) -> (i32, i16) {
-    find_coordinator("", "")
+/// Runs a script to completion in the background and returns its handle.
+fn spawn(script: &str, args: &[&str]) -> Spawned {
+    python::spawn(script, args).expect("spawn")
+}
+
+/// confluent-kafka consumers in one group with range, roundrobin and cooperative-sticky
+/// assignment: each record once across the group, manual commits visible through
+/// `committed()` and in ZooKeeper, `offsets_for_times` answered.
+#[test]
+fn confluent_consumers_share_partitions_with_each_strategy() {
+    let cluster = Groups::start("grp-ck", GROUP_SETTINGS);
+    let bootstrap = cluster.bootstrap();
+    create_topic(&bootstrap, "ck-topic");
+    let sent = produce_json(&bootstrap, "ck-topic", "P1", 0, 20);
+    let mut per_partition: BTreeMap<i64, i64> = BTreeMap::new();
+    for r in &sent {
+        *per_partition
+            .entry(r["partition"].as_i64().unwrap_or(-1))
+            .or_insert(0) += 1;
+    }
+    for strategy in ["range", "roundrobin", "cooperative-sticky"] {
+        let group = format!("ck-{strategy}");
+        let args = [
+            "--bootstrap",
+            &bootstrap,
+            "--topic",
+            "ck-topic",
+            "--group",
+            &group,
+            "--strategy",
+            strategy,
+        ];
+        let mut a = spawn("ck_group_consume.py", &args);
+        let mut b = spawn("ck_group_consume.py", &args);
+        let lines_a = a.remaining_json(TIMEOUT).expect("consumer a");
+        let lines_b = b.remaining_json(TIMEOUT).expect("consumer b");
+        assert!(a.wait(TIMEOUT).expect("exit").success(), "{}", a.stderr());
+        assert!(b.wait(TIMEOUT).expect("exit").success(), "{}", b.stderr());
+        let mut seen: BTreeMap<(i64, i64), usize> = BTreeMap::new();
+        let mut committed: BTreeMap<String, i64> = BTreeMap::new();
+        let mut max_assigned = [0usize; 2];
+        for (i, lines) in [&lines_a, &lines_b].into_iter().enumerate() {
+            for l in lines {
+                if l.get("offset").is_some() {
+                    *seen
+                        .entry((
+                            l["partition"].as_i64().unwrap_or(-1),
+                            l["offset"].as_i64().unwrap_or(-1),
+                        ))
+                        .or_insert(0) += 1;
+                } else if l["event"] == "committed" {
+                    for (p, o) in l["partitions"].as_object().into_iter().flatten() {
+                        committed.insert(p.clone(), o.as_i64().unwrap_or(-1));
+                    }
+                } else if l["event"] == "times" {
+                    for (_, o) in l["partitions"].as_object().into_iter().flatten() {
+                        assert_eq!(
+                            o.as_i64(),
+                            Some(0),
+                            "offsets_for_times(0) is the first offset"
+                        );
+                    }
+                } else if l["event"] == "assigned" {
+                    let n = l["partitions"].as_array().map_or(0, Vec::len);
+                    max_assigned[i] = max_assigned[i].max(n);
+                }
+            }
+        }
+        println!(
+            "{strategy}: {} records, committed {committed:?}, assigned {max_assigned:?}",
+            seen.len()
+        );
+        assert_eq!(seen.len(), 20, "{strategy}: every record: {seen:?}");
+        assert!(
+            seen.values().all(|&n| n == 1),
+            "{strategy}: duplicates {seen:?}"
+        );
+        for (p, n) in &per_partition {
+            if let Some(c) = committed.get(&p.to_string()) {
+                assert_eq!(c, n, "{strategy}: committed offset of partition {p}");
+            }
+            let out = cluster.zk_cli(&["get", &format!("/consumers/{group}/offsets/ck-topic/{p}")]);
+            assert!(
+                out.lines().any(|l| l.trim() == n.to_string()),
+                "{strategy}: zk offset {n}:\n{out}"
+            );
+        }
+    }
+}
+
+/// kafka-python's KafkaAdminClient: list, describe, list offsets, delete.
+#[test]
+fn admin_client_lists_describes_and_deletes_groups() {
+    let cluster = Groups::start("grp-admin", GROUP_SETTINGS);
+    let bootstrap = cluster.bootstrap();
+    create_topic(&bootstrap, "admin-topic");
+    produce_json(&bootstrap, "admin-topic", "P1", 0, 6);
+    let mut c = spawn(
+        "kp_group_consume.py",
+        &[
+            "--bootstrap",
+            &bootstrap,
+            "--topic",
+            "admin-topic",
+            "--group",
+            "admin-grp",
+            "--idle-ms",
+            "3000",
+        ],
+    );
+    let lines = c.remaining_json(TIMEOUT).expect("consumer");
+    assert_eq!(
+        lines.iter().filter(|l| l.get("offset").is_some()).count(),
+        6
+    );
+    let out = python::run_json(
+        "kp_admin_groups.py",
+        &["--bootstrap", &bootstrap, "--group", "admin-grp"],
+        TIMEOUT,
+    )
+    .expect("admin");
+    println!("{out:?}");
+    let step = |name: &str| {
+        out.iter()
+            .find(|l| l["step"] == name)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let listed = step("list")["groups"].to_string();
+    assert!(listed.contains("admin-grp"), "{listed}");
+    assert_eq!(step("describe")["state"], "Empty");
+    assert_eq!(step("describe")["error"], Value::Null);
+    let offsets = step("offsets")["offsets"].clone();
+    let total: i64 = offsets
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, o)| o.as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(total, 6, "{offsets}");
+    assert!(!step("list-after")["groups"]
+        .to_string()
+        .contains("admin-grp"));
+    assert!(cluster
+        .zk_cli(&["ls", "/consumers"])
+        .lines()
+        .all(|l| !l.contains("admin-grp")));
+}
+
+/// The tutorial's consumer.py shapes: `KafkaConsumer('my-topic', group_id='my-group')` while a
+/// producer sends; `subscribe(pattern='^my-topi.*')` also picks up a topic created later;
+/// a consumer with `api_version=(0, 10)` in its own group.
+#[test]
+fn kafka_python_topic_pattern_and_old_api_version_groups() {
+    let cluster = Groups::start("grp-pattern", GROUP_SETTINGS);
+    let bootstrap = cluster.bootstrap();
+    create_topic(&bootstrap, "my-topic");
+    let base = [
+        "--bootstrap",
+        bootstrap.as_str(),
+        "--metadata-max-age-ms",
+        "1000",
+    ];
+    let mut plain = Consumer::start(
+        "my-group",
+        &[&base[..], &["--topic", "my-topic", "--group", "my-group"]].concat(),
+    );
+    let mut pattern = Consumer::start(
+        "pattern",
+        &[
+            &base[..],
+            &["--pattern", "^my-topi.*", "--group", "pattern-group"],
+        ]
+        .concat(),
+    );
+    let mut old = Consumer::start(
+        "api 0.10",
+        &[
+            &base[..],
+            &[
+                "--topic",
+                "my-topic",
+                "--group",
+                "old-group",
+                "--api-version",
+                "0.10",
+            ],
+        ]
+        .concat(),
+    );
+    for c in [&mut plain, &mut pattern, &mut old] {
+        c.pump_until(TIMEOUT, "an assignment", |c| c.partitions() == 2);
+    }
+    produce_json(&bootstrap, "my-topic", "P1", 0, 5);
+    for c in [&mut plain, &mut pattern, &mut old] {
+        c.pump_until(TIMEOUT, "5 records", |c| c.records.len() >= 5);
+    }
+    // A topic created after the subscription: the pattern consumer finds it on refresh.
+    create_topic(&bootstrap, "my-topic-2");
+    pattern.pump_until(TIMEOUT, "the new topic", |c| c.partitions() == 4);
+    produce_json(&bootstrap, "my-topic-2", "P2", 100, 4);
+    pattern.pump_until(TIMEOUT, "records of my-topic-2", |c| {
+        c.records
+            .iter()
+            .filter(|r| r["topic"] == "my-topic-2")
+            .count()
+            >= 4
+    });
+    plain.drain(Duration::from_millis(500));
+    assert!(plain.records.iter().all(|r| r["topic"] == "my-topic"));
+    assert_eq!(plain.records.len(), 5);
+    assert_eq!(old.records.len(), 5);
+}
+
+/// Two brokers; the group's coordinator is the broker that does NOT host the data. Killing it
+/// (kill -9) moves the group to the survivor: consumers find it, rejoin and continue from
+/// the committed offsets.
+#[test]
+fn coordinator_failover_continues_from_committed_offsets() {
+    let settings: &[(&str, &str)] = &[
+        ("group.initial.rebalance.delay.ms", "300"),
+        ("num.partitions", "1"),
+    ];
+    let mut cluster = Groups::start("grp-failover", settings);
+    cluster.add_broker(2, settings);
+    // Both brokers must know both brokers before the coordinator choice is stable.
+    let deadline = Instant::now() + TIMEOUT;
+    for b in &cluster.brokers {
+        loop {
+            let md = WireClient::connect(&b.bootstrap())
+                .and_then(|mut c| c.metadata_all())
+                .expect("metadata");
+            if md.brokers.len() == 2 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "brokers never saw each other");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let bootstrap = cluster.bootstrap();
+    create_topic(&bootstrap, "failover");
+    let md = WireClient::connect(&bootstrap)
+        .and_then(|mut c| c.metadata_all())
+        .expect("metadata");
+    let leader = md
+        .topics
+        .iter()
+        .find(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == "failover"))
+        .and_then(|t| t.partitions.first())
+        .map(|p| p.leader_id.0)
+        .expect("leader");
+    let other = if leader == 1 { 2 } else { 1 };
+    let group = (0..100)
+        .map(|i| format!("failover-{i}"))
+        .find(|g| find_coordinator(&bootstrap, g) == (other, 0))
+        .expect("a group coordinated by the other broker");
+    let survivor = cluster
+        .brokers
+        .iter()
+        .find(|b| b.id() == leader)
+        .map(|b| b.bootstrap())
+        .expect("survivor");
+    println!("data on broker {leader}, group {group} coordinated by broker {other}");
+
+    let mut c = Consumer::start(
+        "consumer",
+        &[
+            "--bootstrap",
+            &survivor,
+            "--topic",
+            "failover",
+            "--group",
+            &group,
+        ],
+    );
+    c.pump_until(TIMEOUT, "an assignment", |c| c.partitions() == 1);
+    produce_json(&survivor, "failover", "P1", 0, 10);
+    c.pump_until(TIMEOUT, "10 records", |c| c.records.len() >= 10);
+    c.drain(Duration::from_millis(2500));
+    let committed = cluster.zk_cli(&["get", &format!("/consumers/{group}/offsets/failover/0")]);
+    assert!(committed.lines().any(|l| l.trim() == "10"), "{committed}");
+
+    let killed = Instant::now();
+    cluster
+        .brokers
+        .iter_mut()
+        .find(|b| b.id() == other)
+        .expect("coordinator")
+        .kill()
+        .expect("kill");
+    produce_json(&survivor, "failover", "P2", 100, 10);
+    c.pump_until(Duration::from_secs(60), "the records after failover", |c| {
+        c.records.len() >= 20
+    });
+    println!(
+        "consumer continued {:?} after the coordinator was killed",
+        killed.elapsed()
+    );
+    // The group moved to the survivor.
+    let deadline = Instant::now() + TIMEOUT;
+    while find_coordinator(&survivor, &group) != (leader, 0) {
+        assert!(Instant::now() < deadline, "group never moved");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    c.drain(Duration::from_millis(2500));
+    let seen = deliveries(&[&c]);
+    assert_eq!(seen.len(), 20);
+    assert!(
+        seen.values().all(|&n| n == 1),
+        "re-delivered after failover: {seen:?}"
+    );
+    let committed = cluster.zk_cli(&["get", &format!("/consumers/{group}/offsets/failover/0")]);
+    assert!(committed.lines().any(|l| l.trim() == "20"), "{committed}");
 }

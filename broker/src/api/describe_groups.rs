@@ -8,6 +8,10 @@ use kafka_protocol::protocol::StrBytes;
 use crate::context::RequestContext;
 use crate::group::live_ids;
 
+/// Without an authorizer every operation a group supports is allowed: READ (3), DELETE (6)
+/// and DESCRIBE (8), as a bit field of ACL operation codes.
+const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
+
 #[tracing::instrument(level = "debug", skip_all, fields(v))]
 pub async fn handle(
     ctx: RequestContext<'_>,
@@ -23,6 +27,11 @@ pub async fn handle(
             Err(e) => Err(e),
         };
         let d = DescribedGroup::default().with_group_id(id);
+        let d = if v >= 3 && req.include_authorized_operations {
+            d.with_authorized_operations(GROUP_OPERATIONS)
+        } else {
+            d
+        };
         let d = match result {
             Err(e) => d.with_error_code(e.code()),
             Ok(s) => {
