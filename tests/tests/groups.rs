@@ -615,6 +615,7 @@ fn coordinator_failover_continues_from_committed_offsets() {
     assert!(committed.lines().any(|l| l.trim() == "10"), "{committed}");
 
     let killed = Instant::now();
+    c.assigned = None;
     cluster
         .brokers
         .iter_mut()
@@ -622,20 +623,23 @@ fn coordinator_failover_continues_from_committed_offsets() {
         .expect("coordinator")
         .kill()
         .expect("kill");
-    produce_json(&survivor, "failover", "P2", 100, 10);
-    c.pump_until(Duration::from_secs(60), "the records after failover", |c| {
-        c.records.len() >= 20
-    });
-    println!(
-        "consumer continued {:?} after the coordinator was killed",
-        killed.elapsed()
-    );
-    // The group moved to the survivor.
+    // The survivor takes the group once the controller reports the dead broker gone
+    // (ZooKeeper session timeout, 6 s); the consumer rediscovers it and rejoins.
     let deadline = Instant::now() + TIMEOUT;
     while find_coordinator(&survivor, &group) != (leader, 0) {
         assert!(Instant::now() < deadline, "group never moved");
         std::thread::sleep(Duration::from_millis(200));
     }
+    let moved = killed.elapsed();
+    c.pump_until(Duration::from_secs(60), "a new assignment", |c| {
+        c.partitions() == 1
+    });
+    let rejoined = killed.elapsed();
+    println!("group moved after {moved:?}, consumer rejoined after {rejoined:?}");
+    produce_json(&survivor, "failover", "P2", 100, 10);
+    c.pump_until(TIMEOUT, "the records after failover", |c| {
+        c.records.len() >= 20
+    });
     c.drain(Duration::from_millis(2500));
     let seen = deliveries(&[&c]);
     assert_eq!(seen.len(), 20);
