@@ -73,7 +73,7 @@ fn stable_pair() -> (Group, String, String) {
     assert_eq!(done.len(), 2);
     assert_eq!(g.state, GroupState::CompletingRebalance);
     assert_eq!(g.generation, 1);
-    let leader = g.leader.clone().unwrap();
+    let leader = g.leader.clone().expect("a leader");
     assert_eq!(leader, a);
     for (id, r) in &done {
         assert_eq!(r.generation, 1);
