@@ -650,3 +650,37 @@ fn coordinator_failover_continues_from_committed_offsets() {
     let committed = cluster.zk_cli(&["get", &format!("/consumers/{group}/offsets/failover/0")]);
     assert!(committed.lines().any(|l| l.trim() == "20"), "{committed}");
 }
+
+/// aiokafka joins a group, consumes, commits, and reads its commits back.
+#[test]
+fn aiokafka_group_consumer_commits() {
+    let cluster = Groups::start("grp-aio", GROUP_SETTINGS);
+    let bootstrap = cluster.bootstrap();
+    create_topic(&bootstrap, "aio-topic");
+    let sent = produce_json(&bootstrap, "aio-topic", "P1", 0, 8);
+    let out = python::run_json(
+        "aio_group_consume.py",
+        &[
+            "--bootstrap",
+            &bootstrap,
+            "--topic",
+            "aio-topic",
+            "--group",
+            "aio-grp",
+            "--expect",
+            "8",
+        ],
+        Duration::from_secs(60),
+    )
+    .expect("aiokafka consumer");
+    assert_eq!(out.iter().filter(|l| l.get("offset").is_some()).count(), 8);
+    let committed = out
+        .iter()
+        .find(|l| l["event"] == "committed")
+        .expect("committed line");
+    for p in 0..2 {
+        let n = sent.iter().filter(|r| r["partition"] == p).count() as i64;
+        let c = committed["partitions"][p.to_string()].as_i64();
+        assert_eq!(c.unwrap_or(0), n, "partition {p}: {committed}");
+    }
+}
