@@ -7,6 +7,7 @@ use std::sync::RwLock;
 use coordinator::controller::ControllerHandle;
 
 use crate::config::BrokerConfig;
+use crate::group::GroupCoordinator;
 use crate::metadata_cache::MetadataCache;
 use crate::producer_ids::ProducerIdAllocator;
 use crate::replica::fetcher::FetcherManager;
@@ -28,6 +29,8 @@ pub struct Broker {
     pub fetchers: FetcherManager,
     pub metadata: MetadataCache,
     pub producer_ids: ProducerIdAllocator,
+    /// The consumer groups this broker coordinates.
+    pub groups: GroupCoordinator,
 }
 
 impl Broker {
@@ -41,6 +44,7 @@ impl Broker {
 
     /// Installs a new session (after the previous one expired) and its registration's epoch.
     pub fn replace_zk(&self, zk: coordinator::Zk, broker_epoch: i64) {
+        self.groups.replace_zk(zk.clone());
         *self.zk_session.write().unwrap_or_else(|e| e.into_inner()) = zk;
         self.broker_epoch.store(broker_epoch, Ordering::Release);
     }

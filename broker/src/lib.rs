@@ -5,6 +5,7 @@
 //! - [`server`]: start-up order, listeners, the ordered drain on shutdown.
 //! - [`connection`]: framing; one task per client connection, requests answered in order.
 //! - [`api`]: dispatch on the API key, one file per Kafka API.
+//! - [`group`]: the consumer-group coordinator; offsets in ZooKeeper under `/consumers`.
 //! - [`replica`]: the partitions this broker hosts (leader epoch, high watermark, producer state).
 //! - [`log`]: segments and indexes on disk: append, read, recover, retention.
 //! - [`records`]: record batch validation and format conversion.
@@ -23,6 +24,7 @@ pub mod config;
 pub mod connection;
 pub mod context;
 pub mod controlled_shutdown;
+pub mod group;
 pub mod log;
 pub mod meta_properties;
 pub mod metadata_cache;

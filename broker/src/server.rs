@@ -179,6 +179,12 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         zk_session: std::sync::RwLock::new(zk.clone()),
         broker_epoch: std::sync::atomic::AtomicI64::new(broker_epoch),
         controller: coordinator::controller::ControllerHandle::new(),
+        groups: crate::group::GroupCoordinator::new(
+            broker_id,
+            zk.clone(),
+            crate::group::config_of(&config),
+            (config.offsets_retention_minutes as i64).saturating_mul(60_000),
+        ),
         config,
     });
     let session = zk_session::SessionParams {
@@ -207,6 +213,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         ));
     }
     tracker.spawn(housekeeping(broker.clone(), serving.clone()));
+    tracker.spawn(crate::group::maintenance(broker.clone(), serving.clone()));
     info!(broker_id, "broker started");
 
     shutdown.cancelled().await;
@@ -226,6 +233,8 @@ async fn drain(
 ) {
     info!("shutting down: finishing in-flight requests");
     tracker.close();
+    // Parked JoinGroup/SyncGroup requests would hold their connections open: release them.
+    broker.groups.shutdown();
     if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())
         .await
         .is_err()

@@ -10,20 +10,30 @@ pub mod config_defs;
 pub mod controlled_shutdown;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_groups;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
+pub mod describe_groups;
 pub mod describe_log_dirs;
 pub mod errors;
 pub mod fetch;
+pub mod find_coordinator;
+pub mod heartbeat;
 pub mod incremental_alter_configs;
 pub mod init_producer_id;
+pub mod join_group;
 pub mod leader_and_isr;
+pub mod leave_group;
+pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod stop_replica;
+pub mod sync_group;
 pub mod update_metadata;
 pub mod versions;
 
@@ -37,6 +47,11 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, FetchRequest, InitProducerIdRequest, LeaderAndIsrRequest,
     ListOffsetsRequest, MetadataRequest, OffsetForLeaderEpochRequest, ProduceRequest,
     RequestHeader, ResponseHeader, UpdateMetadataRequest,
+};
+use kafka_protocol::messages::{
+    DeleteGroupsRequest, DescribeGroupsRequest, FindCoordinatorRequest, HeartbeatRequest,
+    JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest, OffsetCommitRequest,
+    OffsetFetchRequest, SyncGroupRequest,
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
 
@@ -207,6 +222,51 @@ async fn dispatch(
         ApiKey::DescribeLogDirs => {
             let req: DescribeLogDirsRequest = decode(body, api_key, v)?;
             encode_response(api_key, v, corr, &describe_log_dirs::handle(ctx, req))
+        }
+        ApiKey::FindCoordinator => {
+            let req: FindCoordinatorRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &find_coordinator::handle(ctx, req, v))
+        }
+        ApiKey::JoinGroup => {
+            let req: JoinGroupRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &join_group::handle(ctx, req, v).await)
+        }
+        ApiKey::SyncGroup => {
+            let req: SyncGroupRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &sync_group::handle(ctx, req, v).await)
+        }
+        ApiKey::Heartbeat => {
+            let req: HeartbeatRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &heartbeat::handle(ctx, req))
+        }
+        ApiKey::LeaveGroup => {
+            let req: LeaveGroupRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &leave_group::handle(ctx, req, v))
+        }
+        ApiKey::OffsetCommit => {
+            let req: OffsetCommitRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &offset_commit::handle(ctx, req, v).await)
+        }
+        ApiKey::OffsetFetch => {
+            let req: OffsetFetchRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &offset_fetch::handle(ctx, req, v).await)
+        }
+        ApiKey::ListGroups => {
+            let req: ListGroupsRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &list_groups::handle(ctx, req, v).await)
+        }
+        ApiKey::DescribeGroups => {
+            let req: DescribeGroupsRequest = decode(body, api_key, v)?;
+            encode_response(
+                api_key,
+                v,
+                corr,
+                &describe_groups::handle(ctx, req, v).await,
+            )
+        }
+        ApiKey::DeleteGroups => {
+            let req: DeleteGroupsRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &delete_groups::handle(ctx, req).await)
         }
         other => return Err(format!("API {other:?} is not served by this broker")),
     };

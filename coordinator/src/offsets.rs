@@ -1,0 +1,339 @@
+//! Committed consumer-group offsets under `/consumers`, in the layout of Kafka's old
+//! ZooKeeper consumer (reference §1.19), so `zkCli.sh get` shows what a person expects.
+//!
+//! # Layout
+//! - `/consumers/<group>`: the group (empty data).
+//! - `/consumers/<group>/offsets/<topic>/<partition>`: the next offset to consume, as a bare
+//!   decimal (`ConsumerOffset.encode` = `offset.toString`), exactly as Kafka 0.8–1.x wrote it.
+//! - `/consumers/<group>/offset_metadata/<topic>/<partition>`: what the decimal cannot hold, as
+//!   JSON: `{"version":1,"offset":42,"leader_epoch":-1,"metadata":"...","commit_timestamp":ms}`.
+//!   It lives in its own subtree so tools that list `offsets/<topic>` still see only partition
+//!   numbers. Written in the same multi as the offset; a missing or older one (a tool wrote only
+//!   the decimal) reads as no metadata, leader epoch -1 and the offset node's mtime.
+//!
+//! A commit of many partitions is one ZooKeeper multi: all offsets become visible together or
+//! none does. Only the group's coordinator writes here; this module knows nothing of groups'
+//! membership, only of their offsets.
+
+use std::collections::BTreeMap;
+
+use crate::connect::Zk;
+use crate::error::ZkError;
+use crate::zk_ops::ZkOp;
+use crate::znode::ConsumerOffsetZNode;
+use serde::{Deserialize, Serialize};
+
+/// The parent of every group.
+pub const CONSUMERS_PATH: &str = "/consumers";
+
+/// How often a commit is retried when a concurrent writer created or deleted a node between
+/// our existence check and our multi.
+const COMMIT_ATTEMPTS: usize = 3;
+
+/// One committed offset with what Kafka keeps beside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommittedOffset {
+    /// The next offset the group will consume.
+    pub offset: i64,
+    /// Leader epoch of the record before `offset` (-1 if unknown).
+    pub leader_epoch: i32,
+    /// The client's free-form metadata string.
+    pub metadata: String,
+    /// When the commit was made (ms since the epoch).
+    pub commit_timestamp: i64,
+}
+
+/// One partition's commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OffsetCommit {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// What to store.
+    pub committed: CommittedOffset,
+}
+
+/// Committed offsets by (topic, partition).
+pub type GroupOffsets = BTreeMap<(String, i32), CommittedOffset>;
+
+/// `/consumers/<group>/offset_metadata/<topic>/<partition>` (our addition to Kafka's layout).
+pub struct OffsetMetadataZNode;
+
+#[derive(Serialize, Deserialize)]
+struct MetadataJson {
+    version: i32,
+    offset: i64,
+    leader_epoch: i32,
+    metadata: String,
+    commit_timestamp: i64,
+}
+
+impl OffsetMetadataZNode {
+    /// The path.
+    pub fn path(group: &str, topic: &str, partition: i32) -> String {
+        format!("/consumers/{group}/offset_metadata/{topic}/{partition}")
+    }
+
+    /// The JSON form.
+    pub fn encode(c: &CommittedOffset) -> Vec<u8> {
+        let json = MetadataJson {
+            version: 1,
+            offset: c.offset,
+            leader_epoch: c.leader_epoch,
+            metadata: c.metadata.clone(),
+            commit_timestamp: c.commit_timestamp,
+        };
+        serde_json::to_vec(&json).unwrap_or_default()
+    }
+
+    /// Parses the JSON form: (offset it describes, epoch, metadata, timestamp).
+    pub fn decode(path: &str, data: &[u8]) -> Result<CommittedOffset, ZkError> {
+        let json: MetadataJson =
+            serde_json::from_slice(data).map_err(|e| ZkError::json(path, e))?;
+        Ok(CommittedOffset {
+            offset: json.offset,
+            leader_epoch: json.leader_epoch,
+            metadata: json.metadata,
+            commit_timestamp: json.commit_timestamp,
+        })
+    }
+}
+
+/// The group's node.
+pub fn group_path(group: &str) -> String {
+    format!("{CONSUMERS_PATH}/{group}")
+}
+
+fn offsets_dir(group: &str) -> String {
+    format!("{CONSUMERS_PATH}/{group}/offsets")
+}
+
+/// True if `group` can name a znode: non-empty, no `/`, not `.`/`..`, no NUL. (Kafka allows
+/// any non-empty string; a group id that is not a path component would scatter its offsets.)
+pub fn valid_group_id(group: &str) -> bool {
+    !group.is_empty() && group != "." && group != ".." && !group.contains(['/', '\0'])
+}
+
+/// Writes `commits` for `group` atomically (one multi), creating parents as needed.
+pub async fn commit_offsets(zk: &Zk, group: &str, commits: &[OffsetCommit]) -> Result<(), ZkError> {
+    if commits.is_empty() {
+        return Ok(());
+    }
+    let mut topics: Vec<&str> = commits.iter().map(|c| c.topic.as_str()).collect();
+    topics.sort_unstable();
+    topics.dedup();
+    for topic in &topics {
+        zk.ensure_path(&format!("{}/{topic}", offsets_dir(group)))
+            .await?;
+        zk.ensure_path(&format!("{CONSUMERS_PATH}/{group}/offset_metadata/{topic}"))
+            .await?;
+    }
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let ops = commit_ops(zk, group, commits).await?;
+        match zk.multi(&ops).await {
+            Ok(_) => return Ok(()),
+            Err(e) if attempt < COMMIT_ATTEMPTS && (e.is_node_exists() || e.is_no_node()) => {
+                tracing::debug!(group, error = %e, "offset commit raced another writer; retrying");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Create-or-set ops for every commit, choosing by what exists now.
+async fn commit_ops(zk: &Zk, group: &str, commits: &[OffsetCommit]) -> Result<Vec<ZkOp>, ZkError> {
+    let mut ops = Vec::with_capacity(commits.len() * 2);
+    for c in commits {
+        let offset_path = ConsumerOffsetZNode::path(group, &c.topic, c.partition);
+        let meta_path = OffsetMetadataZNode::path(group, &c.topic, c.partition);
+        let offset_data = ConsumerOffsetZNode::encode(c.committed.offset);
+        let meta_data = OffsetMetadataZNode::encode(&c.committed);
+        for (path, data) in [(offset_path, offset_data), (meta_path, meta_data)] {
+            let op = if zk.stat(&path).await?.is_some() {
+                ZkOp::SetData {
+                    path,
+                    data,
+                    version: None,
+                }
+            } else {
+                ZkOp::create(path, data)
+            };
+            ops.push(op);
+        }
+    }
+    Ok(ops)
+}
+
+/// Reads one partition's committed offset; `None` if never committed.
+pub async fn fetch_offset(
+    zk: &Zk,
+    group: &str,
+    topic: &str,
+    partition: i32,
+) -> Result<Option<CommittedOffset>, ZkError> {
+    let path = ConsumerOffsetZNode::path(group, topic, partition);
+    let Some((data, stat)) = zk.get(&path).await? else {
+        return Ok(None);
+    };
+    let offset = ConsumerOffsetZNode::decode(&path, &data)?;
+    let meta_path = OffsetMetadataZNode::path(group, topic, partition);
+    let meta = match zk.get(&meta_path).await? {
+        Some((data, _)) => OffsetMetadataZNode::decode(&meta_path, &data).ok(),
+        None => None,
+    };
+    Ok(Some(merge(offset, stat.mtime, meta)))
+}
+
+/// The offset node is the truth; the metadata applies only if it describes the same offset.
+fn merge(offset: i64, mtime: i64, meta: Option<CommittedOffset>) -> CommittedOffset {
+    match meta {
+        Some(m) if m.offset == offset => m,
+        _ => CommittedOffset {
+            offset,
+            leader_epoch: -1,
+            metadata: String::new(),
+            commit_timestamp: mtime,
+        },
+    }
+}
+
+/// Every committed offset of `group` (empty if the group has none).
+pub async fn fetch_all_offsets(zk: &Zk, group: &str) -> Result<GroupOffsets, ZkError> {
+    let mut out = GroupOffsets::new();
+    let dir = offsets_dir(group);
+    for topic in zk.children(&dir).await? {
+        for child in zk.children(&format!("{dir}/{topic}")).await? {
+            let Ok(partition) = child.parse::<i32>() else {
+                continue;
+            };
+            if let Some(c) = fetch_offset(zk, group, &topic, partition).await? {
+                out.insert((topic.clone(), partition), c);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The groups that have a node under `/consumers`.
+pub async fn list_groups(zk: &Zk) -> Result<Vec<String>, ZkError> {
+    zk.children(CONSUMERS_PATH).await
+}
+
+/// True if `/consumers/<group>` exists.
+pub async fn group_exists(zk: &Zk, group: &str) -> Result<bool, ZkError> {
+    Ok(zk.stat(&group_path(group)).await?.is_some())
+}
+
+/// Deletes `/consumers/<group>` and everything under it in one multi; false if it was absent.
+pub async fn delete_group(zk: &Zk, group: &str) -> Result<bool, ZkError> {
+    let root = group_path(group);
+    let mut nodes = Vec::new();
+    collect_subtree(zk, &root, &mut nodes).await?;
+    if nodes.is_empty() {
+        return Ok(false);
+    }
+    // Children were pushed after parents: delete in reverse.
+    let ops: Vec<ZkOp> = nodes
+        .into_iter()
+        .rev()
+        .map(|path| ZkOp::Delete {
+            path,
+            version: None,
+        })
+        .collect();
+    zk.multi(&ops).await?;
+    Ok(true)
+}
+
+/// Deletes only the group's committed offsets (expiry), keeping the group node.
+pub async fn delete_all_offsets(zk: &Zk, group: &str) -> Result<(), ZkError> {
+    let mut nodes = Vec::new();
+    for dir in [
+        offsets_dir(group),
+        format!("{CONSUMERS_PATH}/{group}/offset_metadata"),
+    ] {
+        collect_subtree(zk, &dir, &mut nodes).await?;
+    }
+    let ops: Vec<ZkOp> = nodes
+        .into_iter()
+        .rev()
+        .map(|path| ZkOp::Delete {
+            path,
+            version: None,
+        })
+        .collect();
+    if !ops.is_empty() {
+        zk.multi(&ops).await?;
+    }
+    Ok(())
+}
+
+/// Pushes `path` (if it exists) and then all its descendants, parents before children.
+async fn collect_subtree(zk: &Zk, path: &str, out: &mut Vec<String>) -> Result<(), ZkError> {
+    if zk.stat(path).await?.is_none() {
+        return Ok(());
+    }
+    let mut stack = vec![path.to_string()];
+    while let Some(node) = stack.pop() {
+        for child in zk.children(&node).await? {
+            stack.push(format!("{node}/{child}"));
+        }
+        out.push(node);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn committed(offset: i64) -> CommittedOffset {
+        CommittedOffset {
+            offset,
+            leader_epoch: 3,
+            metadata: "m \"quoted\"".into(),
+            commit_timestamp: 1_700_000_000_000,
+        }
+    }
+
+    #[test]
+    fn offset_is_a_bare_decimal_and_metadata_round_trips() {
+        assert_eq!(
+            ConsumerOffsetZNode::path("grp1", "chatting", 0),
+            "/consumers/grp1/offsets/chatting/0"
+        );
+        assert_eq!(ConsumerOffsetZNode::encode(1234), b"1234".to_vec());
+        let path = OffsetMetadataZNode::path("grp1", "chatting", 0);
+        assert_eq!(path, "/consumers/grp1/offset_metadata/chatting/0");
+        let data = OffsetMetadataZNode::encode(&committed(1234));
+        let json: serde_json::Value = serde_json::from_slice(&data).unwrap();
+        assert_eq!(json["version"], 1);
+        assert_eq!(json["offset"], 1234);
+        assert_eq!(
+            OffsetMetadataZNode::decode(&path, &data).unwrap(),
+            committed(1234)
+        );
+        assert!(OffsetMetadataZNode::decode(&path, b"12").is_err());
+    }
+
+    #[test]
+    fn stale_metadata_is_ignored() {
+        assert_eq!(merge(5, 77, Some(committed(5))), committed(5));
+        let fallback = merge(6, 77, Some(committed(5)));
+        assert_eq!(fallback.offset, 6);
+        assert_eq!(fallback.commit_timestamp, 77);
+        assert_eq!(fallback.leader_epoch, -1);
+    }
+
+    #[test]
+    fn group_ids_must_be_path_components() {
+        assert!(valid_group_id("grp1"));
+        assert!(valid_group_id("my group.1"));
+        for bad in ["", ".", "..", "a/b", "a\0"] {
+            assert!(!valid_group_id(bad), "{bad:?}");
+        }
+    }
+}
