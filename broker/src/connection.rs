@@ -69,6 +69,7 @@ pub async fn serve(
 ) {
     let _ = stream.set_nodelay(true);
     let max = broker.config.socket_request_max_bytes;
+    let client_host = format!("/{}", peer.ip());
     loop {
         let frame = tokio::select! {
             f = read_frame(&mut stream, max) => f,
@@ -85,6 +86,8 @@ pub async fn serve(
         let ctx = RequestContext {
             broker: &broker,
             listener: &listener,
+            client_id: "",
+            client_host: &client_host,
         };
         match api::handle(ctx, frame).await {
             Outcome::Respond(buf) => {

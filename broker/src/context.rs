@@ -61,4 +61,8 @@ impl Broker {
 pub struct RequestContext<'a> {
     pub broker: &'a Broker,
     pub listener: &'a str,
+    /// The client id from the request header ("" when absent).
+    pub client_id: &'a str,
+    /// The peer address, as Kafka reports client hosts ("/127.0.0.1").
+    pub client_host: &'a str,
 }

@@ -81,7 +81,12 @@ def run():
     times = consumer.offsets_for_times(
         [TopicPartition(tp.topic, tp.partition, 0) for tp in assignment], timeout=10)
     emit(event="times", partitions={str(tp.partition): tp.offset for tp in times})
-    consumer.close()
+    try:
+        consumer.close()
+    except Exception as e:  # noqa: BLE001 - see below
+        # librdkafka can report a rebalance it abandons while closing (the other member just
+        # left); everything this test checks was printed above.
+        emit(event="close_error", error=str(e))
 
 
 if __name__ == "__main__":

@@ -51,8 +51,8 @@ pub async fn handle(ctx: RequestContext<'_>, req: JoinGroupRequest, v: i16) -> J
     let join = JoinRequest {
         member_id: req.member_id.to_string(),
         instance_id: req.group_instance_id.map(|i| i.to_string()),
-        client_id: String::new(),
-        client_host: String::new(),
+        client_id: ctx.client_id.to_string(),
+        client_host: ctx.client_host.to_string(),
         session_timeout_ms: req.session_timeout_ms,
         rebalance_timeout_ms: if v >= 1 { req.rebalance_timeout_ms } else { -1 },
         protocol_type: req.protocol_type.to_string(),

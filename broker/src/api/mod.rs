@@ -123,6 +123,10 @@ pub async fn handle(ctx: RequestContext<'_>, mut frame: Bytes) -> Outcome {
         .map(|c| c.to_string())
         .unwrap_or_default();
     tracing::trace!(api = ?api_key, version, correlation_id, client, "request");
+    let ctx = RequestContext {
+        client_id: &client,
+        ..ctx
+    };
     match dispatch(ctx, api_key, version, correlation_id, &mut frame).await {
         Ok(outcome) => outcome,
         Err(reason) => Outcome::Close(reason),
