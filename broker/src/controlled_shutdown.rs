@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use coordinator::controller::channel::round_trip;
+use coordinator::kafka_client::KafkaConnection;
 use coordinator::ControllerError;
 use kafka_protocol::messages::{BrokerId, ControlledShutdownRequest};
 use thiserror::Error;
-use tokio::net::TcpStream;
 use tracing::{info, warn};
 
 use crate::context::Broker;
@@ -96,13 +95,13 @@ async fn attempt_once(broker: &Broker) -> Result<Vec<(String, i32)>, AttemptErro
         .and_then(|b| b.endpoint(listener).cloned())
         .ok_or(AttemptError::NoEndpoint(controller))?;
     let port = u16::try_from(endpoint.port).map_err(|_| AttemptError::NoEndpoint(controller))?;
-    let mut stream = TcpStream::connect((endpoint.host.as_str(), port)).await?;
-    stream.set_nodelay(true)?;
     let request = ControlledShutdownRequest::default()
         .with_broker_id(BrokerId(broker.broker_id))
         .with_broker_epoch(epoch);
     let client_id = format!("broker-{}-controlled-shutdown", broker.broker_id);
-    let response = round_trip(&mut stream, &request, VERSION, 1, &client_id).await?;
+    let mut conn =
+        KafkaConnection::connect(&endpoint.host, port, &client_id, ATTEMPT_TIMEOUT).await?;
+    let response = conn.request(&request, VERSION).await?;
     if response.error_code != 0 {
         return Err(AttemptError::ErrorCode(response.error_code));
     }

@@ -52,6 +52,12 @@ impl KafkaConnection {
         })
     }
 
+    /// Replaces the bound on each request (the connect timeout by default).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     /// Sends `request` at `version` and waits (bounded) for its response.
     pub async fn request<R: Request>(
         &mut self,

@@ -209,3 +209,39 @@ impl WireClient {
 fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
+
+impl WireClient {
+    /// Asks for `topic` (auto-creating it) until every partition has a leader, or `timeout`
+    /// passes. Auto-creation goes through ZooKeeper and the controller, so the first answers
+    /// say LEADER_NOT_AVAILABLE.
+    pub fn wait_for_leader(&mut self, topic: &str, timeout: Duration) -> io::Result<()> {
+        use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+        use kafka_protocol::messages::TopicName;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let req = MetadataRequest::default()
+                .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(
+                    TopicName(StrBytes::from_string(topic.to_string())),
+                ))]))
+                .with_allow_auto_topic_creation(true);
+            let resp = self.request(9, &req)?;
+            let ready = resp.topics.iter().any(|t| {
+                t.error_code == 0
+                    && !t.partitions.is_empty()
+                    && t.partitions
+                        .iter()
+                        .all(|p| p.error_code == 0 && p.leader_id.0 >= 0)
+            });
+            if ready {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("topic {topic} never got a leader: {resp:?}"),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}

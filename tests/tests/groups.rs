@@ -4,8 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::{FindCoordinatorRequest, MetadataRequest, TopicName};
+use kafka_protocol::messages::FindCoordinatorRequest;
 use kafka_protocol::protocol::StrBytes;
 use serde_json::Value;
 use tests::python::{self, Spawned};
@@ -68,37 +67,12 @@ impl Groups {
     }
 }
 
-fn topic_name(name: &str) -> TopicName {
-    TopicName(StrBytes::from_string(name.to_string()))
-}
-
 /// Creates `topic` by auto-creation and waits until every partition has a leader.
 fn create_topic(bootstrap: &str, topic: &str) {
     let mut client = WireClient::connect(bootstrap).expect("connect");
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let req = MetadataRequest::default()
-            .with_topics(Some(vec![
-                MetadataRequestTopic::default().with_name(Some(topic_name(topic)))
-            ]))
-            .with_allow_auto_topic_creation(true);
-        let resp = client.request(9, &req).expect("metadata");
-        let ready = resp.topics.iter().any(|t| {
-            t.error_code == 0
-                && !t.partitions.is_empty()
-                && t.partitions
-                    .iter()
-                    .all(|p| p.error_code == 0 && p.leader_id.0 >= 0)
-        });
-        if ready {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "topic {topic} never got a leader"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    client
+        .wait_for_leader(topic, TIMEOUT)
+        .expect("topic leader");
 }
 
 /// The coordinator FindCoordinator names for `group`: (node id, error code).

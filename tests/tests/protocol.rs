@@ -2,7 +2,7 @@
 //! and bad input (garbage, oversized frames, unknown APIs, bad topic names, corrupt and
 //! oversized batches) answered per Kafka's rules while a well-behaved client keeps working.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::indexmap::IndexMap;
@@ -24,34 +24,6 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 fn topic_name(name: &str) -> TopicName {
     TopicName(StrBytes::from_string(name.to_string()))
-}
-
-/// Asks for `topic` until it has a leader (auto-creation goes through ZooKeeper and the
-/// controller, so the first answers say LEADER_NOT_AVAILABLE).
-fn wait_for_leader(client: &mut WireClient, topic: &str) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let req = MetadataRequest::default()
-            .with_topics(Some(vec![
-                MetadataRequestTopic::default().with_name(Some(topic_name(topic)))
-            ]))
-            .with_allow_auto_topic_creation(true);
-        let resp = client.request(9, &req).expect("metadata");
-        let ready = resp.topics.iter().any(|t| {
-            t.error_code == 0
-                && t.partitions
-                    .iter()
-                    .all(|p| p.error_code == 0 && p.leader_id.0 >= 0)
-        });
-        if ready {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "topic {topic} never got a leader: {resp:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// A v2 batch of `count` records from an idempotent producer.
@@ -131,7 +103,7 @@ fn idempotent_retries_are_stored_once_also_after_restart() {
     let mut cluster = Cluster::start("idempotence").expect("cluster");
     let topic = "idem";
     let mut client = WireClient::connect(&cluster.bootstrap()).expect("connect");
-    wait_for_leader(&mut client, topic);
+    client.wait_for_leader(topic, TIMEOUT).expect("leader");
     let (pid, epoch) = init_producer(&mut client);
     assert!(pid >= 0);
 
@@ -148,7 +120,7 @@ fn idempotent_retries_are_stored_once_also_after_restart() {
     drop(client);
     cluster.broker.restart().expect("restart");
     let mut client = WireClient::connect(&cluster.bootstrap()).expect("reconnect");
-    wait_for_leader(&mut client, topic);
+    client.wait_for_leader(topic, TIMEOUT).expect("leader");
     // Producer state is rebuilt from the log: the retry is still recognised.
     assert_eq!(produce(&mut client, topic, first), (0, 0));
     assert_eq!(
@@ -175,7 +147,7 @@ fn bad_input_gets_kafka_errors_and_others_keep_working() {
         Cluster::start_with("badinput", &[("message.max.bytes", "2000")]).expect("cluster");
     let addr = cluster.bootstrap();
     let mut good = WireClient::connect(&addr).expect("connect");
-    wait_for_leader(&mut good, "fine");
+    good.wait_for_leader("fine", TIMEOUT).expect("leader");
 
     // Garbage: a frame that is not a request header the broker can parse.
     let mut bad = WireClient::connect(&addr).expect("connect");

@@ -7,25 +7,20 @@ use std::collections::BTreeMap;
 use std::io;
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
-    LeaderAndIsrRequest, LeaderAndIsrResponse, RequestHeader, ResponseHeader, StopReplicaRequest,
-    StopReplicaResponse, UpdateMetadataRequest, UpdateMetadataResponse,
+    LeaderAndIsrRequest, LeaderAndIsrResponse, StopReplicaRequest, StopReplicaResponse,
+    UpdateMetadataRequest, UpdateMetadataResponse,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::requests::{LEADER_AND_ISR_VERSION, STOP_REPLICA_VERSION, UPDATE_METADATA_VERSION};
+use crate::kafka_client::KafkaConnection;
 use crate::znode::BrokerInfo;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// Refuse absurd response sizes rather than allocating them.
-const MAX_RESPONSE_BYTES: usize = 100 * 1024 * 1024;
 
 /// A request queued for one broker.
 #[derive(Clone, Debug)]
@@ -139,8 +134,7 @@ async fn send_loop(
     mut rx: mpsc::UnboundedReceiver<ControllerRequest>,
     cancel: CancellationToken,
 ) {
-    let mut conn: Option<TcpStream> = None;
-    let mut correlation_id = 0;
+    let mut conn: Option<KafkaConnection> = None;
     loop {
         let request = tokio::select! {
             r = rx.recv() => match r { Some(r) => r, None => return },
@@ -148,8 +142,7 @@ async fn send_loop(
         };
         let mut backoff = Duration::from_millis(50);
         loop {
-            correlation_id += 1;
-            let attempt = send_once(&target, &mut conn, &request, correlation_id);
+            let attempt = send_once(&target, &mut conn, &request);
             let result = tokio::select! {
                 r = tokio::time::timeout(REQUEST_TIMEOUT, attempt) => r.unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into())),
                 _ = cancel.cancelled() => return,
@@ -172,33 +165,25 @@ async fn send_loop(
 
 async fn send_once(
     target: &Target,
-    conn: &mut Option<TcpStream>,
+    conn: &mut Option<KafkaConnection>,
     request: &ControllerRequest,
-    correlation_id: i32,
 ) -> io::Result<()> {
     if conn.is_none() {
-        let stream = tokio::time::timeout(
+        let c = KafkaConnection::connect(
+            &target.host,
+            target.port,
+            &target.client_id,
             CONNECT_TIMEOUT,
-            TcpStream::connect((target.host.as_str(), target.port)),
         )
-        .await
-        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
-        stream.set_nodelay(true)?;
-        *conn = Some(stream);
+        .await?;
+        *conn = Some(c.with_timeout(REQUEST_TIMEOUT));
     }
     let Some(stream) = conn.as_mut() else {
         return Err(io::ErrorKind::NotConnected.into());
     };
     match request {
         ControllerRequest::LeaderAndIsr(req) => {
-            let resp: LeaderAndIsrResponse = round_trip(
-                stream,
-                req,
-                LEADER_AND_ISR_VERSION,
-                correlation_id,
-                &target.client_id,
-            )
-            .await?;
+            let resp: LeaderAndIsrResponse = stream.request(req, LEADER_AND_ISR_VERSION).await?;
             let failed: Vec<_> = resp
                 .topics
                 .iter()
@@ -210,14 +195,7 @@ async fn send_once(
             }
         }
         ControllerRequest::UpdateMetadata(req) => {
-            let resp: UpdateMetadataResponse = round_trip(
-                stream,
-                req,
-                UPDATE_METADATA_VERSION,
-                correlation_id,
-                &target.client_id,
-            )
-            .await?;
+            let resp: UpdateMetadataResponse = stream.request(req, UPDATE_METADATA_VERSION).await?;
             if resp.error_code != 0 {
                 tracing::warn!(
                     broker = target.id,
@@ -227,14 +205,7 @@ async fn send_once(
             }
         }
         ControllerRequest::StopReplica { request, reply } => {
-            let resp: StopReplicaResponse = round_trip(
-                stream,
-                request,
-                STOP_REPLICA_VERSION,
-                correlation_id,
-                &target.client_id,
-            )
-            .await?;
+            let resp: StopReplicaResponse = stream.request(request, STOP_REPLICA_VERSION).await?;
             if resp.error_code != 0 {
                 tracing::warn!(
                     broker = target.id,
@@ -251,57 +222,4 @@ async fn send_once(
         }
     }
     Ok(())
-}
-
-fn protocol_error(e: impl std::fmt::Display) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, e.to_string())
-}
-
-/// Writes one framed request (size, RequestHeader, body) and reads and decodes its response
-/// (also used by brokers for their own controller-bound requests, e.g. ControlledShutdown).
-pub async fn round_trip<R: Request>(
-    stream: &mut TcpStream,
-    request: &R,
-    version: i16,
-    correlation_id: i32,
-    client_id: &str,
-) -> io::Result<R::Response> {
-    let header = RequestHeader::default()
-        .with_request_api_key(R::KEY)
-        .with_request_api_version(version)
-        .with_correlation_id(correlation_id)
-        .with_client_id(Some(StrBytes::from_string(client_id.to_string())));
-    let mut body = BytesMut::new();
-    header
-        .encode(&mut body, R::header_version(version))
-        .map_err(protocol_error)?;
-    request.encode(&mut body, version).map_err(protocol_error)?;
-    let mut frame = BytesMut::with_capacity(body.len() + 4);
-    frame.put_i32(i32::try_from(body.len()).map_err(protocol_error)?);
-    frame.put(body);
-    stream.write_all(&frame).await?;
-
-    let size = usize::try_from(stream.read_i32().await?).map_err(protocol_error)?;
-    if size > MAX_RESPONSE_BYTES {
-        return Err(protocol_error(format!("response of {size} bytes")));
-    }
-    let mut buf = vec![0; size];
-    stream.read_exact(&mut buf).await?;
-    let mut buf = Bytes::from(buf);
-    let response_header = ResponseHeader::decode(&mut buf, R::Response::header_version(version))
-        .map_err(protocol_error)?;
-    if response_header.correlation_id != correlation_id {
-        return Err(protocol_error(format!(
-            "correlation id {} for request {correlation_id}",
-            response_header.correlation_id
-        )));
-    }
-    let response = R::Response::decode(&mut buf, version).map_err(protocol_error)?;
-    if buf.has_remaining() {
-        tracing::debug!(
-            remaining = buf.remaining(),
-            "trailing bytes in controller response"
-        );
-    }
-    Ok(response)
 }
