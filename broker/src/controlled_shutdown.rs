@@ -53,6 +53,9 @@ pub async fn run(broker: &Broker) {
         info!("only live broker: skipping controlled shutdown");
         return;
     }
+    // A leaving broker must not fetch any more: a fetch reaching a partition's new leader
+    // after the controller took us out of its ISR would put us straight back in.
+    broker.fetchers.close();
     for attempt in 1..=MAX_RETRIES {
         let result = tokio::time::timeout(ATTEMPT_TIMEOUT, attempt_once(broker))
             .await

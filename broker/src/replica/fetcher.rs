@@ -69,6 +69,8 @@ pub struct FetcherManager {
     config: FetcherConfig,
     fetchers: Mutex<HashMap<i32, LeaderFetcher>>,
     shutdown: CancellationToken,
+    /// Set once the broker is leaving: no partition is followed any more.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for FetcherManager {
@@ -85,6 +87,7 @@ impl FetcherManager {
             config,
             fetchers: Mutex::new(HashMap::new()),
             shutdown,
+            closed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -100,6 +103,9 @@ impl FetcherManager {
         let tp = (partition.topic.clone(), partition.index);
         self.unfollow(&tp.0, tp.1);
         let mut fetchers = lock(&self.fetchers);
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         let endpoint = (host, port);
         if fetchers
             .get(&leader)
@@ -121,6 +127,16 @@ impl FetcherManager {
             },
         );
         fetcher.changed.notify_one();
+    }
+
+    /// Stops every fetcher for good (controlled shutdown has begun).
+    pub fn close(&self) {
+        let mut fetchers = lock(&self.fetchers);
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        for (_, f) in fetchers.drain() {
+            f.stop.cancel();
+        }
     }
 
     /// Stops fetching `topic`/`index` (it became leader, or was stopped).
