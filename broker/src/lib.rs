@@ -33,4 +33,5 @@ pub mod records;
 pub mod replica;
 pub mod server;
 pub mod shutdown;
+pub mod topic_config;
 pub mod zk_session;

@@ -150,6 +150,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     let broker_id = resolve_broker_id(&config, &zk).await?;
     meta_properties::check_and_write(&config.log_dirs, &cluster_id, broker_id)?;
     let replicas = ReplicaManager::open(broker_id, config.log_dirs.clone(), log_config(&config))?;
+    load_topic_overrides(&zk, &replicas).await?;
     let bound = bind_listeners(&config).await?;
     let reg = registration(&config, broker_id, &bound);
     // A crashed predecessor's registration lives until its session expires: wait that long.
@@ -213,6 +214,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         ));
     }
     tracker.spawn(housekeeping(broker.clone(), serving.clone()));
+    tracker.spawn(follow_topic_configs(broker.clone(), serving.clone()));
     tracker.spawn(crate::group::maintenance(broker.clone(), serving.clone()));
     info!(broker_id, "broker started");
 
@@ -282,6 +284,33 @@ async fn accept_loop(
             }
         }
     }
+}
+
+/// Every topic's `/config/topics/<t>` overrides, read once at start-up.
+async fn load_topic_overrides(zk: &Zk, replicas: &ReplicaManager) -> Result<(), StartupError> {
+    for topic in coordinator::admin::list_topics(zk).await? {
+        let overrides = coordinator::admin::topic_config(zk, &topic).await?;
+        if !overrides.is_empty() {
+            replicas.set_topic_overrides(&topic, overrides);
+        }
+    }
+    Ok(())
+}
+
+/// Applies topic config changes announced under `/config/changes` while the broker runs.
+async fn follow_topic_configs(broker: Arc<Broker>, shutdown: CancellationToken) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let watcher_broker = broker.clone();
+    let watcher = tokio::spawn(coordinator::config_changes::watch_topic_configs(
+        move || watcher_broker.zk(),
+        tx,
+        shutdown.clone(),
+    ));
+    while let Some((topic, overrides)) = rx.recv().await {
+        info!(topic, ?overrides, "topic config changed");
+        broker.replicas.set_topic_overrides(&topic, overrides);
+    }
+    let _ = watcher.await;
 }
 
 /// Kafka's `replica.high.watermark.checkpoint.interval.ms`.

@@ -33,6 +33,7 @@
 
 pub mod admin;
 pub mod bootstrap;
+pub mod config_changes;
 pub mod connect;
 pub mod controller;
 pub mod error;

@@ -15,7 +15,7 @@ use tracing::warn;
 use crate::context::RequestContext;
 use crate::replica::partition::ReplicaRole;
 
-pub fn handle(
+pub async fn handle(
     ctx: RequestContext<'_>,
     req: LeaderAndIsrRequest,
     version: i16,
@@ -25,6 +25,7 @@ pub fn handle(
         return LeaderAndIsrResponse::default()
             .with_error_code(ResponseError::StaleControllerEpoch.code());
     }
+    load_overrides_of_new_topics(ctx, &req).await;
     let me = ctx.broker.broker_id;
     let mut resp = LeaderAndIsrResponse::default();
     if version < 2 {
@@ -55,6 +56,32 @@ pub fn handle(
         }
     }
     resp
+}
+
+/// A topic's first replica here is created with the topic's config overrides, read from
+/// `/config/topics/<t>` as Kafka's LogManager does when it creates a log.
+async fn load_overrides_of_new_topics(ctx: RequestContext<'_>, req: &LeaderAndIsrRequest) {
+    let replicas = &ctx.broker.replicas;
+    let names = req
+        .topic_states
+        .iter()
+        .map(|t| &t.topic_name)
+        .chain(req.ungrouped_partition_states.iter().map(|p| &p.topic_name));
+    let mut new_topics: Vec<String> = names
+        .map(|t| t.0.to_string())
+        .filter(|t| replicas.all().iter().all(|p| p.topic != *t))
+        .collect();
+    new_topics.dedup();
+    let zk = ctx.broker.zk();
+    for topic in new_topics {
+        match coordinator::admin::topic_config(&zk, &topic).await {
+            Ok(overrides) if !overrides.is_empty() => {
+                replicas.set_topic_overrides(&topic, overrides)
+            }
+            Ok(_) => {}
+            Err(e) => warn!(topic, error = %e, "cannot read topic config; using broker defaults"),
+        }
+    }
 }
 
 fn partition_error(topic: &TopicName, index: i32, code: i16) -> LeaderAndIsrPartitionError {

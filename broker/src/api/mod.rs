@@ -174,7 +174,7 @@ async fn dispatch(
         }
         ApiKey::LeaderAndIsr => {
             let req: LeaderAndIsrRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &leader_and_isr::handle(ctx, req, v))
+            encode_response(api_key, v, corr, &leader_and_isr::handle(ctx, req, v).await)
         }
         ApiKey::UpdateMetadata => {
             let req: UpdateMetadataRequest = decode(body, api_key, v)?;

@@ -14,11 +14,11 @@ use tracing::debug;
 
 use crate::api::errors::{partition_error_code, record_error_code};
 use crate::api::metadata::auto_create_topic;
-use crate::config::TimestampType;
 use crate::context::RequestContext;
 use crate::records::validate::validate_produce;
 use crate::replica::partition::Appended;
 use crate::replica::Partition;
+use crate::topic_config;
 
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -96,7 +96,7 @@ async fn produce_topic(
                         partition_index: partitions.len(),
                         partition,
                         required_hw: appended.last_offset + 1,
-                        min_insync_replicas: ctx.broker.config.min_insync_replicas.max(1) as usize,
+                        min_insync_replicas: produce_settings(&name, ctx).min_insync_replicas,
                     });
                 }
                 PartitionProduceResponse::default()
@@ -131,24 +131,27 @@ async fn produce_partition(
     let Some(partition) = broker.replicas.get(topic, data.index) else {
         return Err(missing_partition(ctx, topic).await);
     };
+    let settings = produce_settings(topic, ctx);
     let records = data.records.unwrap_or_default();
     let validated =
-        validate_produce(&records, version, broker.config.message_max_bytes).map_err(|e| {
+        validate_produce(&records, version, settings.max_message_bytes).map_err(|e| {
             debug!(topic, partition = data.index, error = %e, "rejected produce");
             record_error_code(&e)
         })?;
-    let append_time = match broker.config.log_message_timestamp_type {
-        TimestampType::LogAppendTime => Some(now_ms()),
-        TimestampType::CreateTime => None,
-    };
-    let min_isr = broker.config.min_insync_replicas.max(1) as usize;
+    let append_time = settings.log_append_time.then(now_ms);
     let appended = partition
-        .append_as_leader(validated, acks, min_isr, append_time)
+        .append_as_leader(validated, acks, settings.min_insync_replicas, append_time)
         .map_err(|e| {
             debug!(topic, partition = data.index, error = %e, "append failed");
             partition_error_code(&e)
         })?;
     Ok((appended, partition))
+}
+
+/// The topic's limits: broker defaults with its `/config/topics` overrides.
+fn produce_settings(topic: &str, ctx: RequestContext<'_>) -> topic_config::ProduceSettings {
+    let overrides = ctx.broker.replicas.topic_overrides(topic);
+    topic_config::produce_settings(&ctx.broker.config, overrides.as_ref())
 }
 
 /// The error for a partition this broker does not host.

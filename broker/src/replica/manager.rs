@@ -10,6 +10,7 @@ use tracing::{info, warn};
 use crate::log::{Log, LogConfig, LogError};
 use crate::replica::checkpoint::{self, HIGH_WATERMARK_FILE};
 use crate::replica::partition::{Partition, ReplicaRole};
+use crate::topic_config::{self, Overrides};
 
 /// (topic, partition).
 pub type TopicPartition = (String, i32);
@@ -35,6 +36,8 @@ pub struct ReplicaManager {
     log_config: LogConfig,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     controller_epoch: AtomicI32,
+    /// Per-topic config overrides from `/config/topics/<t>`.
+    topic_overrides: RwLock<HashMap<String, Overrides>>,
 }
 
 impl ReplicaManager {
@@ -50,6 +53,7 @@ impl ReplicaManager {
             log_config,
             partitions: RwLock::new(HashMap::new()),
             controller_epoch: AtomicI32::new(0),
+            topic_overrides: RwLock::new(HashMap::new()),
         };
         for dir in manager.log_dirs.clone() {
             manager.load_dir(&dir)?;
@@ -133,7 +137,7 @@ impl ReplicaManager {
             return Ok(p);
         }
         let dir = self.pick_log_dir().join(format!("{topic}-{index}"));
-        let log = Log::open(&dir, self.log_config.clone())?;
+        let log = Log::open(&dir, self.log_config_for(topic))?;
         let partition = Arc::new(Partition::new(
             topic.to_string(),
             index,
@@ -145,6 +149,46 @@ impl ReplicaManager {
             .entry((topic.to_string(), index))
             .or_insert_with(|| partition.clone());
         Ok(entry.clone())
+    }
+
+    /// The log settings of `topic`: broker defaults with the topic's overrides.
+    pub fn log_config_for(&self, topic: &str) -> LogConfig {
+        let overrides = self
+            .topic_overrides
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        match overrides.get(topic) {
+            Some(o) => topic_config::log_config(&self.log_config, o),
+            None => self.log_config.clone(),
+        }
+    }
+
+    /// The topic's overrides, if it has any.
+    pub fn topic_overrides(&self, topic: &str) -> Option<Overrides> {
+        let overrides = self
+            .topic_overrides
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        overrides.get(topic).cloned()
+    }
+
+    /// Adopts a topic's new overrides and applies them to its hosted partitions' logs.
+    pub fn set_topic_overrides(&self, topic: &str, overrides: Overrides) {
+        {
+            let mut all = self
+                .topic_overrides
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
+            if overrides.is_empty() {
+                all.remove(topic);
+            } else {
+                all.insert(topic.to_string(), overrides);
+            }
+        }
+        let config = self.log_config_for(topic);
+        for p in self.all().into_iter().filter(|p| p.topic == topic) {
+            p.set_log_config(config.clone());
+        }
     }
 
     /// Records the highest controller epoch seen; returns false for a stale controller.

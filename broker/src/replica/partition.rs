@@ -338,6 +338,11 @@ impl Partition {
         self.log_read().max_timestamp_and_offset()
     }
 
+    /// New log settings (a topic config change).
+    pub fn set_log_config(&self, config: crate::log::LogConfig) {
+        self.log_write().set_config(config);
+    }
+
     pub fn flush(&self) -> Result<(), LogError> {
         self.log_write().flush()
     }

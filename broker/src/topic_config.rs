@@ -1,0 +1,119 @@
+//! Per-topic config overrides (`/config/topics/<t>`, Kafka's topic-level names) layered over
+//! the broker's defaults: what the log of a partition and the produce path of a topic use.
+
+use std::collections::BTreeMap;
+
+use tracing::warn;
+
+use crate::config::{BrokerConfig, TimestampType};
+use crate::log::LogConfig;
+
+/// Topic-level overrides by Kafka key (`retention.ms`, `segment.bytes`, ...).
+pub type Overrides = BTreeMap<String, String>;
+
+fn parse<T: std::str::FromStr>(overrides: &Overrides, key: &str) -> Option<T> {
+    let raw = overrides.get(key)?;
+    match raw.trim().parse() {
+        Ok(v) => Some(v),
+        Err(_) => {
+            // Values are validated when written; a bad one here was written by another tool.
+            warn!(
+                key,
+                value = raw.as_str(),
+                "ignoring unparsable topic config"
+            );
+            None
+        }
+    }
+}
+
+/// `-1` (or any negative) means "no limit" for Kafka's size and time settings.
+fn limit(v: i64) -> Option<i64> {
+    (v >= 0).then_some(v)
+}
+
+/// The log settings of a topic: the broker's, with the topic's overrides applied.
+pub fn log_config(base: &LogConfig, overrides: &Overrides) -> LogConfig {
+    let mut c = base.clone();
+    if let Some(v) = parse::<u64>(overrides, "segment.bytes") {
+        c.segment_bytes = v;
+    }
+    if let Some(v) = parse::<i64>(overrides, "segment.ms") {
+        c.segment_ms = limit(v).map(|v| v as u64);
+    }
+    if let Some(v) = parse::<i64>(overrides, "retention.ms") {
+        c.retention_ms = limit(v);
+    }
+    if let Some(v) = parse::<i64>(overrides, "retention.bytes") {
+        c.retention_bytes = limit(v).map(|v| v as u64);
+    }
+    if let Some(v) = parse::<usize>(overrides, "index.interval.bytes") {
+        c.index_interval_bytes = v;
+    }
+    if let Some(v) = parse::<usize>(overrides, "segment.index.bytes") {
+        c.max_index_entries = (v / 8).max(1);
+    }
+    if let Some(v) = parse::<i64>(overrides, "flush.messages") {
+        c.flush_interval_messages = (v > 0 && v != i64::MAX).then_some(v as u64);
+    }
+    if let Some(v) = parse::<i64>(overrides, "flush.ms") {
+        c.flush_interval_ms = (v > 0 && v != i64::MAX).then_some(v as u64);
+    }
+    c
+}
+
+/// What the produce path checks for a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProduceSettings {
+    pub max_message_bytes: usize,
+    pub min_insync_replicas: usize,
+    pub log_append_time: bool,
+}
+
+pub fn produce_settings(config: &BrokerConfig, overrides: Option<&Overrides>) -> ProduceSettings {
+    let empty = Overrides::new();
+    let o = overrides.unwrap_or(&empty);
+    let timestamp_type = match o.get("message.timestamp.type").map(String::as_str) {
+        Some("LogAppendTime") => TimestampType::LogAppendTime,
+        Some("CreateTime") => TimestampType::CreateTime,
+        _ => config.log_message_timestamp_type,
+    };
+    ProduceSettings {
+        max_message_bytes: parse(o, "max.message.bytes").unwrap_or(config.message_max_bytes),
+        min_insync_replicas: parse::<i32>(o, "min.insync.replicas")
+            .unwrap_or(config.min_insync_replicas)
+            .max(1) as usize,
+        log_append_time: timestamp_type == TimestampType::LogAppendTime,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn overrides(pairs: &[(&str, &str)]) -> Overrides {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn overrides_replace_log_defaults() {
+        let base = LogConfig::default();
+        let c = log_config(
+            &base,
+            &overrides(&[
+                ("retention.ms", "-1"),
+                ("segment.bytes", "1024"),
+                ("retention.bytes", "5000"),
+            ]),
+        );
+        assert_eq!(c.retention_ms, None);
+        assert_eq!(c.segment_bytes, 1024);
+        assert_eq!(c.retention_bytes, Some(5000));
+        assert_eq!(c.index_interval_bytes, base.index_interval_bytes);
+        let unparsable = log_config(&base, &overrides(&[("segment.bytes", "lots")]));
+        assert_eq!(unparsable.segment_bytes, base.segment_bytes);
+    }
+}
