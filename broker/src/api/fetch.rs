@@ -35,7 +35,7 @@ pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) ->
             || tokio::time::Instant::now() >= deadline
             || round.watches.is_empty();
         if done {
-            return finish(round.topics, version);
+            return finish(round.topics);
         }
         // Wake up when any fetched partition's high watermark moves, or at the deadline.
         let changes = round
@@ -47,12 +47,12 @@ pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) ->
             .is_err()
         {
             let last = read_all(ctx, &req, version);
-            return finish(last.topics, version);
+            return finish(last.topics);
         }
     }
 }
 
-fn finish(topics: Vec<FetchableTopicResponse>, _version: i16) -> FetchResponse {
+fn finish(topics: Vec<FetchableTopicResponse>) -> FetchResponse {
     FetchResponse::default().with_responses(topics)
 }
 
