@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
@@ -50,11 +50,17 @@ async fn read_frame(stream: &mut TcpStream, max: usize) -> Result<BytesMut, Read
             "frame of {size} bytes exceeds socket.request.max.bytes ({max})"
         )));
     }
-    let mut buf = BytesMut::zeroed(size);
-    stream
-        .read_exact(&mut buf)
-        .await
-        .map_err(|e| ReadEnd::Fatal(format!("truncated frame: {e}")))?;
+    // Read straight into spare capacity: zero-filling the buffer first would touch every
+    // byte of every request twice.
+    let mut buf = BytesMut::with_capacity(size);
+    while buf.len() < size {
+        let mut limited = (&mut *stream).take((size - buf.len()) as u64);
+        match limited.read_buf(&mut buf).await {
+            Ok(0) => return Err(ReadEnd::Fatal("truncated frame: peer closed".into())),
+            Ok(_) => {}
+            Err(e) => return Err(ReadEnd::Fatal(format!("truncated frame: {e}"))),
+        }
+    }
     Ok(buf)
 }
 
@@ -91,13 +97,9 @@ pub async fn serve(
         };
         match api::handle(ctx, frame).await {
             Outcome::Respond(buf) => {
-                let mut w = BufWriter::new(&mut stream);
-                if let Err(e) = w.write_all(&buf).await {
+                // The frame is complete in one buffer: one write, no extra copy.
+                if let Err(e) = stream.write_all(&buf).await {
                     debug!(%peer, error = %e, "write failed");
-                    break;
-                }
-                if let Err(e) = w.flush().await {
-                    debug!(%peer, error = %e, "flush failed");
                     break;
                 }
             }

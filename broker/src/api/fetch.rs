@@ -120,7 +120,12 @@ fn read_topic(
                     round.bytes == 0,
                 );
                 if ok {
-                    round.watches.push(partition.subscribe());
+                    // Followers wait for new data, consumers for newly committed data.
+                    round.watches.push(if replica_id >= 0 {
+                        partition.subscribe_log_end()
+                    } else {
+                        partition.subscribe()
+                    });
                 } else {
                     round.had_error = true;
                 }

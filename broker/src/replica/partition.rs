@@ -78,6 +78,9 @@ pub struct Partition {
     pub(crate) isr_change_in_flight: AtomicBool,
     /// Bumped whenever the high watermark moves; long-poll fetches and acks=all produces wait on it.
     hw_tx: watch::Sender<i64>,
+    /// Bumped on every append; follower fetches long-poll on it (the leader's high watermark
+    /// only moves after followers fetch, so waiting on it would stall replication).
+    leo_tx: watch::Sender<i64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -91,6 +94,7 @@ impl Partition {
         let producers = ProducerStateManager::rebuild(&headers);
         let start = log.log_start_offset();
         let (hw_tx, _) = watch::channel(start);
+        let (leo_tx, _) = watch::channel(log.log_end_offset());
         Ok(Partition {
             topic,
             index,
@@ -106,6 +110,7 @@ impl Partition {
             epoch_start_offset: AtomicI64::new(0),
             isr_change_in_flight: AtomicBool::new(false),
             hw_tx,
+            leo_tx,
         })
     }
 
@@ -144,6 +149,11 @@ impl Partition {
     /// A receiver that changes whenever the high watermark moves.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.hw_tx.subscribe()
+    }
+
+    /// A receiver that changes whenever the log end offset moves (new data for followers).
+    pub fn subscribe_log_end(&self) -> watch::Receiver<i64> {
+        self.leo_tx.subscribe()
     }
 
     /// Applies a role from the controller. A newer leader epoch (or a first role) makes us
@@ -230,8 +240,10 @@ impl Partition {
             producers.update(&stored);
             offset = stored.next_offset();
         }
+        let leo = log.log_end_offset();
         drop(log);
         drop(producers);
+        self.leo_tx.send_replace(leo);
         self.maybe_advance_high_watermark();
         Ok(Appended {
             base_offset: info.first_offset,
