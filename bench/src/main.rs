@@ -101,6 +101,19 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         rf: i32,
     },
+    /// Starts ZooKeeper and N brokers, prints their bootstrap and PIDs as a JSON line, and keeps
+    /// them running for --seconds (for manual runs and profiling), then stops everything.
+    Serve {
+        #[arg(long, default_value = "target/release/broker")]
+        broker_bin: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        brokers: i32,
+        #[arg(long, default_value_t = 300)]
+        seconds: u64,
+        /// Extra broker overrides, key=value.
+        #[arg(long = "override")]
+        overrides: Vec<String>,
+    },
     /// The machine's ceilings only.
     Ceiling {
         #[arg(long, default_value_t = 1 << 30)]
@@ -202,6 +215,26 @@ fn main() -> Result<()> {
             m.latency_us = c.latency_us;
             m.errors = p.errors;
             report.add(m)?;
+        }
+        Cmd::Serve {
+            broker_bin,
+            brokers,
+            seconds,
+            overrides,
+        } => {
+            let broker_bin = broker_bin
+                .canonicalize()
+                .with_context(|| format!("broker binary {}", broker_bin.display()))?;
+            let pairs: Vec<(&str, &str)> =
+                overrides.iter().filter_map(|o| o.split_once('=')).collect();
+            let mut t = target::Target::start("serve", brokers, &broker_bin, &pairs)?;
+            report.add_raw(serde_json::json!({
+                "bootstrap": t.bootstrap(),
+                "pids": t.pids(),
+                "zookeeper": t.zk_connect(),
+                "seconds": seconds,
+            }))?;
+            std::thread::sleep(Duration::from_secs(seconds));
         }
         Cmd::Ceiling { volume } => {
             let tcp = ceiling::tcp_loopback(volume)?;

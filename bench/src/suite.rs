@@ -197,7 +197,11 @@ impl Suite {
             m.latency_us = c.latency_us;
             m.usage = usage.finish();
             m.errors = p.errors + (p.sent - c.messages.min(p.sent));
-            m.note = "produce timestamp to consumer receipt".into();
+            if let Some(e) = p.first_error {
+                m.note.push_str(&format!("; producer: {e}"));
+            }
+            m.note
+                .insert_str(0, "produce timestamp to consumer receipt");
             Ok(vec![m])
         })
     }
@@ -242,19 +246,30 @@ fn produce(
     m.latency_us = out.latency_us;
     m.usage = usage.finish();
     m.errors = out.errors;
+    let mut notes = Vec::new();
+    if let Pace::Rate(rate) = load.pace {
+        let achieved = out.sent as f64 / out.send_seconds.max(1e-9);
+        notes.push(format!(
+            "target {rate} msg/s, sent at {achieved:.0}; linger.ms=0"
+        ));
+    }
     if out.sent < load.count {
-        m.note = format!(
+        notes.push(format!(
             "only {} of {} sent within {:?}",
             out.sent, load.count, load.max_time
-        );
+        ));
     }
-    if let Pace::Rate(rate) = load.pace {
-        let achieved = out.sent as f64 / out.seconds.max(1e-9);
-        m.note = format!("target {rate} msg/s, achieved {achieved:.0}; linger.ms=0");
+    if out.delivered < out.sent {
+        notes.push(format!(
+            "{} of {} sent not acknowledged",
+            out.sent - out.delivered,
+            out.sent
+        ));
     }
     if let Some(e) = out.first_error {
-        m.note.push_str(&format!("; first error: {e}"));
+        notes.push(format!("first error: {e}"));
     }
+    m.note = notes.join("; ");
     Ok(m)
 }
 
