@@ -238,7 +238,7 @@ pub fn produce(
     }
     let send_seconds = start.elapsed().as_secs_f64();
     // A flush that times out is a result (unacknowledged messages), not a harness failure.
-    let flushed = producer.flush(Duration::from_secs(30)).is_ok();
+    let flushed = producer.flush(Duration::from_secs(30));
     let seconds = start.elapsed().as_secs_f64();
     let ctx = producer.context();
     let latency_us = match &ctx.latency {
