@@ -250,9 +250,9 @@ pub fn produce(
         None => None,
     };
     let mut first_error = ctx.first_error.lock().ok().and_then(|e| e.clone());
-    if !flushed {
-        first_error
-            .get_or_insert_with(|| "not all messages acknowledged 30 s after the last send".into());
+    if let Err(e) = flushed {
+        let in_flight = producer.in_flight_count();
+        first_error.get_or_insert_with(|| format!("flush: {e} ({in_flight} still in flight)"));
     }
     Ok(ProduceOutcome {
         send_seconds,
