@@ -121,6 +121,23 @@ enum Cmd {
     },
 }
 
+/// Sleeps for `duration`, or less if SIGINT or SIGTERM arrives, so that the caller can drop
+/// (and so kill, by PID) what it started.
+fn wait_for_stop(duration: Duration) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::time::sleep(duration) => {}
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        Ok(())
+    })
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let mut report = Report::create(&args.out)?;
@@ -234,7 +251,7 @@ fn main() -> Result<()> {
                 "zookeeper": t.zk_connect(),
                 "seconds": seconds,
             }))?;
-            std::thread::sleep(Duration::from_secs(seconds));
+            wait_for_stop(Duration::from_secs(seconds))?;
         }
         Cmd::Ceiling { volume } => {
             let tcp = ceiling::tcp_loopback(volume)?;
