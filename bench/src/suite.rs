@@ -1,0 +1,472 @@
+//! The whole suite (`bench all`): ceilings, then every scenario of issue 6 against a managed
+//! 1-broker and 3-broker cluster, each result as a JSON line, then the Markdown table.
+//!
+//! Volumes are chosen so that the suite fits in 10 minutes on a 2-core machine; `--scale`
+//! multiplies every message count (0.05 for a smoke run). A scenario that fails is recorded
+//! with its error and the suite goes on; each scenario's sending is bounded in time.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use tests::wire::WireClient;
+
+use crate::client::{self, Load, Pace};
+use crate::report::{Measurement, Report};
+use crate::target::{self, Target, Usage};
+use crate::{ceiling, corrupt};
+
+const KIB: usize = 1024;
+/// Upper bound on the sending part of one scenario.
+const SCENARIO_MAX: Duration = Duration::from_secs(60);
+
+/// Settings of one suite run.
+pub struct Suite {
+    pub broker_bin: PathBuf,
+    pub scale: f64,
+    /// Wall-clock budget: scenarios not started by then are recorded as skipped.
+    pub budget: Duration,
+    pub started: Instant,
+}
+
+impl Suite {
+    fn n(&self, count: u64) -> u64 {
+        ((count as f64 * self.scale) as u64).max(100)
+    }
+
+    fn over_budget(&self) -> bool {
+        self.started.elapsed() > self.budget
+    }
+
+    /// Runs one scenario, recording its failure (or the skip) instead of stopping the suite.
+    fn run(
+        &self,
+        report: &mut Report,
+        name: &str,
+        brokers: usize,
+        f: impl FnOnce() -> Result<Vec<Measurement>>,
+    ) -> Result<()> {
+        if self.over_budget() {
+            let mut m = Measurement::new(name, brokers);
+            m.note = "skipped: time budget spent".into();
+            return report.add(m);
+        }
+        eprintln!("[{:>5.1}s] {name}", self.started.elapsed().as_secs_f64());
+        match f() {
+            Ok(ms) => ms.into_iter().try_for_each(|m| report.add(m)),
+            Err(e) => {
+                let mut m = Measurement::new(name, brokers);
+                m.pass = Some(false);
+                m.note = format!("error: {e:#}");
+                report.add(m)
+            }
+        }
+    }
+
+    /// Everything, in order.
+    pub fn all(&self, report: &mut Report) -> Result<()> {
+        report.add_raw(machine())?;
+        let volume = self.n(1 << 20) * KIB as u64;
+        let scratch = tempfile_dir()?;
+        report.ceilings.tcp_loopback = ceiling::tcp_loopback(volume)?;
+        report.ceilings.file_write = ceiling::file_write(&scratch, volume)?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        report.add_raw(json!({
+            "scenario": "ceiling",
+            "volume_bytes": volume,
+            "tcp_loopback_mb_per_s": (report.ceilings.tcp_loopback / 1e6).round(),
+            "file_write_mb_per_s": (report.ceilings.file_write / 1e6).round(),
+        }))?;
+        self.one_broker(report)?;
+        self.three_brokers(report)
+    }
+
+    fn one_broker(&self, report: &mut Report) -> Result<()> {
+        let mut t = Target::start("bench1", 1, &self.broker_bin, &[])?;
+        let bs = t.bootstrap();
+        self.run(report, "startup + idle RSS", 1, || {
+            startup(&self.broker_bin, &t)
+        })?;
+        for (size, count) in [(100, 1_000_000), (KIB, 1 << 20), (16 * KIB, 32_768)] {
+            let name = format!("produce {size} B acks=1");
+            self.run(report, &name, 1, || {
+                let topic = format!("p{size}");
+                client::create_topic(&bs, &topic, 1, 1)?;
+                let load = full_speed(self.n(count), size);
+                Ok(vec![produce(&t, &name, &bs, &topic, 1, &load, |_| 0)?])
+            })?;
+        }
+        let gib = self.n(1 << 20);
+        self.run(report, "consume 1 KiB records from start", 1, || {
+            let usage = Usage::start(t.pids());
+            let out = client::consume(&bs, &format!("p{KIB}"), 1, gib, SCENARIO_MAX, None)?;
+            let mut m = Measurement::new("consume 1 KiB records from start", 1);
+            m.record_bytes = Some(KIB);
+            m.messages = Some(out.messages);
+            m.seconds = Some(out.seconds);
+            m.bytes_per_s = Some(out.bytes as f64 / out.seconds.max(1e-9));
+            m.volume_bytes = Some(out.bytes);
+            m.usage = usage.finish();
+            m.note = format!(
+                "{:.2} GiB from page cache",
+                out.bytes as f64 / (1u64 << 30) as f64
+            );
+            if out.messages < gib {
+                m.note
+                    .push_str(&format!("; only {} of {gib} in time", out.messages));
+            }
+            Ok(vec![m])
+        })?;
+        self.run(report, "corrupt batch rejected", 1, || {
+            let (code, still_serving) = corrupt::check(&bs, &format!("p{KIB}"))?;
+            let mut m = Measurement::new("corrupt batch rejected", 1);
+            m.pass = Some(corrupt::is_corrupt_message(code) && still_serving);
+            m.note = format!("error code {code} (2 = CORRUPT_MESSAGE); next valid batch accepted: {still_serving}");
+            Ok(vec![m])
+        })?;
+        self.latency_scenarios(report, &mut t, 1)?;
+        self.run(report, "1000 partitions", 1, || {
+            many_partitions(self, &t, &bs)
+        })?;
+        self.run(report, "1000 idle connections + 10 producers", 1, || {
+            idle_connections(self, &t, &bs)
+        })?;
+        Ok(())
+    }
+
+    fn three_brokers(&self, report: &mut Report) -> Result<()> {
+        let mut t = Target::start(
+            "bench3",
+            3,
+            &self.broker_bin,
+            &[("min.insync.replicas", "2")],
+        )?;
+        let bs = t.bootstrap();
+        let name = "produce 1024 B acks=all RF3";
+        self.run(report, name, 3, || {
+            client::create_topic(&bs, "r1024", 1, 3)?;
+            let load = full_speed(self.n(300_000), KIB);
+            Ok(vec![produce(&t, name, &bs, "r1024", -1, &load, |_| 0)?])
+        })?;
+        self.latency_scenarios(report, &mut t, -1)
+    }
+
+    /// Fixed-rate send-to-ack latency at 5k and 20k msg/s, and end-to-end latency at 5k.
+    fn latency_scenarios(&self, report: &mut Report, t: &mut Target, acks: i32) -> Result<()> {
+        let bs = t.bootstrap();
+        let brokers = t.broker_count();
+        let rf = brokers as i32;
+        let acks_name = if acks < 0 {
+            "all".to_string()
+        } else {
+            acks.to_string()
+        };
+        for rate in [5_000u64, 20_000] {
+            let name = format!("latency {rate} msg/s acks={acks_name}");
+            self.run(report, &name, brokers, || {
+                let topic = format!("lat{rate}a{acks_name}");
+                client::create_topic(&bs, &topic, 1, rf)?;
+                let load = Load {
+                    count: self.n(rate * 10),
+                    size: KIB,
+                    pace: Pace::Rate(rate),
+                    max_time: SCENARIO_MAX,
+                    ack_latency: true,
+                    stamp: None,
+                };
+                Ok(vec![produce(t, &name, &bs, &topic, acks, &load, |_| 0)?])
+            })?;
+        }
+        let name = format!("end-to-end 5000 msg/s acks={acks_name}");
+        self.run(report, &name, brokers, || {
+            let topic = format!("e2e-a{acks_name}");
+            client::create_topic(&bs, &topic, 1, rf)?;
+            let usage = Usage::start(t.pids());
+            let count = self.n(50_000);
+            let (p, c) = client::end_to_end(&bs, acks, &topic, count, KIB, 5_000, SCENARIO_MAX)?;
+            let mut m = Measurement::new(&name, brokers);
+            m.acks = Some(acks);
+            m.record_bytes = Some(KIB);
+            m.messages = Some(c.messages);
+            m.seconds = Some(p.seconds);
+            m.latency_us = c.latency_us;
+            m.usage = usage.finish();
+            m.errors = p.errors + (p.sent - c.messages.min(p.sent));
+            if let Some(e) = p.first_error {
+                m.note.push_str(&format!("; producer: {e}"));
+            }
+            m.note
+                .insert_str(0, "produce timestamp to consumer receipt");
+            Ok(vec![m])
+        })
+    }
+}
+
+/// Full-speed load of `count` messages of `size` bytes.
+fn full_speed(count: u64, size: usize) -> Load {
+    Load {
+        count,
+        size,
+        pace: Pace::FullSpeed,
+        max_time: SCENARIO_MAX,
+        ack_latency: false,
+        stamp: None,
+    }
+}
+
+/// One producer run measured with the brokers' CPU and memory.
+fn produce(
+    t: &Target,
+    name: &str,
+    bootstrap: &str,
+    topic: &str,
+    acks: i32,
+    load: &Load,
+    partition: impl Fn(u64) -> i32,
+) -> Result<Measurement> {
+    let linger = if load.ack_latency { 0 } else { 5 };
+    let config = client::producer_config(bootstrap, acks, linger);
+    let usage = Usage::start(t.pids());
+    let out = client::produce(&config, topic, load, partition)?;
+    let mut m = Measurement::new(name, t.broker_count());
+    m.acks = Some(acks);
+    m.record_bytes = Some(load.size);
+    m.messages = Some(out.delivered);
+    m.seconds = Some(out.seconds);
+    let bytes = out.delivered * load.size as u64;
+    m.volume_bytes = Some(bytes);
+    if let Pace::FullSpeed = load.pace {
+        m.bytes_per_s = Some(bytes as f64 / out.seconds.max(1e-9));
+    }
+    m.latency_us = out.latency_us;
+    m.usage = usage.finish();
+    m.errors = out.errors;
+    let mut notes = Vec::new();
+    if let Pace::Rate(rate) = load.pace {
+        let achieved = out.sent as f64 / out.send_seconds.max(1e-9);
+        notes.push(format!(
+            "target {rate} msg/s, sent at {achieved:.0}; linger.ms=0"
+        ));
+    }
+    if out.sent < load.count {
+        notes.push(format!(
+            "only {} of {} sent within {:?}",
+            out.sent, load.count, load.max_time
+        ));
+    }
+    if out.delivered < out.sent {
+        notes.push(format!(
+            "{} of {} sent not acknowledged",
+            out.sent - out.delivered,
+            out.sent
+        ));
+    }
+    if let Some(e) = out.first_error {
+        notes.push(format!("first error: {e}"));
+    }
+    m.note = notes.join("; ");
+    Ok(m)
+}
+
+/// Topic with 1000 partitions: creation time, Metadata latency, produce spread over them.
+fn many_partitions(s: &Suite, t: &Target, bs: &str) -> Result<Vec<Measurement>> {
+    let topic = "p1000";
+    let created = Instant::now();
+    client::create_topic(bs, topic, 1000, 1)?;
+    let create_s = created.elapsed().as_secs_f64();
+    let mut md = Measurement::new("1000 partitions: Metadata", 1);
+    md.messages = Some(50);
+    md.latency_us = Some(client::metadata_latency(bs, topic, 50)?);
+    md.note =
+        format!("Metadata for the topic, 50 requests; CreateTopics to all leaders {create_s:.2} s");
+    let load = full_speed(s.n(200_000), 100);
+    let p = produce(
+        t,
+        "1000 partitions: produce 100 B acks=1",
+        bs,
+        topic,
+        1,
+        &load,
+        |i| (i % 1000) as i32,
+    )?;
+    Ok(vec![md, p])
+}
+
+/// 1000 idle connections (each did ApiVersions) held open while 10 producers send 1 KiB
+/// records at full speed, each to its own partition.
+fn idle_connections(s: &Suite, t: &Target, bs: &str) -> Result<Vec<Measurement>> {
+    let topic = "many";
+    client::create_topic(bs, topic, 10, 1)?;
+    let usage = Usage::start(t.pids());
+    let first = bs.split(',').next().context("empty bootstrap")?;
+    let mut idle = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        let mut c = WireClient::connect(first).context("opening an idle connection")?;
+        c.api_versions(0)
+            .context("ApiVersions on an idle connection")?;
+        idle.push(c);
+    }
+    let idle_usage = usage.finish();
+    let per = s.n(400_000) / 10;
+    let start = Instant::now();
+    let handles: Vec<_> = (0..10)
+        .map(|k| {
+            let config = client::producer_config(bs, 1, 5);
+            thread::spawn(move || client::produce(&config, topic, &full_speed(per, KIB), |_| k))
+        })
+        .collect();
+    let mut delivered = 0;
+    let mut errors = 0;
+    for h in handles {
+        let out = h
+            .join()
+            .map_err(|_| anyhow::anyhow!("producer thread panicked"))??;
+        delivered += out.delivered;
+        errors += out.errors;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let mut m = Measurement::new("1000 idle connections + 10 producers", 1);
+    m.acks = Some(1);
+    m.record_bytes = Some(KIB);
+    m.messages = Some(delivered);
+    m.seconds = Some(seconds);
+    m.bytes_per_s = Some((delivered * KIB as u64) as f64 / seconds);
+    m.volume_bytes = Some(delivered * KIB as u64);
+    m.usage = usage.finish();
+    m.errors = errors;
+    if let Some(u) = idle_usage {
+        m.note = format!(
+            "RSS with 1000 idle connections, before producing: {:.1} MiB",
+            u.peak_rss_mib
+        );
+    }
+    drop(idle);
+    Ok(vec![m])
+}
+
+/// Starts a separate broker (own chroot, so it joins no cluster) and times how long until it
+/// answers ApiVersions and until its Metadata lists itself; then its idle RSS after 1 s.
+fn startup(bin: &Path, t: &Target) -> Result<Vec<Measurement>> {
+    let zk = t.zk_connect();
+    let dir = tempfile_dir()?;
+    let port = tests::ports::free_port()?;
+    let addr = format!("127.0.0.1:{port}");
+    let log = std::fs::File::create(dir.join("broker.log"))?;
+    let start = Instant::now();
+    let child = Command::new(bin)
+        .args(["--override", "broker.id=99"])
+        .arg("--override")
+        .arg(format!("zookeeper.connect={zk}/startup"))
+        .arg("--override")
+        .arg(format!("listeners=PLAINTEXT://{addr}"))
+        .arg("--override")
+        .arg(format!("log.dirs={}", dir.join("data").display()))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let mut guard = ChildGuard(child);
+    let deadline = start + Duration::from_secs(30);
+    let answered = poll_until(deadline, || {
+        TcpStream::connect(&addr).is_ok()
+            && WireClient::connect(&addr).is_ok_and(|mut c| c.api_versions(0).is_ok())
+    })
+    .context("the broker did not answer ApiVersions within 30 s")?
+        - start;
+    let registered = poll_until(deadline, || {
+        WireClient::connect(&addr)
+            .and_then(|mut c| c.metadata_all())
+            .is_ok_and(|m| m.brokers.iter().any(|b| b.node_id.0 == 99) && m.controller_id.0 >= 0)
+    })
+    .context("the broker did not list itself in Metadata within 30 s")?
+        - start;
+    thread::sleep(Duration::from_secs(1));
+    let idle = target::sample(guard.0.id())?;
+    guard.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut m = Measurement::new("startup + idle RSS", 1);
+    m.latency_us = None;
+    m.seconds = Some(answered.as_secs_f64());
+    m.note = format!(
+        "spawn to first ApiVersions answer {:.0} ms, to registered (Metadata lists itself + controller) {:.0} ms; idle RSS {:.1} MiB (VmHWM {:.1} MiB)",
+        answered.as_secs_f64() * 1000.0,
+        registered.as_secs_f64() * 1000.0,
+        idle.rss_kib as f64 / 1024.0,
+        idle.hwm_kib as f64 / 1024.0,
+    );
+    Ok(vec![m])
+}
+
+/// Polls `f` every 2 ms until it holds; the instant it held, or None at `deadline`.
+fn poll_until(deadline: Instant, mut f: impl FnMut() -> bool) -> Option<Instant> {
+    while Instant::now() < deadline {
+        if f() {
+            return Some(Instant::now());
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+    None
+}
+
+/// Kills (by PID) and reaps the child when dropped.
+struct ChildGuard(Child);
+
+impl ChildGuard {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A fresh directory under the system temp dir (same filesystem as the brokers' logs).
+fn tempfile_dir() -> Result<PathBuf> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("bench-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Machine facts for the record: cores, memory, kernel, date.
+fn machine() -> serde_json::Value {
+    let cores = thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    let out = |cmd: &str, args: &[&str]| {
+        Command::new(cmd)
+            .args(args)
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default()
+    };
+    json!({
+        "scenario": "machine",
+        "nproc": cores,
+        "mem_gib": (mem_kib as f64 / 1048576.0 * 10.0).round() / 10.0,
+        "kernel": out("uname", &["-r"]),
+        "date": out("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]),
+        "rdkafka": rdkafka::util::get_rdkafka_version().1,
+    })
+}

@@ -1,0 +1,171 @@
+//! What the bench measures: a cluster it starts itself (a real ZooKeeper and 1 or 3 broker
+//! processes, through the integration-test harness), and CPU and memory figures of the broker
+//! processes read from `/proc`. (The single-mode subcommands take a bootstrap instead.)
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result};
+use tests::multi::MultiCluster;
+
+/// The brokers under test, started by the bench; killed (by PID, through the harness) when
+/// dropped, brokers before ZooKeeper.
+pub struct Target {
+    cluster: MultiCluster,
+}
+
+impl Target {
+    /// Starts ZooKeeper and `brokers` brokers (ids 1..=n) from `broker_bin` with `extra`
+    /// overrides, and waits until every broker sees every other one.
+    pub fn start(
+        name: &str,
+        brokers: i32,
+        broker_bin: &Path,
+        extra: &[(&str, &str)],
+    ) -> Result<Target> {
+        // The harness reads the binary's path from BROKER_BIN.
+        std::env::set_var("BROKER_BIN", broker_bin);
+        // Brokers log at warn: info logging of every connection would be measured too.
+        if std::env::var_os("BROKER_RUST_LOG").is_none() {
+            std::env::set_var("BROKER_RUST_LOG", "warn");
+        }
+        let cluster = MultiCluster::start(name, brokers, extra)
+            .with_context(|| format!("starting ZooKeeper and {brokers} broker(s)"))?;
+        Ok(Target { cluster })
+    }
+
+    /// Comma-separated bootstrap servers.
+    pub fn bootstrap(&mut self) -> String {
+        self.cluster.bootstrap()
+    }
+
+    /// PIDs of the broker processes.
+    pub fn pids(&self) -> Vec<u32> {
+        self.cluster
+            .brokers
+            .iter()
+            .filter_map(|b| b.pid())
+            .collect()
+    }
+
+    /// ZooKeeper connect string (no chroot).
+    pub fn zk_connect(&self) -> String {
+        self.cluster.zk.connect_string()
+    }
+
+    /// Number of brokers.
+    pub fn broker_count(&self) -> usize {
+        self.cluster.brokers.len()
+    }
+}
+
+/// One process's figures from /proc.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcSample {
+    /// utime + stime, in clock ticks.
+    pub cpu_ticks: u64,
+    /// VmHWM: peak resident set since start or the last reset, KiB.
+    pub hwm_kib: u64,
+    /// VmRSS: current resident set, KiB.
+    pub rss_kib: u64,
+}
+
+/// Reads utime+stime from /proc/<pid>/stat and VmHWM/VmRSS from /proc/<pid>/status.
+pub fn sample(pid: u32) -> Result<ProcSample> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    // The command name (field 2) is in parentheses and may hold spaces: split after it.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .context("malformed /proc/<pid>/stat")?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // After the name: state is field 3, utime field 14, stime field 15 (1-based, proc(5)).
+    let field = |n: usize| -> Result<u64> {
+        fields
+            .get(n - 3)
+            .context("short /proc/<pid>/stat")?
+            .parse::<u64>()
+            .context("bad number in /proc/<pid>/stat")
+    };
+    let cpu_ticks = field(14)? + field(15)?;
+    let status = fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    let kib = |key: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok(ProcSample {
+        cpu_ticks,
+        hwm_kib: kib("VmHWM:"),
+        rss_kib: kib("VmRSS:"),
+    })
+}
+
+/// Resets VmHWM to the current RSS (writing 5 to /proc/<pid>/clear_refs, Linux ≥ 4.0), so the
+/// next sample's peak belongs to one scenario. Best effort: an older kernel keeps the
+/// lifetime peak, which only overstates.
+pub fn reset_peak(pid: u32) {
+    let _ = fs::write(format!("/proc/{pid}/clear_refs"), "5");
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`; 100 on every Linux we know).
+pub fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|t| *t > 0.0)
+        .unwrap_or(100.0)
+}
+
+/// Figures of a set of processes over one scenario.
+pub struct Usage {
+    pids: Vec<u32>,
+    before: Vec<ProcSample>,
+}
+
+/// What the processes used over a scenario.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UsageDelta {
+    /// CPU seconds summed over the processes.
+    pub cpu_s: f64,
+    /// Largest peak RSS of any one process during the scenario, MiB.
+    pub peak_rss_mib: f64,
+}
+
+impl Usage {
+    /// Resets each process's peak RSS and takes the starting CPU counters.
+    pub fn start(pids: Vec<u32>) -> Usage {
+        for &pid in &pids {
+            reset_peak(pid);
+        }
+        let before = pids
+            .iter()
+            .map(|&p| sample(p).unwrap_or_default())
+            .collect();
+        Usage { pids, before }
+    }
+
+    /// CPU seconds and peak RSS since [`Usage::start`]; None without processes.
+    pub fn finish(&self) -> Option<UsageDelta> {
+        if self.pids.is_empty() {
+            return None;
+        }
+        let ticks = clock_ticks();
+        let mut delta = UsageDelta::default();
+        for (pid, before) in self.pids.iter().zip(&self.before) {
+            let now = sample(*pid).unwrap_or_default();
+            delta.cpu_s += now.cpu_ticks.saturating_sub(before.cpu_ticks) as f64 / ticks;
+            delta.peak_rss_mib = delta.peak_rss_mib.max(now.hwm_kib as f64 / 1024.0);
+        }
+        Some(delta)
+    }
+}
