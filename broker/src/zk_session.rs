@@ -41,6 +41,7 @@ pub fn controller_config(broker: &Broker) -> ControllerConfig {
     ControllerConfig {
         delete_topic_enable: c.delete_topic_enable,
         auto_leader_rebalance_enable: c.auto_leader_rebalance_enable,
+        unclean_leader_election_enable: c.unclean_leader_election_enable,
         leader_imbalance_check_interval: Duration::from_secs(
             c.leader_imbalance_check_interval_seconds,
         ),

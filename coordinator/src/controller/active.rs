@@ -69,6 +69,7 @@ pub(super) async fn run(
     let view = ClusterView {
         controller_id: config.broker_id,
         epoch: elected.epoch,
+        unclean_default: config.unclean_leader_election_enable,
         ..ClusterView::default()
     };
     let channels = ChannelManager::new(config.broker_id, &config.inter_broker_listener, &watches);
@@ -271,6 +272,14 @@ impl Active {
             }
         }
         let topic_id = node.topic_id.unwrap_or_default();
+        let overrides = crate::admin::topic_config(&self.zk, topic).await?;
+        match overrides
+            .get("unclean.leader.election.enable")
+            .and_then(|v| v.parse::<bool>().ok())
+        {
+            Some(allowed) => self.view.unclean_topics.insert(topic.to_string(), allowed),
+            None => self.view.unclean_topics.remove(topic),
+        };
         self.view.topics.insert(
             topic.to_string(),
             TopicInfo {

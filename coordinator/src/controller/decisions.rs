@@ -87,11 +87,14 @@ fn offline_election(
     (topic, p): &TopicPartition,
     old: &LeaderIsrAndControllerEpoch,
 ) -> Option<LeaderIsrAndControllerEpoch> {
-    let leader = view
-        .replicas(topic, *p)
+    let candidates = view.replicas(topic, *p);
+    let clean = candidates
         .iter()
         .copied()
-        .find(|b| view.is_eligible(*b) && old.isr.contains(b))?;
+        .find(|b| view.is_eligible(*b) && old.isr.contains(b));
+    let Some(leader) = clean else {
+        return unclean_election(view, topic, candidates, old);
+    };
     let isr = old
         .isr
         .iter()
@@ -104,6 +107,33 @@ fn offline_election(
         isr,
         controller_epoch: view.epoch,
         leader_recovery_state: old.leader_recovery_state,
+    })
+}
+
+/// No ISR member is left: with `unclean.leader.election.enable` the first eligible replica in
+/// assignment order leads although it may miss acknowledged records; the ISR becomes just it
+/// and the state records RECOVERING (1), as Kafka 3.2+ writes it.
+fn unclean_election(
+    view: &ClusterView,
+    topic: &str,
+    candidates: &[i32],
+    old: &LeaderIsrAndControllerEpoch,
+) -> Option<LeaderIsrAndControllerEpoch> {
+    if !view.unclean_allowed(topic) {
+        return None;
+    }
+    let leader = candidates.iter().copied().find(|b| view.is_eligible(*b))?;
+    tracing::warn!(
+        topic,
+        leader,
+        "unclean leader election: acknowledged records may be lost"
+    );
+    Some(LeaderIsrAndControllerEpoch {
+        leader,
+        leader_epoch: old.leader_epoch + 1,
+        isr: vec![leader],
+        controller_epoch: view.epoch,
+        leader_recovery_state: 1,
     })
 }
 
@@ -355,6 +385,8 @@ mod tests {
             states: BTreeMap::new(),
             shutting_down: BTreeSet::new(),
             deleting: BTreeSet::new(),
+            unclean_default: false,
+            unclean_topics: BTreeMap::new(),
         }
     }
 
@@ -426,6 +458,21 @@ mod tests {
         // Unrelated partitions are untouched.
         let v = with_state(view(&[1, 2], &[(0, &[1, 2])]), 0, lic(1, 2, &[1]));
         assert!(on_brokers_failed(&v, &[7].into()).is_empty());
+    }
+
+    #[test]
+    fn unclean_election_picks_the_first_live_replica_when_allowed() {
+        let mut v = with_state(view(&[1, 2, 3], &[(0, &[1, 3, 2])]), 0, lic(1, 2, &[1]));
+        v.live.remove(&1);
+        v.unclean_topics.insert("t".into(), true);
+        let change = &on_brokers_failed(&v, &[1].into())[0];
+        assert_eq!((change.lic.leader, change.lic.isr.clone()), (3, vec![3]));
+        assert_eq!(change.lic.leader_epoch, 3);
+        assert_eq!(change.lic.leader_recovery_state, 1);
+        // A topic override of false wins over a permissive broker default.
+        v.unclean_default = true;
+        v.unclean_topics.insert("t".into(), false);
+        assert_eq!(on_brokers_failed(&v, &[1].into())[0].lic.leader, -1);
     }
 
     #[test]

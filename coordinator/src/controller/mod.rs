@@ -61,6 +61,8 @@ pub struct ControllerConfig {
     pub leader_imbalance_check_interval: Duration,
     /// `leader.imbalance.per.broker.percentage` (10).
     pub leader_imbalance_per_broker_percentage: u32,
+    /// `unclean.leader.election.enable` (false): the default for topics without an override.
+    pub unclean_leader_election_enable: bool,
 }
 
 impl ControllerConfig {
@@ -73,6 +75,7 @@ impl ControllerConfig {
             auto_leader_rebalance_enable: true,
             leader_imbalance_check_interval: Duration::from_secs(300),
             leader_imbalance_per_broker_percentage: 10,
+            unclean_leader_election_enable: false,
         }
     }
 }

@@ -43,12 +43,24 @@ pub struct ClusterView {
     pub shutting_down: BTreeSet<i32>,
     /// Topics queued for deletion: no elections, leader -2 in UpdateMetadata.
     pub deleting: BTreeSet<String>,
+    /// `unclean.leader.election.enable` of the brokers (the default for every topic).
+    pub unclean_default: bool,
+    /// Topics whose `/config/topics/<t>` overrides `unclean.leader.election.enable`.
+    pub unclean_topics: BTreeMap<String, bool>,
 }
 
 impl ClusterView {
     /// Whether broker `id` is live.
     pub fn is_live(&self, id: i32) -> bool {
         self.live.contains_key(&id)
+    }
+
+    /// Whether an out-of-sync replica of `topic` may become leader when no ISR member is left.
+    pub fn unclean_allowed(&self, topic: &str) -> bool {
+        self.unclean_topics
+            .get(topic)
+            .copied()
+            .unwrap_or(self.unclean_default)
     }
 
     /// Whether broker `id` may lead or be elected: live and not shutting down.
