@@ -276,7 +276,9 @@ impl Compose {
     }
 
     /// `up -d --build` (with `--wait` on v2), then waits until every container is healthy.
-    pub fn up(&self, deadline: Duration) -> io::Result<()> {
+    /// From here on, dropping the project takes it down.
+    pub fn up(&mut self, deadline: Duration) -> io::Result<()> {
+        self.down = false;
         let started = Instant::now();
         let mut args = vec!["up", "-d", "--build"];
         if self.flavour == ComposeFlavour::V2 {

@@ -63,7 +63,14 @@ impl<'d> Cluster<'d> {
                     .with_env_var("ZOO_SERVERS", servers.join(" "))
                     .with_env_var("ZOO_INIT_LIMIT", "10")
                     .with_env_var("ZOO_SYNC_LIMIT", "5")
-                    .with_env_var("ZOO_STANDALONE_ENABLED", "false");
+                    .with_env_var("ZOO_STANDALONE_ENABLED", "false")
+                    // Members started before their peers resolve back off up to 60 s between
+                    // election rounds by default; keep the ensemble's forming quick.
+                    .with_env_var(
+                        "JVMFLAGS",
+                        "-Xms32m -Xmx256m -XX:+UseSerialGC \
+                         -Dzookeeper.fastleader.maxNotificationInterval=2000",
+                    );
                 cli.run(
                     RunnableImage::from(img)
                         .with_network(prefix.clone())
@@ -71,6 +78,8 @@ impl<'d> Cluster<'d> {
                 )
             })
             .collect();
+        // Like the compose file's depends_on: brokers start once the ensemble has a quorum.
+        wait_ensemble(&zks);
         let connect: Vec<String> = (1..=3).map(|n| format!("{}:2181", zk_name(n))).collect();
         let host_ports: Vec<u16> = (0..3).map(|_| free_port().or_panic("free port")).collect();
         let brokers = (1..=3)
@@ -163,25 +172,8 @@ impl<'d> Cluster<'d> {
         self.zk_get(&format!("/brokers/topics/{TOPIC}/partitions/{p}/state"))
     }
 
-    /// The ensemble has a leader and two followers, and all brokers report healthy.
+    /// All brokers report healthy.
     fn wait_ready(&self) {
-        wait_for("ZooKeeper ensemble", DEADLINE, || {
-            let modes: Vec<Option<String>> = self.zks.iter().map(|c| zk_mode(c.id())).collect();
-            let leaders = modes
-                .iter()
-                .filter(|m| m.as_deref() == Some("leader"))
-                .count();
-            let followers = modes
-                .iter()
-                .filter(|m| m.as_deref() == Some("follower"))
-                .count();
-            if leaders == 1 && followers == 2 {
-                Ok(())
-            } else {
-                Err(format!("{modes:?}"))
-            }
-        })
-        .or_panic("ensemble");
         wait_for("brokers healthy", DEADLINE, || {
             let mut args = vec!["inspect", "--format", "{{.Name}} {{.State.Health.Status}}"];
             args.extend(self.brokers.iter().map(|c| c.id()));
@@ -215,8 +207,17 @@ impl<'d> Cluster<'d> {
 
     fn dump_logs(&self) {
         for c in self.brokers.iter().chain(self.zks.iter()) {
-            let logs = docker::docker(&["logs", "--tail", "30", c.id()]).unwrap_or_default();
-            eprintln!("--- {} ---\n{logs}", c.id());
+            // The broker logs to stderr, ZooKeeper to stdout: docker logs keeps them apart.
+            let mut command = std::process::Command::new("docker");
+            command.args(["logs", "--tail", "40", c.id()]);
+            if let Ok(out) = tests::process::run(command, None, Duration::from_secs(30)) {
+                eprintln!(
+                    "--- {} ---\n{}{}",
+                    c.id(),
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
         }
     }
 }
@@ -232,6 +233,20 @@ impl Drop for Cluster<'_> {
         }
         eprintln!("removing the containers and network {}", self.network);
     }
+}
+
+/// Waits until the ensemble has a leader and two followers.
+fn wait_ensemble(zks: &[Container<'_, GenericImage>]) {
+    wait_for("ZooKeeper ensemble", DEADLINE, || {
+        let modes: Vec<Option<String>> = zks.iter().map(|c| zk_mode(c.id())).collect();
+        let count = |mode: &str| modes.iter().filter(|m| m.as_deref() == Some(mode)).count();
+        if count("leader") == 1 && count("follower") == 2 {
+            Ok(())
+        } else {
+            Err(format!("{modes:?}"))
+        }
+    })
+    .or_panic("ensemble");
 }
 
 fn isr(state: &Value) -> BTreeSet<i64> {
