@@ -12,6 +12,14 @@ venv="$repo/.venv"
 # Pinned client versions: the tests assert on their behaviour, so an upgrade is a deliberate change.
 python_pkgs=(kafka-python==3.0.12 confluent-kafka==2.16.1 aiokafka==0.14.0)
 debian_pkgs=(zookeeper zookeeper-bin kcat python3-venv)
+# The docker tier builds its base image with debootstrap and drives Compose; only where a
+# Docker engine is installed.
+if command -v docker >/dev/null 2>&1; then
+    debian_pkgs+=(debootstrap)
+    if ! docker compose version >/dev/null 2>&1; then
+        debian_pkgs+=(docker-compose)
+    fi
+fi
 
 export DEBIAN_FRONTEND=noninteractive
 

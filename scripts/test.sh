@@ -28,6 +28,12 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo build -p broker"
 cargo build -p broker
 
+# Docker tier: images built locally (debootstrap, Debian's ZooKeeper, the release broker;
+# cached between runs). tests/tests/docker_*.rs then run within `cargo test` below; both say
+# SKIPPED and pass when no Docker engine is reachable.
+step "docker test images"
+bash "$repo/scripts/test-docker.sh" images
+
 step "cargo test"
 # Each integration test starts a JVM (ZooKeeper) and a broker; two at a time keeps the two
 # cores busy without pushing timing-sensitive tests past their deadlines.

@@ -8,6 +8,7 @@
 //! - [`wire`]: a tiny blocking Kafka client (kafka-protocol codecs) for exact requests.
 //! - [`python`]: runs the client scripts in `tests/clients/` (kafka-python, confluent-kafka).
 //! - [`kcat`]: byte-exact produce/consume through kcat.
+//! - [`docker`]: the docker tier: local images, the compose cluster, the docker CLI.
 //! - [`check`]: assertions on client output (hex, contiguous offsets, binary payloads).
 //! - [`process`]: running child processes with deadlines; [`ports`]: free ports.
 //!
@@ -19,6 +20,7 @@ pub mod zookeeper;
 pub mod broker;
 pub mod check;
 pub mod cluster;
+pub mod docker;
 pub mod kcat;
 pub mod multi;
 pub mod ports;
