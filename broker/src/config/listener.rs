@@ -94,8 +94,22 @@ pub(crate) struct Endpoints {
 /// listener. `hostname` replaces wildcard hosts when advertising.
 pub(crate) fn resolve(s: &Settings, hostname: &str) -> Result<Endpoints, ConfigError> {
     let listeners_raw = s.get("listeners")?;
-    let listeners = parse_listeners(listeners_raw)?;
-    check_unique_ports(listeners_raw, &listeners)?;
+    let listeners = match (s.explicit("listeners"), s.explicit("advertised.listeners")) {
+        // cp-kafka's rule, which docker-compose files written for that image rely on: without
+        // `listeners`, bind every advertised listener's port on all interfaces.
+        (None, Some(advertised)) => parse_listeners(advertised)?
+            .into_iter()
+            .map(|l| Listener {
+                host: "0.0.0.0".to_string(),
+                ..l
+            })
+            .collect(),
+        _ => {
+            let listeners = parse_listeners(listeners_raw)?;
+            check_unique_ports(listeners_raw, &listeners)?;
+            listeners
+        }
+    };
     let protocol_map = parse_protocol_map(s.get("listener.security.protocol.map")?)?;
     check_mapped_and_supported(s, &listeners, &protocol_map)?;
     let advertised = advertised(s, &listeners, hostname)?;

@@ -303,7 +303,13 @@ fn explicit_advertised_listeners_are_checked() {
         e.contains("advertised.listeners") && e.contains("0.0.0.0"),
         "{e}"
     );
-    let e = err(&[("KAFKA_ADVERTISED_LISTENERS", "OTHER://h:9092")], &[]);
+    let e = err(
+        &[
+            ("KAFKA_LISTENERS", "PLAINTEXT://:9092"),
+            ("KAFKA_ADVERTISED_LISTENERS", "OTHER://h:9092"),
+        ],
+        &[],
+    );
     assert!(
         e.contains("advertised.listeners") && e.contains("OTHER"),
         "{e}"
@@ -421,4 +427,32 @@ fn example_file_loads_cleanly() {
         [listener("PLAINTEXT", "127.0.0.1", 29092)]
     );
     assert_eq!(c.offsets_topic_replication_factor, 1);
+}
+
+#[test]
+fn listeners_derive_from_advertised_listeners_like_cp_kafka() {
+    let c = load(
+        &[
+            (
+                "KAFKA_ADVERTISED_LISTENERS",
+                "PLAINTEXT://kafka-1:9092,PLAINTEXT_HOST://localhost:29092",
+            ),
+            (
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+                "PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT",
+            ),
+        ],
+        &[],
+    );
+    assert_eq!(
+        c.listeners,
+        [
+            listener("PLAINTEXT", "0.0.0.0", 9092),
+            listener("PLAINTEXT_HOST", "0.0.0.0", 29092)
+        ]
+    );
+    assert_eq!(
+        c.advertised_listeners[1],
+        listener("PLAINTEXT_HOST", "localhost", 29092)
+    );
 }
