@@ -21,12 +21,15 @@ pub struct Ack {
     pub at: Instant,
 }
 
+/// A record the producer reported as failed: (seq, error).
+pub type Failed = (i64, String);
+
 /// A background kafka-python producer sending `value-<seq>` every few milliseconds.
 pub struct SteadyProducer {
     spawned: Spawned,
     stop_file: PathBuf,
     acks: Vec<Ack>,
-    errors: Vec<(i64, String)>,
+    errors: Vec<Failed>,
     done: bool,
     _dir: tempfile::TempDir,
 }
@@ -72,7 +75,7 @@ impl SteadyProducer {
     }
 
     /// Failed records seen so far: (seq, error).
-    pub fn errors(&self) -> &[(i64, String)] {
+    pub fn errors(&self) -> &[Failed] {
         &self.errors
     }
 
@@ -102,7 +105,7 @@ impl SteadyProducer {
 
     /// Tells the producer to stop, waits until it has flushed everything in flight, and returns
     /// (acknowledged, failed).
-    pub fn finish(mut self, timeout: Duration) -> io::Result<(Vec<Ack>, Vec<(i64, String)>)> {
+    pub fn finish(mut self, timeout: Duration) -> io::Result<(Vec<Ack>, Vec<Failed>)> {
         std::fs::write(&self.stop_file, b"stop")?;
         let deadline = Instant::now() + timeout;
         while !self.done {
