@@ -42,23 +42,30 @@ impl SteadyProducer {
         acks: &str,
         interval_ms: u32,
     ) -> io::Result<SteadyProducer> {
+        let interval = interval_ms.to_string();
+        Self::start_with(
+            bootstrap,
+            topic,
+            &["--acks", acks, "--interval-ms", &interval],
+        )
+    }
+
+    /// Starts `kp_steady_produce.py` with `args` besides bootstrap, topic and stop file
+    /// (e.g. `--json --client-defaults`: the tutorial's producer).
+    pub fn start_with(bootstrap: &str, topic: &str, args: &[&str]) -> io::Result<SteadyProducer> {
         let dir = tempfile::Builder::new().prefix("producer-").tempdir()?;
         let stop_file = dir.path().join("stop");
-        let spawned = python::spawn(
-            "kp_steady_produce.py",
-            &[
-                "--bootstrap",
-                bootstrap,
-                "--topic",
-                topic,
-                "--acks",
-                acks,
-                "--interval-ms",
-                &interval_ms.to_string(),
-                "--stop-file",
-                &stop_file.to_string_lossy(),
-            ],
-        )?;
+        let stop = stop_file.to_string_lossy().into_owned();
+        let mut all = vec![
+            "--bootstrap",
+            bootstrap,
+            "--topic",
+            topic,
+            "--stop-file",
+            &stop,
+        ];
+        all.extend_from_slice(args);
+        let spawned = python::spawn("kp_steady_produce.py", &all)?;
         Ok(SteadyProducer {
             spawned,
             stop_file,
@@ -217,7 +224,7 @@ pub struct Verdict {
 }
 
 /// Checks `consumed` (a whole topic read from its log start) against the producer's `acks`
-/// (values `<prefix>-<seq>`):
+/// (record `seq` has the value `value_of(seq)`):
 /// - per partition, offsets are contiguous from the first one read (no gaps above log start);
 /// - every acknowledged record is at the partition and offset it was acknowledged with, and its
 ///   value appears exactly once in the topic;
@@ -225,7 +232,7 @@ pub struct Verdict {
 pub fn check_acknowledged(
     acks: &[Ack],
     consumed: &[Consumed],
-    prefix: &str,
+    value_of: impl Fn(i64) -> String,
 ) -> Result<Verdict, String> {
     let mut verdict = Verdict::default();
     let mut by_partition: BTreeMap<i32, Vec<&Consumed>> = BTreeMap::new();
@@ -257,7 +264,7 @@ pub fn check_acknowledged(
     let mut sorted: Vec<&Ack> = acks.iter().collect();
     sorted.sort_by_key(|a| (a.partition, a.offset));
     for ack in sorted {
-        let value = format!("{prefix}-{}", ack.seq);
+        let value = value_of(ack.seq);
         match at.get(&(ack.partition, ack.offset)) {
             Some(v) if *v == value => {}
             other => {
@@ -289,6 +296,10 @@ pub fn check_acknowledged(
 mod tests {
     use super::*;
 
+    fn v_seq(seq: i64) -> String {
+        format!("v-{seq}")
+    }
+
     fn ack(seq: i64, partition: i32, offset: i64) -> Ack {
         Ack {
             seq,
@@ -310,7 +321,7 @@ mod tests {
     fn accepts_a_consistent_log() {
         let acks = [ack(0, 0, 0), ack(1, 1, 0), ack(3, 0, 2)];
         let log = [rec(0, 0, 0), rec(0, 1, 2), rec(0, 2, 3), rec(1, 0, 1)];
-        let verdict = check_acknowledged(&acks, &log, "v").expect("consistent");
+        let verdict = check_acknowledged(&acks, &log, v_seq).expect("consistent");
         assert_eq!(verdict.unacknowledged, 1);
         assert_eq!(verdict.per_partition[&0], 3);
     }
@@ -318,12 +329,111 @@ mod tests {
     #[test]
     fn finds_gaps_duplicates_losses_and_reordering() {
         let acks = [ack(0, 0, 0), ack(1, 0, 1)];
-        assert!(check_acknowledged(&acks, &[rec(0, 0, 0), rec(0, 2, 1)], "v").is_err());
-        assert!(check_acknowledged(&acks, &[rec(0, 0, 0)], "v").is_err());
+        assert!(check_acknowledged(&acks, &[rec(0, 0, 0), rec(0, 2, 1)], v_seq).is_err());
+        assert!(check_acknowledged(&acks, &[rec(0, 0, 0)], v_seq).is_err());
         let dup = [rec(0, 0, 0), rec(0, 1, 1), rec(0, 2, 1)];
-        assert!(check_acknowledged(&acks, &dup, "v").is_err());
+        assert!(check_acknowledged(&acks, &dup, v_seq).is_err());
         let swapped = [ack(1, 0, 0), ack(0, 0, 1)];
         let log = [rec(0, 0, 1), rec(0, 1, 0)];
-        assert!(check_acknowledged(&swapped, &log, "v").is_err());
+        assert!(check_acknowledged(&swapped, &log, v_seq).is_err());
+    }
+}
+
+/// The tutorial's group consumer (`kp_tutorial_consumer.py`) running in the background.
+pub struct TutorialConsumer {
+    spawned: Spawned,
+    stop_file: PathBuf,
+    records: Vec<Value>,
+    done: bool,
+    _dir: tempfile::TempDir,
+}
+
+impl TutorialConsumer {
+    /// Starts a consumer of `topic` in `group`, bootstrapping from `bootstrap` ("a,b").
+    pub fn start(bootstrap: &str, topic: &str, group: &str) -> io::Result<TutorialConsumer> {
+        let dir = tempfile::Builder::new().prefix("consumer-").tempdir()?;
+        let stop_file = dir.path().join("stop");
+        let spawned = python::spawn(
+            "kp_tutorial_consumer.py",
+            &[
+                "--bootstrap",
+                bootstrap,
+                "--topic",
+                topic,
+                "--group",
+                group,
+                "--stop-file",
+                &stop_file.to_string_lossy(),
+            ],
+        )?;
+        Ok(TutorialConsumer {
+            spawned,
+            stop_file,
+            records: Vec::new(),
+            done: false,
+            _dir: dir,
+        })
+    }
+
+    /// Records received so far (`{"partition", "offset", "value"}`).
+    pub fn records(&self) -> &[Value] {
+        &self.records
+    }
+
+    /// Waits until `pred` holds for the records received so far, or fails after `timeout`.
+    pub fn wait_until(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&[Value]) -> bool,
+    ) -> io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        while !pred(&self.records) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.done {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "consumer: {what}: not within {timeout:?} ({} records)\n\
+                         --- consumer stderr ---\n{}",
+                        self.records.len(),
+                        self.spawned.stderr()
+                    ),
+                ));
+            }
+            match self.spawned.next_json(left) {
+                Ok(Some(line)) if line.get("done").is_some() => self.done = true,
+                Ok(Some(line)) => self.records.push(line),
+                Ok(None) => self.done = true,
+                // Quiet for a while: check the deadline and predicate again.
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops the consumer (it commits and closes) and returns every record it received.
+    pub fn finish(mut self, timeout: Duration) -> io::Result<Vec<Value>> {
+        std::fs::write(&self.stop_file, b"stop")?;
+        let deadline = Instant::now() + timeout;
+        while !self.done && Instant::now() < deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.spawned.next_json(left) {
+                Ok(Some(line)) if line.get("done").is_some() => self.done = true,
+                Ok(Some(line)) => self.records.push(line),
+                Ok(None) => self.done = true,
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let status = self.spawned.wait(Duration::from_secs(20))?;
+        if !status.success() {
+            return Err(io::Error::other(format!(
+                "consumer exited with {status}\n{}",
+                self.spawned.stderr()
+            )));
+        }
+        Ok(std::mem::take(&mut self.records))
     }
 }

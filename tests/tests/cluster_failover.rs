@@ -87,7 +87,8 @@ fn acks_all_survives_two_successive_broker_kills() {
     assert!(errors.is_empty(), "failed sends: {errors:?}");
     let bootstrap = c.bootstrap();
     let consumed = consume_all(&bootstrap, topic, Duration::from_secs(6)).or_panic("consume");
-    let verdict = check_acknowledged(&acks, &consumed, "value").or_panic("consistent log");
+    let verdict =
+        check_acknowledged(&acks, &consumed, |n| format!("value-{n}")).or_panic("consistent log");
     println!("{} acknowledged; consumed {verdict:?}", acks.len());
     assert_eq!(verdict.per_partition.len(), PARTITIONS);
 }

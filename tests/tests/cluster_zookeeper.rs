@@ -84,7 +84,8 @@ fn killing_the_zookeeper_leader_does_not_stop_clients() {
         "a broker lost its ZooKeeper session"
     );
     let consumed = consume_all(&bootstrap, topic, Duration::from_secs(6)).or_panic("consume");
-    let verdict = check_acknowledged(&acks, &consumed, "value").or_panic("consistent log");
+    let verdict =
+        check_acknowledged(&acks, &consumed, |n| format!("value-{n}")).or_panic("consistent log");
     println!("{} acknowledged; consumed {verdict:?}", acks.len());
     assert_eq!(
         verdict.per_partition.len(),
