@@ -292,53 +292,6 @@ pub fn check_acknowledged(
     Ok(verdict)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn v_seq(seq: i64) -> String {
-        format!("v-{seq}")
-    }
-
-    fn ack(seq: i64, partition: i32, offset: i64) -> Ack {
-        Ack {
-            seq,
-            partition,
-            offset,
-            at: Instant::now(),
-        }
-    }
-
-    fn rec(partition: i32, offset: i64, seq: i64) -> Consumed {
-        Consumed {
-            partition,
-            offset,
-            value: format!("v-{seq}"),
-        }
-    }
-
-    #[test]
-    fn accepts_a_consistent_log() {
-        let acks = [ack(0, 0, 0), ack(1, 1, 0), ack(3, 0, 2)];
-        let log = [rec(0, 0, 0), rec(0, 1, 2), rec(0, 2, 3), rec(1, 0, 1)];
-        let verdict = check_acknowledged(&acks, &log, v_seq).expect("consistent");
-        assert_eq!(verdict.unacknowledged, 1);
-        assert_eq!(verdict.per_partition[&0], 3);
-    }
-
-    #[test]
-    fn finds_gaps_duplicates_losses_and_reordering() {
-        let acks = [ack(0, 0, 0), ack(1, 0, 1)];
-        assert!(check_acknowledged(&acks, &[rec(0, 0, 0), rec(0, 2, 1)], v_seq).is_err());
-        assert!(check_acknowledged(&acks, &[rec(0, 0, 0)], v_seq).is_err());
-        let dup = [rec(0, 0, 0), rec(0, 1, 1), rec(0, 2, 1)];
-        assert!(check_acknowledged(&acks, &dup, v_seq).is_err());
-        let swapped = [ack(1, 0, 0), ack(0, 0, 1)];
-        let log = [rec(0, 0, 1), rec(0, 1, 0)];
-        assert!(check_acknowledged(&swapped, &log, v_seq).is_err());
-    }
-}
-
 /// The tutorial's group consumer (`kp_tutorial_consumer.py`) running in the background.
 pub struct TutorialConsumer {
     spawned: Spawned,
@@ -435,5 +388,52 @@ impl TutorialConsumer {
             )));
         }
         Ok(std::mem::take(&mut self.records))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v_seq(seq: i64) -> String {
+        format!("v-{seq}")
+    }
+
+    fn ack(seq: i64, partition: i32, offset: i64) -> Ack {
+        Ack {
+            seq,
+            partition,
+            offset,
+            at: Instant::now(),
+        }
+    }
+
+    fn rec(partition: i32, offset: i64, seq: i64) -> Consumed {
+        Consumed {
+            partition,
+            offset,
+            value: format!("v-{seq}"),
+        }
+    }
+
+    #[test]
+    fn accepts_a_consistent_log() {
+        let acks = [ack(0, 0, 0), ack(1, 1, 0), ack(3, 0, 2)];
+        let log = [rec(0, 0, 0), rec(0, 1, 2), rec(0, 2, 3), rec(1, 0, 1)];
+        let verdict = check_acknowledged(&acks, &log, v_seq).expect("consistent");
+        assert_eq!(verdict.unacknowledged, 1);
+        assert_eq!(verdict.per_partition[&0], 3);
+    }
+
+    #[test]
+    fn finds_gaps_duplicates_losses_and_reordering() {
+        let acks = [ack(0, 0, 0), ack(1, 0, 1)];
+        assert!(check_acknowledged(&acks, &[rec(0, 0, 0), rec(0, 2, 1)], v_seq).is_err());
+        assert!(check_acknowledged(&acks, &[rec(0, 0, 0)], v_seq).is_err());
+        let dup = [rec(0, 0, 0), rec(0, 1, 1), rec(0, 2, 1)];
+        assert!(check_acknowledged(&acks, &dup, v_seq).is_err());
+        let swapped = [ack(1, 0, 0), ack(0, 0, 1)];
+        let log = [rec(0, 0, 1), rec(0, 1, 0)];
+        assert!(check_acknowledged(&swapped, &log, v_seq).is_err());
     }
 }
