@@ -327,12 +327,14 @@ fn topic_name(name: &str) -> TopicName {
 
 /// Sends one Produce (v8, one plain batch of `values`, no producer id) straight to `addr` for
 /// `topic`-`partition`, whoever leads it, and returns (error code, base offset): the way to see
-/// which broker accepts writes, which a real client would not show.
+/// which broker accepts writes, which a real client would not show. `timeout` is the request's
+/// own timeout (how long acks=all may wait); the socket waits 10 s longer.
 pub fn produce_direct(
     addr: &str,
     topic: &str,
     partition: i32,
     acks: i16,
+    timeout: Duration,
     values: &[&str],
 ) -> io::Result<(i16, i64)> {
     let records: Vec<Record> = values
@@ -365,14 +367,15 @@ pub fn produce_direct(
     .map_err(|e| io::Error::other(format!("cannot encode a record batch: {e}")))?;
     let request = ProduceRequest::default()
         .with_acks(acks)
-        .with_timeout_ms(5_000)
+        .with_timeout_ms(i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX))
         .with_topic_data(vec![TopicProduceData::default()
             .with_name(topic_name(topic))
             .with_partition_data(vec![PartitionProduceData::default()
                 .with_index(partition)
                 .with_records(Some(batch.freeze()))])]);
     let response: ProduceResponse =
-        WireClient::connect_timeout(addr, Duration::from_secs(10))?.request(8, &request)?;
+        WireClient::connect_timeout(addr, timeout + Duration::from_secs(10))?
+            .request(8, &request)?;
     response
         .responses
         .first()
