@@ -493,7 +493,7 @@ mod tests {
         let log = Log::open(&dir.path().join("t-0"), LogConfig::default()).expect("log");
         let partition = Partition::new("t".into(), 0, 1, log).expect("partition");
         partition.apply_role(role(1, 0), 0).expect("leader");
-        let mut waiter = partition.subscribe();
+        let waiter = partition.subscribe();
         // A new epoch as leader keeps waiters waiting.
         partition.apply_role(role(1, 1), 0).expect("leader again");
         assert!(waiter.has_changed().is_ok(), "still open");
