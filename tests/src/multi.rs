@@ -337,6 +337,9 @@ pub fn produce_direct(
     timeout: Duration,
     values: &[&str],
 ) -> io::Result<(i16, i64)> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let records: Vec<Record> = values
         .iter()
         .enumerate()
@@ -349,7 +352,9 @@ pub fn produce_direct(
             timestamp_type: TimestampType::Creation,
             offset: i64::try_from(i).unwrap_or(0),
             sequence: -1,
-            timestamp: 1_700_000_000_000,
+            // Now: a timestamp from the past would make time-based retention delete the
+            // segment (a broker checks retention as it starts).
+            timestamp: now_ms,
             key: None,
             value: Some(Bytes::from((*v).to_owned())),
             headers: IndexMap::new(),
