@@ -167,8 +167,7 @@ impl Partition {
         let becomes_leader = new.leader == self.broker_id;
         if role.leader == self.broker_id && !becomes_leader {
             // Leadership lost: release acks=all and long-poll waiters of our term.
-            let hw = self.high_watermark();
-            *lock(&self.hw_tx) = watch::channel(hw).0;
+            self.release_waiters();
         }
         *role = new;
         if becomes_leader {
@@ -336,6 +335,15 @@ impl Partition {
             self.high_watermark.store(min, Ordering::Release);
             self.publish_high_watermark(min);
         }
+    }
+
+    /// Closes the high-watermark channel every current waiter holds (later subscribers get a
+    /// new one): parked acks=all produces give up (REQUEST_TIMED_OUT, which clients retry) and
+    /// long-poll fetches answer at once. On leadership loss, and for a shutting-down broker
+    /// whose in-flight requests must end although no LeaderAndIsr will reach it any more.
+    pub fn release_waiters(&self) {
+        let hw = self.high_watermark();
+        *lock(&self.hw_tx) = watch::channel(hw).0;
     }
 
     /// Tells waiters the high watermark moved to `hw`.
