@@ -185,6 +185,10 @@ fn expired_leader_stops_leading_and_rejoins_the_isr() {
             Some(format!("after-{i}").as_str())
         );
     }
+    // Both waited for replication on a leader that lost its leadership meanwhile: Kafka
+    // answers NOT_LEADER_OR_FOLLOWER, so that the client retries on the new leader.
+    assert_eq!(parked.0, NOT_LEADER, "parked write: {parked:?}");
+    assert_eq!(early.0, NOT_LEADER, "early write: {early:?}");
     for (what, (code, offset)) in [("parked", parked), ("early", early)] {
         if code == 0 {
             assert_eq!(
