@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Starts a one-broker cluster on this machine, for trying the broker with real clients:
+# Starts a two-broker cluster on this machine, for trying the brokers with real clients (the
+# tutorial's bootstrap_servers=['localhost:29092', 'localhost:39092']):
 #   ZooKeeper  127.0.0.1:2181   (standalone, Debian's package, JVM started directly)
-#   broker 1   127.0.0.1:29092  (target/release/broker)
+#   broker 1   127.0.0.1:29092  (target/release/broker, log dir .local-cluster/broker-1)
+#   broker 2   127.0.0.1:39092  (same binary, log dir .local-cluster/broker-2)
 # State, logs and PID files live under <repo>/.local-cluster/. Stop with scripts/stop-local.sh.
 set -euo pipefail
 
@@ -11,8 +13,8 @@ cd "$repo"
 state="$repo/.local-cluster"
 zk_dir="$state/zookeeper"
 zk_port=2181
-broker_id=1
-broker_port=29092
+# Broker id -> listener port.
+declare -A broker_ports=([1]=29092 [2]=39092)
 broker_config="$repo/config/broker.yaml"
 
 export DEBIAN_FRONTEND=noninteractive
@@ -43,8 +45,9 @@ zk_ready() {
     grep -q '^Mode: ' <<<"$reply"
 }
 
+# True once something accepts connections on 127.0.0.1:$1.
 broker_ready() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$broker_port") 2>/dev/null
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 mkdir -p "$state" "$zk_dir/data"
@@ -98,16 +101,24 @@ CFG
     fi
 fi
 
-# --- broker ---------------------------------------------------------------------------------
-if running "$state/broker-$broker_id.pid"; then
-    echo "start-local: broker $broker_id already running (pid $(cat "$state/broker-$broker_id.pid"))" >&2
-else
-    if [ ! -f "$broker_config" ]; then
-        echo "start-local: $broker_config is missing" >&2
+# --- brokers --------------------------------------------------------------------------------
+if [ ! -f "$broker_config" ]; then
+    echo "start-local: $broker_config is missing" >&2
+    exit 1
+fi
+echo "start-local: building the broker (release)" >&2
+cargo build --release -p broker
+
+for broker_id in 1 2; do
+    broker_port="${broker_ports[$broker_id]}"
+    if running "$state/broker-$broker_id.pid"; then
+        echo "start-local: broker $broker_id already running (pid $(cat "$state/broker-$broker_id.pid"))" >&2
+        continue
+    fi
+    if broker_ready "$broker_port"; then
+        echo "start-local: something else already listens on 127.0.0.1:$broker_port; stop it first" >&2
         exit 1
     fi
-    echo "start-local: building the broker (release)" >&2
-    cargo build --release -p broker
     mkdir -p "$state/broker-$broker_id"
     echo "start-local: starting broker $broker_id on 127.0.0.1:$broker_port" >&2
     RUST_LOG="${RUST_LOG:-info}" nohup "$repo/target/release/broker" \
@@ -118,18 +129,19 @@ else
         --override "log.dirs=$state/broker-$broker_id" \
         >"$state/broker-$broker_id.log" 2>&1 </dev/null &
     echo $! >"$state/broker-$broker_id.pid"
-    if ! wait_for broker_ready 60; then
-        echo "start-local: broker did not accept connections on 127.0.0.1:$broker_port" >&2
+    if ! wait_for "broker_ready $broker_port" 60; then
+        echo "start-local: broker $broker_id did not accept connections on 127.0.0.1:$broker_port" >&2
         tail -n 30 "$state/broker-$broker_id.log" >&2 || true
         exit 1
     fi
-fi
+done
 
 cat <<MSG
 Local cluster is up:
   ZooKeeper  127.0.0.1:$zk_port   (pid $(cat "$state/zookeeper.pid"), log $state/zookeeper.log)
-  broker $broker_id   127.0.0.1:$broker_port  (pid $(cat "$state/broker-$broker_id.pid"), log $state/broker-$broker_id.log)
-Clients: bootstrap_servers=['127.0.0.1:$broker_port']
+  broker 1   127.0.0.1:${broker_ports[1]}  (pid $(cat "$state/broker-1.pid"), log $state/broker-1.log)
+  broker 2   127.0.0.1:${broker_ports[2]}  (pid $(cat "$state/broker-2.pid"), log $state/broker-2.log)
+Clients: bootstrap_servers=['localhost:${broker_ports[1]}', 'localhost:${broker_ports[2]}']
 Inspect: /usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:$zk_port ls /brokers/ids
 Stop:    scripts/stop-local.sh   (data stays in $state; delete it for a clean start)
 MSG

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Stops what scripts/start-local.sh started, by the PIDs it recorded: brokers first (so they
-# can deregister from ZooKeeper cleanly), then ZooKeeper. SIGTERM, wait, SIGKILL as a last resort.
+# Stops what scripts/start-local.sh started, by the PIDs it recorded: both brokers first (so
+# they can move leadership away and deregister from ZooKeeper cleanly), then ZooKeeper.
+# SIGTERM, wait, SIGKILL as a last resort.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,6 +31,7 @@ stop_pid_file() {
 }
 
 shopt -s nullglob
+# One at a time: the second broker can only take over leadership while ZooKeeper is up.
 for pid_file in "$state"/broker-*.pid; do
     name="$(basename "$pid_file" .pid)"
     stop_pid_file "$pid_file" "$name" 30

@@ -1,10 +1,13 @@
 //! Integration test harness: real ZooKeeper, real broker processes, real Kafka clients.
 //!
 //! Modules:
-//! - [`zookeeper`]: a standalone ZooKeeper server per test, and `zkCli.sh`.
+//! - [`zookeeper`]: a standalone ZooKeeper server or a 3-node loopback ensemble, and `zkCli.sh`.
 //! - [`broker`]: a broker process on a free port with its own log dir; stop, kill, restart.
 //! - [`cluster`]: ZooKeeper + one broker under a per-test chroot, with zkCli helpers.
-//! - [`multi`]: ZooKeeper + N brokers (ids 1..=N) on one chroot; controller / leader lookups.
+//! - [`multi`]: ZooKeeper (standalone or ensemble) + N brokers (ids 1..=N) on one chroot;
+//!   controller / leader lookups, topic creation, produce straight to one broker.
+//! - [`traffic`]: a steady background producer, a whole-topic consumer, and the check that
+//!   every acknowledged record is in the log exactly once.
 //! - [`wire`]: a tiny blocking Kafka client (kafka-protocol codecs) for exact requests.
 //! - [`python`]: runs the client scripts in `tests/clients/` (kafka-python, confluent-kafka).
 //! - [`kcat`]: byte-exact produce/consume through kcat.
@@ -26,6 +29,7 @@ pub mod multi;
 pub mod ports;
 pub mod process;
 pub mod python;
+pub mod traffic;
 pub mod wire;
 
 pub use broker::BrokerProcess;

@@ -1,4 +1,5 @@
-//! A real standalone ZooKeeper server for tests, and a `zkCli.sh` runner.
+//! A real ZooKeeper for tests: a standalone server ([`ZooKeeper`]), a three-node loopback
+//! ensemble ([`ZooKeeperEnsemble`]), and a `zkCli.sh` runner.
 //!
 //! The server is Debian's ZooKeeper 3.8 started with `java` directly (Debian's `zkServer.sh`
 //! hard-codes its config and log directories). Each [`ZooKeeper`] gets a free loopback port and
@@ -55,29 +56,8 @@ impl ZooKeeper {
     fn start_once() -> io::Result<ZooKeeper> {
         let dir = tempfile::Builder::new().prefix("zookeeper-").tempdir()?;
         let port = free_port()?;
-        write_config(dir.path(), port)?;
-        let log = fs::File::create(dir.path().join("stdout.log"))?;
-        let child = Command::new("java")
-            .args([
-                "-Xms32m",
-                "-Xmx256m",
-                "-XX:+UseSerialGC",
-                "-Dzookeeper.preAllocSize=1024",
-            ])
-            .arg(format!(
-                "-Dlog4j.configuration=file:{}",
-                dir.path().join("log4j.properties").display()
-            ))
-            .args([
-                "-cp",
-                CLASSPATH,
-                "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-            ])
-            .arg(dir.path().join("zoo.cfg"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()?;
+        write_config(dir.path(), port, "")?;
+        let child = spawn_jvm(dir.path())?;
         let mut zk = ZooKeeper {
             child: Some(child),
             port,
@@ -166,6 +146,227 @@ pub fn shared() -> io::Result<Arc<ZooKeeper>> {
     Ok(zk)
 }
 
+/// A ZooKeeper ensemble on loopback: `n` JVMs (ids 1..=n), each with its own client, quorum and
+/// election ports and data directory, all listed in every node's `server.N=127.0.0.1:P:E` lines.
+///
+/// Nodes can be stopped (SIGTERM), killed (SIGKILL) and started again one at a time; the
+/// connect string lists every node, so clients fail over between them. Every JVM is killed by
+/// PID when the ensemble drops.
+pub struct ZooKeeperEnsemble {
+    nodes: Vec<EnsembleNode>,
+    /// Holds one directory per node; deleted on drop (after the JVMs are killed).
+    root: tempfile::TempDir,
+}
+
+struct EnsembleNode {
+    id: usize,
+    client_port: u16,
+    child: Option<Child>,
+}
+
+impl ZooKeeperEnsemble {
+    /// Starts an `n`-node ensemble and waits until every node is a leader or follower.
+    ///
+    /// Retries with new ports a few times: a free port may be taken between probe and bind.
+    pub fn start(n: usize) -> io::Result<ZooKeeperEnsemble> {
+        let mut last_error = None;
+        for _ in 0..3 {
+            match Self::start_once(n) {
+                Ok(ensemble) => return Ok(ensemble),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| io::Error::other("ZooKeeper ensemble did not start")))
+    }
+
+    fn start_once(n: usize) -> io::Result<ZooKeeperEnsemble> {
+        let root = tempfile::Builder::new().prefix("zk-ensemble-").tempdir()?;
+        // client, quorum and election port per node, all probed before any JVM binds one.
+        let mut ports = Vec::new();
+        let listeners: Vec<TcpListener> = (0..3 * n)
+            .map(|_| TcpListener::bind("127.0.0.1:0"))
+            .collect::<io::Result<_>>()?;
+        for l in &listeners {
+            ports.push(l.local_addr()?.port());
+        }
+        drop(listeners);
+        let servers: String = (0..n)
+            .map(|i| {
+                format!(
+                    "server.{}=127.0.0.1:{}:{}\n",
+                    i + 1,
+                    ports[3 * i + 1],
+                    ports[3 * i + 2]
+                )
+            })
+            .collect();
+        let mut nodes = Vec::new();
+        for i in 0..n {
+            let dir = root.path().join(format!("node-{}", i + 1));
+            fs::create_dir_all(&dir)?;
+            write_config(&dir, ports[3 * i], &servers)?;
+            fs::write(dir.join("data").join("myid"), format!("{}\n", i + 1))?;
+            nodes.push(EnsembleNode {
+                id: i + 1,
+                client_port: ports[3 * i],
+                child: None,
+            });
+        }
+        let mut ensemble = ZooKeeperEnsemble { nodes, root };
+        for id in 1..=n {
+            let child = spawn_jvm(&ensemble.node_dir(id))?;
+            ensemble.node_mut(id)?.child = Some(child);
+        }
+        ensemble.wait_quorum(START_DEADLINE)?;
+        Ok(ensemble)
+    }
+
+    /// Every node's `127.0.0.1:PORT`, comma-separated: a ZooKeeper connect string.
+    pub fn connect_string(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.client_port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Node ids, 1..=n.
+    pub fn ids(&self) -> Vec<usize> {
+        self.nodes.iter().map(|n| n.id).collect()
+    }
+
+    /// The client port of node `id`.
+    pub fn client_port(&self, id: usize) -> io::Result<u16> {
+        Ok(self.node(id)?.client_port)
+    }
+
+    /// What `srvr` says node `id` is ("leader", "follower"), `None` if it does not answer or
+    /// serves no quorum.
+    pub fn mode(&self, id: usize) -> Option<String> {
+        let port = self.node(id).ok()?.client_port;
+        let answer = four_letter_word(port, "srvr").ok()?;
+        answer
+            .lines()
+            .find_map(|l| l.strip_prefix("Mode: "))
+            .map(|m| m.trim().to_owned())
+    }
+
+    /// The node that reports itself leader, if any.
+    pub fn leader(&self) -> Option<usize> {
+        self.ids()
+            .into_iter()
+            .find(|&id| self.mode(id).as_deref() == Some("leader"))
+    }
+
+    /// Waits until every running node is leader or follower, with exactly one leader.
+    pub fn wait_quorum(&mut self, timeout: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut modes = Vec::new();
+            for id in self.ids() {
+                if self.is_running(id) {
+                    modes.push((id, self.mode(id)));
+                }
+            }
+            let leaders = modes
+                .iter()
+                .filter(|(_, m)| m.as_deref() == Some("leader"))
+                .count();
+            let serving = modes
+                .iter()
+                .all(|(_, m)| matches!(m.as_deref(), Some("leader") | Some("follower")));
+            if serving && leaders == 1 {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("ZooKeeper ensemble has no quorum after {timeout:?}: {modes:?}"),
+                ));
+            }
+            sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// True while node `id`'s JVM has not exited.
+    pub fn is_running(&mut self, id: usize) -> bool {
+        match self.node_mut(id).ok().and_then(|n| n.child.as_mut()) {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// SIGKILLs node `id` (a crash) and reaps it.
+    pub fn kill_node(&mut self, id: usize) -> io::Result<()> {
+        if let Some(mut child) = self.node_mut(id)?.child.take() {
+            // kill() fails only if it already exited; wait() reaps it either way.
+            let _ = child.kill();
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// SIGTERMs node `id` and waits for it to exit (SIGKILL after a deadline).
+    pub fn stop_node(&mut self, id: usize) -> io::Result<()> {
+        let Some(mut child) = self.node_mut(id)?.child.take() else {
+            return Ok(());
+        };
+        crate::process::signal(child.id(), "TERM")?;
+        if crate::process::wait_deadline(&mut child, STOP_DEADLINE)?.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("ZooKeeper node {id} ignored SIGTERM for {STOP_DEADLINE:?}; killed"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Starts node `id` again (same ports and data) and waits until the ensemble has a quorum
+    /// that includes it.
+    pub fn start_node(&mut self, id: usize) -> io::Result<()> {
+        if self.is_running(id) {
+            return Ok(());
+        }
+        let child = spawn_jvm(&self.node_dir(id))?;
+        self.node_mut(id)?.child = Some(child);
+        self.wait_quorum(START_DEADLINE)
+    }
+
+    /// The last lines of node `id`'s ZooKeeper log.
+    pub fn log_tail(&self, id: usize) -> String {
+        crate::broker::tail(&self.node_dir(id).join("zookeeper.log"), 40)
+    }
+
+    fn node_dir(&self, id: usize) -> std::path::PathBuf {
+        self.root.path().join(format!("node-{id}"))
+    }
+
+    fn node(&self, id: usize) -> io::Result<&EnsembleNode> {
+        self.nodes
+            .iter()
+            .find(|n| n.id == id)
+            .ok_or_else(|| io::Error::other(format!("no ZooKeeper node {id}")))
+    }
+
+    fn node_mut(&mut self, id: usize) -> io::Result<&mut EnsembleNode> {
+        self.nodes
+            .iter_mut()
+            .find(|n| n.id == id)
+            .ok_or_else(|| io::Error::other(format!("no ZooKeeper node {id}")))
+    }
+}
+
+impl Drop for ZooKeeperEnsemble {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(mut child) = node.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
 /// Runs `zkCli.sh -server <connect> <args>` and returns its stdout.
 ///
 /// zkCli's exit code is unreliable (0 even on connection loss): callers check the output.
@@ -219,13 +420,44 @@ fn free_port() -> io::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-fn write_config(dir: &Path, port: u16) -> io::Result<()> {
+/// Starts `QuorumPeerMain` on `dir/zoo.cfg`, stdout and stderr appended to `dir/stdout.log`.
+fn spawn_jvm(dir: &Path) -> io::Result<Child> {
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("stdout.log"))?;
+    Command::new("java")
+        .args([
+            "-Xms32m",
+            "-Xmx256m",
+            "-XX:+UseSerialGC",
+            "-Dzookeeper.preAllocSize=1024",
+        ])
+        .arg(format!(
+            "-Dlog4j.configuration=file:{}",
+            dir.join("log4j.properties").display()
+        ))
+        .args([
+            "-cp",
+            CLASSPATH,
+            "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+        ])
+        .arg(dir.join("zoo.cfg"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+}
+
+/// Writes `zoo.cfg` (plus `extra` lines, e.g. an ensemble's `server.N` lines) and the log4j
+/// configuration into `dir`, with the data directory `dir/data`.
+fn write_config(dir: &Path, port: u16, extra: &str) -> io::Result<()> {
     let data = dir.join("data");
     fs::create_dir_all(&data)?;
     let config = format!(
         "tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={port}\n\
          clientPortAddress=127.0.0.1\nmaxClientCnxns=0\nadmin.enableServer=false\n\
-         4lw.commands.whitelist=*\n",
+         4lw.commands.whitelist=*\n{extra}",
         data.display()
     );
     fs::write(dir.join("zoo.cfg"), config)?;

@@ -181,6 +181,11 @@ async fn await_replication(
         let mut rx = w.partition.subscribe();
         let reached = tokio::time::timeout_at(deadline, async {
             loop {
+                // A deposed leader's high watermark (it follows the new leader's) says nothing
+                // about the records appended here, which may have been truncated away.
+                if !w.partition.is_leader() {
+                    return false;
+                }
                 if *rx.borrow_and_update() >= w.required_hw
                     || w.partition.high_watermark() >= w.required_hw
                 {
@@ -194,7 +199,11 @@ async fn await_replication(
         .await
         .unwrap_or(false);
         // Written but the ISR shrank below min.insync.replicas before it was committed.
-        let code = if !reached {
+        let code = if !reached && !w.partition.is_leader() {
+            // Leadership moved while waiting: as Kafka's DelayedProduce, so that clients
+            // refresh their metadata and retry on the new leader.
+            Some(ResponseError::NotLeaderOrFollower)
+        } else if !reached {
             Some(ResponseError::RequestTimedOut)
         } else if w.partition.role().isr.len() < w.min_insync_replicas {
             Some(ResponseError::NotEnoughReplicasAfterAppend)

@@ -254,6 +254,15 @@ impl ReplicaManager {
         }
     }
 
+    /// Releases every partition's parked acks=all produces and long-poll fetches (see
+    /// [`Partition::release_waiters`]): for the shutdown drain, which otherwise waits for them
+    /// until their request timeouts.
+    pub fn release_waiters(&self) {
+        for p in self.all() {
+            p.release_waiters();
+        }
+    }
+
     /// Flushes every log (shutdown, or a periodic flush).
     pub fn flush_all(&self) {
         for p in self.all() {

@@ -77,7 +77,11 @@ pub struct Partition {
     /// One leader-made ISR change at a time.
     pub(crate) isr_change_in_flight: AtomicBool,
     /// Bumped whenever the high watermark moves; long-poll fetches and acks=all produces wait on it.
-    hw_tx: watch::Sender<i64>,
+    /// Replaced (closing every receiver) when this replica stops being leader: a write parked for
+    /// acks=all must not be acknowledged by the high watermark it later follows as a follower,
+    /// since its own records may have been truncated away (Kafka's DelayedProduce fails with
+    /// NOT_LEADER_OR_FOLLOWER then). Waiters see the channel close and give up.
+    hw_tx: Mutex<watch::Sender<i64>>,
     /// Bumped on every append; follower fetches long-poll on it (the leader's high watermark
     /// only moves after followers fetch, so waiting on it would stall replication).
     leo_tx: watch::Sender<i64>,
@@ -109,7 +113,7 @@ impl Partition {
             high_watermark: AtomicI64::new(start),
             epoch_start_offset: AtomicI64::new(0),
             isr_change_in_flight: AtomicBool::new(false),
-            hw_tx,
+            hw_tx: Mutex::new(hw_tx),
             leo_tx,
         })
     }
@@ -148,7 +152,7 @@ impl Partition {
 
     /// A receiver that changes whenever the high watermark moves.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
-        self.hw_tx.subscribe()
+        lock(&self.hw_tx).subscribe()
     }
 
     /// A receiver that changes whenever the log end offset moves (new data for followers).
@@ -171,6 +175,10 @@ impl Partition {
             return Ok(false);
         }
         let becomes_leader = new.leader == self.broker_id;
+        if role.leader == self.broker_id && !becomes_leader {
+            // Leadership lost: release acks=all and long-poll waiters of our term.
+            self.release_waiters();
+        }
         *role = new;
         if becomes_leader {
             let mut log = self.log_write();
@@ -337,8 +345,22 @@ impl Partition {
         let current = self.high_watermark();
         if min > current {
             self.high_watermark.store(min, Ordering::Release);
-            self.hw_tx.send_replace(min);
+            self.publish_high_watermark(min);
         }
+    }
+
+    /// Closes the high-watermark channel every current waiter holds (later subscribers get a
+    /// new one): parked acks=all produces give up (REQUEST_TIMED_OUT, which clients retry) and
+    /// long-poll fetches answer at once. On leadership loss, and for a shutting-down broker
+    /// whose in-flight requests must end although no LeaderAndIsr will reach it any more.
+    pub fn release_waiters(&self) {
+        let hw = self.high_watermark();
+        *lock(&self.hw_tx) = watch::channel(hw).0;
+    }
+
+    /// Tells waiters the high watermark moved to `hw`.
+    fn publish_high_watermark(&self, hw: i64) {
+        lock(&self.hw_tx).send_replace(hw);
     }
 
     /// ListOffsets helpers.
@@ -421,7 +443,7 @@ impl Partition {
     pub fn update_follower_high_watermark(&self, leader_hw: i64) {
         let hw = leader_hw.min(self.log_end_offset());
         if self.high_watermark.swap(hw, Ordering::AcqRel) != hw {
-            self.hw_tx.send_replace(hw);
+            self.publish_high_watermark(hw);
         }
     }
 
@@ -431,7 +453,7 @@ impl Partition {
         let hw = hw.clamp(log.log_start_offset(), log.log_end_offset());
         drop(log);
         self.high_watermark.store(hw, Ordering::Release);
-        self.hw_tx.send_replace(hw);
+        self.publish_high_watermark(hw);
     }
 
     /// Drops everything at or after `offset` (a diverged tail found through leader epochs).
@@ -444,7 +466,7 @@ impl Partition {
         drop(log);
         if self.high_watermark() > leo {
             self.high_watermark.store(leo, Ordering::Release);
-            self.hw_tx.send_replace(leo);
+            self.publish_high_watermark(leo);
         }
         Ok(())
     }
@@ -457,7 +479,7 @@ impl Partition {
         *producers = ProducerStateManager::default();
         drop(log);
         self.high_watermark.store(offset, Ordering::Release);
-        self.hw_tx.send_replace(offset);
+        self.publish_high_watermark(offset);
         Ok(())
     }
 
@@ -471,5 +493,41 @@ impl Partition {
         let log = self.log_read();
         log.leader_epochs()
             .end_offset_for(epoch, log.log_end_offset())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::LogConfig;
+
+    fn role(leader: i32, leader_epoch: i32) -> ReplicaRole {
+        ReplicaRole {
+            leader,
+            leader_epoch,
+            isr: vec![1, 2],
+            replicas: vec![1, 2],
+            partition_epoch: leader_epoch,
+            controller_epoch: 1,
+        }
+    }
+
+    #[test]
+    fn losing_leadership_releases_high_watermark_waiters() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = Log::open(&dir.path().join("t-0"), LogConfig::default()).expect("log");
+        let partition = Partition::new("t".into(), 0, 1, log).expect("partition");
+        partition.apply_role(role(1, 0), 0).expect("leader");
+        let waiter = partition.subscribe();
+        // A new epoch as leader keeps waiters waiting.
+        partition.apply_role(role(1, 1), 0).expect("leader again");
+        assert!(waiter.has_changed().is_ok(), "still open");
+        partition.apply_role(role(2, 2), 0).expect("follower");
+        assert!(
+            waiter.has_changed().is_err(),
+            "closed when leadership moved"
+        );
+        // Later subscribers follow the new term's channel.
+        assert!(partition.subscribe().has_changed().is_ok());
     }
 }

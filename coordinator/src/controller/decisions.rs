@@ -330,6 +330,46 @@ pub fn imbalanced_partitions(view: &ClusterView, percentage: u32) -> Vec<TopicPa
         .collect()
 }
 
+/// After leaders changed ISRs themselves (the legacy ZooKeeper path): followers that are dead or
+/// in controlled shutdown are taken out again. A leader re-adds a shutting-down broker that is
+/// still fetching, or writes an ISR the controller's broker-failure handling never saw; Kafka's
+/// controller blocks such members from joining the ISR. ISR minus them, leader epoch + 1; the
+/// leader itself and partitions that would be left with an empty ISR are left alone.
+pub fn ineligible_isr_members_removed(
+    view: &ClusterView,
+    partitions: &[TopicPartition],
+) -> Vec<StateChange> {
+    partitions
+        .iter()
+        .filter(|tp| !view.deleting.contains(&tp.0))
+        .filter_map(|tp| {
+            let state = view.states.get(tp)?;
+            let old = &state.lic;
+            let isr: Vec<i32> = old
+                .isr
+                .iter()
+                .copied()
+                .filter(|b| *b == old.leader || view.is_eligible(*b))
+                .collect();
+            if isr.len() == old.isr.len() || isr.is_empty() {
+                return None;
+            }
+            Some(StateChange {
+                partition: tp.clone(),
+                lic: LeaderIsrAndControllerEpoch {
+                    isr,
+                    leader_epoch: old.leader_epoch + 1,
+                    controller_epoch: view.epoch,
+                    ..old.clone()
+                },
+                write: Write::Update {
+                    zk_version: state.zk_version,
+                },
+            })
+        })
+        .collect()
+}
+
 /// Who gets a LeaderAndIsr for a change: the partition's live assigned replicas.
 pub fn leader_and_isr_recipients(view: &ClusterView, (topic, p): &TopicPartition) -> Vec<i32> {
     view.replicas(topic, *p)
@@ -437,6 +477,30 @@ mod tests {
         // Assignment order (2 before 3), not ISR order.
         assert_eq!(changes[0].lic, lic(2, 5, &[3, 2]));
         assert_eq!(changes[0].write, Write::Update { zk_version: 3 });
+    }
+
+    #[test]
+    fn leader_made_isr_loses_dead_and_shutting_down_followers() {
+        let mut v = with_state(
+            view(&[1, 2, 3], &[(0, &[1, 2, 3]), (1, &[2, 3, 1])]),
+            0,
+            lic(1, 4, &[1, 3, 2]),
+        );
+        v = with_state(v, 1, lic(3, 2, &[3, 1]));
+        let all = [("t".to_string(), 0), ("t".to_string(), 1)];
+        assert!(ineligible_isr_members_removed(&v, &all).is_empty());
+        v.shutting_down.insert(2);
+        let changes = ineligible_isr_members_removed(&v, &all);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].lic, lic(1, 5, &[1, 3]));
+        v.shutting_down.clear();
+        v.live.remove(&3);
+        assert_eq!(
+            ineligible_isr_members_removed(&v, &all)[0].lic,
+            lic(1, 5, &[1, 2])
+        );
+        // The leader itself is never removed here (its failure is a leader election).
+        assert_eq!(ineligible_isr_members_removed(&v, &all[1..]).len(), 0);
     }
 
     #[test]

@@ -25,7 +25,8 @@ impl Active {
         self.delete_notifications(&children).await
     }
 
-    /// New notifications: re-read those partitions' states, tell every broker, delete them.
+    /// New notifications: re-read those partitions' states, take dead and shutting-down
+    /// followers back out of them, tell every broker, delete the notifications.
     pub(super) async fn on_isr_change(&mut self) -> Result<(), ZkError> {
         let (children, watcher) = self
             .zk
@@ -70,7 +71,21 @@ impl Active {
             changed,
             "ISR change notification"
         );
-        self.send_update_metadata_to_all();
+        let partitions: Vec<TopicPartition> = partitions.into_iter().collect();
+        let removals = decisions::ineligible_isr_members_removed(&self.view, &partitions);
+        if removals.is_empty() {
+            self.send_update_metadata_to_all();
+        } else {
+            tracing::info!(
+                partitions = removals.len(),
+                "taking dead or shutting-down brokers out of leader-made ISRs"
+            );
+            // apply_retrying sends LeaderAndIsr and UpdateMetadata to everyone.
+            self.apply_retrying(removals, move |v| {
+                decisions::ineligible_isr_members_removed(v, &partitions)
+            })
+            .await?;
+        }
         self.delete_notifications(&children).await?;
         if self.config.auto_leader_rebalance_enable {
             // A returning preferred replica is back in the ISR: it may lead again.
