@@ -20,6 +20,7 @@
 
 pub mod zookeeper;
 
+pub mod batch;
 pub mod broker;
 pub mod check;
 pub mod cluster;

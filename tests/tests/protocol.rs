@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::indexmap::IndexMap;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
@@ -14,9 +13,7 @@ use kafka_protocol::messages::{
     ProduceResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use tests::batch::{self, Producer};
 use tests::cluster::Cluster;
 use tests::wire::WireClient;
 
@@ -28,33 +25,20 @@ fn topic_name(name: &str) -> TopicName {
 
 /// A v2 batch of `count` records from an idempotent producer.
 fn idempotent_batch(producer_id: i64, epoch: i16, first_seq: i32, count: i32) -> Bytes {
-    let records: Vec<Record> = (0..count)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            partition_leader_epoch: -1,
-            producer_id,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: first_seq + i,
-            timestamp: 1_700_000_000_000 + i as i64,
-            key: Some(Bytes::from(format!("k{}", first_seq + i))),
-            value: Some(Bytes::from(format!("v{}", first_seq + i))),
-            headers: IndexMap::new(),
+    let records: Vec<_> = (first_seq..first_seq + count)
+        .map(|n| {
+            (
+                Some(Bytes::from(format!("k{n}"))),
+                Some(Bytes::from(format!("v{n}"))),
+            )
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .expect("encode batch");
-    buf.freeze()
+    let producer = Producer {
+        id: producer_id,
+        epoch,
+        first_sequence: first_seq,
+    };
+    batch::v2(producer, &records)
 }
 
 fn produce(client: &mut WireClient, topic: &str, records: Bytes) -> (i16, i64) {
@@ -213,35 +197,8 @@ fn bad_input_gets_kafka_errors_and_others_keep_working() {
     );
 
     // A batch larger than message.max.bytes.
-    let big = Record {
-        transactional: false,
-        control: false,
-        partition_leader_epoch: -1,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: -1,
-        timestamp: 0,
-        key: None,
-        value: Some(Bytes::from(vec![b'x'; 5000])),
-        headers: IndexMap::new(),
-    };
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        [big].iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .expect("encode");
-    assert_eq!(
-        produce(&mut good, "fine", buf.freeze()).0,
-        10,
-        "MESSAGE_TOO_LARGE"
-    );
+    let buf = batch::one_value(5000);
+    assert_eq!(produce(&mut good, "fine", buf).0, 10, "MESSAGE_TOO_LARGE");
 
     // And after all that, the good client still produces.
     let (code, offset) = produce(&mut good, "fine", idempotent_batch(-1, -1, -1, 1));

@@ -4,8 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::indexmap::IndexMap;
+use bytes::Bytes;
 use kafka_protocol::messages::alter_configs_request::{AlterConfigsResource, AlterableConfig};
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
@@ -13,9 +12,6 @@ use kafka_protocol::messages::{
     AlterConfigsRequest, CreateTopicsRequest, ProduceRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
 use tests::cluster::Cluster;
 use tests::wire::WireClient;
 
@@ -28,27 +24,7 @@ fn s(v: &str) -> StrBytes {
 
 /// One uncompressed batch holding a single `size`-byte value.
 fn batch(size: usize) -> Bytes {
-    let record = Record {
-        transactional: false,
-        control: false,
-        partition_leader_epoch: -1,
-        producer_id: -1,
-        producer_epoch: -1,
-        timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: -1,
-        timestamp: 0,
-        key: None,
-        value: Some(Bytes::from(vec![b'x'; size])),
-        headers: IndexMap::new(),
-    };
-    let mut buf = BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression: Compression::None,
-    };
-    RecordBatchEncoder::encode(&mut buf, [record].iter(), &options).expect("encode");
-    buf.freeze()
+    tests::batch::one_value(size)
 }
 
 fn produce(client: &mut WireClient, topic: &str, records: Bytes) -> i16 {
