@@ -237,6 +237,9 @@ async fn drain(
     tracker.close();
     // Parked JoinGroup/SyncGroup requests would hold their connections open: release them.
     broker.groups.shutdown();
+    // So would acks=all produces and long-poll fetches: the LeaderAndIsr that would end them
+    // after the controlled shutdown may never be read now that connections stop reading.
+    broker.replicas.release_waiters();
     if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())
         .await
         .is_err()

@@ -12,6 +12,7 @@ Output: one line per acknowledged record {"seq", "partition", "offset"}, one per
 {"seq", "error"}, and at the end {"done": true, "sent": n}.
 """
 import json
+import logging
 import os
 import time
 
@@ -30,7 +31,10 @@ def run():
     p.add_argument("--delivery-timeout-ms", type=int, default=60000)
     p.add_argument("--json", action="store_true")
     p.add_argument("--client-defaults", action="store_true")
+    p.add_argument("--log-level", default=None, help="e.g. DEBUG: kafka-python's log on stderr")
     args = p.parse_args()
+    if args.log_level:
+        logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
 
     config = dict(bootstrap_servers=args.bootstrap.split(","))
     if args.json:

@@ -110,6 +110,26 @@ impl SteadyProducer {
         Ok(())
     }
 
+    /// Reads output until acknowledgements arriving from now on cover every partition in
+    /// `partitions` (so the producer is talking to each partition's current leader).
+    pub fn wait_acks_from(&mut self, partitions: &[i32], timeout: Duration) -> io::Result<()> {
+        let from = self.acks.len();
+        let deadline = Instant::now() + timeout;
+        loop {
+            let seen: Vec<i32> = self.acks[from..].iter().map(|a| a.partition).collect();
+            if partitions.iter().all(|p| seen.contains(p)) {
+                return Ok(());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.wait_more_acks(1, left).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("no acknowledgements from every one of {partitions:?}: {e}"),
+                )
+            })?;
+        }
+    }
+
     /// Tells the producer to stop, waits until it has flushed everything in flight, and returns
     /// (acknowledged, failed).
     pub fn finish(mut self, timeout: Duration) -> io::Result<(Vec<Ack>, Vec<Failed>)> {
