@@ -111,6 +111,14 @@ fn read_topic(
                         round.isr_expansions.push((partition.clone(), isr));
                     }
                 }
+                // Subscribe before reading: an append between the read and the subscription
+                // would otherwise go unnoticed and the long poll would sleep to its deadline.
+                let watch = if replica_id >= 0 {
+                    // Followers wait for new data, consumers for newly committed data.
+                    partition.subscribe_log_end()
+                } else {
+                    partition.subscribe()
+                };
                 let (data, ok) = read_partition(
                     &partition,
                     p,
@@ -120,12 +128,7 @@ fn read_topic(
                     round.bytes == 0,
                 );
                 if ok {
-                    // Followers wait for new data, consumers for newly committed data.
-                    round.watches.push(if replica_id >= 0 {
-                        partition.subscribe_log_end()
-                    } else {
-                        partition.subscribe()
-                    });
+                    round.watches.push(watch);
                 } else {
                     round.had_error = true;
                 }
