@@ -141,22 +141,7 @@ pub fn zk_cli_in(container: &str, args: &[&str]) -> io::Result<String> {
     docker(&all)
 }
 
-/// The result line of a zkCli `ls`: `[a, b]` → `["a", "b"]`; `None` if there is none.
-pub fn parse_ls(out: &str) -> Option<Vec<String>> {
-    let line = out
-        .lines()
-        .map(str::trim)
-        .rfind(|l| l.starts_with('[') && l.ends_with(']'))?;
-    let inner = &line[1..line.len() - 1];
-    Some(
-        inner
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-    )
-}
+pub use crate::cluster::parse_ls;
 
 /// The first JSON object line of zkCli `get` output.
 pub fn parse_get_json(out: &str) -> Option<Value> {

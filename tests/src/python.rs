@@ -148,6 +148,20 @@ pub fn spawn(script: &str, args: &[&str]) -> io::Result<Spawned> {
 }
 
 impl Spawned {
+    /// Reads lines until `n` of them are acknowledgements (carry an `offset`), each line within
+    /// `timeout`; panics if the script ends first. Returns every line read.
+    pub fn until_acknowledged(&mut self, n: usize, timeout: Duration) -> Vec<Value> {
+        let mut lines: Vec<Value> = Vec::new();
+        while lines.iter().filter(|l| l.get("offset").is_some()).count() < n {
+            match self.next_json(timeout) {
+                Ok(Some(line)) => lines.push(line),
+                Ok(None) => panic!("producer ended after {} lines: {lines:?}", lines.len()),
+                Err(e) => panic!("producer output: {e}"),
+            }
+        }
+        lines
+    }
+
     /// The next JSON line, waiting at most `timeout`; `Ok(None)` once stdout is closed.
     pub fn next_json(&mut self, timeout: Duration) -> io::Result<Option<Value>> {
         loop {

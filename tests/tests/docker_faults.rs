@@ -291,21 +291,7 @@ fn run_scenario(name: &str, fault: Fault) {
         ],
     )
     .or_panic("stream producer");
-    let mut lines = Vec::new();
-    while lines
-        .iter()
-        .filter(|l: &&Value| l.get("offset").is_some())
-        .count()
-        < 50
-    {
-        match stream
-            .next_json(Duration::from_secs(60))
-            .or_panic("producer")
-        {
-            Some(line) => lines.push(line),
-            None => panic!("producer ended early: {lines:?}"),
-        }
-    }
+    let mut lines = stream.until_acknowledged(50, Duration::from_secs(60));
     let leader = int(&cluster.partition_state(0).or_panic("state"), "leader");
     let fault_started = Instant::now();
     eprintln!(

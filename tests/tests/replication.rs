@@ -150,21 +150,7 @@ fn acks_all_survives_leader_kill_and_the_broker_rejoins_the_isr() {
         ],
     )
     .or_panic("stream producer");
-    let mut lines = Vec::new();
-    while lines
-        .iter()
-        .filter(|l: &&Value| l.get("offset").is_some())
-        .count()
-        < 60
-    {
-        match stream
-            .next_json(Duration::from_secs(30))
-            .or_panic("producer output")
-        {
-            Some(line) => lines.push(line),
-            None => panic!("producer ended early: {lines:?}"),
-        }
-    }
+    let mut lines = stream.until_acknowledged(60, Duration::from_secs(30));
     let state = cluster
         .partition_state(topic, 0)
         .or_panic("partition state");
