@@ -103,7 +103,7 @@ pub async fn propose(zk: &coordinator::Zk, partition: &Partition, new_isr: Vec<i
         return;
     }
     let role = partition.role();
-    if partition.is_leader() {
+    if partition.is_leader() && partition.begin_isr_change(&new_isr) {
         let state = LeaderIsrAndControllerEpoch {
             leader: role.leader,
             leader_epoch: role.leader_epoch,
@@ -144,6 +144,7 @@ pub async fn propose(zk: &coordinator::Zk, partition: &Partition, new_isr: Vec<i
             }
             Err(e) => warn!(topic, partition = index, error = %e, "ISR write failed"),
         }
+        partition.end_isr_change();
     }
     partition
         .isr_change_in_flight

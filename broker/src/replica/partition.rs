@@ -76,6 +76,10 @@ pub struct Partition {
     epoch_start_offset: AtomicI64,
     /// One leader-made ISR change at a time.
     pub(crate) isr_change_in_flight: AtomicBool,
+    /// The ISR being written to ZooKeeper, if any. Until the write ends the high watermark
+    /// counts its members too (Kafka's "maximal ISR"), so a joining follower that has not got
+    /// a record yet cannot see it committed without it, and then lead without it.
+    pending_isr: Mutex<Option<Vec<i32>>>,
     /// Bumped whenever the high watermark moves; long-poll fetches and acks=all produces wait on it.
     /// Replaced (closing every receiver) when this replica stops being leader: a write parked for
     /// acks=all must not be acknowledged by the high watermark it later follows as a follower,
@@ -113,6 +117,7 @@ impl Partition {
             high_watermark: AtomicI64::new(start),
             epoch_start_offset: AtomicI64::new(0),
             isr_change_in_flight: AtomicBool::new(false),
+            pending_isr: Mutex::new(None),
             hw_tx: Mutex::new(hw_tx),
             leo_tx,
         })
@@ -194,6 +199,33 @@ impl Partition {
         drop(role);
         self.maybe_advance_high_watermark();
         Ok(true)
+    }
+
+    /// Marks `proposed` as being written: until [`Self::end_isr_change`] the high watermark
+    /// waits for its members too. Refuses (false) when a new member's log already ends below
+    /// the high watermark: it fell behind after it was found caught up.
+    pub fn begin_isr_change(&self, proposed: &[i32]) -> bool {
+        let current = self.role().isr;
+        let mut pending = lock(&self.pending_isr);
+        *pending = Some(proposed.to_vec());
+        drop(pending);
+        let hw = self.high_watermark();
+        let followers = lock(&self.followers);
+        let caught_up = proposed
+            .iter()
+            .filter(|r| !current.contains(r) && **r != self.broker_id)
+            .all(|r| followers.get(r).is_some_and(|f| f.leo >= hw));
+        drop(followers);
+        if !caught_up {
+            self.end_isr_change();
+        }
+        caught_up
+    }
+
+    /// The ISR write ended (adopted or not).
+    pub fn end_isr_change(&self) {
+        *lock(&self.pending_isr) = None;
+        self.maybe_advance_high_watermark();
     }
 
     /// Adopts an ISR this leader wrote to ZooKeeper, unless leadership moved meanwhile.
@@ -333,11 +365,13 @@ impl Partition {
             return;
         }
         let leo = self.log_end_offset();
+        let pending = lock(&self.pending_isr).clone().unwrap_or_default();
         let followers = lock(&self.followers);
         // A follower that has not fetched yet (leo -1) holds the high watermark back.
         let min = role
             .isr
             .iter()
+            .chain(pending.iter())
             .filter(|&&r| r != self.broker_id)
             .map(|r| followers.get(r).map(|f| f.leo).unwrap_or(-1))
             .fold(leo, i64::min);
