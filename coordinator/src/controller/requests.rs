@@ -67,11 +67,7 @@ pub fn leader_and_isr(
     let topic_states = by_topic
         .into_iter()
         .map(|(topic, states)| {
-            let id = view
-                .topics
-                .get(topic)
-                .map(|t| t.topic_id)
-                .unwrap_or_default();
+            let id = view.topic_id(topic);
             LeaderAndIsrTopicState::default()
                 .with_topic_name(name(topic))
                 .with_topic_id(id)
@@ -166,11 +162,7 @@ pub fn update_metadata(view: &ClusterView, recipient_epoch: i64) -> UpdateMetada
     let topic_states = by_topic
         .into_iter()
         .map(|(topic, states)| {
-            let id = view
-                .topics
-                .get(topic)
-                .map(|t| t.topic_id)
-                .unwrap_or_default();
+            let id = view.topic_id(topic);
             UpdateMetadataTopicState::default()
                 .with_topic_name(name(topic))
                 .with_topic_id(id)

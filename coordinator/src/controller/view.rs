@@ -55,6 +55,14 @@ impl ClusterView {
         self.live.contains_key(&id)
     }
 
+    /// The topic's id (nil when unknown or never assigned).
+    pub fn topic_id(&self, topic: &str) -> uuid::Uuid {
+        self.topics
+            .get(topic)
+            .map(|t| t.topic_id)
+            .unwrap_or_default()
+    }
+
     /// Whether an out-of-sync replica of `topic` may become leader when no ISR member is left.
     pub fn unclean_allowed(&self, topic: &str) -> bool {
         self.unclean_topics
