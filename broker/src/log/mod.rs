@@ -30,7 +30,7 @@ use thiserror::Error;
 
 pub use epoch::{EpochEntry, LeaderEpochCache, CHECKPOINT_FILE};
 
-use crate::records::header::{self, batches, BatchHeader, RecordError};
+use crate::records::header::{self, batches, BatchHeader, RecordError, HEADER_SIZE};
 use segment::Segment;
 
 /// Per-log settings, Kafka's topic-level configs.
@@ -242,29 +242,44 @@ impl Log {
     /// offsets from LEO (rewrites each baseOffset), stamps `leader_epoch`, and when
     /// `log_append_time_ms` is Some switches each batch to LogAppendTime with that time.
     /// Rolls first if needed.
+    ///
+    /// Only the 61 header bytes of each batch are copied and patched; the records are written
+    /// from the request buffer as they arrived (the CRC does not cover the offset or epoch).
     pub fn append_as_leader(
         &mut self,
-        batches: &mut [u8],
+        batches: &[u8],
         leader_epoch: i32,
         log_append_time_ms: Option<i64>,
     ) -> Result<AppendInfo, LogError> {
         let mut offset = self.log_end_offset();
-        let mut pos = 0;
-        while pos < batches.len() {
-            let h = BatchHeader::parse(&batches[pos..])?;
-            let end = pos + h.total_size();
-            let batch = batches
-                .get_mut(pos..end)
-                .ok_or_else(|| LogError::Corrupt("incomplete batch in append".into()))?;
-            header::set_base_offset(batch, offset);
-            header::set_partition_leader_epoch(batch, leader_epoch);
+        let mut heads = Vec::new();
+        let mut bodies = Vec::new();
+        let mut iter = header::batches(batches);
+        for item in iter.by_ref() {
+            let (_, batch) = item?;
+            let (original, body) = batch.split_at(HEADER_SIZE);
+            let mut head = [0u8; HEADER_SIZE];
+            head.copy_from_slice(original);
+            header::set_base_offset(&mut head, offset);
+            header::set_partition_leader_epoch(&mut head, leader_epoch);
             if let Some(t) = log_append_time_ms {
-                header::set_log_append_time(batch, t);
+                header::stamp_log_append_time(&mut head, body, t);
             }
-            offset += h.last_offset_delta as i64 + 1;
-            pos = end;
+            let stored = BatchHeader::parse(&head)?;
+            offset = stored.next_offset();
+            heads.push((head, stored));
+            bodies.push(body);
         }
-        let mut info = self.append_batches(batches)?;
+        if iter.position() != batches.len() {
+            return Err(LogError::Corrupt("incomplete batch in append".into()));
+        }
+        let headers: Vec<BatchHeader> = heads.iter().map(|(_, h)| *h).collect();
+        let parts: Vec<&[u8]> = heads
+            .iter()
+            .zip(&bodies)
+            .flat_map(|((head, _), body)| [&head[..], body])
+            .collect();
+        let mut info = self.write_batches(&parts, &headers)?;
         info.log_append_time = log_append_time_ms.unwrap_or(-1);
         Ok(info)
     }
@@ -298,18 +313,29 @@ impl Log {
         for item in iter.by_ref() {
             headers.push(item?.0);
         }
-        let (Some(first), Some(last)) = (headers.first(), headers.last()) else {
-            return Err(LogError::Corrupt("append without a complete batch".into()));
-        };
         if iter.position() != data.len() {
             return Err(LogError::Corrupt(
                 "trailing bytes after the last batch".into(),
             ));
         }
+        self.write_batches(&[data], &headers)
+    }
+
+    /// Writes `parts` (which concatenate to the batches `headers` describe) at the end of the
+    /// log, rolling first if they do not fit.
+    fn write_batches(
+        &mut self,
+        parts: &[&[u8]],
+        headers: &[BatchHeader],
+    ) -> Result<AppendInfo, LogError> {
+        let (Some(first), Some(last)) = (headers.first(), headers.last()) else {
+            return Err(LogError::Corrupt("append without a complete batch".into()));
+        };
         let (first_offset, last_offset) = (first.base_offset, last.last_offset());
-        self.maybe_roll(data.len() as u64, first_offset, last_offset)?;
-        self.active_mut().append(data, &headers)?;
-        for h in &headers {
+        let size: usize = parts.iter().map(|p| p.len()).sum();
+        self.maybe_roll(size as u64, first_offset, last_offset)?;
+        self.active_mut().append(parts, headers)?;
+        for h in headers {
             // Ignored unless the epoch is newer than the latest entry.
             self.epochs
                 .assign(h.partition_leader_epoch, h.base_offset)?;

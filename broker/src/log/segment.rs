@@ -190,14 +190,23 @@ impl Segment {
     }
 
     /// Appends complete batches (`headers` are theirs, in order) at the end of the file.
-    pub(crate) fn append(&mut self, data: &[u8], headers: &[BatchHeader]) -> Result<(), LogError> {
-        if let Err(e) = self.file.write_all_at(data, self.size) {
-            // Best effort: do not leave a partial batch behind the in-memory state.
-            let _ = self.file.set_len(self.size);
-            return Err(LogError::Io {
-                context: format!("appending to {}", self.log_path.display()),
-                source: e,
-            });
+    /// `parts` concatenate to the batches; each is written where the previous one ended.
+    pub(crate) fn append(
+        &mut self,
+        parts: &[&[u8]],
+        headers: &[BatchHeader],
+    ) -> Result<(), LogError> {
+        let mut at = self.size;
+        for part in parts {
+            if let Err(e) = self.file.write_all_at(part, at) {
+                // Best effort: do not leave a partial batch behind the in-memory state.
+                let _ = self.file.set_len(self.size);
+                return Err(LogError::Io {
+                    context: format!("appending to {}", self.log_path.display()),
+                    source: e,
+                });
+            }
+            at += part.len() as u64;
         }
         if self.first_append_ms.is_none() {
             self.first_append_ms = Some(now_ms());

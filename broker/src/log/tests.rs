@@ -65,8 +65,8 @@ fn open(dir: &Path, config: LogConfig) -> Log {
 /// Appends `count` batches of 3 records with timestamps 1000 + 10 * batch index.
 fn fill(log: &mut Log, count: usize) {
     for i in 0..count {
-        let mut b = simple(3, 1000 + 10 * i as i64);
-        log.append_as_leader(&mut b, 1, None).expect("append");
+        let b = simple(3, 1000 + 10 * i as i64);
+        log.append_as_leader(&b, 1, None).expect("append");
     }
 }
 
@@ -108,17 +108,22 @@ fn append_read_round_trip_across_rolls() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut log = open(dir.path(), small_config());
     assert_eq!((log.log_start_offset(), log.log_end_offset()), (0, 0));
-    let mut first = simple(3, 1000);
-    let info = log
-        .append_as_leader(&mut first, 7, Some(5555))
-        .expect("append");
+    let first = simple(3, 1000);
+    let info = log.append_as_leader(&first, 7, Some(5555)).expect("append");
     assert_eq!(
         (info.first_offset, info.last_offset, info.log_append_time),
         (0, 2, 5555)
     );
-    let h = BatchHeader::parse(&first).expect("parse");
+    // The stored batch is patched; the caller's buffer (the request) is left as it was.
+    let stored = log.read(0, 1 << 20, i64::MAX, true).expect("read").data;
+    let h = BatchHeader::parse(&stored).expect("parse");
     assert_eq!((h.partition_leader_epoch, h.max_timestamp), (7, 5555));
-    h.verify_crc(&first).expect("crc still valid");
+    h.verify_crc(&stored).expect("crc still valid");
+    assert_eq!(&stored[HEADER_SIZE..], &first[HEADER_SIZE..]);
+    assert_eq!(
+        BatchHeader::parse(&first).expect("parse").max_timestamp,
+        1000
+    );
     fill(&mut log, 20);
     assert_eq!(log.log_end_offset(), 63);
     assert!(log.segment_count() > 3, "segments: {}", log.segment_count());
@@ -420,8 +425,8 @@ fn timestamp_lookups() {
     assert_eq!(log.offset_for_timestamp(0).expect("empty"), None);
     assert_eq!(log.max_timestamp_and_offset().expect("empty"), None);
     fill(&mut log, 10);
-    let mut b = batch(&[2000, 5000, 3000], 10);
-    log.append_as_leader(&mut b, 1, None).expect("append");
+    let b = batch(&[2000, 5000, 3000], 10);
+    log.append_as_leader(&b, 1, None).expect("append");
     fill(&mut log, 2);
     assert_eq!(
         log.offset_for_timestamp(0).expect("lookup"),
@@ -448,8 +453,8 @@ fn timestamp_lookups() {
         log.max_timestamp_and_offset().expect("max"),
         Some((5000, 31))
     );
-    let mut b = simple(2, 0);
-    log.append_as_leader(&mut b, 1, Some(9000)).expect("append");
+    let b = simple(2, 0);
+    log.append_as_leader(&b, 1, Some(9000)).expect("append");
     assert_eq!(
         log.offset_for_timestamp(6000).expect("lookup"),
         Some((39, 9000))
@@ -465,8 +470,8 @@ fn truncate_to_drops_tail_and_epochs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut log = open(dir.path(), small_config());
     fill(&mut log, 10);
-    let mut b = simple(3, 2000);
-    log.append_as_leader(&mut b, 4, None).expect("append");
+    let b = simple(3, 2000);
+    log.append_as_leader(&b, 4, None).expect("append");
     assert_eq!(log.leader_epochs().latest_epoch(), Some(4));
     log.truncate_to(30).expect("truncate");
     assert_eq!(log.log_end_offset(), 30);
@@ -505,8 +510,8 @@ fn follower_append_keeps_offsets_and_tracks_epochs() {
     let mut leader = open(&dir.path().join("leader"), config.clone());
     let mut follower = open(&dir.path().join("follower"), config);
     fill(&mut leader, 2);
-    let mut b = simple(2, 3000);
-    leader.append_as_leader(&mut b, 3, None).expect("append");
+    let b = simple(2, 3000);
+    leader.append_as_leader(&b, 3, None).expect("append");
     let data = leader.read(0, 1 << 20, i64::MAX, true).expect("read").data;
     assert!(matches!(
         follower.append_as_follower(&data[61..]),
@@ -580,8 +585,8 @@ fn log_is_shareable_and_handles_missing_timestamps() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut log = open(dir.path(), small_config());
     for _ in 0..6 {
-        let mut b = simple(2, -1);
-        log.append_as_leader(&mut b, 0, None).expect("append");
+        let b = simple(2, -1);
+        log.append_as_leader(&b, 0, None).expect("append");
     }
     log.roll().expect("roll");
     drop(log);

@@ -203,11 +203,19 @@ pub fn set_partition_leader_epoch(batch: &mut [u8], epoch: i32) {
 
 /// Switches a batch to LogAppendTime with `now_ms` as its max timestamp and recomputes the CRC.
 pub fn set_log_append_time(batch: &mut [u8], now_ms: i64) {
-    let attributes = be_i16(batch, ATTRIBUTES_OFFSET) | TIMESTAMP_TYPE_BIT;
-    batch[ATTRIBUTES_OFFSET..ATTRIBUTES_OFFSET + 2].copy_from_slice(&attributes.to_be_bytes());
-    batch[MAX_TIMESTAMP_OFFSET..MAX_TIMESTAMP_OFFSET + 8].copy_from_slice(&now_ms.to_be_bytes());
-    let crc = crc32c::crc32c(&batch[ATTRIBUTES_OFFSET..]);
-    batch[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+    let (head, body) = batch.split_at_mut(HEADER_SIZE);
+    stamp_log_append_time(head, body, now_ms);
+}
+
+/// [`set_log_append_time`] for a batch whose header is held apart from the rest (`body`), so
+/// that the leader can patch a copy of the 61 header bytes and write the producer's bytes as
+/// they arrived.
+pub fn stamp_log_append_time(head: &mut [u8], body: &[u8], now_ms: i64) {
+    let attributes = be_i16(head, ATTRIBUTES_OFFSET) | TIMESTAMP_TYPE_BIT;
+    head[ATTRIBUTES_OFFSET..ATTRIBUTES_OFFSET + 2].copy_from_slice(&attributes.to_be_bytes());
+    head[MAX_TIMESTAMP_OFFSET..MAX_TIMESTAMP_OFFSET + 8].copy_from_slice(&now_ms.to_be_bytes());
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&head[ATTRIBUTES_OFFSET..HEADER_SIZE]), body);
+    head[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
 }
 
 /// Iterates over the complete v2 batches at the start of `buf`, yielding `(header, bytes)`.

@@ -37,8 +37,9 @@ const PRODUCE_ZSTD: i16 = 7;
 /// The validated (and possibly up-converted) payload of one partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidatedBatches {
-    /// v2 batches back to back, ready for `Log::append_as_leader`.
-    pub data: BytesMut,
+    /// v2 batches back to back, ready for `Log::append_as_leader`: for magic-2 input a
+    /// reference to the request's own bytes, not a copy.
+    pub data: Bytes,
     /// One header per batch in `data`, in order.
     pub headers: Vec<BatchHeader>,
     /// Records over all batches.
@@ -51,7 +52,7 @@ pub struct ValidatedBatches {
 /// Errors map to CORRUPT_MESSAGE, INVALID_RECORD, MESSAGE_TOO_LARGE and
 /// UNSUPPORTED_COMPRESSION_TYPE at the API edge.
 pub fn validate_produce(
-    records: &[u8],
+    records: &Bytes,
     produce_version: i16,
     max_message_bytes: usize,
 ) -> Result<ValidatedBatches, RecordError> {
@@ -69,7 +70,7 @@ pub fn validate_produce(
     }
 }
 
-fn validate_v2(records: &[u8], version: i16, max: usize) -> Result<ValidatedBatches, RecordError> {
+fn validate_v2(records: &Bytes, version: i16, max: usize) -> Result<ValidatedBatches, RecordError> {
     let mut headers = Vec::new();
     let mut record_count = 0usize;
     let mut pos = 0;
@@ -94,7 +95,7 @@ fn validate_v2(records: &[u8], version: i16, max: usize) -> Result<ValidatedBatc
         pos += batch.len();
     }
     Ok(ValidatedBatches {
-        data: BytesMut::from(records),
+        data: records.clone(),
         headers,
         record_count,
         converted: false,
@@ -316,7 +317,7 @@ fn encode_converted(collected: Collected, max: usize) -> Result<ValidatedBatches
     }
     check_size(data.len(), max)?;
     Ok(ValidatedBatches {
-        data,
+        data: data.freeze(),
         headers: vec![header],
         record_count: collected.records.len(),
         converted: true,
@@ -331,6 +332,11 @@ mod tests {
     };
     use kafka_protocol::records::NO_TIMESTAMP;
 
+    /// The production entry point, fed a copy of a test buffer.
+    fn validate(records: &[u8], version: i16, max: usize) -> Result<ValidatedBatches, RecordError> {
+        validate_produce(&Bytes::copy_from_slice(records), version, max)
+    }
+
     const MAX: usize = 1 << 20;
     const CODECS: [Compression; 5] = [
         Compression::None,
@@ -344,7 +350,7 @@ mod tests {
     fn v2_batches_pass_unchanged_for_every_codec() {
         for codec in CODECS {
             let batch = v2_batch(&records(0, 10), codec);
-            let got = validate_produce(&batch, 9, MAX).expect("valid");
+            let got = validate(&batch, 9, MAX).expect("valid");
             assert_eq!(&got.data[..], &batch[..], "{codec:?}");
             assert_eq!(got.headers.len(), 1);
             assert_eq!(got.headers[0].compression(), codec as i16);
@@ -359,7 +365,7 @@ mod tests {
             let mut batch = v2_batch(&records(0, 5), codec);
             let last = batch.len() - 3;
             batch[last] ^= 0x40;
-            let err = validate_produce(&batch, 3, MAX).expect_err("corrupt");
+            let err = validate(&batch, 3, MAX).expect_err("corrupt");
             assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
         }
     }
@@ -373,7 +379,7 @@ mod tests {
             &batch[..60],
             &batch[..batch.len() - 1],
         ] {
-            let err = validate_produce(input, 3, MAX).expect_err("corrupt");
+            let err = validate(input, 3, MAX).expect_err("corrupt");
             assert!(
                 matches!(err, RecordError::Corrupt(_)),
                 "{} bytes: {err:?}",
@@ -386,9 +392,9 @@ mod tests {
     fn two_batches_need_an_old_request() {
         let mut two = v2_batch(&records(0, 3), Compression::None);
         two.extend_from_slice(&v2_batch(&records(0, 2), Compression::Gzip));
-        let err = validate_produce(&two, 3, MAX).expect_err("v3 allows one batch");
+        let err = validate(&two, 3, MAX).expect_err("v3 allows one batch");
         assert!(matches!(err, RecordError::Invalid(_)), "{err:?}");
-        let got = validate_produce(&two, 2, MAX).expect("v2 accepts several");
+        let got = validate(&two, 2, MAX).expect("v2 accepts several");
         assert_eq!(got.headers.len(), 2);
         assert_eq!(got.record_count, 5);
     }
@@ -396,7 +402,7 @@ mod tests {
     #[test]
     fn oversized_batch_is_too_large() {
         let batch = v2_batch(&records(0, 20), Compression::None);
-        let err = validate_produce(&batch, 3, batch.len() - 1).expect_err("too large");
+        let err = validate(&batch, 3, batch.len() - 1).expect_err("too large");
         assert_eq!(
             err,
             RecordError::TooLarge {
@@ -404,18 +410,18 @@ mod tests {
                 max: batch.len() - 1
             }
         );
-        assert!(validate_produce(&batch, 3, batch.len()).is_ok());
+        assert!(validate(&batch, 3, batch.len()).is_ok());
     }
 
     #[test]
     fn zstd_needs_produce_v7() {
         let batch = v2_batch(&records(0, 3), Compression::Zstd);
-        let err = validate_produce(&batch, 3, MAX).expect_err("zstd on v3");
+        let err = validate(&batch, 3, MAX).expect_err("zstd on v3");
         assert!(
             matches!(err, RecordError::UnsupportedCompression(_)),
             "{err:?}"
         );
-        assert!(validate_produce(&batch, 7, MAX).is_ok());
+        assert!(validate(&batch, 7, MAX).is_ok());
     }
 
     #[test]
@@ -423,7 +429,7 @@ mod tests {
         let mut batch = v2_batch(&records(0, 3), Compression::None);
         batch[22] |= 0x07;
         fix_crc(&mut batch);
-        let err = validate_produce(&batch, 9, MAX).expect_err("codec 7");
+        let err = validate(&batch, 9, MAX).expect_err("codec 7");
         assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
     }
 
@@ -432,12 +438,12 @@ mod tests {
         let mut batch = v2_batch(&records(0, 3), Compression::None);
         batch[57..61].copy_from_slice(&4i32.to_be_bytes());
         fix_crc(&mut batch);
-        let err = validate_produce(&batch, 3, MAX).expect_err("count");
+        let err = validate(&batch, 3, MAX).expect_err("count");
         assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
         // Consistent header, but the payload holds fewer records than it claims.
         batch[23..27].copy_from_slice(&3i32.to_be_bytes());
         fix_crc(&mut batch);
-        let err = validate_produce(&batch, 3, MAX).expect_err("payload");
+        let err = validate(&batch, 3, MAX).expect_err("payload");
         assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
     }
 
@@ -445,7 +451,7 @@ mod tests {
     fn out_of_order_offset_deltas_are_corrupt() {
         let recs = vec![record(1, 5), record(0, 5)];
         let batch = v2_batch(&recs, Compression::Lz4);
-        let err = validate_produce(&batch, 3, MAX).expect_err("order");
+        let err = validate(&batch, 3, MAX).expect_err("order");
         assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
     }
 
@@ -454,7 +460,7 @@ mod tests {
         let mut recs = records(0, 1);
         recs[0].control = true;
         let batch = v2_batch(&recs, Compression::None);
-        let err = validate_produce(&batch, 3, MAX).expect_err("control");
+        let err = validate(&batch, 3, MAX).expect_err("control");
         assert!(matches!(err, RecordError::Invalid(_)), "{err:?}");
     }
 
@@ -466,13 +472,13 @@ mod tests {
             .headers
             .insert("id".into(), Some(Bytes::from_static(b"7")));
         let batch = v2_batch(&recs, Compression::Snappy);
-        assert!(validate_produce(&batch, 3, MAX).is_ok());
+        assert!(validate(&batch, 3, MAX).is_ok());
     }
 
     #[test]
     fn legacy_magic_needs_an_old_request() {
         let set = legacy_plain(&records(0, 2), 1, |i| i as i64);
-        let err = validate_produce(&set, 3, MAX).expect_err("v1 on v3");
+        let err = validate(&set, 3, MAX).expect_err("v1 on v3");
         assert!(matches!(err, RecordError::Invalid(_)), "{err:?}");
     }
 
@@ -512,7 +518,7 @@ mod tests {
         for magic in [0, 1] {
             // Old producers put arbitrary offsets on uncompressed messages.
             let set = legacy_plain(&originals, magic, |_| 0);
-            let got = validate_produce(&set, 2, MAX).expect("valid");
+            let got = validate(&set, 2, MAX).expect("valid");
             assert_converted(&got, &originals, magic);
             assert_eq!(got.headers[0].compression(), 0);
         }
@@ -528,7 +534,7 @@ mod tests {
             (1, Compression::Lz4),
         ] {
             let set = legacy_wrapped(&originals, magic, codec, 0);
-            let got = validate_produce(&set, 2, MAX).expect("valid");
+            let got = validate(&set, 2, MAX).expect("valid");
             assert_converted(&got, &originals, magic);
             assert_eq!(got.headers[0].compression(), codec as i16);
         }
@@ -540,7 +546,7 @@ mod tests {
         let b = records(3, 5);
         let mut set = legacy_wrapped(&a, 1, Compression::Gzip, 0);
         set.extend_from_slice(&legacy_plain(&b, 1, |i| i as i64));
-        let got = validate_produce(&set, 1, MAX).expect("valid");
+        let got = validate(&set, 1, MAX).expect("valid");
         assert_converted(&got, &records(0, 5), 1);
     }
 
@@ -553,7 +559,7 @@ mod tests {
             Compression::Gzip,
             legacy::LOG_APPEND_TIME_BIT,
         );
-        let got = validate_produce(&set, 2, MAX).expect("valid");
+        let got = validate(&set, 2, MAX).expect("valid");
         let header = got.headers[0];
         assert!(header.is_log_append_time());
         assert_eq!(header.max_timestamp, 1_002);
@@ -566,21 +572,21 @@ mod tests {
         let mut set = legacy_plain(&originals, 1, |i| i as i64);
         let last = set.len() - 1;
         set[last] ^= 1;
-        let err = validate_produce(&set, 2, MAX).expect_err("crc");
+        let err = validate(&set, 2, MAX).expect_err("crc");
         assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
 
         let set = legacy_plain(&originals, 1, |i| i as i64);
-        let err = validate_produce(&set[..set.len() - 2], 2, MAX).expect_err("partial");
+        let err = validate(&set[..set.len() - 2], 2, MAX).expect_err("partial");
         assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
 
-        let err = validate_produce(&set, 2, 30).expect_err("too large");
+        let err = validate(&set, 2, 30).expect_err("too large");
         assert!(matches!(err, RecordError::TooLarge { .. }), "{err:?}");
     }
 
     #[test]
     fn legacy_zstd_is_unsupported() {
         let set = legacy_wrapped(&records(0, 2), 1, Compression::Zstd, 0);
-        let err = validate_produce(&set, 2, MAX).expect_err("zstd");
+        let err = validate(&set, 2, MAX).expect_err("zstd");
         assert!(
             matches!(err, RecordError::UnsupportedCompression(_)),
             "{err:?}"
@@ -592,9 +598,9 @@ mod tests {
         // Each message fits, the single converted batch does not.
         let originals = records(0, 20);
         let set = legacy_plain(&originals, 1, |i| i as i64);
-        let got = validate_produce(&set, 2, MAX).expect("valid");
+        let got = validate(&set, 2, MAX).expect("valid");
         let limit = got.data.len() - 1;
-        let err = validate_produce(&set, 2, limit).expect_err("too large");
+        let err = validate(&set, 2, limit).expect_err("too large");
         assert!(matches!(err, RecordError::TooLarge { .. }), "{err:?}");
     }
 
@@ -613,7 +619,7 @@ mod tests {
         batch[8..12].copy_from_slice(&length.to_be_bytes());
         batch[22] |= Compression::Snappy as u8;
         fix_crc(&mut batch);
-        let got = validate_produce(&batch, 3, MAX).expect("valid");
+        let got = validate(&batch, 3, MAX).expect("valid");
         assert_eq!(&got.data[..], &batch[..]);
         assert_eq!(got.record_count, 4);
     }
@@ -633,7 +639,7 @@ mod tests {
             value: Some(&value),
         };
         legacy::write_message(&mut set, &wrapper);
-        let err = validate_produce(&set, 2, MAX).expect_err("absolute inner offsets");
+        let err = validate(&set, 2, MAX).expect_err("absolute inner offsets");
         assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
     }
 }

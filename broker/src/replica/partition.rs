@@ -244,7 +244,7 @@ impl Partition {
     /// Appends validated batches as leader, enforcing idempotent-producer rules.
     pub fn append_as_leader(
         &self,
-        mut batches: ValidatedBatches,
+        batches: ValidatedBatches,
         required_acks: i16,
         min_insync_replicas: usize,
         log_append_time_ms: Option<i64>,
@@ -271,8 +271,7 @@ impl Partition {
             });
         }
         let mut log = self.log_write();
-        let info =
-            log.append_as_leader(&mut batches.data, role.leader_epoch, log_append_time_ms)?;
+        let info = log.append_as_leader(&batches.data, role.leader_epoch, log_append_time_ms)?;
         let mut offset = info.first_offset;
         for h in &batches.headers {
             let mut stored = *h;
