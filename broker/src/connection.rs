@@ -1,20 +1,29 @@
 //! One client connection: the only code that reads and writes frames on a socket.
 //!
 //! A frame is a 4-byte big-endian size followed by that many bytes. The size is checked
-//! against `socket.request.max.bytes` before anything is allocated. Requests on one
-//! connection are handled one at a time, so responses go out in request order, as Kafka
-//! guarantees; other connections are separate tasks and never wait on this one.
+//! against `socket.request.max.bytes` before anything is allocated.
+//!
+//! Requests on one connection are handled in arrival order, one at a time, but a request that
+//! only waits (a long-poll Fetch, an acks=-1 Produce) does not hold up the ones behind it:
+//! the reading side hands its [`Reply`] to the writing side and goes on with the next request,
+//! up to [`MAX_IN_FLIGHT`] ahead. The writing side answers strictly in request order, as Kafka
+//! guarantees. Other connections are separate tasks and never wait on this one.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
-use crate::api::{self, Outcome};
+use crate::api::{self, Outcome, Reply};
+
+/// Requests read ahead of the one being answered. Bounds the memory a client can pin with
+/// pipelined requests (each up to `socket.request.max.bytes`).
+const MAX_IN_FLIGHT: usize = 16;
 use crate::context::{Broker, RequestContext};
 
 /// Why reading a frame stopped.
@@ -25,7 +34,7 @@ enum ReadEnd {
     Fatal(String),
 }
 
-async fn read_frame(stream: &mut TcpStream, max: usize) -> Result<BytesMut, ReadEnd> {
+async fn read_frame<R: AsyncRead + Unpin>(stream: &mut R, max: usize) -> Result<BytesMut, ReadEnd> {
     let mut size = [0u8; 4];
     match stream.read_exact(&mut size).await {
         Ok(_) => {}
@@ -64,50 +73,81 @@ async fn read_frame(stream: &mut TcpStream, max: usize) -> Result<BytesMut, Read
     Ok(buf)
 }
 
-/// Serves one connection until the peer closes it, it misbehaves, or shutdown begins. A
-/// request already being handled when shutdown begins is finished and answered.
+/// Serves one connection until the peer closes it, it misbehaves, or shutdown begins. Requests
+/// already read when shutdown begins are finished and answered.
 pub async fn serve(
-    mut stream: TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
     broker: Arc<Broker>,
     listener: Arc<str>,
     shutdown: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
+    let (mut reader, mut writer) = stream.into_split();
     let max = broker.config.socket_request_max_bytes;
     let client_host = format!("/{}", peer.ip());
-    loop {
-        let frame = tokio::select! {
-            f = read_frame(&mut stream, max) => f,
-            _ = shutdown.cancelled() => break,
-        };
-        let frame = match frame {
-            Ok(f) => f.freeze(),
-            Err(ReadEnd::Closed) => break,
-            Err(ReadEnd::Fatal(reason)) => {
-                info!(%peer, reason, "closing connection");
-                break;
-            }
-        };
-        let ctx = RequestContext {
-            broker: &broker,
-            listener: &listener,
-            client_id: "",
-            client_host: &client_host,
-        };
-        match api::handle(ctx, frame).await {
-            Outcome::Respond(buf) => {
-                // The frame is complete in one buffer: one write, no extra copy.
-                if let Err(e) = stream.write_all(&buf).await {
-                    debug!(%peer, error = %e, "write failed");
+    let ctx = RequestContext {
+        broker: &broker,
+        listener: &listener,
+        client_id: "",
+        client_host: &client_host,
+    };
+    let (replies, answers) = mpsc::channel::<Reply<'_>>(MAX_IN_FLIGHT);
+
+    let read_side = async {
+        // Owned here so that the writing side sees the end of the stream when reading stops.
+        let replies = replies;
+        loop {
+            let frame = tokio::select! {
+                f = read_frame(&mut reader, max) => f,
+                _ = shutdown.cancelled() => break,
+                // The writing side stopped (peer gone, or a bad request to close on).
+                _ = replies.closed() => break,
+            };
+            let frame = match frame {
+                Ok(f) => f.freeze(),
+                Err(ReadEnd::Closed) => break,
+                Err(ReadEnd::Fatal(reason)) => {
+                    info!(%peer, reason, "closing connection");
                     break;
                 }
-            }
-            Outcome::NoResponse => {}
-            Outcome::Close(reason) => {
-                info!(%peer, reason, "closing connection after bad request");
+            };
+            let reply = api::handle(ctx, frame).await;
+            let closing = matches!(reply, Reply::Now(Outcome::Close(_)));
+            // Fails only when the writing side has stopped (the peer is gone).
+            if replies.send(reply).await.is_err() || closing {
                 break;
             }
         }
-    }
+    };
+
+    let write_side = async {
+        // Owned here so that the reading side sees the end when writing stops.
+        let mut answers = answers;
+        while let Some(reply) = answers.recv().await {
+            let outcome = match reply {
+                Reply::Now(outcome) => outcome,
+                Reply::Later(wait) => wait.await,
+            };
+            match outcome {
+                Outcome::Respond(buf) => {
+                    // The frame is complete in one buffer: one write, no extra copy.
+                    if let Err(e) = writer.write_all(&buf).await {
+                        debug!(%peer, error = %e, "write failed");
+                        return;
+                    }
+                }
+                Outcome::NoResponse => {}
+                Outcome::Close(reason) => {
+                    info!(%peer, reason, "closing connection after bad request");
+                    return;
+                }
+            }
+        }
+    };
+
+    // Neither side is cancelled by the other: a request being handled always completes (its
+    // effects, e.g. a topic creation, are never cut in half); what is left unanswered when the
+    // writing side stops is only waiting.
+    tokio::join!(read_side, write_side);
 }

@@ -83,6 +83,21 @@ impl WireClient {
         Resp: Decodable + HeaderVersion,
     {
         let correlation_id = self.write_request(api_key, version, request)?;
+        self.read_response(api_key, version, correlation_id)
+    }
+
+    /// Reads the next response frame and decodes it as the answer to the request sent with
+    /// `correlation_id`; fails if it answers another one. With [`Self::pipeline`] this checks
+    /// that answers come back in request order.
+    pub fn read_response<Resp>(
+        &mut self,
+        api_key: ApiKey,
+        version: i16,
+        correlation_id: i32,
+    ) -> io::Result<Resp>
+    where
+        Resp: Decodable + HeaderVersion,
+    {
         let mut frame = self.read_frame()?;
         let header = ResponseHeader::decode(&mut frame, Resp::header_version(version))
             .map_err(|e| invalid(format!("{api_key:?} v{version}: bad response header: {e}")))?;
@@ -101,6 +116,25 @@ impl WireClient {
             )));
         }
         Ok(response)
+    }
+
+    /// Sends `request` without waiting for its answer; returns the correlation id to give
+    /// [`Self::answer`] later. Requests sent this way are in flight together.
+    pub fn pipeline<R: Request>(&mut self, version: i16, request: &R) -> io::Result<i32> {
+        let api_key = ApiKey::try_from(R::KEY)
+            .map_err(|()| invalid(format!("unknown api key {}", R::KEY)))?;
+        self.write_request(api_key, version, request)
+    }
+
+    /// Reads the answer to a request sent with [`Self::pipeline`] (the next frame must be it).
+    pub fn answer<R: Request>(
+        &mut self,
+        version: i16,
+        correlation_id: i32,
+    ) -> io::Result<R::Response> {
+        let api_key = ApiKey::try_from(R::KEY)
+            .map_err(|()| invalid(format!("unknown api key {}", R::KEY)))?;
+        self.read_response(api_key, version, correlation_id)
     }
 
     /// [`send`](Self::send) with the API key and response type taken from the request type.

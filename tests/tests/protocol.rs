@@ -5,12 +5,13 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    ApiKey, BrokerId, InitProducerIdRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest,
-    ProduceResponse, TopicName,
+    ApiKey, ApiVersionsRequest, BrokerId, FetchRequest, FetchResponse, InitProducerIdRequest,
+    ListOffsetsRequest, MetadataRequest, ProduceRequest, ProduceResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use tests::batch::{self, Producer};
@@ -117,6 +118,66 @@ fn idempotent_retries_are_stored_once_also_after_restart() {
         let (code, _) = produce(&mut client, topic, idempotent_batch(pid, epoch - 1, 5, 1));
         assert_eq!(code, 47, "expected INVALID_PRODUCER_EPOCH");
     }
+}
+
+/// Requests pipelined on one connection: a long-poll Fetch does not hold up the Produce behind
+/// it (the fetch is woken by that very produce), and the answers come back in request order.
+#[test]
+fn a_long_poll_does_not_block_the_requests_behind_it() {
+    let cluster = Cluster::start("pipelining").expect("cluster");
+    let topic = "pipe";
+    let mut client = WireClient::connect(&cluster.bootstrap()).expect("connect");
+    client.wait_for_leader(topic, TIMEOUT).expect("leader");
+
+    let fetch = FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(8_000)
+        .with_min_bytes(1)
+        .with_max_bytes(1 << 20)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(topic_name(topic))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(1 << 20)])]);
+    let fetch_id = client.pipeline(4, &fetch).expect("send fetch");
+    let records = batch::v2(
+        Producer::PLAIN,
+        &[(None, Some(Bytes::from_static(b"behind")))],
+    );
+    let produce = ProduceRequest::default()
+        .with_acks(1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(topic_name(topic))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(records))])]);
+    let produce_id = client.pipeline(8, &produce).expect("send produce");
+    let versions_id = client
+        .pipeline(0, &ApiVersionsRequest::default())
+        .expect("send api versions");
+
+    // Each answer is checked to carry the expected correlation id: request order.
+    let fetched: FetchResponse = client
+        .answer::<FetchRequest>(4, fetch_id)
+        .expect("fetch answer");
+    let partition = &fetched.responses[0].partitions[0];
+    assert_eq!(partition.error_code, 0);
+    let got = partition.records.as_ref().map_or(0, |r| r.len());
+    assert!(
+        got > 0,
+        "the fetch should have been woken by the produce sent behind it, got {got} bytes"
+    );
+    let produced = client
+        .answer::<ProduceRequest>(8, produce_id)
+        .expect("produce answer");
+    let p = &produced.responses[0].partition_responses[0];
+    assert_eq!((p.error_code, p.base_offset), (0, 0));
+    let versions = client
+        .answer::<ApiVersionsRequest>(0, versions_id)
+        .expect("api versions answer");
+    assert_eq!(versions.error_code, 0);
 }
 
 /// A second client keeps getting answers while others misbehave.

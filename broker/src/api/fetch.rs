@@ -28,7 +28,10 @@ pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) ->
     loop {
         let mut round = read_all(ctx, &req, version);
         for (partition, isr) in std::mem::take(&mut round.isr_expansions) {
-            crate::replica::isr::propose(&ctx.broker.zk(), &partition, isr).await;
+            // Detached: an ISR write must run to its end (it holds the partition's
+            // one-change-at-a-time flag) even if this fetch is abandoned by its connection.
+            let zk = ctx.broker.zk();
+            tokio::spawn(async move { crate::replica::isr::propose(&zk, &partition, isr).await });
         }
         let done = round.bytes >= req.min_bytes.max(0) as usize
             || round.had_error

@@ -37,6 +37,9 @@ pub mod sync_group;
 pub mod update_metadata;
 pub mod versions;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
     AlterConfigsRequest, ControlledShutdownRequest, CreatePartitionsRequest, CreateTopicsRequest,
@@ -68,6 +71,13 @@ pub enum Outcome {
     Close(String),
 }
 
+/// A request's answer: ready now, or after a wait (a long-poll Fetch, an acks=-1 Produce)
+/// during which the connection goes on reading and handling the requests behind it.
+pub enum Reply<'a> {
+    Now(Outcome),
+    Later(Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>),
+}
+
 /// Encodes a response frame: size, response header, body.
 pub fn encode_response<R: Encodable>(
     api_key: ApiKey,
@@ -94,28 +104,35 @@ fn decode<R: Decodable>(body: &mut Bytes, api_key: ApiKey, version: i16) -> Resu
     R::decode(body, version).map_err(|e| format!("malformed {api_key:?} v{version} request: {e}"))
 }
 
-/// Handles one request frame (without its size prefix).
-pub async fn handle(ctx: RequestContext<'_>, mut frame: Bytes) -> Outcome {
+/// Handles one request frame (without its size prefix). Everything with an effect (appends,
+/// group and admin changes) is done before this returns, so requests take effect in the order
+/// they arrived; only waiting is left to a [`Reply::Later`].
+pub async fn handle<'a>(ctx: RequestContext<'a>, mut frame: Bytes) -> Reply<'a> {
     if frame.len() < 8 {
-        return Outcome::Close(format!("request of {} bytes is too short", frame.len()));
+        return Reply::Now(Outcome::Close(format!(
+            "request of {} bytes is too short",
+            frame.len()
+        )));
     }
     let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
     let version = i16::from_be_bytes([frame[2], frame[3]]);
     let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
     let Ok(api_key) = ApiKey::try_from(raw_key) else {
-        return Outcome::Close(format!("unknown API key {raw_key}"));
+        return Reply::Now(Outcome::Close(format!("unknown API key {raw_key}")));
     };
     if !versions::is_supported(api_key, version) {
         if api_key == ApiKey::ApiVersions {
             // A client newer than us: answer in v0 with our versions so it can pick one.
-            return versions::unsupported_version_response(correlation_id);
+            return Reply::Now(versions::unsupported_version_response(correlation_id));
         }
-        return Outcome::Close(format!("unsupported {api_key:?} version {version}"));
+        return Reply::Now(Outcome::Close(format!(
+            "unsupported {api_key:?} version {version}"
+        )));
     }
     let header_version = api_key.request_header_version(version);
     let header = match RequestHeader::decode(&mut frame, header_version) {
         Ok(h) => h,
-        Err(e) => return Outcome::Close(format!("malformed request header: {e}")),
+        Err(e) => return Reply::Now(Outcome::Close(format!("malformed request header: {e}"))),
     };
     let client = header
         .client_id
@@ -123,13 +140,50 @@ pub async fn handle(ctx: RequestContext<'_>, mut frame: Bytes) -> Outcome {
         .map(|c| c.to_string())
         .unwrap_or_default();
     tracing::trace!(api = ?api_key, version, correlation_id, client, "request");
-    let ctx = RequestContext {
-        client_id: &client,
-        ..ctx
-    };
-    match dispatch(ctx, api_key, version, correlation_id, &mut frame).await {
-        Ok(outcome) => outcome,
-        Err(reason) => Outcome::Close(reason),
+    let (v, corr) = (version, correlation_id);
+    match api_key {
+        ApiKey::Produce => {
+            let req: ProduceRequest = match decode(&mut frame, api_key, v) {
+                Ok(r) => r,
+                Err(reason) => return Reply::Now(Outcome::Close(reason)),
+            };
+            let ctx = RequestContext {
+                client_id: &client,
+                ..ctx
+            };
+            match produce::handle(ctx, req, v).await {
+                produce::Produced::NoResponse => Reply::Now(Outcome::NoResponse),
+                produce::Produced::Done(resp) => {
+                    Reply::Now(encode_response(api_key, v, corr, &resp))
+                }
+                produce::Produced::Replicating(pending) => Reply::Later(Box::pin(async move {
+                    encode_response(api_key, v, corr, &pending.wait().await)
+                })),
+            }
+        }
+        ApiKey::Fetch => {
+            let req: FetchRequest = match decode(&mut frame, api_key, v) {
+                Ok(r) => r,
+                Err(reason) => return Reply::Now(Outcome::Close(reason)),
+            };
+            Reply::Later(Box::pin(async move {
+                let ctx = RequestContext {
+                    client_id: &client,
+                    ..ctx
+                };
+                encode_response(api_key, v, corr, &fetch::handle(ctx, req, v).await)
+            }))
+        }
+        _ => {
+            let ctx = RequestContext {
+                client_id: &client,
+                ..ctx
+            };
+            match dispatch(ctx, api_key, v, corr, &mut frame).await {
+                Ok(outcome) => Reply::Now(outcome),
+                Err(reason) => Reply::Now(Outcome::Close(reason)),
+            }
+        }
     }
 }
 
@@ -148,17 +202,6 @@ async fn dispatch(
         ApiKey::Metadata => {
             let req: MetadataRequest = decode(body, api_key, v)?;
             encode_response(api_key, v, corr, &metadata::handle(ctx, req, v).await)
-        }
-        ApiKey::Produce => {
-            let req: ProduceRequest = decode(body, api_key, v)?;
-            match produce::handle(ctx, req, v).await {
-                Some(resp) => encode_response(api_key, v, corr, &resp),
-                None => Outcome::NoResponse,
-            }
-        }
-        ApiKey::Fetch => {
-            let req: FetchRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &fetch::handle(ctx, req, v).await)
         }
         ApiKey::ListOffsets => {
             let req: ListOffsetsRequest = decode(body, api_key, v)?;

@@ -27,11 +27,20 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-pub async fn handle(
-    ctx: RequestContext<'_>,
-    req: ProduceRequest,
-    version: i16,
-) -> Option<ProduceResponse> {
+/// What a Produce request left to do once its records are appended.
+pub enum Produced {
+    /// acks=0: the client expects no answer.
+    NoResponse,
+    /// The answer is ready (acks=1, or nothing to wait for).
+    Done(ProduceResponse),
+    /// acks=-1: appended, answered once the high watermarks cover the records.
+    Replicating(PendingReplication),
+}
+
+/// Validates and appends every partition's records now (so that appends keep the order of
+/// the requests on a connection); the acks=-1 wait is left to the caller, which can read the
+/// connection's next request meanwhile.
+pub async fn handle(ctx: RequestContext<'_>, req: ProduceRequest, version: i16) -> Produced {
     let acks = req.acks;
     let global_error = if !matches!(acks, -1..=1) {
         Some(ResponseError::InvalidRequiredAcks)
@@ -41,7 +50,9 @@ pub async fn handle(
     } else {
         None
     };
-    let timeout = Duration::from_millis(req.timeout_ms.max(0) as u64);
+    // The request timeout counts from the append, however long earlier answers take.
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_millis(req.timeout_ms.max(0) as u64);
     let mut responses = Vec::with_capacity(req.topic_data.len());
     let mut waits = Vec::new();
     for topic in req.topic_data {
@@ -54,13 +65,29 @@ pub async fn handle(
         );
         responses.push(resp);
     }
-    if acks == 0 {
-        return None;
+    match acks {
+        0 => Produced::NoResponse,
+        -1 if !waits.is_empty() => Produced::Replicating(PendingReplication {
+            responses,
+            waits,
+            deadline,
+        }),
+        _ => Produced::Done(ProduceResponse::default().with_responses(responses)),
     }
-    if acks == -1 {
-        await_replication(&mut responses, waits, timeout).await;
+}
+
+/// An acks=-1 answer waiting for replication.
+pub struct PendingReplication {
+    responses: Vec<TopicProduceResponse>,
+    waits: Vec<PendingAck>,
+    deadline: tokio::time::Instant,
+}
+
+impl PendingReplication {
+    pub async fn wait(mut self) -> ProduceResponse {
+        await_replication(&mut self.responses, self.waits, self.deadline).await;
+        ProduceResponse::default().with_responses(self.responses)
     }
-    Some(ProduceResponse::default().with_responses(responses))
 }
 
 /// A partition whose acks=-1 answer waits for the high watermark.
@@ -174,9 +201,8 @@ async fn missing_partition(ctx: RequestContext<'_>, topic: &str) -> i16 {
 async fn await_replication(
     responses: &mut [TopicProduceResponse],
     waits: Vec<PendingAck>,
-    timeout: Duration,
+    deadline: tokio::time::Instant,
 ) {
-    let deadline = tokio::time::Instant::now() + timeout;
     for w in waits {
         let mut rx = w.partition.subscribe();
         let reached = tokio::time::timeout_at(deadline, async {
