@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::check::int;
 use crate::process::{self, wait_deadline};
 
 /// The Python interpreter that has the client libraries installed.
@@ -145,6 +146,17 @@ pub fn spawn(script: &str, args: &[&str]) -> io::Result<Spawned> {
         stderr,
         script: script.to_owned(),
     })
+}
+
+/// The values `kp_produce.py` (default `--prefix`) wrote for the records its output `lines`
+/// acknowledge (lines with an `offset`), in output order. Error lines are left out: those
+/// records may or may not have been written.
+pub fn acknowledged_values(lines: &[Value]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| l.get("offset").is_some())
+        .map(|l| format!("value-{}", int(l, "seq")))
+        .collect()
 }
 
 impl Spawned {

@@ -306,11 +306,7 @@ fn run_scenario(name: &str, fault: Fault) {
             .remaining_json(Duration::from_secs(90))
             .or_panic("producer output"),
     );
-    let acked: Vec<String> = lines
-        .iter()
-        .filter(|l| l.get("offset").is_some())
-        .map(|l| format!("value-{}", int(l, "seq")))
-        .collect();
+    let acked = python::acknowledged_values(&lines);
     let errors = lines.iter().filter(|l| l.get("error").is_some()).count();
     eprintln!(
         "{name}: fault took {fault_took:.1?}; {} acked, {errors} failed, {} lines after the fault",

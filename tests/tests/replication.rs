@@ -162,11 +162,7 @@ fn acks_all_survives_leader_kill_and_the_broker_rejoins_the_isr() {
             .remaining_json(Duration::from_secs(60))
             .or_panic("producer output"),
     );
-    let acked: Vec<String> = lines
-        .iter()
-        .filter(|l| l.get("offset").is_some())
-        .map(|l| format!("value-{}", int(l, "seq")))
-        .collect();
+    let acked = python::acknowledged_values(&lines);
     assert!(
         acked.len() >= 60,
         "too few acknowledgements: {}",

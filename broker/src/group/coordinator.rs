@@ -90,6 +90,40 @@ impl Slot {
     fn lock(&self) -> MutexGuard<'_, Entry> {
         self.entry.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Applies a JoinGroup or SyncGroup `transition` and waits for its answer. A parked request
+    /// is registered in `parked` before the outputs are delivered, because those outputs may
+    /// already answer it (the leader's own SyncGroup); a request the member still had parked is
+    /// answered `superseded`. `None` if the answer never comes (the group was removed).
+    async fn answer<T>(
+        &self,
+        transition: impl FnOnce(&mut Group, &mut Vec<Output>) -> Reply<T>,
+        parked: fn(&mut Entry) -> &mut HashMap<String, oneshot::Sender<T>>,
+        superseded: impl FnOnce(&str) -> T,
+    ) -> Option<T> {
+        let rx = {
+            let mut e = self.lock();
+            let mut out = Vec::new();
+            let rx = match transition(&mut e.group, &mut out) {
+                Reply::Now(result) => {
+                    e.deliver(out);
+                    self.wake.notify_one();
+                    return Some(result);
+                }
+                Reply::Parked(id) => {
+                    let (tx, rx) = oneshot::channel();
+                    if let Some(old) = parked(&mut e).insert(id.clone(), tx) {
+                        let _ = old.send(superseded(&id));
+                    }
+                    rx
+                }
+            };
+            e.deliver(out);
+            self.wake.notify_one();
+            rx
+        };
+        rx.await.ok()
+    }
 }
 
 /// The group coordinator of one broker.
@@ -195,31 +229,14 @@ impl GroupCoordinator {
     /// JoinGroup; waits while the rebalance is collecting members.
     pub async fn join(&self, group: &str, req: JoinRequest) -> JoinResult {
         let member_id = req.member_id.clone();
-        let slot = self.slot(group);
-        let rx = {
-            let mut e = slot.lock();
-            let mut out = Vec::new();
-            let reply = e.group.join(req, self.now(), &mut out);
-            let rx = match reply {
-                Reply::Now(result) => {
-                    e.deliver(out);
-                    slot.wake.notify_one();
-                    return result;
-                }
-                Reply::Parked(id) => {
-                    let (tx, rx) = oneshot::channel();
-                    if let Some(old) = e.joins.insert(id.clone(), tx) {
-                        let _ = old.send(JoinResult::error(GroupError::RebalanceInProgress, &id));
-                    }
-                    rx
-                }
-            };
-            e.deliver(out);
-            slot.wake.notify_one();
-            rx
-        };
-        rx.await
-            .unwrap_or_else(|_| JoinResult::error(GroupError::CoordinatorNotAvailable, &member_id))
+        self.slot(group)
+            .answer(
+                |g, out| g.join(req, self.now(), out),
+                |e| &mut e.joins,
+                |id| JoinResult::error(GroupError::RebalanceInProgress, id),
+            )
+            .await
+            .unwrap_or_else(|| JoinResult::error(GroupError::CoordinatorNotAvailable, &member_id))
     }
 
     /// SyncGroup; the leader's assignment releases every member.
@@ -235,37 +252,23 @@ impl GroupCoordinator {
         let Some(slot) = self.existing(group) else {
             return Err(GroupError::UnknownMemberId);
         };
-        let rx = {
-            let mut e = slot.lock();
-            let mut out = Vec::new();
-            let reply = e.group.sync(
-                member_id,
-                instance_id,
-                generation,
-                protocol,
-                assignments,
-                self.now(),
-                &mut out,
-            );
-            let rx = match reply {
-                Reply::Now(result) => {
-                    e.deliver(out);
-                    slot.wake.notify_one();
-                    return result;
-                }
-                Reply::Parked(id) => {
-                    let (tx, rx) = oneshot::channel();
-                    if let Some(old) = e.syncs.insert(id, tx) {
-                        let _ = old.send(Err(GroupError::RebalanceInProgress));
-                    }
-                    rx
-                }
-            };
-            e.deliver(out);
-            slot.wake.notify_one();
-            rx
-        };
-        rx.await.unwrap_or(Err(GroupError::CoordinatorNotAvailable))
+        slot.answer(
+            |g, out| {
+                g.sync(
+                    member_id,
+                    instance_id,
+                    generation,
+                    protocol,
+                    assignments,
+                    self.now(),
+                    out,
+                )
+            },
+            |e| &mut e.syncs,
+            |_| Err(GroupError::RebalanceInProgress),
+        )
+        .await
+        .unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }
 
     /// Heartbeat.

@@ -31,6 +31,20 @@ impl Group {
         Ok(())
     }
 
+    /// Member known, instance id matching, and of the current generation.
+    fn check_generation(
+        &self,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+    ) -> Result<(), GroupError> {
+        self.check_member(member_id, instance_id)?;
+        if generation != self.generation {
+            return Err(GroupError::IllegalGeneration);
+        }
+        Ok(())
+    }
+
     /// Handles a SyncGroup. `assignments` matter only from the leader.
     #[allow(clippy::too_many_arguments)]
     pub fn sync(
@@ -46,11 +60,8 @@ impl Group {
         if self.state == GroupState::Dead {
             return Reply::Now(Err(GroupError::CoordinatorNotAvailable));
         }
-        if let Err(e) = self.check_member(member_id, instance_id) {
+        if let Err(e) = self.check_generation(member_id, instance_id, generation) {
             return Reply::Now(Err(e));
-        }
-        if generation != self.generation {
-            return Reply::Now(Err(GroupError::IllegalGeneration));
         }
         let (ptype, pname) = protocol;
         if ptype.is_some_and(|t| self.protocol_type.as_deref() != Some(t))
@@ -125,10 +136,7 @@ impl Group {
             GroupState::Empty => return Err(GroupError::UnknownMemberId),
             _ => {}
         }
-        self.check_member(member_id, instance_id)?;
-        if generation != self.generation {
-            return Err(GroupError::IllegalGeneration);
-        }
+        self.check_generation(member_id, instance_id, generation)?;
         self.touch(member_id, now);
         match self.state {
             GroupState::PreparingRebalance => Err(GroupError::RebalanceInProgress),
@@ -232,10 +240,7 @@ impl Group {
             return Err(GroupError::CoordinatorNotAvailable);
         }
         if generation >= 0 || !member_id.is_empty() || instance_id.is_some() {
-            self.check_member(member_id, instance_id)?;
-            if generation != self.generation {
-                return Err(GroupError::IllegalGeneration);
-            }
+            self.check_generation(member_id, instance_id, generation)?;
             if self.state == GroupState::CompletingRebalance {
                 return Err(GroupError::RebalanceInProgress);
             }

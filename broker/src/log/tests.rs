@@ -58,8 +58,31 @@ fn small_config() -> LogConfig {
     }
 }
 
+/// 1 MiB segments: no test here fills one, so nothing rolls by size.
+fn big_segments() -> LogConfig {
+    LogConfig {
+        segment_bytes: 1 << 20,
+        ..small_config()
+    }
+}
+
 fn open(dir: &Path, config: LogConfig) -> Log {
     Log::open(dir, config).expect("open")
+}
+
+/// A new log in a fresh temporary directory (removed when the guard drops), holding `count`
+/// batches from [`fill`].
+fn filled(config: LogConfig, count: usize) -> (tempfile::TempDir, Log) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = open(dir.path(), config);
+    fill(&mut log, count);
+    (dir, log)
+}
+
+/// Overwrites bytes of `path` at `pos` (simulated disk corruption).
+fn overwrite(path: &Path, pos: u64, bytes: &[u8]) {
+    let file = OpenOptions::new().write(true).open(path).expect("open");
+    file.write_all_at(bytes, pos).expect("corrupt");
 }
 
 /// Appends `count` batches of 3 records with timestamps 1000 + 10 * batch index.
@@ -145,15 +168,7 @@ fn append_read_round_trip_across_rolls() {
 
 #[test]
 fn index_entries_point_at_batches() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut log = open(
-        dir.path(),
-        LogConfig {
-            segment_bytes: 1 << 20,
-            ..small_config()
-        },
-    );
-    fill(&mut log, 12);
+    let (dir, _log) = filled(big_segments(), 12);
     let index = fs::read(segment_path(dir.path(), 0, INDEX_SUFFIX)).expect("index");
     assert!(!index.is_empty() && index.chunks_exact(8).remainder().is_empty());
     let data = fs::read(segment_path(dir.path(), 0, LOG_SUFFIX)).expect("log");
@@ -174,15 +189,7 @@ fn index_entries_point_at_batches() {
 
 #[test]
 fn read_bounds_max_offset_max_bytes_and_min_one_batch() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut log = open(
-        dir.path(),
-        LogConfig {
-            segment_bytes: 1 << 20,
-            ..small_config()
-        },
-    );
-    fill(&mut log, 5);
+    let (_dir, log) = filled(big_segments(), 5);
     let batch_size = simple(3, 0).len();
     let r = log.read(0, 1 << 20, 6, false).expect("read");
     assert_eq!(offsets(&r.data), (0..6).collect::<Vec<_>>());
@@ -225,9 +232,7 @@ fn read_bounds_max_offset_max_bytes_and_min_one_batch() {
 
 #[test]
 fn reopen_keeps_everything() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut log = open(dir.path(), small_config());
-    fill(&mut log, 15);
+    let (dir, log) = filled(small_config(), 15);
     let (size, segments) = (log.size_bytes(), log.segment_count());
     log.close().expect("close");
     let indexes: Vec<Vec<u8>> = segment_files(dir.path(), INDEX_SUFFIX)
@@ -254,13 +259,8 @@ fn last_segment_log(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn torn_tail_recovers_to_last_whole_batch() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = LogConfig {
-        segment_bytes: 1 << 20,
-        ..small_config()
-    };
-    let mut log = open(dir.path(), config.clone());
-    fill(&mut log, 4);
+    let config = big_segments();
+    let (dir, log) = filled(config.clone(), 4);
     drop(log);
     let path = last_segment_log(dir.path());
     let len = fs::metadata(&path).expect("stat").len();
@@ -276,17 +276,13 @@ fn torn_tail_recovers_to_last_whole_batch() {
 
 #[test]
 fn corrupt_byte_truncates_and_drops_later_segments() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut log = open(dir.path(), small_config());
-    fill(&mut log, 12);
+    let (dir, log) = filled(small_config(), 12);
     let segments = log.segment_count();
     drop(log);
     let first = segment_path(dir.path(), 0, LOG_SUFFIX);
     let data = fs::read(&first).expect("read");
     let second_batch = BatchHeader::parse(&data).expect("parse").total_size();
-    let file = OpenOptions::new().write(true).open(&first).expect("open");
-    file.write_all_at(&[0xAB], (second_batch + 70) as u64)
-        .expect("corrupt");
+    overwrite(&first, (second_batch + 70) as u64, &[0xAB]);
     let log = open(dir.path(), small_config());
     assert_eq!(log.log_end_offset(), 3);
     assert_eq!(log.segment_count(), 1);
@@ -298,30 +294,18 @@ fn corrupt_byte_truncates_and_drops_later_segments() {
 
 #[test]
 fn corrupt_last_batch_is_dropped() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = LogConfig {
-        segment_bytes: 1 << 20,
-        ..small_config()
-    };
-    let mut log = open(dir.path(), config.clone());
-    fill(&mut log, 3);
+    let (dir, log) = filled(big_segments(), 3);
     drop(log);
     let path = last_segment_log(dir.path());
     let len = fs::metadata(&path).expect("stat").len();
-    let file = OpenOptions::new().write(true).open(&path).expect("open");
-    file.write_all_at(&[0xFF], len - 3).expect("corrupt");
-    assert_eq!(open(dir.path(), config).log_end_offset(), 6);
+    overwrite(&path, len - 3, &[0xFF]);
+    assert_eq!(open(dir.path(), big_segments()).log_end_offset(), 6);
 }
 
 #[test]
 fn missing_or_corrupt_indexes_are_rebuilt() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = LogConfig {
-        segment_bytes: 1 << 20,
-        ..small_config()
-    };
-    let mut log = open(dir.path(), config.clone());
-    fill(&mut log, 10);
+    let config = big_segments();
+    let (dir, log) = filled(config.clone(), 10);
     drop(log);
     let index = segment_path(dir.path(), 0, INDEX_SUFFIX);
     let time_index = segment_path(dir.path(), 0, TIME_INDEX_SUFFIX);
@@ -349,9 +333,7 @@ fn missing_or_corrupt_indexes_are_rebuilt() {
 
 #[test]
 fn retention_by_bytes_moves_log_start() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut log = open(dir.path(), small_config());
-    fill(&mut log, 20);
+    let (dir, mut log) = filled(small_config(), 20);
     let segments = log.segment_count();
     log.config.retention_bytes = Some(1500);
     let deleted = log.enforce_retention(0).expect("retention");
@@ -467,9 +449,7 @@ fn timestamp_lookups() {
 
 #[test]
 fn truncate_to_drops_tail_and_epochs() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut log = open(dir.path(), small_config());
-    fill(&mut log, 10);
+    let (dir, mut log) = filled(small_config(), 10);
     let b = simple(3, 2000);
     log.append_as_leader(&b, 4, None).expect("append");
     assert_eq!(log.leader_epochs().latest_epoch(), Some(4));
@@ -503,12 +483,8 @@ fn truncate_to_drops_tail_and_epochs() {
 #[test]
 fn follower_append_keeps_offsets_and_tracks_epochs() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = LogConfig {
-        segment_bytes: 1 << 20,
-        ..small_config()
-    };
-    let mut leader = open(&dir.path().join("leader"), config.clone());
-    let mut follower = open(&dir.path().join("follower"), config);
+    let mut leader = open(&dir.path().join("leader"), big_segments());
+    let mut follower = open(&dir.path().join("follower"), big_segments());
     fill(&mut leader, 2);
     let b = simple(2, 3000);
     leader.append_as_leader(&b, 3, None).expect("append");
@@ -558,23 +534,17 @@ fn flush_policy_and_delete() {
 
 #[test]
 fn roll_by_index_entries_and_time() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = LogConfig {
-        segment_bytes: 1 << 20,
+    let by_entries = LogConfig {
         max_index_entries: 2,
-        ..small_config()
+        ..big_segments()
     };
-    let mut log = open(dir.path(), config);
-    fill(&mut log, 12);
+    let (_dir, log) = filled(by_entries, 12);
     assert!(log.segment_count() >= 3);
-    let dir2 = tempfile::tempdir().expect("tempdir");
-    let config = LogConfig {
-        segment_bytes: 1 << 20,
+    let by_time = LogConfig {
         segment_ms: Some(0),
-        ..small_config()
+        ..big_segments()
     };
-    let mut log = open(dir2.path(), config);
-    fill(&mut log, 3);
+    let (_dir2, log) = filled(by_time, 3);
     assert_eq!(log.segment_count(), 3);
 }
 

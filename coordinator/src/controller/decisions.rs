@@ -95,19 +95,24 @@ fn offline_election(
     let Some(leader) = clean else {
         return unclean_election(view, topic, candidates, old);
     };
-    let isr = old
-        .isr
-        .iter()
-        .copied()
-        .filter(|b| view.is_live(*b))
-        .collect();
     Some(LeaderIsrAndControllerEpoch {
         leader,
         leader_epoch: old.leader_epoch + 1,
-        isr,
+        isr: live_isr(view, old),
         controller_epoch: view.epoch,
         leader_recovery_state: old.leader_recovery_state,
     })
+}
+
+/// The ISR members that are live brokers, in ISR order: what remains of the ISR when brokers
+/// fail. Shutting-down brokers are still live here; callers that must exclude them filter
+/// differently.
+fn live_isr(view: &ClusterView, lic: &LeaderIsrAndControllerEpoch) -> Vec<i32> {
+    lic.isr
+        .iter()
+        .copied()
+        .filter(|b| view.is_live(*b))
+        .collect()
 }
 
 /// No ISR member is left: with `unclean.leader.election.enable` the first eligible replica in
@@ -151,12 +156,7 @@ pub fn on_brokers_failed(view: &ClusterView, dead: &BTreeSet<i32>) -> Vec<StateC
         if !led_by_dead && !old.isr.iter().any(|b| dead.contains(b)) {
             continue;
         }
-        let live_isr: Vec<i32> = old
-            .isr
-            .iter()
-            .copied()
-            .filter(|b| view.is_live(*b))
-            .collect();
+        let live_isr = live_isr(view, old);
         let lic = if led_by_dead {
             offline_election(view, tp, old).unwrap_or_else(|| LeaderIsrAndControllerEpoch {
                 leader: -1,
