@@ -107,13 +107,15 @@ async fn produce_topic(
     global_error: Option<ResponseError>,
 ) -> (TopicProduceResponse, Vec<PendingAck>) {
     let name = topic.name.0.to_string();
+    // Once per topic, not per partition: a request may carry hundreds of its partitions.
+    let settings = produce_settings(&name, ctx);
     let mut partitions = Vec::with_capacity(topic.partition_data.len());
     let mut waits = Vec::new();
     for data in topic.partition_data {
         let index = data.index;
         let result = match global_error {
             Some(e) => Err(e.code()),
-            None => produce_partition(ctx, &name, data, version, acks).await,
+            None => produce_partition(ctx, &name, &settings, data, version, acks).await,
         };
         let resp = match result {
             Ok((appended, partition)) => {
@@ -123,7 +125,7 @@ async fn produce_topic(
                         partition_index: partitions.len(),
                         partition,
                         required_hw: appended.last_offset + 1,
-                        min_insync_replicas: produce_settings(&name, ctx).min_insync_replicas,
+                        min_insync_replicas: settings.min_insync_replicas,
                     });
                 }
                 PartitionProduceResponse::default()
@@ -150,6 +152,7 @@ async fn produce_topic(
 async fn produce_partition(
     ctx: RequestContext<'_>,
     topic: &str,
+    settings: &topic_config::ProduceSettings,
     data: PartitionProduceData,
     version: i16,
     acks: i16,
@@ -158,7 +161,6 @@ async fn produce_partition(
     let Some(partition) = broker.replicas.get(topic, data.index) else {
         return Err(missing_partition(ctx, topic).await);
     };
-    let settings = produce_settings(topic, ctx);
     let records = data.records.unwrap_or_default();
     let validated =
         validate_produce(&records, version, settings.max_message_bytes).map_err(|e| {
