@@ -130,13 +130,44 @@ impl Suite {
             Ok(vec![m])
         })?;
         self.latency_scenarios(report, &mut t, 1)?;
-        self.run(report, "1000 partitions", 1, || {
-            many_partitions(self, &t, &bs)
-        })?;
-        self.run(report, "1000 idle connections + 10 producers", 1, || {
-            idle_connections(self, &t, &bs)
-        })?;
-        Ok(())
+        for partitions in [100, 1000] {
+            self.run(report, &format!("{partitions} partitions"), 1, || {
+                many_partitions(self, &t, &bs, partitions)
+            })?;
+        }
+        for connections in [100, 1000] {
+            let name = format!("{connections} idle connections + 10 producers");
+            self.run(report, &name, 1, || {
+                idle_connections(self, &t, &bs, connections)
+            })?;
+        }
+        drop(t);
+        self.recycled_page_cache(report)
+    }
+
+    /// 1 KiB produce again, on a fresh broker whose page cache is capped (see
+    /// [`target::MemoryCap`]): what the broker costs once its memory is in steady state.
+    fn recycled_page_cache(&self, report: &mut Report) -> Result<()> {
+        const CAP: u64 = 512 << 20;
+        let name = "produce 1024 B acks=1, page cache capped at 512 MiB";
+        let mut t = Target::start("bench1cap", 1, &self.broker_bin, &[])?;
+        let bs = t.bootstrap();
+        let _cap = match target::MemoryCap::apply("bench-broker", &t.pids(), CAP) {
+            Ok(cap) => cap,
+            Err(e) => {
+                let mut m = Measurement::new(name, 1);
+                m.note = format!("skipped: no memory cgroup to cap the page cache: {e:#}");
+                return report.add(m);
+            }
+        };
+        self.run(report, name, 1, || {
+            client::create_topic(&bs, "cap1024", 1, 1)?;
+            let load = full_speed(self.n(1 << 20), KIB);
+            let mut m = produce(&t, name, &bs, "cap1024", 1, &load, |_| 0)?;
+            m.note
+                .push_str("broker in a memory cgroup: appends reuse page-cache pages");
+            Ok(vec![m])
+        })
     }
 
     fn three_brokers(&self, report: &mut Report) -> Result<()> {
@@ -171,6 +202,7 @@ impl Suite {
             self.run(report, &name, brokers, || {
                 let topic = format!("lat{rate}a{acks_name}");
                 client::create_topic(&bs, &topic, 1, rf)?;
+                warm_up(&bs, &topic, acks)?;
                 let load = Load {
                     count: self.n(rate * 10),
                     size: KIB,
@@ -186,6 +218,7 @@ impl Suite {
         self.run(report, &name, brokers, || {
             let topic = format!("e2e-a{acks_name}");
             client::create_topic(&bs, &topic, 1, rf)?;
+            warm_up(&bs, &topic, acks)?;
             let usage = Usage::start(t.pids());
             let count = self.n(50_000);
             let (p, c) = client::end_to_end(&bs, acks, &topic, count, KIB, 5_000, SCENARIO_MAX)?;
@@ -205,6 +238,21 @@ impl Suite {
             Ok(vec![m])
         })
     }
+}
+
+/// Sends 100 records to a new topic and waits for their acknowledgement, so that a latency
+/// scenario measures a topic in service rather than its creation (followers still starting
+/// their fetchers put ~50 ms on the first acks=all records).
+fn warm_up(bootstrap: &str, topic: &str, acks: i32) -> Result<()> {
+    let config = client::producer_config(bootstrap, acks, 0);
+    let out = client::produce(&config, topic, &full_speed(100, KIB), |_| 0)?;
+    anyhow::ensure!(
+        out.delivered == 100,
+        "warm-up: {} of 100 records acknowledged ({:?})",
+        out.delivered,
+        out.first_error
+    );
+    Ok(())
 }
 
 /// Full-speed load of `count` messages of `size` bytes.
@@ -273,39 +321,39 @@ fn produce(
     Ok(m)
 }
 
-/// Topic with 1000 partitions: creation time, Metadata latency, produce spread over them.
-fn many_partitions(s: &Suite, t: &Target, bs: &str) -> Result<Vec<Measurement>> {
-    let topic = "p1000";
+/// Topic with `n` partitions: creation time, Metadata latency, produce spread over them.
+fn many_partitions(s: &Suite, t: &Target, bs: &str, n: i32) -> Result<Vec<Measurement>> {
+    let topic = format!("p{n}x");
     let created = Instant::now();
-    client::create_topic(bs, topic, 1000, 1)?;
+    client::create_topic(bs, &topic, n, 1)?;
     let create_s = created.elapsed().as_secs_f64();
-    let mut md = Measurement::new("1000 partitions: Metadata", 1);
+    let mut md = Measurement::new(format!("{n} partitions: Metadata"), 1);
     md.messages = Some(50);
-    md.latency_us = Some(client::metadata_latency(bs, topic, 50)?);
+    md.latency_us = Some(client::metadata_latency(bs, &topic, 50)?);
     md.note =
         format!("Metadata for the topic, 50 requests; CreateTopics to all leaders {create_s:.2} s");
     let load = full_speed(s.n(200_000), 100);
     let p = produce(
         t,
-        "1000 partitions: produce 100 B acks=1",
+        &format!("{n} partitions: produce 100 B acks=1"),
         bs,
-        topic,
+        &topic,
         1,
         &load,
-        |i| (i % 1000) as i32,
+        |i| (i % n as u64) as i32,
     )?;
     Ok(vec![md, p])
 }
 
-/// 1000 idle connections (each did ApiVersions) held open while 10 producers send 1 KiB
+/// `n` idle connections (each did ApiVersions) held open while 10 producers send 1 KiB
 /// records at full speed, each to its own partition.
-fn idle_connections(s: &Suite, t: &Target, bs: &str) -> Result<Vec<Measurement>> {
-    let topic = "many";
-    client::create_topic(bs, topic, 10, 1)?;
+fn idle_connections(s: &Suite, t: &Target, bs: &str, n: usize) -> Result<Vec<Measurement>> {
+    let topic = format!("many{n}");
+    client::create_topic(bs, &topic, 10, 1)?;
     let usage = Usage::start(t.pids());
     let first = bs.split(',').next().context("empty bootstrap")?;
-    let mut idle = Vec::with_capacity(1000);
-    for _ in 0..1000 {
+    let mut idle = Vec::with_capacity(n);
+    for _ in 0..n {
         let mut c = WireClient::connect(first).context("opening an idle connection")?;
         c.api_versions(0)
             .context("ApiVersions on an idle connection")?;
@@ -317,7 +365,8 @@ fn idle_connections(s: &Suite, t: &Target, bs: &str) -> Result<Vec<Measurement>>
     let handles: Vec<_> = (0..10)
         .map(|k| {
             let config = client::producer_config(bs, 1, 5);
-            thread::spawn(move || client::produce(&config, topic, &full_speed(per, KIB), |_| k))
+            let topic = topic.clone();
+            thread::spawn(move || client::produce(&config, &topic, &full_speed(per, KIB), |_| k))
         })
         .collect();
     let mut delivered = 0;
@@ -330,7 +379,7 @@ fn idle_connections(s: &Suite, t: &Target, bs: &str) -> Result<Vec<Measurement>>
         errors += out.errors;
     }
     let seconds = start.elapsed().as_secs_f64();
-    let mut m = Measurement::new("1000 idle connections + 10 producers", 1);
+    let mut m = Measurement::new(format!("{n} idle connections + 10 producers"), 1);
     m.acks = Some(1);
     m.record_bytes = Some(KIB);
     m.messages = Some(delivered);
@@ -341,7 +390,7 @@ fn idle_connections(s: &Suite, t: &Target, bs: &str) -> Result<Vec<Measurement>>
     m.errors = errors;
     if let Some(u) = idle_usage {
         m.note = format!(
-            "RSS with 1000 idle connections, before producing: {:.1} MiB",
+            "RSS with {n} idle connections, before producing: {:.1} MiB",
             u.peak_rss_mib
         );
     }
