@@ -74,6 +74,9 @@ enum Cmd {
         create: Option<i32>,
         #[arg(long, default_value_t = 1)]
         rf: i32,
+        /// Send round-robin over partitions 0..N (default: all to partition 0).
+        #[arg(long, default_value_t = 1)]
+        spread: i32,
     },
     /// Consume partition 0..partitions of a topic from the start at full speed.
     Consume {
@@ -176,6 +179,7 @@ fn main() -> Result<()> {
             rate,
             create,
             rf,
+            spread,
         } => {
             if let Some(partitions) = create {
                 client::create_topic(&bootstrap, &topic, partitions, rf)?;
@@ -190,7 +194,8 @@ fn main() -> Result<()> {
             };
             let linger = if rate.is_some() { 0 } else { 5 };
             let config = client::producer_config(&bootstrap, acks, linger);
-            let out = client::produce(&config, &topic, &load, |_| 0)?;
+            let spread = spread.max(1) as u64;
+            let out = client::produce(&config, &topic, &load, |i| (i % spread) as i32)?;
             let mut m = Measurement::new("produce", 0);
             m.acks = Some(acks);
             m.record_bytes = Some(size);
