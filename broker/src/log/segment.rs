@@ -4,7 +4,7 @@
 //! (`read_exact_at`) so a segment can be read through `&self` by many readers at once.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufReader, Read};
+use std::io::{BufReader, IoSlice, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -12,6 +12,9 @@ use super::index::{IndexFile, OffsetEntry, TimeEntry};
 use super::{now_ms, IoContext, LogError};
 use crate::records::header::HEADER_SIZE;
 use crate::records::BatchHeader;
+
+/// Parts per `pwritev` call (Linux's IOV_MAX).
+const MAX_IOVECS: usize = 1024;
 
 pub(crate) const LOG_SUFFIX: &str = "log";
 pub(crate) const INDEX_SUFFIX: &str = "index";
@@ -190,23 +193,19 @@ impl Segment {
     }
 
     /// Appends complete batches (`headers` are theirs, in order) at the end of the file.
-    /// `parts` concatenate to the batches; each is written where the previous one ended.
+    /// `parts` concatenate to the batches; they go out in one `pwritev` where they fit.
     pub(crate) fn append(
         &mut self,
         parts: &[&[u8]],
         headers: &[BatchHeader],
     ) -> Result<(), LogError> {
-        let mut at = self.size;
-        for part in parts {
-            if let Err(e) = self.file.write_all_at(part, at) {
-                // Best effort: do not leave a partial batch behind the in-memory state.
-                let _ = self.file.set_len(self.size);
-                return Err(LogError::Io {
-                    context: format!("appending to {}", self.log_path.display()),
-                    source: e,
-                });
-            }
-            at += part.len() as u64;
+        if let Err(e) = write_all_at(&self.file, parts, self.size) {
+            // Best effort: do not leave a partial batch behind the in-memory state.
+            let _ = self.file.set_len(self.size);
+            return Err(LogError::Io {
+                context: format!("appending to {}", self.log_path.display()),
+                source: e,
+            });
         }
         if self.first_append_ms.is_none() {
             self.first_append_ms = Some(now_ms());
@@ -296,15 +295,13 @@ impl Segment {
     }
 
     pub(crate) fn read_at(&self, pos: u64, len: usize) -> Result<Vec<u8>, LogError> {
-        let mut buf = vec![0u8; len];
-        self.file.read_exact_at(&mut buf, pos).ctx(|| {
+        read_exact_at(&self.file, len, pos).ctx(|| {
             format!(
                 "reading {} bytes of {} at {pos}",
                 len,
                 self.log_path.display()
             )
-        })?;
-        Ok(buf)
+        })
     }
 
     /// Calls `f(pos, header)` for each batch from `start_pos` on until it returns false.
@@ -348,6 +345,43 @@ impl Segment {
             None => 0,
         }
     }
+}
+
+/// Writes all of `parts`, in order, starting at `at`: one `pwritev` per [`MAX_IOVECS`] parts,
+/// more only on a short write.
+fn write_all_at(file: &File, parts: &[&[u8]], mut at: u64) -> std::io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let batch = rest.len().min(MAX_IOVECS);
+        match rustix::io::pwritev(file, &rest[..batch], at) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                at += n as u64;
+                IoSlice::advance_slices(&mut rest, n);
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Reads exactly `len` bytes at `pos` into a new buffer that is never zero-filled first
+/// (`pread` into the buffer's spare capacity).
+fn read_exact_at(file: &File, len: usize, mut pos: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(len);
+    while buf.len() < len {
+        match rustix::io::pread(file, rustix::buffer::spare_capacity(&mut buf), pos) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => pos += n as u64,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // The allocator may have given more capacity than asked, and a read may have filled it.
+    buf.truncate(len);
+    Ok(buf)
 }
 
 fn remove_if_exists(path: &Path) -> Result<(), LogError> {
