@@ -12,8 +12,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use std::io::IoSlice;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -71,6 +73,24 @@ async fn read_frame<R: AsyncRead + Unpin>(stream: &mut R, max: usize) -> Result<
         }
     }
     Ok(buf)
+}
+
+/// Writes `parts` back to back with vectored writes: the records of a Fetch response go from
+/// the buffer they were read into straight to the socket.
+async fn write_parts<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    parts: &[Bytes],
+) -> std::io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let n = writer.write_vectored(rest).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut rest, n);
+    }
+    Ok(())
 }
 
 /// Serves one connection until the peer closes it, it misbehaves, or shutdown begins. Requests
@@ -133,6 +153,12 @@ pub async fn serve(
                 Outcome::Respond(buf) => {
                     // The frame is complete in one buffer: one write, no extra copy.
                     if let Err(e) = writer.write_all(&buf).await {
+                        debug!(%peer, error = %e, "write failed");
+                        return;
+                    }
+                }
+                Outcome::RespondParts(parts) => {
+                    if let Err(e) = write_parts(&mut writer, &parts).await {
                         debug!(%peer, error = %e, "write failed");
                         return;
                     }

@@ -18,6 +18,7 @@ pub mod describe_groups;
 pub mod describe_log_dirs;
 pub mod errors;
 pub mod fetch;
+mod fetch_encode;
 pub mod find_coordinator;
 pub mod heartbeat;
 pub mod incremental_alter_configs;
@@ -65,6 +66,8 @@ use crate::context::RequestContext;
 pub enum Outcome {
     /// Send this complete frame (size prefix included).
     Respond(BytesMut),
+    /// Send these parts, back to back, as one frame (size prefix included in the first).
+    RespondParts(Vec<Bytes>),
     /// Send nothing (Produce with acks=0).
     NoResponse,
     /// Close the connection; the reason is logged.
@@ -171,7 +174,7 @@ pub async fn handle<'a>(ctx: RequestContext<'a>, mut frame: Bytes) -> Reply<'a> 
                     client_id: &client,
                     ..ctx
                 };
-                encode_response(api_key, v, corr, &fetch::handle(ctx, req, v).await)
+                fetch_encode::encode(v, corr, fetch::handle(ctx, req, v).await)
             }))
         }
         _ => {
