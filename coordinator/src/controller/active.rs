@@ -411,18 +411,59 @@ impl Active {
     }
 
     /// Writes each change; collects LeaderAndIsr recipients; returns the partitions that lost.
+    ///
+    /// The writes go to ZooKeeper [`WRITES_IN_FLIGHT`] at a time (each is its own epoch-fenced
+    /// multi, independent of the others), so that creating a topic of a thousand partitions
+    /// costs a few round trips' worth of time, not a thousand. Their results are applied to
+    /// the view one by one, in order.
     async fn write_all(
         &mut self,
         changes: Vec<StateChange>,
         per_broker: &mut BTreeMap<i32, Vec<(TopicPartition, bool)>>,
     ) -> Result<BTreeSet<TopicPartition>, ZkError> {
+        // A new topic's `partitions` node once, before its partitions' writes race to make it.
+        let new_topics: BTreeSet<&str> = changes
+            .iter()
+            .filter(|c| c.write == Write::Create)
+            .map(|c| c.partition.0.as_str())
+            .collect();
+        for topic in new_topics {
+            self.zk
+                .ensure_path(&TopicPartitionsZNode::path(topic))
+                .await?;
+        }
+        let (zk, epoch_zk_version, epoch) = (&self.zk, self.epoch_zk_version, self.view.epoch);
+        let mut outcomes: Vec<Result<WriteOutcome, ZkError>> = Vec::with_capacity(changes.len());
+        for chunk in changes.chunks(WRITES_IN_FLIGHT) {
+            // Built before awaiting (not in an iterator adapter held across the await), which
+            // keeps the controller's future `Send`.
+            let writes: Vec<_> = chunk
+                .iter()
+                .map(|change| Box::pin(write_state(zk, epoch_zk_version, epoch, change)))
+                .collect();
+            outcomes.extend(futures::future::join_all(writes).await);
+        }
         let mut lost = BTreeSet::new();
-        for change in changes {
-            let is_new = change.write == Write::Create;
-            if !self.write_state(&change).await? {
-                lost.insert(change.partition.clone());
-                continue;
+        for (change, outcome) in changes.into_iter().zip(outcomes) {
+            match outcome? {
+                WriteOutcome::Written { zk_version } => {
+                    self.view.states.insert(
+                        change.partition.clone(),
+                        PartitionState {
+                            lic: change.lic.clone(),
+                            zk_version,
+                        },
+                    );
+                }
+                WriteOutcome::Lost { current } => {
+                    if let Some(state) = current {
+                        self.view.states.insert(change.partition.clone(), state);
+                    }
+                    lost.insert(change.partition);
+                    continue;
+                }
             }
+            let is_new = change.write == Write::Create;
             for broker in decisions::leader_and_isr_recipients(&self.view, &change.partition) {
                 per_broker
                     .entry(broker)
@@ -431,63 +472,6 @@ impl Active {
             }
         }
         Ok(lost)
-    }
-
-    /// Writes one change; `false` if it lost to a concurrent writer (the view is refreshed).
-    async fn write_state(&mut self, change: &StateChange) -> Result<bool, ZkError> {
-        let (topic, p) = &change.partition;
-        let path = PartitionStateZNode::path(topic, *p);
-        let data = PartitionStateZNode::encode(&change.lic);
-        let mut ops = Vec::new();
-        if change.write == Write::Create {
-            for parent in [
-                TopicPartitionsZNode::path(topic),
-                TopicPartitionsZNode::partition_path(topic, *p),
-            ] {
-                if self.zk.stat(&parent).await?.is_none() {
-                    ops.push(ZkOp::create(parent, Vec::new()));
-                }
-            }
-        }
-        ops.push(match change.write {
-            Write::Create => ZkOp::create(&path, data),
-            Write::Update { zk_version } => ZkOp::set(&path, data, zk_version),
-        });
-        match self.zk.fenced_multi(self.epoch_zk_version, ops).await {
-            Ok(results) => {
-                let zk_version = match results.last() {
-                    Some(MultiWriteResult::SetData { stat }) => stat.version,
-                    _ => 0,
-                };
-                self.view.states.insert(
-                    change.partition.clone(),
-                    PartitionState {
-                        lic: change.lic.clone(),
-                        zk_version,
-                    },
-                );
-                Ok(true)
-            }
-            Err(e) if e.is_bad_version() || e.is_node_exists() => {
-                tracing::warn!(%e, "partition state changed underneath the controller; re-reading {path}");
-                if let Some((data, stat)) = self.zk.get(&path).await? {
-                    let lic = PartitionStateZNode::decode(topic, *p, &data)?;
-                    if lic.controller_epoch > self.view.epoch {
-                        // A newer controller wrote it: we are deposed.
-                        return Err(ZkError::ControllerMoved);
-                    }
-                    self.view.states.insert(
-                        change.partition.clone(),
-                        PartitionState {
-                            lic,
-                            zk_version: stat.version,
-                        },
-                    );
-                }
-                Ok(false)
-            }
-            Err(e) => Err(e),
-        }
     }
 
     pub(super) fn send_leader_and_isr(&self, broker: i32, partitions: &[(TopicPartition, bool)]) {
@@ -524,5 +508,68 @@ impl Active {
             self.channels
                 .send(*id, ControllerRequest::UpdateMetadata(request));
         }
+    }
+}
+
+/// State writes sent to ZooKeeper at once by [`Active::write_all`].
+const WRITES_IN_FLIGHT: usize = 64;
+
+/// How one partition state write ended.
+enum WriteOutcome {
+    /// Written; the znode's new data version.
+    Written { zk_version: i32 },
+    /// Lost to a concurrent writer (a leader changing its ISR); `current` is what is there now.
+    Lost { current: Option<PartitionState> },
+}
+
+/// Writes one change, fenced by the controller epoch (`epoch_zk_version` of
+/// `/controller_epoch`); a new partition's own znode is created with it (the topic's
+/// `partitions` node must exist).
+async fn write_state(
+    zk: &Zk,
+    epoch_zk_version: i32,
+    controller_epoch: i32,
+    change: &StateChange,
+) -> Result<WriteOutcome, ZkError> {
+    let (topic, p) = &change.partition;
+    let path = PartitionStateZNode::path(topic, *p);
+    let data = PartitionStateZNode::encode(&change.lic);
+    let mut ops = Vec::new();
+    if change.write == Write::Create {
+        let parent = TopicPartitionsZNode::partition_path(topic, *p);
+        if zk.stat(&parent).await?.is_none() {
+            ops.push(ZkOp::create(parent, Vec::new()));
+        }
+    }
+    ops.push(match change.write {
+        Write::Create => ZkOp::create(&path, data),
+        Write::Update { zk_version } => ZkOp::set(&path, data, zk_version),
+    });
+    match zk.fenced_multi(epoch_zk_version, ops).await {
+        Ok(results) => {
+            let zk_version = match results.last() {
+                Some(MultiWriteResult::SetData { stat }) => stat.version,
+                _ => 0,
+            };
+            Ok(WriteOutcome::Written { zk_version })
+        }
+        Err(e) if e.is_bad_version() || e.is_node_exists() => {
+            tracing::warn!(%e, "partition state changed underneath the controller; re-reading {path}");
+            let Some((data, stat)) = zk.get(&path).await? else {
+                return Ok(WriteOutcome::Lost { current: None });
+            };
+            let lic = PartitionStateZNode::decode(topic, *p, &data)?;
+            if lic.controller_epoch > controller_epoch {
+                // A newer controller wrote it: we are deposed.
+                return Err(ZkError::ControllerMoved);
+            }
+            Ok(WriteOutcome::Lost {
+                current: Some(PartitionState {
+                    lic,
+                    zk_version: stat.version,
+                }),
+            })
+        }
+        Err(e) => Err(e),
     }
 }
