@@ -331,7 +331,7 @@ fn many_partitions(s: &Suite, t: &Target, bs: &str, n: i32) -> Result<Vec<Measur
     md.messages = Some(50);
     md.latency_us = Some(client::metadata_latency(bs, &topic, 50)?);
     md.note =
-        format!("Metadata for the topic, 50 requests; CreateTopics to all leaders {create_s:.2} s");
+        format!("Metadata for the topic, 50 requests after one unmeasured; CreateTopics to all leaders {create_s:.2} s");
     // Long enough (1-3 s) that the producer's start-up is not what is measured.
     let load = full_speed(s.n(2_000_000), 100);
     let p = produce(
