@@ -22,6 +22,8 @@ use crate::target::{self, Target, Usage};
 use crate::{ceiling, corrupt};
 
 const KIB: usize = 1024;
+/// Memory (page cache included) of a broker in the capped-page-cache scenarios.
+const PAGE_CACHE_CAP: u64 = 512 << 20;
 /// Upper bound on the sending part of one scenario.
 const SCENARIO_MAX: Duration = Duration::from_secs(60);
 
@@ -148,11 +150,10 @@ impl Suite {
     /// 1 KiB produce again, on a fresh broker whose page cache is capped (see
     /// [`target::MemoryCap`]): what the broker costs once its memory is in steady state.
     fn recycled_page_cache(&self, report: &mut Report) -> Result<()> {
-        const CAP: u64 = 512 << 20;
         let name = "produce 1024 B acks=1, page cache capped at 512 MiB";
         let mut t = Target::start("bench1cap", 1, &self.broker_bin, &[])?;
         let bs = t.bootstrap();
-        let _cap = match target::MemoryCap::apply("bench-broker", &t.pids(), CAP) {
+        let _cap = match target::MemoryCap::apply("bench-broker", &t.pids(), PAGE_CACHE_CAP) {
             Ok(cap) => cap,
             Err(e) => {
                 let mut m = Measurement::new(name, 1);
@@ -184,7 +185,25 @@ impl Suite {
             let load = full_speed(self.n(300_000), KIB);
             Ok(vec![produce(&t, name, &bs, "r1024", -1, &load, |_| 0)?])
         })?;
-        self.latency_scenarios(report, &mut t, -1)
+        self.latency_scenarios(report, &mut t, -1)?;
+        // The same again with the three brokers' page cache capped (see recycled_page_cache).
+        let name = "produce 1024 B acks=all RF3, page cache capped at 3 x 512 MiB";
+        let _cap = match target::MemoryCap::apply("bench-brokers3", &t.pids(), 3 * PAGE_CACHE_CAP) {
+            Ok(cap) => cap,
+            Err(e) => {
+                let mut m = Measurement::new(name, 3);
+                m.note = format!("skipped: no memory cgroup to cap the page cache: {e:#}");
+                return report.add(m);
+            }
+        };
+        self.run(report, name, 3, || {
+            client::create_topic(&bs, "r1024cap", 1, 3)?;
+            let load = full_speed(self.n(300_000), KIB);
+            let mut m = produce(&t, name, &bs, "r1024cap", -1, &load, |_| 0)?;
+            m.note
+                .push_str("brokers in a memory cgroup: appends reuse page-cache pages");
+            Ok(vec![m])
+        })
     }
 
     /// Fixed-rate send-to-ack latency at 5k and 20k msg/s, and end-to-end latency at 5k.
