@@ -185,26 +185,7 @@ impl Suite {
             let load = full_speed(self.n(300_000), KIB);
             Ok(vec![produce(&t, name, &bs, "r1024", -1, &load, |_| 0)?])
         })?;
-        self.latency_scenarios(report, &mut t, -1)?;
-        // The same again with the three brokers' page cache capped (see recycled_page_cache).
-        let name = "produce 1024 B acks=all RF3, page cache capped at 3 x 128 MiB";
-        // 128 MiB each: the 300 MB each broker writes must overflow its share to recycle pages.
-        let _cap = match target::MemoryCap::apply("bench-brokers3", &t.pids(), 3 * (128 << 20)) {
-            Ok(cap) => cap,
-            Err(e) => {
-                let mut m = Measurement::new(name, 3);
-                m.note = format!("skipped: no memory cgroup to cap the page cache: {e:#}");
-                return report.add(m);
-            }
-        };
-        self.run(report, name, 3, || {
-            client::create_topic(&bs, "r1024cap", 1, 3)?;
-            let load = full_speed(self.n(300_000), KIB);
-            let mut m = produce(&t, name, &bs, "r1024cap", -1, &load, |_| 0)?;
-            m.note
-                .push_str("brokers in a memory cgroup: appends reuse page-cache pages");
-            Ok(vec![m])
-        })
+        self.latency_scenarios(report, &mut t, -1)
     }
 
     /// Fixed-rate send-to-ack latency at 5k and 20k msg/s, and end-to-end latency at 5k.

@@ -17,6 +17,26 @@ fn dataset() -> Vec<(Vec<u8>, Vec<u8>)> {
         .collect()
 }
 
+/// Reads the topic's RECORDS records from the start with confluent-kafka.
+fn confluent_consume(bootstrap: &str, topic: &str) -> Vec<serde_json::Value> {
+    let count = RECORDS.to_string();
+    python::run_json(
+        "ck_consume.py",
+        &[
+            "--bootstrap",
+            bootstrap,
+            "--topic",
+            topic,
+            "--count",
+            &count,
+            "--timeout",
+            "60",
+        ],
+        SCRIPT,
+    )
+    .or_panic("ck_consume.py")
+}
+
 fn confluent_round_trip(codec: &str) {
     let cluster = Cluster::start(&format!("ck-{codec}")).or_panic("start cluster");
     let topic = format!("ck-{codec}");
@@ -53,22 +73,7 @@ fn confluent_round_trip(codec: &str) {
     let offsets: Vec<i64> = acks.iter().map(|a| int(a, "offset")).collect();
     assert_contiguous(&offsets, 0);
 
-    let count = RECORDS.to_string();
-    let lines = python::run_json(
-        "ck_consume.py",
-        &[
-            "--bootstrap",
-            &bootstrap,
-            "--topic",
-            &topic,
-            "--count",
-            &count,
-            "--timeout",
-            "60",
-        ],
-        SCRIPT,
-    )
-    .or_panic("ck_consume.py");
+    let lines = confluent_consume(&bootstrap, &topic);
     let offsets: Vec<i64> = lines.iter().map(|l| int(l, "offset")).collect();
     assert_contiguous(&offsets, 0);
     for (n, line) in lines.iter().enumerate() {
@@ -113,22 +118,7 @@ fn kcat_round_trip(codec: &str) {
     }
 
     // And a different client reads the same bytes.
-    let count = RECORDS.to_string();
-    let lines = python::run_json(
-        "ck_consume.py",
-        &[
-            "--bootstrap",
-            &bootstrap,
-            "--topic",
-            &topic,
-            "--count",
-            &count,
-            "--timeout",
-            "60",
-        ],
-        SCRIPT,
-    )
-    .or_panic("ck_consume.py");
+    let lines = confluent_consume(&bootstrap, &topic);
     for (n, line) in lines.iter().enumerate() {
         assert_eq!(
             bytes(line, "value_hex").as_deref(),
