@@ -15,13 +15,14 @@ use std::sync::Arc;
 use std::io::IoSlice;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
-use crate::api::{self, Outcome, Reply};
+use crate::api::{self, Outcome, Part, Reply};
 
 /// Requests read ahead of the one being answered. Bounds the memory a client can pin with
 /// pipelined requests (each up to `socket.request.max.bytes`).
@@ -75,13 +76,44 @@ async fn read_frame<R: AsyncRead + Unpin>(stream: &mut R, max: usize) -> Result<
     Ok(buf)
 }
 
-/// Writes `parts` back to back with vectored writes: the records of a Fetch response go from
-/// the buffer they were read into straight to the socket.
-async fn write_parts<W: AsyncWrite + Unpin>(
-    writer: &mut W,
-    parts: &[Bytes],
+/// Writes `parts` back to back: runs of encoded bytes with vectored writes, log slices (the
+/// records of a Fetch response) with `sendfile`, from the page cache straight to the socket.
+async fn write_parts(writer: &mut OwnedWriteHalf, parts: &[Part]) -> std::io::Result<()> {
+    let mut rest = parts;
+    while let Some(first) = rest.first() {
+        match first {
+            Part::Log(slice) => {
+                if let Some((file, pos, len)) = slice.region() {
+                    send_file(writer.as_ref(), file, pos, len).await?;
+                }
+                rest = &rest[1..];
+            }
+            Part::Bytes(_) => {
+                let run = rest
+                    .iter()
+                    .position(|p| matches!(p, Part::Log(_)))
+                    .unwrap_or(rest.len());
+                let bytes = rest[..run].iter().filter_map(|p| match p {
+                    Part::Bytes(b) => Some(b),
+                    Part::Log(_) => None,
+                });
+                write_vectored_all(writer, bytes).await?;
+                rest = &rest[run..];
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn write_vectored_all<'a>(
+    writer: &mut OwnedWriteHalf,
+    parts: impl Iterator<Item = &'a Bytes>,
 ) -> std::io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
+    // Empty parts are left out: a write of nothing returns 0, which would read as a failure.
+    let mut slices: Vec<IoSlice<'_>> = parts
+        .filter(|p| !p.is_empty())
+        .map(|p| IoSlice::new(p))
+        .collect();
     let mut rest = &mut slices[..];
     while !rest.is_empty() {
         let n = writer.write_vectored(rest).await?;
@@ -89,6 +121,40 @@ async fn write_parts<W: AsyncWrite + Unpin>(
             return Err(std::io::ErrorKind::WriteZero.into());
         }
         IoSlice::advance_slices(&mut rest, n);
+    }
+    Ok(())
+}
+
+/// Sends `len` bytes of `file` from `pos` with `sendfile`, waiting whenever the socket's
+/// buffer is full. A file that ends early (truncated since it was read) is an error: the
+/// frame's size has been sent already, so the connection must be dropped.
+async fn send_file(
+    stream: &TcpStream,
+    file: &std::fs::File,
+    mut pos: u64,
+    len: usize,
+) -> std::io::Result<()> {
+    let end = pos + len as u64;
+    while pos < end {
+        stream.writable().await?;
+        let remaining = (end - pos) as usize;
+        let sent = stream.try_io(Interest::WRITABLE, || {
+            match rustix::fs::sendfile(stream, file, Some(&mut pos), remaining) {
+                Err(rustix::io::Errno::INTR) => Ok(None),
+                other => other.map(Some).map_err(std::io::Error::from),
+            }
+        });
+        match sent {
+            Ok(Some(0)) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "log segment ended before the fetched slice (truncated meanwhile)",
+                ))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }

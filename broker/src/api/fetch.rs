@@ -2,6 +2,10 @@
 //! for consumers (the log end for followers), within the request's byte limits; long-poll
 //! until `min_bytes` are available or `max_wait_ms` passes. Fetch v0-v3 get v0/v1 message
 //! sets converted from the stored v2 batches.
+//!
+//! The records are not put in the response: they are handed to the encoder beside it, in
+//! partition order, as slices of the log ([`Part::Log`], sent with `sendfile`) or as bytes
+//! (down-converted message sets, empty records of partitions in error).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +19,7 @@ use kafka_protocol::ResponseError;
 use tokio::sync::watch;
 
 use crate::api::errors::log_error_code;
+use crate::api::Part;
 use crate::context::RequestContext;
 use crate::records::convert::{down_convert, fetch_magic};
 use crate::replica::Partition;
@@ -22,7 +27,15 @@ use crate::replica::Partition;
 /// Upper bound on one long poll, whatever the client asks, so shutdown never waits long.
 const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
 
-pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) -> FetchResponse {
+/// A Fetch response whose partitions' records are kept aside, in the order of the partitions
+/// in the response (topic by topic).
+pub struct Fetched {
+    /// Every partition's `records` is None here; see `records`.
+    pub response: FetchResponse,
+    pub records: Vec<Part>,
+}
+
+pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) -> Fetched {
     let wait = Duration::from_millis(req.max_wait_ms.max(0) as u64).min(MAX_WAIT_CAP);
     let deadline = tokio::time::Instant::now() + wait;
     loop {
@@ -38,7 +51,7 @@ pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) ->
             || tokio::time::Instant::now() >= deadline
             || round.watches.is_empty();
         if done {
-            return finish(round.topics);
+            return round.finish();
         }
         // Wake up when any fetched partition's high watermark moves, or at the deadline.
         let changes = round
@@ -49,18 +62,15 @@ pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) ->
             .await
             .is_err()
         {
-            let last = read_all(ctx, &req, version);
-            return finish(last.topics);
+            return read_all(ctx, &req, version).finish();
         }
     }
 }
 
-fn finish(topics: Vec<FetchableTopicResponse>) -> FetchResponse {
-    FetchResponse::default().with_responses(topics)
-}
-
 struct Round {
     topics: Vec<FetchableTopicResponse>,
+    /// Each partition's records, in response order.
+    records: Vec<Part>,
     /// Followers that caught up: (partition, proposed ISR), written after the reads.
     isr_expansions: Vec<(Arc<Partition>, Vec<i32>)>,
     bytes: usize,
@@ -68,9 +78,19 @@ struct Round {
     watches: Vec<watch::Receiver<i64>>,
 }
 
+impl Round {
+    fn finish(self) -> Fetched {
+        Fetched {
+            response: FetchResponse::default().with_responses(self.topics),
+            records: self.records,
+        }
+    }
+}
+
 fn read_all(ctx: RequestContext<'_>, req: &FetchRequest, version: i16) -> Round {
     let mut round = Round {
         topics: Vec::with_capacity(req.topics.len()),
+        records: Vec::new(),
         isr_expansions: Vec::new(),
         bytes: 0,
         had_error: false,
@@ -101,10 +121,13 @@ fn read_topic(
     let mut partitions = Vec::with_capacity(topic.partitions.len());
     for p in &topic.partitions {
         let remaining = response_limit.saturating_sub(round.bytes);
-        let data = match ctx.broker.replicas.get(&name, p.partition) {
+        let (data, records) = match ctx.broker.replicas.get(&name, p.partition) {
             None => {
                 round.had_error = true;
-                error_partition(p.partition, unknown_partition_code(ctx, &name))
+                no_records(error_partition(
+                    p.partition,
+                    unknown_partition_code(ctx, &name),
+                ))
             }
             Some(partition) => {
                 // A follower's fetch offset is its log end: the leader's view of its progress.
@@ -122,7 +145,7 @@ fn read_topic(
                 } else {
                     partition.subscribe()
                 };
-                let (data, ok) = read_partition(
+                let (data, records, ok) = read_partition(
                     &partition,
                     p,
                     version,
@@ -135,10 +158,11 @@ fn read_topic(
                 } else {
                     round.had_error = true;
                 }
-                data
+                (data, records)
             }
         };
-        round.bytes += data.records.as_ref().map(|r| r.len()).unwrap_or(0);
+        round.bytes += records.len();
+        round.records.push(records);
         partitions.push(version_fields(data, version));
     }
     FetchableTopicResponse::default()
@@ -159,10 +183,14 @@ fn error_partition(index: i32, code: i16) -> PartitionData {
         .with_partition_index(index)
         .with_error_code(code)
         .with_high_watermark(-1)
-        .with_records(Some(Bytes::new()))
 }
 
-/// Reads one partition; the bool says whether it succeeded (errors end a long poll).
+fn no_records(data: PartitionData) -> (PartitionData, Part) {
+    (data, Part::Bytes(Bytes::new()))
+}
+
+/// Reads one partition: its response fields and records; the bool says whether it succeeded
+/// (errors end a long poll).
 fn read_partition(
     partition: &Arc<Partition>,
     p: &FetchPartition,
@@ -170,16 +198,20 @@ fn read_partition(
     replica_id: i32,
     remaining: usize,
     first: bool,
-) -> (PartitionData, bool) {
+) -> (PartitionData, Part, bool) {
+    let failed = |data| {
+        let (data, records) = no_records(data);
+        (data, records, false)
+    };
     let is_follower = replica_id >= 0;
     if !partition.is_leader() {
-        return (
-            error_partition(p.partition, ResponseError::NotLeaderOrFollower.code()),
-            false,
-        );
+        return failed(error_partition(
+            p.partition,
+            ResponseError::NotLeaderOrFollower.code(),
+        ));
     }
     if let Some(code) = check_leader_epoch(partition, p.current_leader_epoch) {
-        return (error_partition(p.partition, code), false);
+        return failed(error_partition(p.partition, code));
     }
     let max_bytes = (p.partition_max_bytes.max(0) as usize).min(remaining);
     // KIP-74: from v3 the first partition returns at least one whole batch so that a batch
@@ -189,32 +221,35 @@ fn read_partition(
         Ok(read) => {
             let magic = fetch_magic(version);
             let records = if magic < 2 {
-                match down_convert(&read.records, magic, p.fetch_offset) {
-                    Ok(converted) => converted,
+                let v2 = match read.records.load() {
+                    Ok(v2) => v2,
+                    Err(e) => return failed(error_partition(p.partition, log_error_code(&e))),
+                };
+                match down_convert(&v2, magic, p.fetch_offset) {
+                    Ok(converted) => Part::Bytes(converted),
                     Err(e) => {
                         tracing::warn!(error = %e, "down-conversion failed");
-                        return (
-                            error_partition(p.partition, ResponseError::CorruptMessage.code()),
-                            false,
-                        );
+                        return failed(error_partition(
+                            p.partition,
+                            ResponseError::CorruptMessage.code(),
+                        ));
                     }
                 }
             } else {
-                read.records
+                Part::Log(read.records)
             };
             let data = PartitionData::default()
                 .with_partition_index(p.partition)
                 .with_high_watermark(read.high_watermark)
                 .with_last_stable_offset(read.high_watermark)
-                .with_log_start_offset(read.log_start_offset)
-                .with_records(Some(records));
-            (data, true)
+                .with_log_start_offset(read.log_start_offset);
+            (data, records, true)
         }
         Err(e) => {
             let mut data = error_partition(p.partition, log_error_code(&e));
             data.high_watermark = partition.high_watermark();
             data.log_start_offset = partition.log_start_offset();
-            (data, false)
+            failed(data)
         }
     }
 }

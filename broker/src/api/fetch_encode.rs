@@ -3,7 +3,8 @@
 //! kafka-protocol's encoder copies every partition's record bytes into the response buffer:
 //! one more copy of everything a consumer or follower fetches. Instead the response is encoded
 //! with its records left out, and the frame is sent as parts: the encoded bytes, cut where each
-//! partition's records belong, with the records' own `Bytes` (as read from the log) in between.
+//! partition's records belong, with the records themselves (a slice of the log, sent from the
+//! file) in between.
 //!
 //! Where each partition's records go is found without re-implementing the Fetch schema: the
 //! response is encoded twice, once with every partition's records null and once with every
@@ -15,18 +16,22 @@ use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, FetchResponse, ResponseHeader};
 use kafka_protocol::protocol::Encodable;
 
-use super::Outcome;
+use super::fetch::Fetched;
+use super::{Outcome, Part};
 
 /// First Fetch version with flexible (compact) encodings.
 const FIRST_FLEXIBLE: i16 = 12;
 
-/// Encodes `response` as a frame (size prefix, header, body) of parts whose concatenation is
-/// byte for byte what kafka-protocol would have encoded.
-pub(super) fn encode(version: i16, correlation_id: i32, mut response: FetchResponse) -> Outcome {
-    let mut records: Vec<Option<Bytes>> = Vec::new();
+/// Encodes `fetched` as a frame (size prefix, header, body) of parts whose concatenation is
+/// byte for byte what kafka-protocol would have encoded with the records in the response.
+pub(super) fn encode(version: i16, correlation_id: i32, fetched: Fetched) -> Outcome {
+    let Fetched {
+        mut response,
+        records,
+    } = fetched;
     for topic in &mut response.responses {
         for p in &mut topic.partitions {
-            records.push(p.records.take());
+            p.records = None;
         }
     }
     let without = match frame(version, correlation_id, &response) {
@@ -68,8 +73,8 @@ fn splice(
     version: i16,
     mut without: BytesMut,
     with_empty: &[u8],
-    records: Vec<Option<Bytes>>,
-) -> Result<Vec<Bytes>, String> {
+    records: Vec<Part>,
+) -> Result<Vec<Part>, String> {
     if without.len() != with_empty.len() {
         return Err("Fetch response encodings disagree in length".into());
     }
@@ -96,31 +101,30 @@ fn splice(
     let mut consumed = 0;
     for (at, data) in markers.into_iter().zip(records) {
         let head = without.split_to(at - consumed);
-        let marker = without.split_to(marker_len);
+        let _null_marker = without.split_to(marker_len);
         consumed = at + marker_len;
         prefix.extend_from_slice(&head);
-        match data {
-            None => prefix.extend_from_slice(&marker),
-            Some(bytes) => {
-                put_length(&mut prefix, version, bytes.len())?;
-                parts.push(prefix.split().freeze());
-                if !bytes.is_empty() {
-                    parts.push(bytes);
-                }
-            }
+        put_length(&mut prefix, version, data.len())?;
+        if !data.is_empty() {
+            parts.push(Part::Bytes(prefix.split().freeze()));
+            parts.push(data);
         }
     }
     prefix.extend_from_slice(&without);
-    parts.push(prefix.freeze());
+    if !prefix.is_empty() {
+        parts.push(Part::Bytes(prefix.freeze()));
+    }
     // The frame size counts what the length prefixes added too.
-    let total: usize = parts.iter().map(Bytes::len).sum();
+    let total: usize = parts.iter().map(Part::len).sum();
     let size = i32::try_from(total - 4).map_err(|_| "Fetch response over 2 GiB".to_string())?;
-    let first = parts
-        .first_mut()
-        .ok_or_else(|| "empty Fetch response".to_string())?;
-    let mut patched = BytesMut::from(&first[..]);
-    patched[0..4].copy_from_slice(&size.to_be_bytes());
-    *first = patched.freeze();
+    match parts.first_mut() {
+        Some(Part::Bytes(first)) => {
+            let mut patched = BytesMut::from(&first[..]);
+            patched[0..4].copy_from_slice(&size.to_be_bytes());
+            *first = patched.freeze();
+        }
+        _ => return Err("Fetch response does not start with its size".into()),
+    }
     Ok(parts)
 }
 
@@ -146,16 +150,22 @@ mod tests {
     use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
     use kafka_protocol::messages::TopicName;
     use kafka_protocol::protocol::StrBytes;
+    use std::io::Write;
+    use std::sync::Arc;
 
-    fn response(records: &[Option<Bytes>]) -> FetchResponse {
-        let partitions = records
+    use crate::log::LogSlice;
+
+    /// A response of two topics: topic "t" with a partition for each of `t`, topic "u" with
+    /// one partition holding `u`.
+    fn response(t: &[Bytes], u: &Bytes) -> FetchResponse {
+        let partitions = t
             .iter()
             .enumerate()
             .map(|(i, r)| {
                 PartitionData::default()
                     .with_partition_index(i as i32)
                     .with_high_watermark(1000 + i as i64)
-                    .with_records(r.clone())
+                    .with_records(Some(r.clone()))
             })
             .collect();
         FetchResponse::default().with_responses(vec![
@@ -166,8 +176,7 @@ mod tests {
                 .with_topic(TopicName(StrBytes::from_static_str("u")))
                 .with_partitions(vec![PartitionData::default()
                     .with_partition_index(7)
-                    // Long enough for a two-byte varint length from v12 on.
-                    .with_records(Some(Bytes::from(vec![0xff; 300])))]),
+                    .with_records(Some(u.clone()))]),
         ])
     }
 
@@ -181,22 +190,57 @@ mod tests {
 
     #[test]
     fn parts_concatenate_to_the_reference_encoding_at_every_version() {
-        let records = [
-            Some(Bytes::from(vec![0xff; 200])),
-            None,
-            Some(Bytes::new()),
-            Some(Bytes::from(vec![0u8; 70])),
+        // Records as a fetch has them: slices of a segment file, and (down-converted or in
+        // error) bytes.
+        let mut file = tempfile::tempfile().expect("temp file");
+        let stored: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        file.write_all(&stored).expect("write");
+        let file = Arc::new(file);
+        let records = || {
+            vec![
+                Part::Log(LogSlice::new(file.clone(), 100, 200)),
+                Part::Bytes(Bytes::new()),
+                Part::Log(LogSlice::new(file.clone(), 0, 0)),
+                Part::Bytes(Bytes::from(vec![0u8; 70])),
+                Part::Log(LogSlice::new(file.clone(), 500, 300)),
+            ]
+        };
+        let t = [
+            Bytes::copy_from_slice(&stored[100..300]),
+            Bytes::new(),
+            Bytes::new(),
+            Bytes::from(vec![0u8; 70]),
         ];
+        // Long enough for a two-byte varint length from v12 on.
+        let u = Bytes::copy_from_slice(&stored[500..800]);
         for version in 0..=12 {
-            let resp = response(&records);
-            let expected = reference(version, &resp);
-            let Outcome::RespondParts(parts) = encode(version, 42, resp) else {
+            let expected = reference(version, &response(&t, &u));
+            let fetched = Fetched {
+                response: response(&t, &u),
+                records: records(),
+            };
+            let Outcome::RespondParts(parts) = encode(version, 42, fetched) else {
                 panic!("v{version}: no parts");
             };
-            let got: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
+            let mut got = Vec::new();
+            for p in &parts {
+                match p {
+                    Part::Bytes(b) => got.extend_from_slice(b),
+                    Part::Log(s) => got.extend_from_slice(&s.load().expect("load")),
+                }
+            }
             assert_eq!(got, expected, "v{version}");
-            // The records are sent as their own parts, not copied.
-            assert!(parts.iter().any(|p| p.len() == 300), "v{version}");
+            // An empty part would be a write of nothing, which a socket answers with 0.
+            assert!(parts.iter().all(|p| !p.is_empty()), "v{version}");
+            // The file's records are sent from the file, not copied into the encoding.
+            let from_file: usize = parts
+                .iter()
+                .filter_map(|p| match p {
+                    Part::Log(s) => Some(s.len()),
+                    Part::Bytes(_) => None,
+                })
+                .sum();
+            assert_eq!(from_file, 500, "v{version}");
         }
     }
 }

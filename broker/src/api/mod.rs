@@ -60,6 +60,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Decodable, Encodable};
 
 use crate::context::RequestContext;
+use crate::log::LogSlice;
 
 /// What the connection should do after a request.
 #[derive(Debug)]
@@ -67,11 +68,33 @@ pub enum Outcome {
     /// Send this complete frame (size prefix included).
     Respond(BytesMut),
     /// Send these parts, back to back, as one frame (size prefix included in the first).
-    RespondParts(Vec<Bytes>),
+    RespondParts(Vec<Part>),
     /// Send nothing (Produce with acks=0).
     NoResponse,
     /// Close the connection; the reason is logged.
     Close(String),
+}
+
+/// One piece of a response sent as parts.
+#[derive(Debug)]
+pub enum Part {
+    /// Encoded bytes (written with vectored writes).
+    Bytes(Bytes),
+    /// Records still in their segment file (sent with `sendfile`).
+    Log(LogSlice),
+}
+
+impl Part {
+    pub fn len(&self) -> usize {
+        match self {
+            Part::Bytes(b) => b.len(),
+            Part::Log(s) => s.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// A request's answer: ready now, or after a wait (a long-poll Fetch, an acks=-1 Produce)

@@ -12,12 +12,14 @@
 //! - [`epoch`]: the leader epoch cache.
 //! - `maintenance`: roll, flush, retention, truncation.
 //! - `lookup`: timestamp lookups (ListOffsets) and batch header listing.
+//! - [`slice`]: what a read returns, batches left in their segment file until sent.
 
 mod epoch;
 mod index;
 mod lookup;
 mod maintenance;
 mod segment;
+mod slice;
 #[cfg(test)]
 mod tests;
 
@@ -25,10 +27,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
 use thiserror::Error;
 
 pub use epoch::{EpochEntry, LeaderEpochCache, CHECKPOINT_FILE};
+pub use slice::LogSlice;
 
 use crate::records::header::{self, batches, BatchHeader, RecordError, HEADER_SIZE};
 use segment::Segment;
@@ -125,10 +127,10 @@ pub struct AppendInfo {
     pub log_start_offset: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ReadResult {
     /// Whole batches, back to back, as stored.
-    pub data: Bytes,
+    pub data: LogSlice,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
 }
@@ -370,7 +372,7 @@ impl Log {
             });
         }
         let data = if offset == leo || offset >= max_offset {
-            Bytes::new()
+            LogSlice::default()
         } else {
             self.read_segment_data(offset, max_bytes, max_offset, min_one_batch)?
         };
@@ -387,7 +389,7 @@ impl Log {
         max_bytes: usize,
         max_offset: i64,
         min_one_batch: bool,
-    ) -> Result<Bytes, LogError> {
+    ) -> Result<LogSlice, LogError> {
         let start = self
             .segments
             .range(..=offset)
@@ -407,9 +409,9 @@ impl Log {
                 len += size;
                 true
             })?;
-            return Ok(Bytes::from(seg.read_at(first_pos, len)?));
+            return Ok(seg.slice(first_pos, len));
         }
-        Ok(Bytes::new())
+        Ok(LogSlice::default())
     }
 
     /// Closes the log after an fsync.

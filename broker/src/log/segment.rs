@@ -7,8 +7,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, IoSlice, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::index::{IndexFile, OffsetEntry, TimeEntry};
+use super::slice::LogSlice;
 use super::{now_ms, IoContext, LogError};
 use crate::records::header::HEADER_SIZE;
 use crate::records::BatchHeader;
@@ -28,7 +30,8 @@ pub(crate) fn segment_path(dir: &Path, base_offset: i64, suffix: &str) -> PathBu
 pub(crate) struct Segment {
     base_offset: i64,
     log_path: PathBuf,
-    file: File,
+    /// Shared with the [`LogSlice`]s being sent from it.
+    file: Arc<File>,
     size: u64,
     next_offset: i64,
     index: IndexFile<OffsetEntry>,
@@ -80,7 +83,7 @@ impl Segment {
             .ctx(|| format!("opening segment {}", log_path.display()))?;
         Ok(Segment {
             base_offset,
-            file,
+            file: Arc::new(file),
             size: 0,
             next_offset: base_offset,
             index: IndexFile::open(&segment_path(dir, base_offset, INDEX_SUFFIX))?,
@@ -294,6 +297,11 @@ impl Segment {
             .map_err(|e| LogError::Corrupt(format!("{} at {pos}: {e}", self.log_path.display())))
     }
 
+    /// `len` bytes at `pos`, left in the file to be sent or loaded later.
+    pub(crate) fn slice(&self, pos: u64, len: usize) -> LogSlice {
+        LogSlice::new(Arc::clone(&self.file), pos, len)
+    }
+
     pub(crate) fn read_at(&self, pos: u64, len: usize) -> Result<Vec<u8>, LogError> {
         read_exact_at(&self.file, len, pos).ctx(|| {
             format!(
@@ -369,7 +377,7 @@ fn write_all_at(file: &File, parts: &[&[u8]], mut at: u64) -> std::io::Result<()
 
 /// Reads exactly `len` bytes at `pos` into a new buffer that is never zero-filled first
 /// (`pread` into the buffer's spare capacity).
-fn read_exact_at(file: &File, len: usize, mut pos: u64) -> std::io::Result<Vec<u8>> {
+pub(super) fn read_exact_at(file: &File, len: usize, mut pos: u64) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(len);
     while buf.len() < len {
         match rustix::io::pread(file, rustix::buffer::spare_capacity(&mut buf), pos) {

@@ -102,12 +102,17 @@ fn offsets(data: &[u8]) -> Vec<i64> {
         .collect()
 }
 
+/// The bytes a read returned (a read leaves them in the segment file).
+fn loaded(r: &ReadResult) -> Bytes {
+    r.data.load().expect("load the read slice")
+}
+
 fn read_all(log: &Log, from: i64) -> Vec<i64> {
     let mut out = Vec::new();
     let mut offset = from;
     while offset < log.log_end_offset() {
         let r = log.read(offset, 1 << 20, i64::MAX, true).expect("read");
-        let got = offsets(&r.data);
+        let got = offsets(&loaded(&r));
         assert!(!got.is_empty(), "no progress at {offset}");
         out.extend(got.iter().filter(|&&o| o >= offset));
         offset = got.last().copied().expect("nonempty") + 1;
@@ -138,7 +143,8 @@ fn append_read_round_trip_across_rolls() {
         (0, 2, 5555)
     );
     // The stored batch is patched; the caller's buffer (the request) is left as it was.
-    let stored = log.read(0, 1 << 20, i64::MAX, true).expect("read").data;
+    let stored = log.read(0, 1 << 20, i64::MAX, true).expect("read");
+    let stored = loaded(&stored);
     let h = BatchHeader::parse(&stored).expect("parse");
     assert_eq!((h.partition_leader_epoch, h.max_timestamp), (7, 5555));
     h.verify_crc(&stored).expect("crc still valid");
@@ -192,17 +198,17 @@ fn read_bounds_max_offset_max_bytes_and_min_one_batch() {
     let (_dir, log) = filled(big_segments(), 5);
     let batch_size = simple(3, 0).len();
     let r = log.read(0, 1 << 20, 6, false).expect("read");
-    assert_eq!(offsets(&r.data), (0..6).collect::<Vec<_>>());
+    assert_eq!(offsets(&loaded(&r)), (0..6).collect::<Vec<_>>());
     let r = log.read(0, 1 << 20, 7, false).expect("read");
     assert_eq!(
-        offsets(&r.data),
+        offsets(&loaded(&r)),
         (0..9).collect::<Vec<_>>(),
         "batch starting below max_offset"
     );
     let r = log
         .read(4, 2 * batch_size + 10, i64::MAX, false)
         .expect("read");
-    assert_eq!(offsets(&r.data), (3..9).collect::<Vec<_>>());
+    assert_eq!(offsets(&loaded(&r)), (3..9).collect::<Vec<_>>());
     assert!(log
         .read(0, 10, i64::MAX, false)
         .expect("read")
@@ -488,7 +494,8 @@ fn follower_append_keeps_offsets_and_tracks_epochs() {
     fill(&mut leader, 2);
     let b = simple(2, 3000);
     leader.append_as_leader(&b, 3, None).expect("append");
-    let data = leader.read(0, 1 << 20, i64::MAX, true).expect("read").data;
+    let data = leader.read(0, 1 << 20, i64::MAX, true).expect("read");
+    let data = loaded(&data);
     assert!(matches!(
         follower.append_as_follower(&data[61..]),
         Err(LogError::Corrupt(_))

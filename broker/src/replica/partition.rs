@@ -5,11 +5,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use bytes::Bytes;
 use thiserror::Error;
 use tokio::sync::watch;
 
-use crate::log::{Log, LogError};
+use crate::log::{Log, LogError, LogSlice};
 use crate::records::validate::ValidatedBatches;
 use crate::records::BatchHeader;
 use crate::records::RecordError;
@@ -56,7 +55,7 @@ pub struct Appended {
 /// Data read for a fetch.
 #[derive(Debug, Clone)]
 pub struct FetchedData {
-    pub records: Bytes,
+    pub records: LogSlice,
     pub high_watermark: i64,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
