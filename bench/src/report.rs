@@ -55,8 +55,16 @@ impl Measurement {
     }
 
     fn cpu_per_gb(&self) -> Option<f64> {
+        self.per_gb(|u| u.cpu_s)
+    }
+
+    fn client_cpu_per_gb(&self) -> Option<f64> {
+        self.per_gb(|u| u.client_cpu_s)
+    }
+
+    fn per_gb(&self, cpu: impl Fn(&UsageDelta) -> f64) -> Option<f64> {
         match (self.usage, self.volume_bytes) {
-            (Some(u), Some(v)) if v > 0 => Some(u.cpu_s / (v as f64 / 1e9)),
+            (Some(u), Some(v)) if v > 0 => Some(cpu(&u) / (v as f64 / 1e9)),
             _ => None,
         }
     }
@@ -103,6 +111,14 @@ impl Measurement {
             self.cpu_per_gb().map(|v| json!(round(v, 2))),
         );
         put(
+            "client_cpu_s",
+            self.usage.map(|u| json!(round(u.client_cpu_s, 2))),
+        );
+        put(
+            "client_cpu_s_per_gb",
+            self.client_cpu_per_gb().map(|v| json!(round(v, 2))),
+        );
+        put(
             "peak_rss_mib",
             self.usage.map(|u| json!(round(u.peak_rss_mib, 1))),
         );
@@ -138,6 +154,7 @@ impl Measurement {
             f(lat(3)),
             f(self.usage.map(|u| format!("{:.2}", u.cpu_s))),
             f(self.cpu_per_gb().map(|v| format!("{v:.2}"))),
+            f(self.client_cpu_per_gb().map(|v| format!("{v:.2}"))),
             f(self.usage.map(|u| format!("{:.1}", u.peak_rss_mib))),
             match self.pass {
                 Some(true) => "PASS".into(),
@@ -207,9 +224,9 @@ impl Report {
             self.ceilings.file_write / 1e6
         );
         out.push_str(
-            "| scenario | brokers | acks | record B | messages | msg/s | MB/s | % of loopback | p50 ms | p99 ms | p99.9 ms | max ms | broker CPU s | CPU s/GB | peak RSS MiB | result | note |\n",
+            "| scenario | brokers | acks | record B | messages | msg/s | MB/s | % of loopback | p50 ms | p99 ms | p99.9 ms | max ms | broker CPU s | broker CPU s/GB | client CPU s/GB | peak RSS MiB | result | note |\n",
         );
-        out.push_str(&format!("|{}\n", "---|".repeat(17)));
+        out.push_str(&format!("|{}\n", "---|".repeat(18)));
         for r in &self.results {
             out.push_str(&r.table_row(self.ceilings));
             out.push('\n');

@@ -26,6 +26,9 @@ const KIB: usize = 1024;
 const PAGE_CACHE_CAP: u64 = 512 << 20;
 /// Upper bound on the sending part of one scenario.
 const SCENARIO_MAX: Duration = Duration::from_secs(60);
+/// Rounds of each side of a linear-cost pair (100 vs 1000 partitions, or idle connections),
+/// run alternately so that the machine's drift during the pair hits both sides alike.
+const PAIR_ROUNDS: usize = 3;
 
 /// Settings of one suite run.
 pub struct Suite {
@@ -132,17 +135,22 @@ impl Suite {
             Ok(vec![m])
         })?;
         self.latency_scenarios(report, &mut t, 1)?;
-        for partitions in [100, 1000] {
-            self.run(report, &format!("{partitions} partitions"), 1, || {
-                many_partitions(self, &t, &bs, partitions)
+        const PARTITIONS: [i32; 2] = [100, 1000];
+        for n in PARTITIONS {
+            self.run(report, &format!("{n} partitions: Metadata"), 1, || {
+                Ok(vec![partitioned_topic(&bs, n)?])
             })?;
         }
-        for connections in [100, 1000] {
-            let name = format!("{connections} idle connections + 10 producers");
-            self.run(report, &name, 1, || {
-                idle_connections(self, &t, &bs, connections)
-            })?;
-        }
+        let (tr, bsr) = (&t, bs.as_str());
+        self.run(report, "100 → 1000 partitions: produce", 1, || {
+            alternate(PARTITIONS.map(|n| move || spread_produce(self, tr, bsr, n)))
+        })?;
+        self.run(
+            report,
+            "100 → 1000 idle connections + 10 producers",
+            1,
+            || alternate([100, 1000].map(|n| move || idle_connections(self, tr, bsr, n))),
+        )?;
         drop(t);
         self.recycled_page_cache(report)
     }
@@ -322,8 +330,48 @@ fn produce(
     Ok(m)
 }
 
-/// Topic with `n` partitions: creation time, Metadata latency, produce spread over them.
-fn many_partitions(s: &Suite, t: &Target, bs: &str, n: i32) -> Result<Vec<Measurement>> {
+/// Runs the two sides of a linear-cost pair alternately, [`PAIR_ROUNDS`] times each, and
+/// reports each side's median round (by throughput) with every round's figure in its note,
+/// and on the second side the change from the first (median against median).
+fn alternate(mut sides: [impl FnMut() -> Result<Measurement>; 2]) -> Result<Vec<Measurement>> {
+    let mut rounds: [Vec<Measurement>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..PAIR_ROUNDS {
+        for (side, runs) in sides.iter_mut().zip(rounds.iter_mut()) {
+            runs.push(side()?);
+        }
+    }
+    let throughput = |m: &Measurement| m.bytes_per_s.unwrap_or(0.0);
+    let medians = rounds.map(|mut runs| {
+        runs.sort_by(|a, b| throughput(a).total_cmp(&throughput(b)));
+        let all: Vec<String> = runs
+            .iter()
+            .map(|m| format!("{:.0}", throughput(m) / 1e6))
+            .collect();
+        let mut median = runs.swap_remove(runs.len() / 2);
+        let note = format!(
+            "median of {PAIR_ROUNDS} rounds alternating with the other side, MB/s {}",
+            all.join(" / ")
+        );
+        median.note = [note, std::mem::take(&mut median.note)]
+            .into_iter()
+            .filter(|n| !n.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        median
+    });
+    let [first, mut second] = medians;
+    let change = throughput(&second) / throughput(&first).max(1e-9) - 1.0;
+    second.note = format!(
+        "{:+.0}% against the first side; {}",
+        100.0 * change,
+        second.note
+    );
+    Ok(vec![first, second])
+}
+
+/// Creates a topic of `n` partitions: time until every partition has a leader, then
+/// Metadata latency for it.
+fn partitioned_topic(bs: &str, n: i32) -> Result<Measurement> {
     let topic = format!("p{n}x");
     let created = Instant::now();
     client::create_topic(bs, &topic, n, 1)?;
@@ -333,23 +381,28 @@ fn many_partitions(s: &Suite, t: &Target, bs: &str, n: i32) -> Result<Vec<Measur
     md.latency_us = Some(client::metadata_latency(bs, &topic, 50)?);
     md.note =
         format!("Metadata for the topic, 50 requests after two unmeasured (client connection set-up); CreateTopics to all leaders {create_s:.2} s");
+    Ok(md)
+}
+
+/// 100 B records at full speed, round-robin over the `n` partitions of the topic
+/// [`partitioned_topic`] made.
+fn spread_produce(s: &Suite, t: &Target, bs: &str, n: i32) -> Result<Measurement> {
     // Long enough (1-3 s) that the producer's start-up is not what is measured.
     let load = full_speed(s.n(2_000_000), 100);
-    let p = produce(
+    produce(
         t,
         &format!("{n} partitions: produce 100 B acks=1"),
         bs,
-        &topic,
+        &format!("p{n}x"),
         1,
         &load,
         |i| (i % n as u64) as i32,
-    )?;
-    Ok(vec![md, p])
+    )
 }
 
 /// `n` idle connections (each did ApiVersions) held open while 10 producers send 1 KiB
 /// records at full speed, each to its own partition.
-fn idle_connections(s: &Suite, t: &Target, bs: &str, n: usize) -> Result<Vec<Measurement>> {
+fn idle_connections(s: &Suite, t: &Target, bs: &str, n: usize) -> Result<Measurement> {
     let topic = format!("many{n}");
     client::create_topic(bs, &topic, 10, 1)?;
     let usage = Usage::start(t.pids());
@@ -397,7 +450,7 @@ fn idle_connections(s: &Suite, t: &Target, bs: &str, n: usize) -> Result<Vec<Mea
         );
     }
     drop(idle);
-    Ok(vec![m])
+    Ok(m)
 }
 
 /// Starts a separate broker (own chroot, so it joins no cluster) and times how long until it

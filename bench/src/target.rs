@@ -126,10 +126,11 @@ pub fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
-/// Figures of a set of processes over one scenario.
+/// Figures of a set of processes over one scenario, and of the bench itself (the client).
 pub struct Usage {
     pids: Vec<u32>,
     before: Vec<ProcSample>,
+    client_before: ProcSample,
 }
 
 /// What the processes used over a scenario.
@@ -139,6 +140,9 @@ pub struct UsageDelta {
     pub cpu_s: f64,
     /// Largest peak RSS of any one process during the scenario, MiB.
     pub peak_rss_mib: f64,
+    /// CPU seconds of the bench process: the librdkafka clients, which share the machine's
+    /// cores with the brokers.
+    pub client_cpu_s: f64,
 }
 
 impl Usage {
@@ -151,7 +155,11 @@ impl Usage {
             .iter()
             .map(|&p| sample(p).unwrap_or_default())
             .collect();
-        Usage { pids, before }
+        Usage {
+            pids,
+            before,
+            client_before: sample(std::process::id()).unwrap_or_default(),
+        }
     }
 
     /// CPU seconds and peak RSS since [`Usage::start`]; None without processes.
@@ -166,6 +174,11 @@ impl Usage {
             delta.cpu_s += now.cpu_ticks.saturating_sub(before.cpu_ticks) as f64 / ticks;
             delta.peak_rss_mib = delta.peak_rss_mib.max(now.hwm_kib as f64 / 1024.0);
         }
+        let client = sample(std::process::id()).unwrap_or_default();
+        delta.client_cpu_s = client
+            .cpu_ticks
+            .saturating_sub(self.client_before.cpu_ticks) as f64
+            / ticks;
         Some(delta)
     }
 }
