@@ -93,11 +93,20 @@ async fn write_parts(writer: &mut OwnedWriteHalf, parts: &[Part]) -> std::io::Re
                     .iter()
                     .position(|p| matches!(p, Part::Log(_)))
                     .unwrap_or(rest.len());
-                let bytes = rest[..run].iter().filter_map(|p| match p {
+                let mut bytes = rest[..run].iter().filter_map(|p| match p {
                     Part::Bytes(b) => Some(b),
                     Part::Log(_) => None,
                 });
-                write_vectored_all(writer, bytes).await?;
+                if run < rest.len() {
+                    // Records follow: MSG_MORE holds these bytes back to go out with them,
+                    // instead of as a small segment of their own (with TCP_NODELAY) that
+                    // wakes the reader once more per response.
+                    for b in bytes {
+                        send_more(writer.as_ref(), b).await?;
+                    }
+                } else {
+                    write_vectored_all(writer, &mut bytes).await?;
+                }
                 rest = &rest[run..];
             }
         }
@@ -121,6 +130,25 @@ async fn write_vectored_all<'a>(
             return Err(std::io::ErrorKind::WriteZero.into());
         }
         IoSlice::advance_slices(&mut rest, n);
+    }
+    Ok(())
+}
+
+/// Sends all of `buf` flagged MSG_MORE (more data follows at once).
+async fn send_more(stream: &TcpStream, mut buf: &[u8]) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        stream.writable().await?;
+        let sent = stream.try_io(Interest::WRITABLE, || {
+            match rustix::net::send(stream, buf, rustix::net::SendFlags::MORE) {
+                Err(rustix::io::Errno::INTR) => Ok(0),
+                other => other.map_err(std::io::Error::from),
+            }
+        });
+        match sent {
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
