@@ -42,6 +42,119 @@ where
     walk(&data, count, f)
 }
 
+/// Checks that the records of the complete batch `batch` are well formed (as
+/// [`for_each_record`] reads them) and that their offset deltas run 0, 1, ..., n-1.
+///
+/// Every produced batch goes through here, record by record, so the check is made twice over:
+/// a lean pass that only answers yes or no, and only when it says no, the detailed walk that
+/// finds what is wrong for the error message.
+pub(crate) fn check_records(header: &BatchHeader, batch: &[u8]) -> Result<(), RecordError> {
+    let body = batch
+        .get(HEADER_SIZE..header.total_size())
+        .ok_or_else(|| RecordError::Corrupt("batch shorter than its declared length".into()))?;
+    let count = header.records_count as usize;
+    let decompressed;
+    let data = if header.compression() == codec::NONE {
+        body
+    } else {
+        decompressed = codec::decompress(header.compression(), body)?;
+        &decompressed[..]
+    };
+    if well_formed(data, count) {
+        return Ok(());
+    }
+    let mut expected = 0i32;
+    walk(data, count, |rec| {
+        if rec.offset_delta != expected {
+            return Err(RecordError::Corrupt(format!(
+                "record offset delta {} where {expected} was expected",
+                rec.offset_delta
+            )));
+        }
+        expected += 1;
+        Ok(())
+    })?;
+    // The two passes disagree: a bug, but never a reason to store the batch.
+    Err(RecordError::Corrupt("malformed records".into()))
+}
+
+/// The lean pass of [`check_records`]: exactly what [`walk`] and [`read_record`] check, plus
+/// the offset deltas, with no error values on the way.
+fn well_formed(data: &[u8], count: usize) -> bool {
+    let mut at = 0usize;
+    for expected in 0..count as i64 {
+        let Some(len) = zigzag(data, &mut at, 5).filter(|l| *l >= 0) else {
+            return false;
+        };
+        let Some(end) = at.checked_add(len as usize).filter(|e| *e <= data.len()) else {
+            return false;
+        };
+        let record = &data[..end];
+        // Attributes, then the timestamp delta.
+        at += 1;
+        if at > end || zigzag(record, &mut at, 10).is_none() {
+            return false;
+        }
+        if zigzag(record, &mut at, 5) != Some(expected) {
+            return false;
+        }
+        // Key and value: null (-1) or that many bytes.
+        for _ in 0..2 {
+            if !skip_bytes(record, &mut at, true) {
+                return false;
+            }
+        }
+        let Some(headers) = zigzag(record, &mut at, 5).filter(|n| *n >= 0) else {
+            return false;
+        };
+        for _ in 0..headers {
+            // A header key may not be null; its value may.
+            if !skip_bytes(record, &mut at, false) || !skip_bytes(record, &mut at, true) {
+                return false;
+            }
+        }
+        if at != end {
+            return false;
+        }
+    }
+    at == data.len()
+}
+
+/// A zig-zag varint of at most `max_bytes` groups at `*at` (5: an i32, 10: an i64), as
+/// [`Reader::varint`] and [`Reader::varlong`] read them; None where they fail.
+#[inline(always)]
+fn zigzag(data: &[u8], at: &mut usize, max_bytes: usize) -> Option<i64> {
+    let mut raw = 0u64;
+    for i in 0..max_bytes {
+        let b = *data.get(*at + i)?;
+        raw |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            *at += i + 1;
+            if max_bytes == 5 && raw > u64::from(u32::MAX) {
+                return None;
+            }
+            return Some(((raw >> 1) as i64) ^ -((raw & 1) as i64));
+        }
+    }
+    None
+}
+
+/// Skips a varint-length-prefixed byte string; false if malformed (or null where not allowed).
+#[inline(always)]
+fn skip_bytes(data: &[u8], at: &mut usize, nullable: bool) -> bool {
+    match zigzag(data, at, 5) {
+        Some(-1) => nullable,
+        Some(n) if n >= 0 => match at.checked_add(n as usize) {
+            Some(end) if end <= data.len() => {
+                *at = end;
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 fn walk<F>(data: &[u8], count: usize, mut f: F) -> Result<(), RecordError>
 where
     F: FnMut(RecordRef<'_>) -> Result<(), RecordError>,
@@ -99,4 +212,82 @@ fn skip_headers(b: &mut Reader<'_>) -> Result<(), RecordError> {
         b.varint_bytes("header value")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::testutil::{record, records, v2_batch};
+    use bytes::Bytes;
+    use kafka_protocol::records::{Compression, Record};
+
+    /// The records part of an uncompressed batch.
+    fn payload(records: &[Record]) -> (Vec<u8>, usize) {
+        let batch = v2_batch(records, Compression::None);
+        (batch[HEADER_SIZE..].to_vec(), records.len())
+    }
+
+    fn detailed(data: &[u8], count: usize) -> bool {
+        let mut expected = 0;
+        walk(data, count, |rec| {
+            let ok = rec.offset_delta == expected;
+            expected += 1;
+            ok.then_some(())
+                .ok_or_else(|| RecordError::Corrupt("offset delta".into()))
+        })
+        .is_ok()
+    }
+
+    #[test]
+    fn the_lean_pass_accepts_what_the_detailed_walk_accepts() {
+        // Keys null and not, headers with null values, 1- and 2-byte lengths and deltas.
+        let mut recs = records(0, 70);
+        recs[5].headers.insert(
+            kafka_protocol::protocol::StrBytes::from_static_str("h"),
+            None,
+        );
+        recs[6].headers.insert(
+            kafka_protocol::protocol::StrBytes::from_static_str("k"),
+            Some(Bytes::from(vec![7u8; 300])),
+        );
+        let (data, count) = payload(&recs);
+        assert!(well_formed(&data, count));
+        assert!(detailed(&data, count));
+        // Every truncation, every single-byte change and a wrong count: both passes agree.
+        for cut in 0..data.len() {
+            assert_eq!(
+                well_formed(&data[..cut], count),
+                detailed(&data[..cut], count)
+            );
+        }
+        let mut seed = 0x9e37_79b9_u32;
+        for i in 0..data.len() {
+            for _ in 0..2 {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                let mut bad = data.clone();
+                bad[i] ^= (seed as u8) | 1;
+                assert_eq!(
+                    well_formed(&bad, count),
+                    detailed(&bad, count),
+                    "byte {i} changed to {:#x}",
+                    bad[i]
+                );
+            }
+        }
+        for n in [0, count - 1, count + 1] {
+            assert!(!well_formed(&data, n) && !detailed(&data, n), "count {n}");
+        }
+    }
+
+    #[test]
+    fn offset_deltas_out_of_order_are_named() {
+        for compression in [Compression::None, Compression::Lz4] {
+            let batch = v2_batch(&[record(1, 5), record(0, 5)], compression);
+            let header = BatchHeader::parse(&batch).expect("header");
+            let err = check_records(&header, &batch).expect_err("out of order");
+            assert!(err.to_string().contains("offset delta"), "{err}");
+        }
+    }
 }

@@ -119,7 +119,7 @@ fn validate_batch(
         ));
     }
     check_counts(header)?;
-    check_offset_deltas(header, batch)
+    v2::check_records(header, batch)
 }
 
 fn check_codec(codec: i16, version: i16) -> Result<(), RecordError> {
@@ -153,21 +153,6 @@ fn check_counts(header: &BatchHeader) -> Result<(), RecordError> {
         )));
     }
     Ok(())
-}
-
-/// Walks every record (decompressing if needed) and requires offset deltas 0, 1, ..., n-1.
-fn check_offset_deltas(header: &BatchHeader, batch: &[u8]) -> Result<(), RecordError> {
-    let mut expected = 0i32;
-    v2::for_each_record(header, batch, |rec| {
-        if rec.offset_delta != expected {
-            return Err(RecordError::Corrupt(format!(
-                "record offset delta {} where {expected} was expected",
-                rec.offset_delta
-            )));
-        }
-        expected += 1;
-        Ok(())
-    })
 }
 
 /// What the records of a legacy message set add up to before encoding.
