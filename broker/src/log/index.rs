@@ -97,6 +97,11 @@ impl<E: IndexEntry> IndexFile<E> {
         self.entries.push(entry);
     }
 
+    /// Entries not yet written to the file.
+    pub(crate) fn pending(&self) -> usize {
+        self.entries.len() - self.persisted
+    }
+
     /// Appends the entries not yet on disk to the file.
     pub(crate) fn write_pending(&mut self) -> Result<(), LogError> {
         if self.persisted == self.entries.len() {

@@ -123,7 +123,7 @@ impl Log {
 
     /// fsyncs the active segment (rolled segments were fsynced when sealed).
     pub fn flush(&mut self) -> Result<(), LogError> {
-        self.active().sync()?;
+        self.active_mut().sync()?;
         self.unflushed_messages = 0;
         self.last_flush_ms = now_ms();
         Ok(())

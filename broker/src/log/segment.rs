@@ -18,6 +18,11 @@ use crate::records::BatchHeader;
 /// Parts per `pwritev` call (Linux's IOV_MAX).
 const MAX_IOVECS: usize = 1024;
 
+/// Index entries go to their files in runs of this many, and whenever the segment is synced:
+/// reads use the in-memory index, and opening a segment rebuilds an index file that is short.
+/// (One write per entry cost a system call every few appends of small batches.)
+const INDEX_WRITE_RUN: usize = 64;
+
 pub(crate) const LOG_SUFFIX: &str = "log";
 pub(crate) const INDEX_SUFFIX: &str = "index";
 pub(crate) const TIME_INDEX_SUFFIX: &str = "timeindex";
@@ -219,8 +224,13 @@ impl Segment {
             pos += h.total_size() as u64;
         }
         self.size = pos;
-        self.index.write_pending()?;
-        self.time_index.write_pending()
+        if self.index.pending() >= INDEX_WRITE_RUN {
+            self.index.write_pending()?;
+        }
+        if self.time_index.pending() >= INDEX_WRITE_RUN {
+            self.time_index.write_pending()?;
+        }
+        Ok(())
     }
 
     /// The segment stops being active: write the final time index entry (Kafka's
@@ -232,12 +242,14 @@ impl Segment {
                 self.max_timestamp,
                 self.offset_of_max_timestamp,
             );
-            self.time_index.write_pending()?;
         }
         self.sync()
     }
 
-    pub(crate) fn sync(&self) -> Result<(), LogError> {
+    /// Writes the pending index entries, then fsyncs the segment's files.
+    pub(crate) fn sync(&mut self) -> Result<(), LogError> {
+        self.index.write_pending()?;
+        self.time_index.write_pending()?;
         self.file
             .sync_all()
             .ctx(|| format!("syncing {}", self.log_path.display()))?;

@@ -174,7 +174,9 @@ fn append_read_round_trip_across_rolls() {
 
 #[test]
 fn index_entries_point_at_batches() {
-    let (dir, _log) = filled(big_segments(), 12);
+    let (dir, mut log) = filled(big_segments(), 12);
+    // Index entries reach their files in runs, and all of them on a flush.
+    log.flush().expect("flush");
     let index = fs::read(segment_path(dir.path(), 0, INDEX_SUFFIX)).expect("index");
     assert!(!index.is_empty() && index.chunks_exact(8).remainder().is_empty());
     let data = fs::read(segment_path(dir.path(), 0, LOG_SUFFIX)).expect("log");
@@ -191,6 +193,31 @@ fn index_entries_point_at_batches() {
         .map(|e| i64::from_be_bytes(e[..8].try_into().expect("8")))
         .collect();
     assert!(ts.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn index_entries_written_in_runs_survive_a_crash() {
+    // ~330-byte batches against a 200-byte interval: an index entry every other batch.
+    let (dir, log) = filled(big_segments(), 200);
+    let entries = fs::read(segment_path(dir.path(), 0, INDEX_SUFFIX))
+        .expect("index")
+        .len()
+        / 8;
+    assert!(
+        entries >= 64 && entries.is_multiple_of(64),
+        "{entries} entries on disk before any flush"
+    );
+    // No flush or close: the entries after the last run are only in memory when it stops.
+    drop(log);
+    let log = open(dir.path(), big_segments());
+    assert_eq!(read_all(&log, 0), (0..600).collect::<Vec<_>>());
+    assert!(
+        fs::read(segment_path(dir.path(), 0, INDEX_SUFFIX))
+            .expect("index")
+            .len()
+            / 8
+            > entries
+    );
 }
 
 #[test]
@@ -312,7 +339,7 @@ fn corrupt_last_batch_is_dropped() {
 fn missing_or_corrupt_indexes_are_rebuilt() {
     let config = big_segments();
     let (dir, log) = filled(config.clone(), 10);
-    drop(log);
+    log.close().expect("close");
     let index = segment_path(dir.path(), 0, INDEX_SUFFIX);
     let time_index = segment_path(dir.path(), 0, TIME_INDEX_SUFFIX);
     let (good, good_time) = (
