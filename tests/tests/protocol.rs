@@ -42,15 +42,20 @@ fn idempotent_batch(producer_id: i64, epoch: i16, first_seq: i32, count: i32) ->
     batch::v2(producer, &records)
 }
 
-fn produce(client: &mut WireClient, topic: &str, records: Bytes) -> (i16, i64) {
-    let req = ProduceRequest::default()
-        .with_acks(-1)
+/// A Produce of `records` to partition 0 of `topic`.
+fn produce_request(topic: &str, acks: i16, records: Bytes) -> ProduceRequest {
+    ProduceRequest::default()
+        .with_acks(acks)
         .with_timeout_ms(10_000)
         .with_topic_data(vec![TopicProduceData::default()
             .with_name(topic_name(topic))
             .with_partition_data(vec![PartitionProduceData::default()
                 .with_index(0)
-                .with_records(Some(records))])]);
+                .with_records(Some(records))])])
+}
+
+fn produce(client: &mut WireClient, topic: &str, records: Bytes) -> (i16, i64) {
+    let req = produce_request(topic, -1, records);
     let resp: ProduceResponse = client.request(8, &req).expect("produce");
     let p = &resp.responses[0].partition_responses[0];
     (p.error_code, p.base_offset)
@@ -145,14 +150,7 @@ fn a_long_poll_does_not_block_the_requests_behind_it() {
         Producer::PLAIN,
         &[(None, Some(Bytes::from_static(b"behind")))],
     );
-    let produce = ProduceRequest::default()
-        .with_acks(1)
-        .with_timeout_ms(10_000)
-        .with_topic_data(vec![TopicProduceData::default()
-            .with_name(topic_name(topic))
-            .with_partition_data(vec![PartitionProduceData::default()
-                .with_index(0)
-                .with_records(Some(records))])]);
+    let produce = produce_request(topic, 1, records);
     let produce_id = client.pipeline(8, &produce).expect("send produce");
     let versions_id = client
         .pipeline(0, &ApiVersionsRequest::default())
