@@ -261,8 +261,13 @@ impl Suite {
 
 /// Sends 100 records to a new topic and waits for their acknowledgement, so that a latency
 /// scenario measures a topic in service rather than its creation (followers still starting
-/// their fetchers put ~50 ms on the first acks=all records).
+/// their fetchers put ~50 ms on the first acks=all records). First writes back what earlier
+/// scenarios left in the page cache (`sync`): the kernel starts that writeback 30 s after the
+/// writes, so gigabytes of it would otherwise share the disk and the two cores with the
+/// latency scenarios that follow the throughput ones.
 fn warm_up(bootstrap: &str, topic: &str, acks: i32) -> Result<()> {
+    let synced = Command::new("sync").status().context("running sync")?;
+    anyhow::ensure!(synced.success(), "sync failed: {synced}");
     let config = client::producer_config(bootstrap, acks, 0);
     let out = client::produce(&config, topic, &full_speed(100, KIB), |_| 0)?;
     anyhow::ensure!(
