@@ -54,6 +54,21 @@ fn produce_request(topic: &str, acks: i16, records: Bytes) -> ProduceRequest {
                 .with_records(Some(records))])])
 }
 
+/// A consumer's Fetch of partition 0 of `topic` from offset 0, up to `max_bytes` (for the
+/// partition and the response alike).
+fn fetch_request(topic: &str, max_wait_ms: i32, max_bytes: i32) -> FetchRequest {
+    FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(max_wait_ms)
+        .with_max_bytes(max_bytes)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(topic_name(topic))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(max_bytes)])])
+}
+
 fn produce(client: &mut WireClient, topic: &str, records: Bytes) -> (i16, i64) {
     let req = produce_request(topic, -1, records);
     let resp: ProduceResponse = client.request(8, &req).expect("produce");
@@ -134,17 +149,7 @@ fn a_long_poll_does_not_block_the_requests_behind_it() {
     let mut client = WireClient::connect(&cluster.bootstrap()).expect("connect");
     client.wait_for_leader(topic, TIMEOUT).expect("leader");
 
-    let fetch = FetchRequest::default()
-        .with_replica_id(BrokerId(-1))
-        .with_max_wait_ms(8_000)
-        .with_min_bytes(1)
-        .with_max_bytes(1 << 20)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic(topic_name(topic))
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition(0)
-                .with_fetch_offset(0)
-                .with_partition_max_bytes(1 << 20)])]);
+    let fetch = fetch_request(topic, 8_000, 1 << 20).with_min_bytes(1);
     let fetch_id = client.pipeline(4, &fetch).expect("send fetch");
     let records = batch::v2(
         Producer::PLAIN,
@@ -179,8 +184,8 @@ fn a_long_poll_does_not_block_the_requests_behind_it() {
 }
 
 /// A fetch larger than the broker reads into memory (4 MiB) is sent from the segment file
-/// with sendfile; what arrives is byte for byte what was produced, in order, for a consumer
-/// and a follower-sized read alike.
+/// with sendfile; what arrives is byte for byte what was produced, in order, at a pre-flexible
+/// and two flexible Fetch versions.
 #[test]
 fn a_large_fetch_is_sent_from_the_log_byte_for_byte() {
     let cluster = Cluster::start("bigfetch").expect("cluster");
@@ -200,16 +205,7 @@ fn a_large_fetch_is_sent_from_the_log_byte_for_byte() {
         assert_eq!(produce(&mut client, topic, b.clone()), (0, i as i64));
     }
     for version in [4, 11, 12] {
-        let fetch = FetchRequest::default()
-            .with_replica_id(BrokerId(-1))
-            .with_max_wait_ms(0)
-            .with_max_bytes(16 << 20)
-            .with_topics(vec![FetchTopic::default()
-                .with_topic(topic_name(topic))
-                .with_partitions(vec![FetchPartition::default()
-                    .with_partition(0)
-                    .with_fetch_offset(0)
-                    .with_partition_max_bytes(16 << 20)])]);
+        let fetch = fetch_request(topic, 0, 16 << 20);
         let resp: FetchResponse = client.request(version, &fetch).expect("fetch");
         let p = &resp.responses[0].partitions[0];
         assert_eq!(p.error_code, 0, "v{version}");
