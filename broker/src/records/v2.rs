@@ -31,15 +31,25 @@ pub(crate) fn for_each_record<F>(
 where
     F: FnMut(RecordRef<'_>) -> Result<(), RecordError>,
 {
+    with_payload(header, batch, |data| {
+        walk(data, header.records_count as usize, f)
+    })
+}
+
+/// Calls `f` on the records of the complete batch `batch`: its bytes after the header,
+/// decompressed first if the batch is compressed.
+fn with_payload<R>(
+    header: &BatchHeader,
+    batch: &[u8],
+    f: impl FnOnce(&[u8]) -> Result<R, RecordError>,
+) -> Result<R, RecordError> {
     let body = batch
         .get(HEADER_SIZE..header.total_size())
         .ok_or_else(|| RecordError::Corrupt("batch shorter than its declared length".into()))?;
-    let count = header.records_count as usize;
     if header.compression() == codec::NONE {
-        return walk(body, count, f);
+        return f(body);
     }
-    let data = codec::decompress(header.compression(), body)?;
-    walk(&data, count, f)
+    f(&codec::decompress(header.compression(), body)?)
 }
 
 /// Checks that the records of the complete batch `batch` are well formed (as
@@ -49,33 +59,25 @@ where
 /// a lean pass that only answers yes or no, and only when it says no, the detailed walk that
 /// finds what is wrong for the error message.
 pub(crate) fn check_records(header: &BatchHeader, batch: &[u8]) -> Result<(), RecordError> {
-    let body = batch
-        .get(HEADER_SIZE..header.total_size())
-        .ok_or_else(|| RecordError::Corrupt("batch shorter than its declared length".into()))?;
     let count = header.records_count as usize;
-    let decompressed;
-    let data = if header.compression() == codec::NONE {
-        body
-    } else {
-        decompressed = codec::decompress(header.compression(), body)?;
-        &decompressed[..]
-    };
-    if well_formed(data, count) {
-        return Ok(());
-    }
-    let mut expected = 0i32;
-    walk(data, count, |rec| {
-        if rec.offset_delta != expected {
-            return Err(RecordError::Corrupt(format!(
-                "record offset delta {} where {expected} was expected",
-                rec.offset_delta
-            )));
+    with_payload(header, batch, |data| {
+        if well_formed(data, count) {
+            return Ok(());
         }
-        expected += 1;
-        Ok(())
-    })?;
-    // The two passes disagree: a bug, but never a reason to store the batch.
-    Err(RecordError::Corrupt("malformed records".into()))
+        let mut expected = 0i32;
+        walk(data, count, |rec| {
+            if rec.offset_delta != expected {
+                return Err(RecordError::Corrupt(format!(
+                    "record offset delta {} where {expected} was expected",
+                    rec.offset_delta
+                )));
+            }
+            expected += 1;
+            Ok(())
+        })?;
+        // The two passes disagree: a bug, but never a reason to store the batch.
+        Err(RecordError::Corrupt("malformed records".into()))
+    })
 }
 
 /// The lean pass of [`check_records`]: exactly what [`walk`] and [`read_record`] check, plus
