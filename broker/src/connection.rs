@@ -138,28 +138,42 @@ async fn write_vectored_all<'a>(
     Ok(())
 }
 
+/// Runs the non-blocking write `op` once the socket is writable: again after EINTR, and
+/// again after waiting whenever the socket turns out full. Returns what `op` wrote.
+async fn write_when_ready(
+    stream: &TcpStream,
+    mut op: impl FnMut() -> rustix::io::Result<usize>,
+) -> std::io::Result<usize> {
+    loop {
+        stream.writable().await?;
+        let written = stream.try_io(Interest::WRITABLE, || loop {
+            match op() {
+                Err(rustix::io::Errno::INTR) => continue,
+                other => return other.map_err(std::io::Error::from),
+            }
+        });
+        match written {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            other => return other,
+        }
+    }
+}
+
 /// Sends all of `buf` flagged MSG_MORE (more data follows at once).
 async fn send_more(stream: &TcpStream, mut buf: &[u8]) -> std::io::Result<()> {
     while !buf.is_empty() {
-        stream.writable().await?;
-        let sent = stream.try_io(Interest::WRITABLE, || {
-            match rustix::net::send(stream, buf, rustix::net::SendFlags::MORE) {
-                Err(rustix::io::Errno::INTR) => Ok(0),
-                other => other.map_err(std::io::Error::from),
-            }
-        });
-        match sent {
-            Ok(n) => buf = &buf[n..],
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
-        }
+        let n = write_when_ready(stream, || {
+            rustix::net::send(stream, buf, rustix::net::SendFlags::MORE)
+        })
+        .await?;
+        buf = &buf[n..];
     }
     Ok(())
 }
 
-/// Sends `len` bytes of `file` from `pos` with `sendfile`, waiting whenever the socket's
-/// buffer is full. A file that ends early (truncated since it was read) is an error: the
-/// frame's size has been sent already, so the connection must be dropped.
+/// Sends `len` bytes of `file` from `pos` with `sendfile`. A file that ends early (truncated
+/// since it was read) is an error: the frame's size has been sent already, so the connection
+/// must be dropped.
 async fn send_file(
     stream: &TcpStream,
     file: &std::fs::File,
@@ -168,24 +182,16 @@ async fn send_file(
 ) -> std::io::Result<()> {
     let end = pos + len as u64;
     while pos < end {
-        stream.writable().await?;
-        let remaining = (end - pos) as usize;
-        let sent = stream.try_io(Interest::WRITABLE, || {
-            match rustix::fs::sendfile(stream, file, Some(&mut pos), remaining) {
-                Err(rustix::io::Errno::INTR) => Ok(None),
-                other => other.map(Some).map_err(std::io::Error::from),
-            }
-        });
-        match sent {
-            Ok(Some(0)) => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "log segment ended before the fetched slice (truncated meanwhile)",
-                ))
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
+        let n = write_when_ready(stream, || {
+            let remaining = (end - pos) as usize;
+            rustix::fs::sendfile(stream, file, Some(&mut pos), remaining)
+        })
+        .await?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "log segment ended before the fetched slice (truncated meanwhile)",
+            ));
         }
     }
     Ok(())
