@@ -228,28 +228,27 @@ fn read_partition(
     match partition.read(p.fetch_offset, max_bytes, min_one, is_follower) {
         Ok(read) => {
             let magic = fetch_magic(version);
-            let records = if magic < 2 {
+            let records = if magic == 2 && read.records.len() > LOAD_MAX {
+                Part::Log(read.records)
+            } else {
                 let v2 = match read.records.load() {
                     Ok(v2) => v2,
                     Err(e) => return failed(error_partition(p.partition, log_error_code(&e))),
                 };
-                match down_convert(&v2, magic, p.fetch_offset) {
-                    Ok(converted) => Part::Bytes(converted),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "down-conversion failed");
-                        return failed(error_partition(
-                            p.partition,
-                            ResponseError::CorruptMessage.code(),
-                        ));
+                if magic == 2 {
+                    Part::Bytes(v2)
+                } else {
+                    match down_convert(&v2, magic, p.fetch_offset) {
+                        Ok(converted) => Part::Bytes(converted),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "down-conversion failed");
+                            return failed(error_partition(
+                                p.partition,
+                                ResponseError::CorruptMessage.code(),
+                            ));
+                        }
                     }
                 }
-            } else if read.records.len() <= LOAD_MAX {
-                match read.records.load() {
-                    Ok(bytes) => Part::Bytes(bytes),
-                    Err(e) => return failed(error_partition(p.partition, log_error_code(&e))),
-                }
-            } else {
-                Part::Log(read.records)
             };
             let data = PartitionData::default()
                 .with_partition_index(p.partition)
