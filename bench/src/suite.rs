@@ -160,7 +160,7 @@ impl Suite {
             self.run(report, name, 1, || {
                 // Fill the capped page cache first, so that every measured append reuses a page.
                 let fill = self.n(PAGE_CACHE_CAP / KIB as u64 * 5 / 4);
-                fill_page_cache(&bs, "fill1", 1, 1, fill)?;
+                fill_page_cache(&bs, "fill1", fill)?;
                 client::create_topic(&bs, "cap1024", 1, 1)?;
                 let load = full_speed(self.n(1 << 20), KIB);
                 let mut m = produce(&t, name, &bs, "cap1024", 1, &load, |_| 0)?;
@@ -293,9 +293,9 @@ fn sync() -> Result<()> {
 /// Fills a capped page cache before a steady-state row: `count` 1 KiB records at full speed to
 /// a new topic of their own, not measured, then a `sync`, so that the measured appends find
 /// clean pages to reuse (a capped cgroup must wait for dirty ones to be written back).
-fn fill_page_cache(bootstrap: &str, topic: &str, rf: i32, acks: i32, count: u64) -> Result<()> {
-    client::create_topic(bootstrap, topic, 1, rf)?;
-    let config = client::producer_config(bootstrap, acks, 5);
+fn fill_page_cache(bootstrap: &str, topic: &str, count: u64) -> Result<()> {
+    client::create_topic(bootstrap, topic, 1, 1)?;
+    let config = client::producer_config(bootstrap, 1, 5);
     let out = client::produce(&config, topic, &full_speed(count, KIB), |_| 0)?;
     anyhow::ensure!(
         out.delivered == count,
