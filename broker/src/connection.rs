@@ -1,7 +1,6 @@
 //! One client connection: the only code that reads and writes frames on a socket.
 //!
-//! A frame is a 4-byte big-endian size followed by that many bytes. The size is checked
-//! against `socket.request.max.bytes` before anything is allocated.
+//! Frames are read by [`FrameReader`] (see `frame.rs`).
 //!
 //! Requests on one connection are handled in arrival order, one at a time, but a request that
 //! only waits (a long-poll Fetch, an acks=-1 Produce) does not hold up the ones behind it:
@@ -18,8 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 
-use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, Interest};
+use bytes::Bytes;
+use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -27,58 +26,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use crate::api::{self, Outcome, Part, Reply};
+use crate::context::{Broker, RequestContext};
+use crate::frame::{FrameReader, ReadEnd};
 
 /// Requests read ahead of the one being answered. Bounds the memory a client can pin with
 /// pipelined requests (each up to `socket.request.max.bytes`).
 const MAX_IN_FLIGHT: usize = 16;
-use crate::context::{Broker, RequestContext};
-
-/// Why reading a frame stopped.
-enum ReadEnd {
-    /// The peer closed the connection between frames.
-    Closed,
-    /// The connection must be dropped (oversized, negative size, I/O error).
-    Fatal(String),
-}
-
-async fn read_frame<R: AsyncRead + Unpin>(stream: &mut R, max: usize) -> Result<BytesMut, ReadEnd> {
-    let mut size = [0u8; 4];
-    match stream.read_exact(&mut size).await {
-        Ok(_) => {}
-        // A peer that goes away between requests is the normal end of a connection.
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
-            ) =>
-        {
-            return Err(ReadEnd::Closed)
-        }
-        Err(e) => return Err(ReadEnd::Fatal(format!("read error: {e}"))),
-    }
-    let size = i32::from_be_bytes(size);
-    if size < 0 {
-        return Err(ReadEnd::Fatal(format!("negative frame size {size}")));
-    }
-    let size = size as usize;
-    if size > max {
-        return Err(ReadEnd::Fatal(format!(
-            "frame of {size} bytes exceeds socket.request.max.bytes ({max})"
-        )));
-    }
-    // Read straight into spare capacity: zero-filling the buffer first would touch every
-    // byte of every request twice.
-    let mut buf = BytesMut::with_capacity(size);
-    while buf.len() < size {
-        let mut limited = (&mut *stream).take((size - buf.len()) as u64);
-        match limited.read_buf(&mut buf).await {
-            Ok(0) => return Err(ReadEnd::Fatal("truncated frame: peer closed".into())),
-            Ok(_) => {}
-            Err(e) => return Err(ReadEnd::Fatal(format!("truncated frame: {e}"))),
-        }
-    }
-    Ok(buf)
-}
 
 /// Writes `parts` back to back: runs of encoded bytes with vectored writes, log slices (the
 /// records of a Fetch response) with `sendfile`, from the page cache straight to the socket.
@@ -207,8 +160,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
-    let max = broker.config.socket_request_max_bytes;
+    let (reader, mut writer) = stream.into_split();
+    let mut reader = FrameReader::new(reader, broker.config.socket_request_max_bytes);
     let client_host = format!("/{}", peer.ip());
     let ctx = RequestContext {
         broker: &broker,
@@ -233,10 +186,10 @@ pub async fn serve(
             let frame = tokio::select! {
                 biased;
                 _ = stop_reading.cancelled() => break,
-                f = read_frame(&mut reader, max) => f,
+                f = reader.next() => f,
             };
             let frame = match frame {
-                Ok(f) => f.freeze(),
+                Ok(f) => f,
                 Err(ReadEnd::Closed) => break,
                 Err(ReadEnd::Fatal(reason)) => {
                     info!(%peer, reason, "closing connection");

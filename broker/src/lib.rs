@@ -24,6 +24,7 @@ pub mod config;
 pub mod connection;
 pub mod context;
 pub mod controlled_shutdown;
+pub mod frame;
 pub mod group;
 pub mod log;
 pub mod meta_properties;

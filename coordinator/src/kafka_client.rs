@@ -11,8 +11,12 @@ use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, Str
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::frame::{split_frame, Split};
+
 /// Responses larger than this mean we lost track of the stream.
 const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+/// Room reserved for a read when no response size is known yet.
+const READ_CHUNK: usize = 16 * 1024;
 
 fn protocol_error(e: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e.to_string())
@@ -25,6 +29,8 @@ pub struct KafkaConnection {
     client_id: String,
     next_correlation_id: i32,
     timeout: Duration,
+    /// Bytes read but not yet returned as a response.
+    pending: BytesMut,
 }
 
 impl KafkaConnection {
@@ -49,6 +55,7 @@ impl KafkaConnection {
             client_id: client_id.to_string(),
             next_correlation_id: 0,
             timeout,
+            pending: BytesMut::new(),
         })
     }
 
@@ -94,13 +101,7 @@ impl KafkaConnection {
         frame[0..4].copy_from_slice(&size.to_be_bytes());
         self.stream.write_all(&frame).await?;
 
-        let size = usize::try_from(self.stream.read_i32().await?).map_err(protocol_error)?;
-        if size > MAX_RESPONSE_BYTES {
-            return Err(protocol_error(format!("response of {size} bytes")));
-        }
-        let mut buf = vec![0; size];
-        self.stream.read_exact(&mut buf).await?;
-        let mut buf = Bytes::from(buf);
+        let mut buf = self.read_frame().await?;
         let response_header =
             ResponseHeader::decode(&mut buf, R::Response::header_version(version))
                 .map_err(protocol_error)?;
@@ -115,5 +116,25 @@ impl KafkaConnection {
             tracing::debug!(remaining = buf.remaining(), "trailing bytes in response");
         }
         Ok(response)
+    }
+
+    /// The next response frame. What the socket holds is read in one go into `pending` (not
+    /// a zero-filled buffer of the announced size, then exactly that), so a small response
+    /// costs one `recv`.
+    async fn read_frame(&mut self) -> io::Result<Bytes> {
+        loop {
+            let want = match split_frame(&mut self.pending, MAX_RESPONSE_BYTES) {
+                Ok(Split::Frame(frame)) => return Ok(frame),
+                Ok(Split::Need(n)) => n.max(READ_CHUNK.saturating_sub(self.pending.len())),
+                Err(e) => return Err(protocol_error(e)),
+            };
+            self.pending.reserve(want);
+            if self.stream.read_buf(&mut self.pending).await? == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed before the whole response",
+                ));
+            }
+        }
     }
 }

@@ -37,6 +37,7 @@ pub mod config_changes;
 pub mod connect;
 pub mod controller;
 pub mod error;
+pub mod frame;
 pub mod kafka_client;
 pub mod offsets;
 pub mod partition_state;
