@@ -5,7 +5,8 @@
 //! the body.
 //!
 //! Whatever the socket holds is read in one `recv` (the rest of a frame, and the start of the
-//! next when a client pipelines), into a buffer the frame is then split from without a copy.
+//! next when a client pipelines), into a buffer that a large frame is then split from without
+//! a copy (a small one is copied out, to its own size).
 //! A small request thus costs one `recv`: reading the size and then the body exactly took two,
 //! and as both filled their buffers the socket still looked readable, so a third `recv`
 //! found it empty. (A read that comes back short tells the runtime the socket is drained.)
@@ -50,9 +51,16 @@ impl FrameReader {
         loop {
             let want = match split_frame(&mut self.pending, self.max) {
                 Ok(Split::Frame(frame)) => {
+                    // A small frame gets an allocation of its own size: one split off the
+                    // read buffer would keep all READ_CHUNK bytes alive for as long as its
+                    // request is handled (an acks=-1 Produce waits for replication).
+                    let frame = if frame.len() < READ_CHUNK / 2 {
+                        Bytes::copy_from_slice(&frame)
+                    } else {
+                        frame
+                    };
                     if self.pending.is_empty() {
-                        // Nothing of the next frame yet: let the frame own the allocation
-                        // alone, and hold none while the connection idles.
+                        // Nothing of the next frame yet: hold no buffer while idle.
                         self.pending = BytesMut::new();
                     }
                     return Ok(frame);
