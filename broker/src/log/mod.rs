@@ -396,11 +396,11 @@ impl Log {
             .next_back()
             .map_or(i64::MIN, |(b, _)| *b);
         for seg in self.segments.range(start..).map(|(_, s)| s) {
-            let Some((first_pos, _)) = seg.find_batch(offset)? else {
+            let Some((first_pos, first)) = seg.find_batch(offset)? else {
                 continue;
             };
             let mut len = 0usize;
-            seg.scan_headers(first_pos, |_, h| {
+            let mut take = |h: &BatchHeader| {
                 let size = h.total_size();
                 let fits = len + size <= max_bytes || (len == 0 && min_one_batch);
                 if h.base_offset >= max_offset || !fits {
@@ -408,7 +408,12 @@ impl Log {
                 }
                 len += size;
                 true
-            })?;
+            };
+            // The first batch's header is the one `find_batch` just read.
+            if take(&first) {
+                let next = first_pos + first.total_size() as u64;
+                seg.scan_headers(next, |_, h| take(h))?;
+            }
             return Ok(seg.slice(first_pos, len));
         }
         Ok(LogSlice::default())

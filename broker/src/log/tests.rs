@@ -598,3 +598,44 @@ fn log_is_shareable_and_handles_missing_timestamps() {
     assert_eq!(log.log_end_offset(), 12);
     assert_eq!(log.offset_for_timestamp(0).expect("lookup"), None);
 }
+
+#[test]
+fn tail_reads_see_each_append_and_nothing_truncated_away() {
+    // Tail reads find their batch headers in memory (the segment's recent batches); they must
+    // agree with the file through appends of different sizes, a truncation, and new batches
+    // written where truncated ones were.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = open(dir.path(), big_segments());
+    let mut bases = Vec::new();
+    for i in 0..20usize {
+        bases.push(log.log_end_offset());
+        let b = simple(1 + i % 4, 1000 + i as i64);
+        log.append_as_leader(&b, 1, None).expect("append");
+        let leo = log.log_end_offset();
+        for &base in bases.iter().rev().take(10) {
+            let r = log.read(base, 1 << 20, i64::MAX, true).expect("read");
+            assert_eq!(offsets(&loaded(&r)), (base..leo).collect::<Vec<_>>());
+        }
+        // A bound that takes only the first batch from there.
+        let last = *bases.last().expect("a base");
+        let r = log.read(last, 1, i64::MAX, true).expect("read");
+        assert_eq!(offsets(&loaded(&r)), (last..leo).collect::<Vec<_>>());
+    }
+    let cut = bases[15];
+    log.truncate_to(cut).expect("truncate");
+    assert_eq!(log.log_end_offset(), cut);
+    // Other record counts than before, so the batches at the old positions differ in size.
+    log.append_as_leader(&simple(7, 5000), 2, None)
+        .expect("append");
+    log.append_as_leader(&simple(2, 5001), 2, None)
+        .expect("append");
+    let leo = log.log_end_offset();
+    assert_eq!(leo, cut + 9);
+    for from in [bases[14], cut, cut + 7] {
+        let r = log.read(from, 1 << 20, i64::MAX, true).expect("read");
+        assert_eq!(offsets(&loaded(&r)), (from..leo).collect::<Vec<_>>());
+    }
+    drop(log);
+    let log = open(dir.path(), big_segments());
+    assert_eq!(read_all(&log, 0), (0..leo).collect::<Vec<_>>());
+}
