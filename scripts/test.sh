@@ -34,6 +34,20 @@ cargo build -p broker
 step "docker test images"
 bash "$repo/scripts/test-docker.sh" images
 
+# The compose file publishes fixed host ports, most of them inside the kernel's ephemeral range.
+# Reserve them while the tests run, so that no outgoing connection and no test that binds "any
+# free port" holds one when the compose test publishes it (seen once: "listen tcp4
+# 0.0.0.0:39092: bind: address already in use"). The previous setting comes back on exit.
+compose_ports=22181,32181,42181,29092,39092,49092
+reserved_ports=/proc/sys/net/ipv4/ip_local_reserved_ports
+if [ -w "$reserved_ports" ]; then
+    old_reserved="$(cat "$reserved_ports")"
+    echo "${old_reserved:+$old_reserved,}$compose_ports" > "$reserved_ports"
+    trap 'echo "$old_reserved" > "$reserved_ports"' EXIT
+else
+    echo "test: $reserved_ports is not writable, so the compose test's host ports are not reserved" >&2
+fi
+
 step "cargo test"
 # Each integration test starts a JVM (ZooKeeper) and a broker; two at a time keeps the two
 # cores busy without pushing timing-sensitive tests past their deadlines.
