@@ -13,13 +13,9 @@
 //! An idle connection holds no buffer: one is reserved only once the socket is readable.
 
 use bytes::{Bytes, BytesMut};
-use coordinator::frame::{split_frame, FrameError, Split};
+use coordinator::frame::{read_room, split_frame, FrameError, Split, READ_CHUNK};
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
-
-/// Room reserved for a read when no frame size is known yet: a small request and its size
-/// arrive in one read, and a larger one learns its size from the first.
-const READ_CHUNK: usize = 16 * 1024;
 
 /// Why reading a frame stopped.
 #[derive(Debug)]
@@ -65,7 +61,7 @@ impl FrameReader {
                     }
                     return Ok(frame);
                 }
-                Ok(Split::Need(n)) => n.max(READ_CHUNK.saturating_sub(self.pending.len())),
+                Ok(Split::Need(n)) => read_room(n, self.pending.len()),
                 Err(FrameError::TooLarge { size, max }) => {
                     return Err(ReadEnd::Fatal(format!(
                         "frame of {size} bytes exceeds socket.request.max.bytes ({max})"

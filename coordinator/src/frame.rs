@@ -4,6 +4,16 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
+/// Room to reserve for one read when no frame size is known yet: a small frame and its size
+/// arrive in one read, and a larger one learns its size from the first.
+pub const READ_CHUNK: usize = 16 * 1024;
+
+/// Bytes to reserve before the next read, after [`split_frame`] said `Split::Need(need)` of a
+/// buffer holding `buffered`: the rest of the frame, and at least a [`READ_CHUNK`] in all.
+pub fn read_room(need: usize, buffered: usize) -> usize {
+    need.max(READ_CHUNK.saturating_sub(buffered))
+}
+
 /// What the front of a read buffer holds.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Split {

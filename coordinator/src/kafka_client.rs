@@ -11,12 +11,10 @@ use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, Str
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::frame::{split_frame, Split};
+use crate::frame::{read_room, split_frame, Split};
 
 /// Responses larger than this mean we lost track of the stream.
 const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
-/// Room reserved for a read when no response size is known yet.
-const READ_CHUNK: usize = 16 * 1024;
 
 fn protocol_error(e: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e.to_string())
@@ -125,7 +123,7 @@ impl KafkaConnection {
         loop {
             let want = match split_frame(&mut self.pending, MAX_RESPONSE_BYTES) {
                 Ok(Split::Frame(frame)) => return Ok(frame),
-                Ok(Split::Need(n)) => n.max(READ_CHUNK.saturating_sub(self.pending.len())),
+                Ok(Split::Need(n)) => read_room(n, self.pending.len()),
                 Err(e) => return Err(protocol_error(e)),
             };
             self.pending.reserve(want);
