@@ -261,10 +261,10 @@ fn send_all(
     // read every DEADLINE_CHECK messages (at 2M messages/s, reading it twice per message was a
     // tenth of the sending thread).
     let timed = load.ack_latency || load.stamp.is_some() || matches!(load.pace, Pace::Rate(_));
-    let mut sent = 0u64;
+    // Message `i` is sent only after messages 0..i were: `i` is also the count sent so far.
     for i in 0..load.count {
-        if (timed || sent % DEADLINE_CHECK == 0) && Instant::now() >= deadline {
-            break;
+        if (timed || i % DEADLINE_CHECK == 0) && Instant::now() >= deadline {
+            return Ok(i);
         }
         if let Pace::Rate(rate) = load.pace {
             let due = start + Duration::from_nanos(i * 1_000_000_000 / rate.max(1));
@@ -290,16 +290,15 @@ fn send_all(
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
                     record = r;
                     if Instant::now() >= deadline {
-                        return Ok(sent);
+                        return Ok(i);
                     }
                     thread::sleep(Duration::from_micros(200));
                 }
                 Err((e, _)) => bail!("send: {e}"),
             }
         }
-        sent += 1;
     }
-    Ok(sent)
+    Ok(load.count)
 }
 
 /// Waits until librdkafka holds no unacknowledged message, at most `timeout`; true if none.
