@@ -272,10 +272,21 @@ impl Suite {
 fn warm_up(bootstrap: &str, topic: &str, acks: i32) -> Result<()> {
     sync()?;
     let config = client::producer_config(bootstrap, acks, 0);
-    let out = client::produce(&config, topic, &full_speed(100, KIB), |_| 0)?;
+    produce_acknowledged(&config, topic, 100, "warm-up")
+}
+
+/// `count` 1 KiB records to `topic` at full speed, not measured; an error unless every one
+/// was acknowledged.
+fn produce_acknowledged(
+    config: &rdkafka::ClientConfig,
+    topic: &str,
+    count: u64,
+    what: &str,
+) -> Result<()> {
+    let out = client::produce(config, topic, &full_speed(count, KIB), |_| 0)?;
     anyhow::ensure!(
-        out.delivered == 100,
-        "warm-up: {} of 100 records acknowledged ({:?})",
+        out.delivered == count,
+        "{what}: {} of {count} records acknowledged ({:?})",
         out.delivered,
         out.first_error
     );
@@ -296,15 +307,8 @@ fn sync() -> Result<()> {
 fn fill_page_cache(bootstrap: &str, topic: &str, count: u64) -> Result<()> {
     client::create_topic(bootstrap, topic, 1, 1)?;
     let config = client::producer_config(bootstrap, 1, 5);
-    let out = client::produce(&config, topic, &full_speed(count, KIB), |_| 0)?;
-    anyhow::ensure!(
-        out.delivered == count,
-        "filling {topic}: {} of {count} records acknowledged ({:?})",
-        out.delivered,
-        out.first_error
-    );
-    sync()?;
-    Ok(())
+    produce_acknowledged(&config, topic, count, &format!("filling {topic}"))?;
+    sync()
 }
 
 /// Full-speed load of `count` messages of `size` bytes.
