@@ -36,7 +36,7 @@ pub fn handle(ctx: RequestContext<'_>, req: DescribeLogDirsRequest) -> DescribeL
         };
         let size = dir_size(&parent.join(format!("{}-{}", p.topic, p.index)));
         per_dir
-            .entry(parent)
+            .entry(parent.to_path_buf())
             .or_default()
             .entry(p.topic.clone())
             .or_default()

@@ -2,6 +2,7 @@
 //! the leader epoch and ISR the controller decided), its high watermark and producer state.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -66,6 +67,9 @@ pub struct Partition {
     pub topic: String,
     pub index: i32,
     broker_id: i32,
+    /// The log dir holding this partition's directory (logs never move between dirs), kept
+    /// so that counting partitions per dir takes no lock and allocates nothing.
+    log_dir: Option<PathBuf>,
     log: RwLock<Log>,
     producers: Mutex<ProducerStateManager>,
     role: Mutex<ReplicaRole>,
@@ -102,10 +106,12 @@ impl Partition {
         let start = log.log_start_offset();
         let (hw_tx, _) = watch::channel(start);
         let (leo_tx, _) = watch::channel(log.log_end_offset());
+        let log_dir = log.dir().parent().map(Path::to_path_buf);
         Ok(Partition {
             topic,
             index,
             broker_id,
+            log_dir,
             log: RwLock::new(log),
             producers: Mutex::new(producers),
             role: Mutex::new(ReplicaRole {
@@ -440,8 +446,9 @@ fn duplicate_of(
 
 impl Partition {
     /// The log dir this partition's directory sits in.
-    pub fn dir_parent(&self) -> Option<std::path::PathBuf> {
-        self.log_read().dir().parent().map(|p| p.to_path_buf())
+    /// The log dir this partition's directory is in.
+    pub fn dir_parent(&self) -> Option<&Path> {
+        self.log_dir.as_deref()
     }
 }
 
