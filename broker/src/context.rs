@@ -7,6 +7,7 @@ use std::sync::RwLock;
 use coordinator::controller::ControllerHandle;
 
 use crate::config::BrokerConfig;
+use crate::fetch_session::FetchSessions;
 use crate::group::GroupCoordinator;
 use crate::metadata_cache::MetadataCache;
 use crate::producer_ids::ProducerIdAllocator;
@@ -27,6 +28,8 @@ pub struct Broker {
     pub controller: ControllerHandle,
     pub replicas: ReplicaManager,
     pub fetchers: FetcherManager,
+    /// Incremental fetch sessions of the followers and consumers fetching from this broker.
+    pub fetch_sessions: FetchSessions,
     pub metadata: MetadataCache,
     pub producer_ids: ProducerIdAllocator,
     /// The consumer groups this broker coordinates.

@@ -9,6 +9,8 @@
 //! - [`replica`]: the partitions this broker hosts (leader epoch, high watermark, producer state).
 //! - [`log`]: segments and indexes on disk: append, read, recover, retention.
 //! - [`records`]: record batch validation and format conversion.
+//! - [`fetch_session`]: incremental fetch sessions (which partitions a fetcher follows, what it
+//!   was last told).
 //! - [`metadata_cache`]: brokers and partition leadership as the controller last described them.
 //! - [`zk_session`]: the controller module's lifecycle and re-registration after a ZooKeeper
 //!   session expiry; [`controlled_shutdown`]: asking the controller to move leadership away
@@ -24,6 +26,7 @@ pub mod config;
 pub mod connection;
 pub mod context;
 pub mod controlled_shutdown;
+pub mod fetch_session;
 pub mod frame;
 pub mod group;
 pub mod log;

@@ -177,6 +177,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
             },
             fetcher_stop.clone(),
         ),
+        fetch_sessions: crate::fetch_session::FetchSessions::default(),
         zk_session: std::sync::RwLock::new(zk.clone()),
         broker_epoch: std::sync::atomic::AtomicI64::new(broker_epoch),
         controller: coordinator::controller::ControllerHandle::new(),

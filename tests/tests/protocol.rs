@@ -240,6 +240,102 @@ fn assert_healthy(good: &mut WireClient) {
     assert_eq!(resp.error_code, 0);
 }
 
+/// The partitions a Fetch response answers, as (topic, partition, records length).
+fn answered(resp: &FetchResponse) -> Vec<(String, i32, usize)> {
+    resp.responses
+        .iter()
+        .flat_map(|t| {
+            t.partitions.iter().map(|p| {
+                let len = p.records.as_ref().map_or(0, |r| r.len());
+                (t.topic.0.to_string(), p.partition_index, len)
+            })
+        })
+        .collect()
+}
+
+/// KIP-227 incremental fetch sessions: a full fetch opens one, later fetches name only what
+/// changed and get only partitions with news, and bad ids and epochs get Kafka's errors.
+#[test]
+fn an_incremental_fetch_session_answers_only_what_changed() {
+    let cluster = Cluster::start("fetch-session").expect("cluster");
+    let mut client = WireClient::connect(&cluster.bootstrap()).expect("connect");
+    for topic in ["sa", "sb"] {
+        client.wait_for_leader(topic, TIMEOUT).expect("leader");
+    }
+    let one = || batch::v2(Producer::PLAIN, &[(None, Some(Bytes::from_static(b"x")))]);
+    assert_eq!(produce(&mut client, "sa", one()).0, 0);
+    let session = |id: i32, epoch: i32| {
+        FetchRequest::default()
+            .with_replica_id(BrokerId(-1))
+            .with_max_wait_ms(300)
+            .with_min_bytes(1)
+            .with_max_bytes(1 << 20)
+            .with_session_id(id)
+            .with_session_epoch(epoch)
+    };
+    let partition = |offset: i64| {
+        FetchPartition::default()
+            .with_partition(0)
+            .with_fetch_offset(offset)
+            .with_partition_max_bytes(1 << 20)
+    };
+    let topic = |name: &str, offset: i64| {
+        FetchTopic::default()
+            .with_topic(topic_name(name))
+            .with_partitions(vec![partition(offset)])
+    };
+
+    // Epoch 0 opens a session: every partition is answered.
+    let full = session(0, 0).with_topics(vec![topic("sa", 0), topic("sb", 0)]);
+    let resp: FetchResponse = client.request(12, &full).expect("full fetch");
+    assert_eq!(resp.error_code, 0);
+    let id = resp.session_id;
+    assert_ne!(id, 0, "a session was opened");
+    let got = answered(&resp);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(
+        got.iter().any(|(t, _, len)| t == "sa" && *len > 0),
+        "{got:?}"
+    );
+
+    // Epoch 1 moves sa on past its record: nothing new anywhere, so the long poll runs to
+    // its end and answers no partition.
+    let resp: FetchResponse = client
+        .request(12, &session(id, 1).with_topics(vec![topic("sa", 1)]))
+        .expect("incremental fetch");
+    assert_eq!((resp.error_code, resp.session_id), (0, id));
+    assert_eq!(answered(&resp), vec![], "nothing changed");
+
+    // A record in sb: only sb is answered, although the request names no partition.
+    assert_eq!(produce(&mut client, "sb", one()).0, 0);
+    let resp: FetchResponse = client
+        .request(12, &session(id, 2))
+        .expect("incremental fetch");
+    let got = answered(&resp);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0].0.as_str(), got[0].1), ("sb", 0));
+    assert!(got[0].2 > 0, "with its record");
+
+    // An epoch out of step, and an unknown session.
+    let resp: FetchResponse = client.request(12, &session(id, 2)).expect("fetch");
+    assert_eq!(resp.error_code, 71, "INVALID_FETCH_SESSION_EPOCH");
+    assert!(resp.responses.is_empty());
+    let resp: FetchResponse = client
+        .request(12, &session(id.wrapping_add(1), 1))
+        .expect("fetch");
+    assert_eq!(resp.error_code, 70, "FETCH_SESSION_ID_NOT_FOUND");
+
+    // Epoch -1 closes the session; that fetch is answered in full, without a session.
+    let resp: FetchResponse = client
+        .request(12, &session(id, -1).with_topics(vec![topic("sa", 0)]))
+        .expect("closing fetch");
+    assert_eq!((resp.error_code, resp.session_id), (0, 0));
+    assert_eq!(answered(&resp).len(), 1);
+    let resp: FetchResponse = client.request(12, &session(id, 3)).expect("fetch");
+    assert_eq!(resp.error_code, 70, "closed sessions are gone");
+    assert_healthy(&mut client);
+}
+
 #[test]
 fn bad_input_gets_kafka_errors_and_others_keep_working() {
     let cluster =

@@ -1,7 +1,8 @@
 //! Fetch (API 1): read each partition from the requested offset, up to the high watermark
 //! for consumers (the log end for followers), within the request's byte limits; long-poll
 //! until `min_bytes` are available or `max_wait_ms` passes. Fetch v0-v3 get v0/v1 message
-//! sets converted from the stored v2 batches.
+//! sets converted from the stored v2 batches. A fetch in an incremental session (v7+, see
+//! [`crate::fetch_session`]) reads all the session's partitions and answers only what changed.
 //!
 //! The records are not put in the response: they are handed to the encoder beside it, in
 //! partition order, as slices of the log ([`Part::Log`], sent with `sendfile`, for reads over
@@ -9,7 +10,7 @@
 //! partitions in error).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::future::select_all;
@@ -22,6 +23,7 @@ use tokio::sync::watch;
 use crate::api::errors::log_error_code;
 use crate::api::Part;
 use crate::context::RequestContext;
+use crate::fetch_session::SessionFetch;
 use crate::records::convert::{down_convert, fetch_magic};
 use crate::replica::Partition;
 
@@ -44,10 +46,17 @@ pub struct Fetched {
 }
 
 pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) -> Fetched {
+    let sessions = &ctx.broker.fetch_sessions;
+    let session = sessions.begin(&req, version, Instant::now());
+    let topics: &[FetchTopic] = match &session {
+        SessionFetch::Incremental { topics, .. } => topics,
+        SessionFetch::Error(e) => return session_error(*e),
+        SessionFetch::Sessionless | SessionFetch::Create { .. } => &req.topics,
+    };
     let wait = Duration::from_millis(req.max_wait_ms.max(0) as u64).min(MAX_WAIT_CAP);
     let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        let mut round = read_all(ctx, &req, version);
+    let mut round = loop {
+        let mut round = read_all(ctx, &req, topics, version);
         for (partition, isr) in std::mem::take(&mut round.isr_expansions) {
             // Detached: an ISR write must run to its end (it holds the partition's
             // one-change-at-a-time flag) even if this fetch is abandoned by its connection.
@@ -59,19 +68,40 @@ pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) ->
             || tokio::time::Instant::now() >= deadline
             || round.watches.is_empty();
         if done {
-            return round.finish();
+            break round;
         }
         // Wake up when any fetched partition's high watermark moves, or at the deadline.
-        let changes = round
-            .watches
+        let changes = std::mem::take(&mut round.watches)
             .into_iter()
             .map(|mut rx| Box::pin(async move { rx.changed().await.is_ok() }));
         if tokio::time::timeout_at(deadline, select_all(changes))
             .await
             .is_err()
         {
-            return read_all(ctx, &req, version).finish();
+            break read_all(ctx, &req, topics, version);
         }
+    };
+    let session_id = sessions.complete(
+        &session,
+        &req.topics,
+        &mut round.topics,
+        &mut round.records,
+        |r| !r.is_empty(),
+        Instant::now(),
+    );
+    match session_id {
+        Ok(id) => round.finish(id),
+        Err(e) => session_error(e),
+    }
+}
+
+/// A response with a top-level session error and no partitions.
+fn session_error(e: ResponseError) -> Fetched {
+    Fetched {
+        response: FetchResponse::default()
+            .with_error_code(e.code())
+            .with_session_id(0),
+        records: Vec::new(),
     }
 }
 
@@ -87,17 +117,25 @@ struct Round {
 }
 
 impl Round {
-    fn finish(self) -> Fetched {
+    fn finish(self, session_id: i32) -> Fetched {
         Fetched {
-            response: FetchResponse::default().with_responses(self.topics),
+            response: FetchResponse::default()
+                .with_session_id(session_id)
+                .with_responses(self.topics),
             records: self.records,
         }
     }
 }
 
-fn read_all(ctx: RequestContext<'_>, req: &FetchRequest, version: i16) -> Round {
+/// Reads `topics`: the request's own, or its session's.
+fn read_all(
+    ctx: RequestContext<'_>,
+    req: &FetchRequest,
+    topics: &[FetchTopic],
+    version: i16,
+) -> Round {
     let mut round = Round {
-        topics: Vec::with_capacity(req.topics.len()),
+        topics: Vec::with_capacity(topics.len()),
         records: Vec::new(),
         isr_expansions: Vec::new(),
         bytes: 0,
@@ -110,8 +148,16 @@ fn read_all(ctx: RequestContext<'_>, req: &FetchRequest, version: i16) -> Round 
         usize::MAX
     };
     let replica_id = req.replica_id.0;
-    for topic in &req.topics {
-        let resp = read_topic(ctx, topic, version, replica_id, response_limit, &mut round);
+    let now_ms = crate::api::produce::now_ms();
+    for topic in topics {
+        let resp = read_topic(
+            ctx,
+            topic,
+            version,
+            (replica_id, now_ms),
+            response_limit,
+            &mut round,
+        );
         round.topics.push(resp);
     }
     round
@@ -121,7 +167,7 @@ fn read_topic(
     ctx: RequestContext<'_>,
     topic: &FetchTopic,
     version: i16,
-    replica_id: i32,
+    (replica_id, now_ms): (i32, i64),
     response_limit: usize,
     round: &mut Round,
 ) -> FetchableTopicResponse {
@@ -138,10 +184,11 @@ fn read_topic(
                 ))
             }
             Some(partition) => {
+                let leading_epoch = partition.leading_epoch();
                 // A follower's fetch offset is its log end: the leader's view of its progress.
-                if replica_id >= 0 && partition.is_leader() {
-                    let now = crate::api::produce::now_ms();
-                    if let Some(isr) = partition.update_follower(replica_id, p.fetch_offset, now) {
+                if replica_id >= 0 && leading_epoch.is_some() {
+                    if let Some(isr) = partition.update_follower(replica_id, p.fetch_offset, now_ms)
+                    {
                         round.isr_expansions.push((partition.clone(), isr));
                     }
                 }
@@ -155,6 +202,7 @@ fn read_topic(
                 };
                 let (data, records, ok) = read_partition(
                     &partition,
+                    leading_epoch,
                     p,
                     version,
                     replica_id,
@@ -201,6 +249,7 @@ fn no_records(data: PartitionData) -> (PartitionData, Part) {
 /// (errors end a long poll).
 fn read_partition(
     partition: &Arc<Partition>,
+    leading_epoch: Option<i32>,
     p: &FetchPartition,
     version: i16,
     replica_id: i32,
@@ -212,13 +261,13 @@ fn read_partition(
         (data, records, false)
     };
     let is_follower = replica_id >= 0;
-    if !partition.is_leader() {
+    let Some(ours) = leading_epoch else {
         return failed(error_partition(
             p.partition,
             ResponseError::NotLeaderOrFollower.code(),
         ));
-    }
-    if let Some(code) = check_leader_epoch(partition, p.current_leader_epoch) {
+    };
+    if let Some(code) = check_leader_epoch(ours, p.current_leader_epoch) {
         return failed(error_partition(p.partition, code));
     }
     let max_bytes = (p.partition_max_bytes.max(0) as usize).min(remaining);
@@ -267,11 +316,10 @@ fn read_partition(
 }
 
 /// Fetch v9+ carries the leader epoch the client believes in (KIP-320).
-fn check_leader_epoch(partition: &Partition, requested: i32) -> Option<i16> {
+fn check_leader_epoch(ours: i32, requested: i32) -> Option<i16> {
     if requested < 0 {
         return None;
     }
-    let ours = partition.leader_epoch();
     if requested < ours {
         Some(ResponseError::FencedLeaderEpoch.code())
     } else if requested > ours {

@@ -5,12 +5,12 @@
 //! diverged from the leader's through OffsetForLeaderEpoch and truncates there, so a record
 //! that was never committed is never served.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use coordinator::kafka_client::KafkaConnection;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
 };
@@ -181,6 +181,7 @@ impl FetchTask {
     async fn run(self) {
         info!(leader = self.leader, host = %self.endpoint.0, port = self.endpoint.1, "replica fetcher started");
         let mut conn: Option<KafkaConnection> = None;
+        let mut session = FollowerSession::default();
         while !self.stop.is_cancelled() {
             let snapshot: Vec<Assigned> = lock(&self.partitions).values().cloned().collect();
             if snapshot.is_empty() {
@@ -195,10 +196,11 @@ impl FetchTask {
                     conn = self.connect().await;
                     conn.is_some()
                 }
-                Some(c) => self.round(c, snapshot).await,
+                Some(c) => self.round(c, snapshot, &mut session).await,
             };
             if !ok {
                 conn = None;
+                session.restart();
                 tokio::select! {
                     _ = tokio::time::sleep(BACKOFF) => {}
                     _ = self.stop.cancelled() => break,
@@ -227,7 +229,12 @@ impl FetchTask {
     }
 
     /// One truncation-or-fetch round; false means the connection should be dropped.
-    async fn round(&self, conn: &mut KafkaConnection, snapshot: Vec<Assigned>) -> bool {
+    async fn round(
+        &self,
+        conn: &mut KafkaConnection,
+        snapshot: Vec<Assigned>,
+        session: &mut FollowerSession,
+    ) -> bool {
         let (truncating, fetching): (Vec<_>, Vec<_>) =
             snapshot.into_iter().partition(|a| a.truncating);
         for a in truncating {
@@ -244,7 +251,7 @@ impl FetchTask {
         if fetching.is_empty() {
             return true;
         }
-        self.fetch(conn, fetching).await
+        self.fetch(conn, fetching, session).await
     }
 
     fn mark_truncated(&self, a: &Assigned) {
@@ -263,11 +270,19 @@ impl FetchTask {
             .is_some_and(|cur| cur.leader_epoch == a.leader_epoch && !cur.truncating)
     }
 
-    async fn fetch(&self, conn: &mut KafkaConnection, fetching: Vec<Assigned>) -> bool {
-        let req = build_fetch(&self.config, &fetching);
+    async fn fetch(
+        &self,
+        conn: &mut KafkaConnection,
+        fetching: Vec<Assigned>,
+        session: &mut FollowerSession,
+    ) -> bool {
+        let req = session.build(&self.config, &fetching);
         tracing::trace!(
             leader = self.leader,
             partitions = fetching.len(),
+            sent = req.topics.iter().map(|t| t.partitions.len()).sum::<usize>(),
+            session = req.session_id,
+            epoch = req.session_epoch,
             "replica fetch"
         );
         let resp = match conn.request(&req, FETCH_VERSION).await {
@@ -277,20 +292,38 @@ impl FetchTask {
                 return false;
             }
         };
-        let by_tp: HashMap<TopicPartition, &Assigned> = fetching
-            .iter()
-            .map(|a| ((a.partition.topic.clone(), a.partition.index), a))
-            .collect();
+        if resp.error_code != 0 {
+            // The session is gone or out of step: the next fetch is a full one.
+            debug!(
+                leader = self.leader,
+                error = resp.error_code,
+                "fetch session reset"
+            );
+            session.failed(resp.error_code);
+            return true;
+        }
+        session.answered(req.session_epoch, resp.session_id);
+        let mut by_tp: HashMap<&str, HashMap<i32, &Assigned>> = HashMap::new();
+        for a in &fetching {
+            by_tp
+                .entry(a.partition.topic.as_str())
+                .or_default()
+                .insert(a.partition.index, a);
+        }
         let mut backoff = false;
         for topic in &resp.responses {
+            let Some(partitions) = by_tp.get(topic.topic.0.as_str()) else {
+                continue;
+            };
             for pd in &topic.partitions {
-                let tp = (topic.topic.0.to_string(), pd.partition_index);
-                let Some(a) = by_tp.get(&tp) else { continue };
+                let Some(a) = partitions.get(&pd.partition_index) else {
+                    continue;
+                };
                 if !self.still_assigned(a) {
                     continue;
                 }
                 if let Err(reason) = self.apply(a, pd) {
-                    debug!(topic = %tp.0, partition = tp.1, reason, "fetch error");
+                    debug!(topic = %topic.topic.0, partition = pd.partition_index, reason, "fetch error");
                     backoff = true;
                 }
             }
@@ -344,32 +377,130 @@ fn topic_name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.to_string()))
 }
 
-fn build_fetch(config: &FetcherConfig, fetching: &[Assigned]) -> FetchRequest {
-    let mut topics: Vec<FetchTopic> = Vec::new();
-    for a in fetching {
-        let p = &a.partition;
-        let part = FetchPartition::default()
-            .with_partition(p.index)
-            .with_current_leader_epoch(a.leader_epoch)
-            .with_fetch_offset(p.log_end_offset())
-            .with_log_start_offset(p.log_start_offset())
-            .with_partition_max_bytes(config.partition_max_bytes);
-        match topics.iter_mut().find(|t| t.topic.0.as_str() == p.topic) {
-            Some(t) => t.partitions.push(part),
-            None => topics.push(
-                FetchTopic::default()
-                    .with_topic(topic_name(&p.topic))
-                    .with_partitions(vec![part]),
-            ),
+/// This fetcher's incremental fetch session with its leader (see [`crate::fetch_session`]):
+/// after a full fetch opens it, each fetch names only the partitions whose fetch parameters
+/// changed since they were last sent, and the ones no longer followed.
+#[derive(Debug, Default)]
+struct FollowerSession {
+    /// 0 until the leader opens a session; after a failure, the session to close.
+    id: i32,
+    /// The next fetch's epoch; 0 asks for a full fetch that opens a new session.
+    epoch: i32,
+    /// What the leader's session holds for each partition: the parameters last sent.
+    sent: HashMap<String, HashMap<i32, FetchPartition>>,
+}
+
+impl FollowerSession {
+    /// The next fetch: full, or the partitions whose parameters changed plus the forgotten.
+    fn build(&mut self, config: &FetcherConfig, fetching: &[Assigned]) -> FetchRequest {
+        let full = self.epoch == 0;
+        if full {
+            self.sent.clear();
+        }
+        let mut topics: Vec<FetchTopic> = Vec::new();
+        for a in fetching {
+            let p = &a.partition;
+            let part = FetchPartition::default()
+                .with_partition(p.index)
+                .with_current_leader_epoch(a.leader_epoch)
+                .with_fetch_offset(p.log_end_offset())
+                .with_log_start_offset(p.log_start_offset())
+                .with_partition_max_bytes(config.partition_max_bytes);
+            let sent = match self.sent.get_mut(&p.topic) {
+                Some(sent) => sent,
+                None => self.sent.entry(p.topic.clone()).or_default(),
+            };
+            if sent.get(&p.index) == Some(&part) {
+                continue;
+            }
+            sent.insert(p.index, part.clone());
+            match topics.iter_mut().find(|t| t.topic.0.as_str() == p.topic) {
+                Some(t) => t.partitions.push(part),
+                None => topics.push(
+                    FetchTopic::default()
+                        .with_topic(topic_name(&p.topic))
+                        .with_partitions(vec![part]),
+                ),
+            }
+        }
+        let forgotten = self.forget_all_but(fetching);
+        FetchRequest::default()
+            .with_replica_id(BrokerId(config.broker_id))
+            .with_max_wait_ms(config.wait_max_ms)
+            .with_min_bytes(1)
+            .with_max_bytes(RESPONSE_MAX_BYTES)
+            .with_session_id(self.id)
+            .with_session_epoch(self.epoch)
+            .with_topics(topics)
+            .with_forgotten_topics_data(if full { Vec::new() } else { forgotten })
+    }
+
+    /// Drops from `sent` the partitions not in `fetching` (every one of which is in `sent`
+    /// by now), and lists them for the leader to forget.
+    fn forget_all_but(&mut self, fetching: &[Assigned]) -> Vec<ForgottenTopic> {
+        let held: usize = self.sent.values().map(HashMap::len).sum();
+        if held == fetching.len() {
+            return Vec::new();
+        }
+        let mut followed: HashMap<&str, HashSet<i32>> = HashMap::new();
+        for a in fetching {
+            followed
+                .entry(a.partition.topic.as_str())
+                .or_default()
+                .insert(a.partition.index);
+        }
+        let mut forgotten = Vec::new();
+        for (topic, sent) in &mut self.sent {
+            let still = followed.get(topic.as_str());
+            let gone: Vec<i32> = sent
+                .keys()
+                .copied()
+                .filter(|i| !still.is_some_and(|s| s.contains(i)))
+                .collect();
+            if gone.is_empty() {
+                continue;
+            }
+            for i in &gone {
+                sent.remove(i);
+            }
+            forgotten.push(
+                ForgottenTopic::default()
+                    .with_topic(topic_name(topic))
+                    .with_partitions(gone),
+            );
+        }
+        self.sent.retain(|_, sent| !sent.is_empty());
+        forgotten
+    }
+
+    /// A fetch sent with `epoch` was answered without a top-level error.
+    fn answered(&mut self, epoch: i32, session_id: i32) {
+        if session_id == 0 {
+            // No session (the leader has no room, or closed it): full fetches from here on.
+            self.id = 0;
+            self.epoch = 0;
+        } else if epoch == 0 {
+            self.id = session_id;
+            self.epoch = 1;
+        } else {
+            self.epoch = crate::fetch_session::next_epoch(epoch);
         }
     }
-    FetchRequest::default()
-        .with_replica_id(BrokerId(config.broker_id))
-        .with_max_wait_ms(config.wait_max_ms)
-        .with_min_bytes(1)
-        .with_max_bytes(RESPONSE_MAX_BYTES)
-        .with_session_epoch(-1)
-        .with_topics(topics)
+
+    /// The leader refused the session: start a new one (closing the old, unless the leader
+    /// no longer knows it).
+    fn failed(&mut self, error_code: i16) {
+        if error_code == ResponseError::FetchSessionIdNotFound.code() {
+            self.id = 0;
+        }
+        self.epoch = 0;
+    }
+
+    /// The connection was lost: the next fetch, on a new connection, opens a new session and
+    /// closes the old one.
+    fn restart(&mut self) {
+        self.epoch = 0;
+    }
 }
 
 /// Finds where this replica's log diverges from the leader's and truncates there (Kafka's
@@ -438,5 +569,96 @@ fn truncate_logged(p: &Partition, offset: i64) {
     info!(topic = %p.topic, partition = p.index, from = leo, to = offset, "truncating diverged log tail");
     if let Err(e) = p.truncate_to(offset) {
         warn!(topic = %p.topic, partition = p.index, error = %e, "truncation failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{Log, LogConfig};
+
+    fn assigned(dir: &std::path::Path, topic: &str, index: i32) -> Assigned {
+        let log =
+            Log::open(&dir.join(format!("{topic}-{index}")), LogConfig::default()).expect("log");
+        Assigned {
+            partition: Arc::new(Partition::new(topic.into(), index, 2, log).expect("partition")),
+            leader_epoch: 0,
+            truncating: false,
+        }
+    }
+
+    fn sent(req: &FetchRequest) -> Vec<(String, i32)> {
+        let mut v: Vec<_> = req
+            .topics
+            .iter()
+            .flat_map(|t| {
+                t.partitions
+                    .iter()
+                    .map(|p| (t.topic.0.to_string(), p.partition))
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn the_session_sends_only_what_changed_and_starts_over_after_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = FetcherConfig {
+            broker_id: 2,
+            partition_max_bytes: 1 << 20,
+            wait_max_ms: 500,
+        };
+        let mut all = vec![
+            assigned(dir.path(), "a", 0),
+            assigned(dir.path(), "a", 1),
+            assigned(dir.path(), "b", 0),
+        ];
+        let mut session = FollowerSession::default();
+        let full = session.build(&config, &all);
+        assert_eq!((full.session_id, full.session_epoch), (0, 0));
+        assert_eq!(sent(&full).len(), 3);
+        session.answered(0, 77);
+
+        let next = session.build(&config, &all);
+        assert_eq!((next.session_id, next.session_epoch), (77, 1));
+        assert!(next.topics.is_empty() && next.forgotten_topics_data.is_empty());
+        session.answered(1, 77);
+
+        // a/1 has a new leader epoch; b/0 is no longer followed.
+        all[1].leader_epoch = 1;
+        let b0 = all.pop().expect("b/0");
+        let next = session.build(&config, &all);
+        assert_eq!(next.session_epoch, 2);
+        assert_eq!(sent(&next), vec![("a".to_string(), 1)]);
+        let forgotten: Vec<_> = next
+            .forgotten_topics_data
+            .iter()
+            .map(|f| (f.topic.0.to_string(), f.partitions.clone()))
+            .collect();
+        assert_eq!(forgotten, vec![("b".to_string(), vec![0])]);
+        session.answered(2, 77);
+
+        // Following b/0 again sends it again.
+        all.push(b0);
+        let next = session.build(&config, &all);
+        assert_eq!(sent(&next), vec![("b".to_string(), 0)]);
+
+        // The leader lost the session: a full fetch opening a new one.
+        session.failed(ResponseError::FetchSessionIdNotFound.code());
+        let full = session.build(&config, &all);
+        assert_eq!((full.session_id, full.session_epoch), (0, 0));
+        assert_eq!(sent(&full).len(), 3);
+        session.answered(0, 78);
+        // Out of step: close session 78 while opening the next.
+        session.failed(ResponseError::InvalidFetchSessionEpoch.code());
+        let full = session.build(&config, &all);
+        assert_eq!((full.session_id, full.session_epoch), (78, 0));
+        assert_eq!(sent(&full).len(), 3);
+        // No room on the leader: full fetches go on.
+        session.answered(0, 0);
+        let again = session.build(&config, &all);
+        assert_eq!((again.session_id, again.session_epoch), (0, 0));
+        assert_eq!(sent(&again).len(), 3);
     }
 }

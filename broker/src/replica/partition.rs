@@ -144,6 +144,12 @@ impl Partition {
         lock(&self.role).leader == self.broker_id
     }
 
+    /// The leader epoch, if this replica leads (one lock for both questions).
+    pub fn leading_epoch(&self) -> Option<i32> {
+        let role = lock(&self.role);
+        (role.leader == self.broker_id).then_some(role.leader_epoch)
+    }
+
     pub fn leader_epoch(&self) -> i32 {
         lock(&self.role).leader_epoch
     }
@@ -331,16 +337,21 @@ impl Partition {
         now_ms: i64,
     ) -> Option<Vec<i32>> {
         let leo = self.log_end_offset();
-        let state = {
+        let (moved, state) = {
             let mut followers = lock(&self.followers);
             let f = followers
                 .entry(replica)
                 .or_insert_with(|| FollowerState::new(now_ms));
+            let before = f.leo;
             f.on_fetch(fetch_offset, leo, now_ms);
-            *f
+            (f.leo != before, *f)
         };
-        self.maybe_advance_high_watermark();
-        let role = self.role();
+        // The high watermark is the ISR's lowest log end: it can only move with this
+        // follower's (appends and ISR changes move it on their own paths).
+        if moved {
+            self.maybe_advance_high_watermark();
+        }
+        let role = lock(&self.role);
         isr::expand(
             &role.isr,
             &role.replicas,
