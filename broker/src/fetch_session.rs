@@ -8,6 +8,12 @@
 //! log start, or an error. Without sessions every follower fetch names, and every response
 //! describes, every partition the follower has on this leader, whether anything happened or not.
 //!
+//! A session also saves the broker work: it reads only the partitions that changed (by their
+//! generation, see [`Partition::generation`]) or whose fetch parameters changed, plus all of
+//! them once every [`FULL_VISIT_EVERY`] (a follower's fetch of a partition is also how the
+//! leader knows the follower is caught up); and it long-polls on one waker that the session's
+//! partitions notify, instead of subscribing to each partition on every fetch.
+//!
 //! Session epochs in a request: -1 with id 0 is a sessionless fetch; -1 with an id closes that
 //! session (the fetch itself is sessionless); 0 opens a new session (closing the one named, if
 //! any); N > 0 continues session `id`, whose expected epoch must be N.
@@ -15,13 +21,16 @@
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, TopicName};
 use kafka_protocol::ResponseError;
+use tokio::sync::Notify;
+
+use crate::replica::Partition;
 
 /// Kafka's `max.incremental.fetch.session.cache.slots` default.
 pub const DEFAULT_MAX_SESSIONS: usize = 1000;
@@ -29,6 +38,9 @@ pub const DEFAULT_MAX_SESSIONS: usize = 1000;
 const STALE_AFTER: Duration = Duration::from_secs(120);
 /// First Fetch version with session fields.
 const FIRST_SESSION_VERSION: i16 = 7;
+/// How often a session reads all its partitions, changed or not: far below
+/// `replica.lag.time.max.ms`, so a caught-up follower of an idle partition stays in the ISR.
+pub const FULL_VISIT_EVERY: Duration = Duration::from_secs(1);
 
 /// What one Fetch request reads, and how its response relates to a session.
 #[derive(Debug)]
@@ -37,19 +49,41 @@ pub enum SessionFetch {
     Sessionless,
     /// Read the request's partitions; remember them and what was answered as a new session.
     Create { from_follower: bool },
-    /// Read every partition of session `id` (`topics`, in this order); answer only what
-    /// changed.
+    /// Read what changed in session `id` ([`FetchSessions::to_read`]); answer only what is new.
     Incremental {
         id: i32,
         /// The session's epoch once this request is counted: a concurrent use shows as a
-        /// different epoch when the response is built.
+        /// different epoch later on.
         epoch_after: i32,
-        /// For each partition read, in order, its place in the session.
-        slots: Vec<usize>,
-        topics: Vec<FetchTopic>,
+        /// Notified by the session's partitions when they change: the long poll waits on it.
+        waker: Arc<Notify>,
     },
     /// The request names no usable session: answer with this error and no partitions.
     Error(ResponseError),
+}
+
+/// What an incremental fetch reads in one round: for each partition, its place in the
+/// session, and the same partitions as fetch topics.
+#[derive(Debug, Default)]
+pub struct ToRead {
+    pub slots: Vec<usize>,
+    pub topics: Vec<FetchTopic>,
+}
+
+/// The partition a fetch read (in response order), and its generation before the read.
+#[derive(Debug, Clone)]
+pub struct Visit {
+    pub partition: Option<Arc<Partition>>,
+    pub generation: u64,
+}
+
+/// A fetch's response as read: its topics, each partition's records and visit, in the order
+/// of the partitions in `topics`.
+#[derive(Debug)]
+pub struct Answer<'a, R> {
+    pub topics: &'a mut Vec<FetchableTopicResponse>,
+    pub records: &'a mut Vec<R>,
+    pub visits: Vec<Visit>,
 }
 
 /// This broker's fetch sessions.
@@ -71,6 +105,8 @@ struct Session {
     epoch: i32,
     from_follower: bool,
     last_used: Instant,
+    last_full_visit: Instant,
+    waker: Arc<Notify>,
     partitions: Vec<Cached>,
     index: HashMap<(TopicName, i32), usize>,
     /// Where the next read starts, so that under the response size limit the partitions take
@@ -87,6 +123,13 @@ struct Cached {
     /// next answer includes the partition.
     high_watermark: i64,
     log_start_offset: i64,
+    /// The last answer carried an error (answered again every time, as Kafka does).
+    failing: bool,
+    /// New or changed fetch parameters not yet read with.
+    dirty: bool,
+    /// The partition as last read (the session listens to it), and its generation then.
+    partition: Option<Arc<Partition>>,
+    seen: u64,
 }
 
 impl FetchSessions {
@@ -138,12 +181,57 @@ impl FetchSessions {
         session.apply(req);
         session.epoch = next_epoch(session.epoch);
         session.last_used = now;
-        let (slots, topics) = session.to_read();
         SessionFetch::Incremental {
             id: req.session_id,
             epoch_after: session.epoch,
-            slots,
-            topics,
+            waker: session.waker.clone(),
+        }
+    }
+
+    /// What an incremental fetch reads next: the partitions that changed or have new fetch
+    /// parameters since they were last answered, or all of them when a full visit is due.
+    pub fn to_read(&self, fetch: &SessionFetch, now: Instant) -> Result<ToRead, ResponseError> {
+        let SessionFetch::Incremental {
+            id, epoch_after, ..
+        } = fetch
+        else {
+            return Ok(ToRead::default());
+        };
+        let mut cache = self.lock();
+        let session = cache.current(*id, *epoch_after)?;
+        let all = now.duration_since(session.last_full_visit) >= FULL_VISIT_EVERY;
+        if all {
+            session.last_full_visit = now;
+        }
+        Ok(session.to_read(all))
+    }
+
+    /// The number of partitions in an incremental fetch's session.
+    pub fn partitions(&self, fetch: &SessionFetch) -> usize {
+        match fetch {
+            SessionFetch::Incremental { id, .. } => self
+                .lock()
+                .sessions
+                .get(id)
+                .map_or(0, |s| s.partitions.len()),
+            _ => 0,
+        }
+    }
+
+    /// After each read of an incremental fetch: the session listens to the partitions it read
+    /// (so that their next change wakes its long poll).
+    pub fn listen(&self, fetch: &SessionFetch, slots: &[usize], visits: &[Visit]) {
+        let SessionFetch::Incremental {
+            id, epoch_after, ..
+        } = fetch
+        else {
+            return;
+        };
+        let mut cache = self.lock();
+        if let Ok(session) = cache.current(*id, *epoch_after) {
+            for (&slot, visit) in slots.iter().zip(visits) {
+                session.listen(slot, visit);
+            }
         }
     }
 
@@ -153,47 +241,40 @@ impl FetchSessions {
     pub fn complete<R>(
         &self,
         fetch: &SessionFetch,
-        request_topics: &[FetchTopic],
-        topics: &mut Vec<FetchableTopicResponse>,
-        records: &mut Vec<R>,
+        read: (&[FetchTopic], &[usize]),
+        answer: Answer<'_, R>,
         has_records: impl Fn(&R) -> bool,
         now: Instant,
     ) -> Result<i32, ResponseError> {
+        let (request_topics, slots) = read;
         match fetch {
             SessionFetch::Sessionless => Ok(0),
             SessionFetch::Error(e) => Err(*e),
             SessionFetch::Create { from_follower } => {
                 let mut partitions = Vec::new();
-                let answered = topics.iter().flat_map(|t| t.partitions.iter());
+                let answered = answer.topics.iter().flat_map(|t| t.partitions.iter());
                 let requested = request_topics
                     .iter()
                     .flat_map(|t| t.partitions.iter().map(move |p| (&t.topic, p)));
-                for ((topic, request), data) in requested.zip(answered) {
-                    let mut cached = Cached {
-                        topic: topic.clone(),
-                        request: request.clone(),
-                        high_watermark: -1,
-                        log_start_offset: -1,
-                    };
+                for (((topic, request), data), visit) in requested.zip(answered).zip(answer.visits)
+                {
+                    let mut cached = Cached::new(topic.clone(), request.clone());
                     cached.remember(data);
+                    cached.partition = visit.partition;
+                    cached.seen = visit.generation;
+                    cached.dirty = false;
                     partitions.push(cached);
                 }
                 Ok(self.create(partitions, *from_follower, now))
             }
             SessionFetch::Incremental {
-                id,
-                epoch_after,
-                slots,
-                ..
+                id, epoch_after, ..
             } => {
                 let mut cache = self.lock();
-                let session = match cache.sessions.get_mut(id) {
-                    Some(s) if s.epoch == *epoch_after => s,
-                    // Used by another request meanwhile, or evicted: what this one read may
-                    // be out of date for the session.
-                    _ => return Err(ResponseError::InvalidFetchSessionEpoch),
-                };
-                session.keep_changed(slots, topics, records, has_records);
+                // Used by another request meanwhile, or evicted: what this one read may be
+                // out of date for the session.
+                let session = cache.current(*id, *epoch_after)?;
+                session.keep_changed(slots, answer, has_records);
                 Ok(*id)
             }
         }
@@ -209,6 +290,12 @@ impl FetchSessions {
         }
         let Cache { sessions, ids } = &mut *cache;
         let id = ids.fresh(sessions);
+        let waker = Arc::new(Notify::new());
+        for cached in &partitions {
+            if let Some(p) = &cached.partition {
+                p.listen(&waker);
+            }
+        }
         let index = partitions
             .iter()
             .enumerate()
@@ -220,6 +307,8 @@ impl FetchSessions {
                 epoch: 1,
                 from_follower,
                 last_used: now,
+                last_full_visit: now,
+                waker,
                 partitions,
                 index,
                 cursor: 0,
@@ -236,6 +325,14 @@ impl Default for FetchSessions {
 }
 
 impl Cache {
+    /// Session `id`, if it is still at the epoch this request left it at.
+    fn current(&mut self, id: i32, epoch_after: i32) -> Result<&mut Session, ResponseError> {
+        match self.sessions.get_mut(&id) {
+            Some(s) if s.epoch == epoch_after => Ok(s),
+            _ => Err(ResponseError::InvalidFetchSessionEpoch),
+        }
+    }
+
     /// Makes room for one session: a stale one goes first; a follower's new session may also
     /// push out the least recently used consumer session (replication matters more).
     fn evict_one(&mut self, for_follower: bool, now: Instant, max: usize) -> bool {
@@ -268,15 +365,15 @@ impl Session {
             for p in &topic.partitions {
                 let key = (topic.topic.clone(), p.partition);
                 match self.index.get(&key) {
-                    Some(&i) => self.partitions[i].request = p.clone(),
+                    Some(&i) => {
+                        let cached = &mut self.partitions[i];
+                        cached.request = p.clone();
+                        cached.dirty = true;
+                    }
                     None => {
                         self.index.insert(key, self.partitions.len());
-                        self.partitions.push(Cached {
-                            topic: topic.topic.clone(),
-                            request: p.clone(),
-                            high_watermark: -1,
-                            log_start_offset: -1,
-                        });
+                        self.partitions
+                            .push(Cached::new(topic.topic.clone(), p.clone()));
                     }
                 }
             }
@@ -295,31 +392,62 @@ impl Session {
         let Some(i) = self.index.remove(key) else {
             return;
         };
-        self.partitions.swap_remove(i);
+        let gone = self.partitions.swap_remove(i);
+        if let Some(p) = &gone.partition {
+            p.unlisten(&self.waker);
+        }
         if let Some(moved) = self.partitions.get(i) {
             self.index
                 .insert((moved.topic.clone(), moved.request.partition), i);
         }
     }
 
-    /// Every partition of the session, from the cursor on, as fetch topics (a topic whose
-    /// partitions are not next to each other appears more than once, as in Kafka's responses).
-    fn to_read(&self) -> (Vec<usize>, Vec<FetchTopic>) {
+    /// The partitions to read, from the cursor on, as fetch topics (a topic whose partitions
+    /// are not next to each other appears more than once, as in Kafka's responses): all, or
+    /// those that may have something new.
+    fn to_read(&self, all: bool) -> ToRead {
         let n = self.partitions.len();
-        let slots: Vec<usize> = (0..n).map(|i| (self.cursor + i) % n).collect();
-        let mut topics: Vec<FetchTopic> = Vec::new();
-        for &slot in &slots {
+        let mut read = ToRead::default();
+        for slot in (0..n).map(|i| (self.cursor + i) % n) {
             let cached = &self.partitions[slot];
-            match topics.last_mut() {
+            if !all && !cached.may_have_news() {
+                continue;
+            }
+            read.slots.push(slot);
+            match read.topics.last_mut() {
                 Some(t) if t.topic == cached.topic => t.partitions.push(cached.request.clone()),
-                _ => topics.push(
+                _ => read.topics.push(
                     FetchTopic::default()
                         .with_topic(cached.topic.clone())
                         .with_partitions(vec![cached.request.clone()]),
                 ),
             }
         }
-        (slots, topics)
+        read
+    }
+
+    /// Listens to the partition read for `slot`, if it is not the one listened to already.
+    fn listen(&mut self, slot: usize, visit: &Visit) {
+        let Some(cached) = self.partitions.get_mut(slot) else {
+            return;
+        };
+        let same = match (&cached.partition, &visit.partition) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if same {
+            return;
+        }
+        if let Some(old) = &cached.partition {
+            old.unlisten(&self.waker);
+        }
+        if let Some(new) = &visit.partition {
+            new.listen(&self.waker);
+        }
+        cached.partition = visit.partition.clone();
+        // Not yet answered with this partition: read it again until then.
+        cached.seen = u64::MAX;
     }
 
     /// Keeps in the response only the partitions with something new, remembering what they
@@ -327,23 +455,30 @@ impl Session {
     fn keep_changed<R>(
         &mut self,
         slots: &[usize],
-        topics: &mut Vec<FetchableTopicResponse>,
-        records: &mut Vec<R>,
+        answer: Answer<'_, R>,
         has_records: impl Fn(&R) -> bool,
     ) {
+        let Answer {
+            topics,
+            records,
+            visits,
+        } = answer;
         let mut kept_records = Vec::new();
         let mut all_records = std::mem::take(records).into_iter();
-        let mut slots = slots.iter();
+        let mut read = slots.iter().zip(visits);
         let mut last_with_data = None;
         for topic in topics.iter_mut() {
             let partitions = std::mem::take(&mut topic.partitions);
             for data in partitions {
-                let (Some(&slot), Some(r)) = (slots.next(), all_records.next()) else {
+                let (Some((&slot, visit)), Some(r)) = (read.next(), all_records.next()) else {
                     continue;
                 };
+                self.listen(slot, &visit);
                 let Some(cached) = self.partitions.get_mut(slot) else {
                     continue;
                 };
+                cached.seen = visit.generation;
+                cached.dirty = false;
                 let with_records = has_records(&r);
                 if with_records {
                     last_with_data = Some(slot);
@@ -363,6 +498,30 @@ impl Session {
 }
 
 impl Cached {
+    fn new(topic: TopicName, request: FetchPartition) -> Self {
+        Cached {
+            topic,
+            request,
+            high_watermark: -1,
+            log_start_offset: -1,
+            failing: false,
+            dirty: true,
+            partition: None,
+            seen: u64::MAX,
+        }
+    }
+
+    /// Whether reading this partition could give the fetcher anything new: it changed since
+    /// it was last answered, has new fetch parameters, or is failing.
+    fn may_have_news(&self) -> bool {
+        self.dirty
+            || self.failing
+            || match &self.partition {
+                Some(p) => p.generation() != self.seen,
+                None => true,
+            }
+    }
+
     /// Takes what a response says about this partition; true if that is news to the fetcher
     /// (records aside, which the caller checks).
     fn remember(&mut self, data: &PartitionData) -> bool {
@@ -375,7 +534,8 @@ impl Cached {
             self.log_start_offset = data.log_start_offset;
             changed = true;
         }
-        if data.error_code != 0 {
+        self.failing = data.error_code != 0;
+        if self.failing {
             // Errors are always answered; -1 makes the partition be answered again once the
             // error clears.
             self.high_watermark = -1;

@@ -18,12 +18,12 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
 use kafka_protocol::ResponseError;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use crate::api::errors::log_error_code;
 use crate::api::Part;
 use crate::context::RequestContext;
-use crate::fetch_session::SessionFetch;
+use crate::fetch_session::{Answer, SessionFetch, Visit};
 use crate::records::convert::{down_convert, fetch_magic};
 use crate::replica::Partition;
 
@@ -48,27 +48,51 @@ pub struct Fetched {
 pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) -> Fetched {
     let sessions = &ctx.broker.fetch_sessions;
     let session = sessions.begin(&req, version, Instant::now());
-    let topics: &[FetchTopic] = match &session {
-        SessionFetch::Incremental { topics, .. } => topics,
-        SessionFetch::Error(e) => return session_error(*e),
-        SessionFetch::Sessionless | SessionFetch::Create { .. } => &req.topics,
-    };
     let wait = Duration::from_millis(req.max_wait_ms.max(0) as u64).min(MAX_WAIT_CAP);
     let deadline = tokio::time::Instant::now() + wait;
-    let mut round = loop {
-        let mut round = read_all(ctx, &req, topics, version);
-        for (partition, isr) in std::mem::take(&mut round.isr_expansions) {
-            // Detached: an ISR write must run to its end (it holds the partition's
-            // one-change-at-a-time flag) even if this fetch is abandoned by its connection.
-            let zk = ctx.broker.zk();
-            tokio::spawn(async move { crate::replica::isr::propose(&zk, &partition, isr).await });
+    let (mut round, slots) = match &session {
+        SessionFetch::Error(e) => return session_error(*e),
+        SessionFetch::Incremental { waker, .. } => {
+            match incremental(ctx, &req, version, &session, waker, deadline).await {
+                Ok(read) => read,
+                Err(e) => return session_error(e),
+            }
         }
-        let done = round.bytes >= req.min_bytes.max(0) as usize
-            || round.had_error
-            || tokio::time::Instant::now() >= deadline
-            || round.watches.is_empty();
-        if done {
-            break round;
+        SessionFetch::Sessionless | SessionFetch::Create { .. } => {
+            (by_request(ctx, &req, version, deadline).await, Vec::new())
+        }
+    };
+    let answer = Answer {
+        topics: &mut round.topics,
+        records: &mut round.records,
+        visits: std::mem::take(&mut round.visits),
+    };
+    let session_id = sessions.complete(
+        &session,
+        (&req.topics, &slots),
+        answer,
+        |r| !r.is_empty(),
+        Instant::now(),
+    );
+    match session_id {
+        Ok(id) => round.finish(id),
+        Err(e) => session_error(e),
+    }
+}
+
+/// Reads the request's partitions until enough is there, long-polling on each partition's
+/// high watermark (consumers) or log end (followers).
+async fn by_request(
+    ctx: RequestContext<'_>,
+    req: &FetchRequest,
+    version: i16,
+    deadline: tokio::time::Instant,
+) -> Round {
+    loop {
+        let mut round = read_all(ctx, req, &req.topics, version, true);
+        propose_isr_expansions(ctx, &mut round);
+        if round.enough(req, deadline) || round.watches.is_empty() {
+            return round;
         }
         // Wake up when any fetched partition's high watermark moves, or at the deadline.
         let changes = std::mem::take(&mut round.watches)
@@ -78,20 +102,41 @@ pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) ->
             .await
             .is_err()
         {
-            break read_all(ctx, &req, topics, version);
+            return read_all(ctx, req, &req.topics, version, true);
         }
-    };
-    let session_id = sessions.complete(
-        &session,
-        &req.topics,
-        &mut round.topics,
-        &mut round.records,
-        |r| !r.is_empty(),
-        Instant::now(),
-    );
-    match session_id {
-        Ok(id) => round.finish(id),
-        Err(e) => session_error(e),
+    }
+}
+
+/// Reads what changed in the fetch's session until enough is there, long-polling on the
+/// session's waker. Returns the last read and where its partitions are in the session.
+async fn incremental(
+    ctx: RequestContext<'_>,
+    req: &FetchRequest,
+    version: i16,
+    session: &SessionFetch,
+    waker: &Notify,
+    deadline: tokio::time::Instant,
+) -> Result<(Round, Vec<usize>), ResponseError> {
+    let sessions = &ctx.broker.fetch_sessions;
+    loop {
+        let read = sessions.to_read(session, Instant::now())?;
+        let mut round = read_all(ctx, req, &read.topics, version, false);
+        sessions.listen(session, &read.slots, &round.visits);
+        propose_isr_expansions(ctx, &mut round);
+        if round.enough(req, deadline) || sessions.partitions(session) == 0 {
+            return Ok((round, read.slots));
+        }
+        // On a timeout the next round reads once more and answers.
+        let _ = tokio::time::timeout_at(deadline, waker.notified()).await;
+    }
+}
+
+fn propose_isr_expansions(ctx: RequestContext<'_>, round: &mut Round) {
+    for (partition, isr) in std::mem::take(&mut round.isr_expansions) {
+        // Detached: an ISR write must run to its end (it holds the partition's
+        // one-change-at-a-time flag) even if this fetch is abandoned by its connection.
+        let zk = ctx.broker.zk();
+        tokio::spawn(async move { crate::replica::isr::propose(&zk, &partition, isr).await });
     }
 }
 
@@ -113,10 +158,22 @@ struct Round {
     isr_expansions: Vec<(Arc<Partition>, Vec<i32>)>,
     bytes: usize,
     had_error: bool,
+    /// Whether to subscribe to each partition read (the long poll of a fetch without a
+    /// session), and the subscriptions.
+    watch: bool,
     watches: Vec<watch::Receiver<i64>>,
+    /// Each partition read and its generation before the read, in response order.
+    visits: Vec<Visit>,
 }
 
 impl Round {
+    /// Whether to answer now rather than wait for more.
+    fn enough(&self, req: &FetchRequest, deadline: tokio::time::Instant) -> bool {
+        self.bytes >= req.min_bytes.max(0) as usize
+            || self.had_error
+            || tokio::time::Instant::now() >= deadline
+    }
+
     fn finish(self, session_id: i32) -> Fetched {
         Fetched {
             response: FetchResponse::default()
@@ -133,6 +190,7 @@ fn read_all(
     req: &FetchRequest,
     topics: &[FetchTopic],
     version: i16,
+    watch: bool,
 ) -> Round {
     let mut round = Round {
         topics: Vec::with_capacity(topics.len()),
@@ -140,7 +198,9 @@ fn read_all(
         isr_expansions: Vec::new(),
         bytes: 0,
         had_error: false,
+        watch,
         watches: Vec::new(),
+        visits: Vec::new(),
     };
     let response_limit = if version >= 3 {
         req.max_bytes.max(0) as usize
@@ -177,6 +237,10 @@ fn read_topic(
         let remaining = response_limit.saturating_sub(round.bytes);
         let (data, records) = match ctx.broker.replicas.get(&name, p.partition) {
             None => {
+                round.visits.push(Visit {
+                    partition: None,
+                    generation: 0,
+                });
                 round.had_error = true;
                 no_records(error_partition(
                     p.partition,
@@ -184,6 +248,10 @@ fn read_topic(
                 ))
             }
             Some(partition) => {
+                round.visits.push(Visit {
+                    partition: Some(partition.clone()),
+                    generation: partition.generation(),
+                });
                 let leading_epoch = partition.leading_epoch();
                 // A follower's fetch offset is its log end: the leader's view of its progress.
                 if replica_id >= 0 && leading_epoch.is_some() {
@@ -194,11 +262,11 @@ fn read_topic(
                 }
                 // Subscribe before reading: an append between the read and the subscription
                 // would otherwise go unnoticed and the long poll would sleep to its deadline.
-                let watch = if replica_id >= 0 {
-                    // Followers wait for new data, consumers for newly committed data.
-                    partition.subscribe_log_end()
-                } else {
-                    partition.subscribe()
+                // Followers wait for new data, consumers for newly committed data.
+                let watch = match (round.watch, replica_id >= 0) {
+                    (false, _) => None,
+                    (true, true) => Some(partition.subscribe_log_end()),
+                    (true, false) => Some(partition.subscribe()),
                 };
                 let (data, records, ok) = read_partition(
                     &partition,
@@ -209,10 +277,10 @@ fn read_topic(
                     remaining,
                     round.bytes == 0,
                 );
-                if ok {
-                    round.watches.push(watch);
-                } else {
+                if !ok {
                     round.had_error = true;
+                } else if let Some(watch) = watch {
+                    round.watches.push(watch);
                 }
                 (data, records)
             }

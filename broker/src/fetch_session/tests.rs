@@ -75,21 +75,34 @@ fn fetch(
 ) -> (Tps, Result<i32, ResponseError>, Tps) {
     let now = Instant::now();
     let session = sessions.begin(req, 12, now);
-    let read: Vec<FetchTopic> = match &session {
-        SessionFetch::Incremental { topics, .. } => topics.clone(),
-        SessionFetch::Error(_) => Vec::new(),
-        _ => req.topics.clone(),
+    let (read, slots) = match &session {
+        SessionFetch::Incremental { .. } => match sessions.to_read(&session, now) {
+            Ok(r) => (r.topics, r.slots),
+            Err(e) => return (Vec::new(), Err(e), Vec::new()),
+        },
+        SessionFetch::Error(_) => (Vec::new(), Vec::new()),
+        _ => (req.topics.clone(), Vec::new()),
     };
     let mut topics = answer(&read, hw);
     let mut recs: Vec<usize> = read
         .iter()
         .flat_map(|t| t.partitions.iter().map(|p| records(p.partition)))
         .collect();
+    let visits = vec![
+        Visit {
+            partition: None,
+            generation: 0,
+        };
+        recs.len()
+    ];
     let id = sessions.complete(
         &session,
-        &req.topics,
-        &mut topics,
-        &mut recs,
+        (&req.topics, &slots),
+        Answer {
+            topics: &mut topics,
+            records: &mut recs,
+            visits,
+        },
         |r| *r > 0,
         now,
     );
@@ -110,6 +123,13 @@ fn fetch(
 }
 
 type Tps = Vec<(String, i32)>;
+
+fn no_visit() -> Visit {
+    Visit {
+        partition: None,
+        generation: 0,
+    }
+}
 
 fn tp(t: &str, i: i32) -> (String, i32) {
     (t.to_string(), i)
@@ -170,9 +190,8 @@ fn incremental_requests_update_add_and_forget_partitions() {
         .with_topic(name("a"))
         .with_partitions(vec![0])];
     let now = Instant::now();
-    let SessionFetch::Incremental { topics, .. } = sessions.begin(&req, 12, now) else {
-        panic!("not incremental");
-    };
+    let session = sessions.begin(&req, 12, now);
+    let topics = sessions.to_read(&session, now).expect("to read").topics;
     let mut read: Vec<(String, i32, i64)> = topics
         .iter()
         .flat_map(|t| {
@@ -228,12 +247,16 @@ fn errors_are_answered_every_time() {
                 .with_partition_index(0)
                 .with_high_watermark(-1)
                 .with_error_code(ResponseError::NotLeaderOrFollower.code())])];
+        let slots = sessions.to_read(&session, now).expect("to read").slots;
         let mut recs = vec![0usize];
         let res = sessions.complete(
             &session,
-            &req.topics,
-            &mut topics,
-            &mut recs,
+            (&req.topics, &slots),
+            Answer {
+                topics: &mut topics,
+                records: &mut recs,
+                visits: vec![no_visit()],
+            },
             |r| *r > 0,
             now,
         );
@@ -305,15 +328,13 @@ fn a_full_cache_evicts_stale_sessions_and_favours_followers() {
         let session = sessions.begin(&req, 12, at);
         let mut topics = answer(&req.topics, |_| 0);
         let mut recs = vec![0usize];
+        let answer = Answer {
+            topics: &mut topics,
+            records: &mut recs,
+            visits: vec![no_visit()],
+        };
         sessions
-            .complete(
-                &session,
-                &req.topics,
-                &mut topics,
-                &mut recs,
-                |r| *r > 0,
-                at,
-            )
+            .complete(&session, (&req.topics, &[]), answer, |r| *r > 0, at)
             .expect("full fetches do not fail")
     };
     let a = create(-1, t0);
@@ -357,5 +378,69 @@ fn reads_take_turns_after_the_last_partition_with_records() {
         read,
         vec![tp("a", 2), tp("a", 3), tp("a", 0), tp("a", 1)],
         "started after a/1"
+    );
+}
+
+#[tokio::test]
+async fn unchanged_partitions_are_skipped_and_changes_wake_the_session() {
+    use crate::log::{Log, LogConfig};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let open = |index: i32| {
+        let log =
+            Log::open(&dir.path().join(format!("a-{index}")), LogConfig::default()).expect("log");
+        Arc::new(Partition::new("a".into(), index, 1, log).expect("partition"))
+    };
+    let partitions = [open(0), open(1)];
+    let sessions = FetchSessions::default();
+    let t0 = Instant::now();
+    let req = request(0, 0, vec![("a", vec![part(0, 0), part(1, 0)])]);
+    let session = sessions.begin(&req, 12, t0);
+    let mut topics = answer(&req.topics, |_| 0);
+    let mut recs = vec![0usize, 0];
+    let visits = partitions
+        .iter()
+        .map(|p| Visit {
+            partition: Some(p.clone()),
+            generation: p.generation(),
+        })
+        .collect();
+    let answer = Answer {
+        topics: &mut topics,
+        records: &mut recs,
+        visits,
+    };
+    let id = sessions
+        .complete(&session, (&req.topics, &[]), answer, |r| *r > 0, t0)
+        .expect("created");
+
+    let next = request(id, 1, vec![]);
+    let session = sessions.begin(&next, 12, t0);
+    let SessionFetch::Incremental { waker, .. } = &session else {
+        panic!("incremental");
+    };
+    let read = sessions.to_read(&session, t0).expect("to read");
+    assert!(read.slots.is_empty(), "nothing changed: nothing to read");
+
+    partitions[1].changed();
+    tokio::time::timeout(Duration::from_secs(5), waker.notified())
+        .await
+        .expect("the change woke the session");
+    let read = sessions.to_read(&session, t0).expect("to read");
+    let names: Vec<i32> = read
+        .topics
+        .iter()
+        .flat_map(|t| t.partitions.iter().map(|p| p.partition))
+        .collect();
+    assert_eq!(names, vec![1], "only the changed partition");
+
+    // Once a second has passed, every partition is read (followers' progress is noted).
+    let later = t0 + FULL_VISIT_EVERY;
+    assert_eq!(
+        sessions
+            .to_read(&session, later)
+            .expect("to read")
+            .slots
+            .len(),
+        2
     );
 }

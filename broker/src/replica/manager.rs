@@ -311,6 +311,8 @@ impl ReplicaManager {
         let Some(removed) = removed else {
             return Ok(());
         };
+        // Fetch sessions holding it look it up again (and find it gone).
+        removed.changed();
         let Some(parent) = removed.dir_parent() else {
             return Ok(());
         };

@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use thiserror::Error;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use crate::log::{Log, LogError, LogSlice};
 use crate::records::validate::ValidatedBatches;
@@ -92,6 +92,11 @@ pub struct Partition {
     /// Bumped on every append; follower fetches long-poll on it (the leader's high watermark
     /// only moves after followers fetch, so waiting on it would stall replication).
     leo_tx: watch::Sender<i64>,
+    /// Counts changes a fetcher could see: appends, truncation, high watermark and log start
+    /// moves, leadership. A fetch session skips a partition whose count it has already seen.
+    generation: AtomicU64,
+    /// Fetch sessions to wake on each such change (dropped sessions are pruned on the way).
+    listeners: Mutex<Vec<Weak<Notify>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -125,6 +130,8 @@ impl Partition {
             pending_isr: Mutex::new(None),
             hw_tx: Mutex::new(hw_tx),
             leo_tx,
+            generation: AtomicU64::new(0),
+            listeners: Mutex::new(Vec::new()),
         })
     }
 
@@ -164,6 +171,37 @@ impl Partition {
 
     pub fn log_start_offset(&self) -> i64 {
         self.log_read().log_start_offset()
+    }
+
+    /// See the `generation` field.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Wakes `waker` (with `notify_one`) on every change that bumps the generation.
+    pub fn listen(&self, waker: &Arc<Notify>) {
+        let mut listeners = lock(&self.listeners);
+        // Sessions end without unlistening: drop theirs here, so an idle partition's list
+        // cannot grow with every session that ever read it.
+        listeners.retain(|w| w.strong_count() > 0);
+        listeners.push(Arc::downgrade(waker));
+    }
+
+    pub fn unlisten(&self, waker: &Arc<Notify>) {
+        let gone = Arc::downgrade(waker);
+        lock(&self.listeners).retain(|w| !w.ptr_eq(&gone) && w.strong_count() > 0);
+    }
+
+    /// Something a fetcher could see changed: bump the generation, then wake the listeners.
+    pub(crate) fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        lock(&self.listeners).retain(|w| match w.upgrade() {
+            Some(waker) => {
+                waker.notify_one();
+                true
+            }
+            None => false,
+        });
     }
 
     /// A receiver that changes whenever the high watermark moves.
@@ -208,6 +246,7 @@ impl Partition {
             }
         }
         drop(role);
+        self.changed();
         self.maybe_advance_high_watermark();
         Ok(true)
     }
@@ -294,6 +333,7 @@ impl Partition {
         drop(log);
         drop(producers);
         self.leo_tx.send_replace(leo);
+        self.changed();
         self.maybe_advance_high_watermark();
         Ok(Appended {
             base_offset: info.first_offset,
@@ -405,11 +445,13 @@ impl Partition {
     pub fn release_waiters(&self) {
         let hw = self.high_watermark();
         *lock(&self.hw_tx) = watch::channel(hw).0;
+        self.changed();
     }
 
     /// Tells waiters the high watermark moved to `hw`.
     fn publish_high_watermark(&self, hw: i64) {
         lock(&self.hw_tx).send_replace(hw);
+        self.changed();
     }
 
     /// ListOffsets helpers.
@@ -431,7 +473,12 @@ impl Partition {
     }
 
     pub fn enforce_retention(&self, now_ms: i64) -> Result<usize, LogError> {
-        self.log_write().enforce_retention(now_ms)
+        let deleted = self.log_write().enforce_retention(now_ms)?;
+        if deleted > 0 {
+            // The log start moved.
+            self.changed();
+        }
+        Ok(deleted)
     }
 }
 
@@ -486,6 +533,9 @@ impl Partition {
                 producers.update(&h);
             }
         }
+        drop(log);
+        drop(producers);
+        self.changed();
         Ok(())
     }
 
@@ -514,6 +564,8 @@ impl Partition {
         producers.truncate_to(log.log_end_offset());
         let leo = log.log_end_offset();
         drop(log);
+        drop(producers);
+        self.changed();
         if self.high_watermark() > leo {
             self.high_watermark.store(leo, Ordering::Release);
             self.publish_high_watermark(leo);
