@@ -5,7 +5,7 @@
 //! diverged from the leader's through OffsetForLeaderEpoch and truncates there, so a record
 //! that was never committed is never served.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -51,7 +51,117 @@ struct Assigned {
     truncating: bool,
 }
 
-type Assignments = Arc<Mutex<HashMap<TopicPartition, Assigned>>>;
+/// The partitions a fetch task follows; `version` moves with every change, so that the task
+/// rebuilds its own copy ([`View`]) only then.
+#[derive(Default)]
+struct Assignments {
+    map: HashMap<TopicPartition, Assigned>,
+    version: u64,
+}
+
+impl Assignments {
+    fn insert(&mut self, tp: TopicPartition, a: Assigned) {
+        self.map.insert(tp, a);
+        self.version += 1;
+    }
+
+    fn remove(&mut self, tp: &TopicPartition) {
+        if self.map.remove(tp).is_some() {
+            self.version += 1;
+        }
+    }
+
+    fn update(&mut self, tp: &TopicPartition, f: impl FnOnce(&mut Assigned)) {
+        if let Some(a) = self.map.get_mut(tp) {
+            f(a);
+            self.version += 1;
+        }
+    }
+}
+
+type SharedAssignments = Arc<Mutex<Assignments>>;
+
+/// A fetch task's copy of its assignments, split by state and indexed for responses.
+#[derive(Default)]
+struct View {
+    version: Option<u64>,
+    truncating: Vec<Assigned>,
+    fetching: Vec<Slot>,
+    /// Topic → partition index → place in `fetching`.
+    index: HashMap<String, HashMap<i32, usize>>,
+}
+
+struct Slot {
+    assigned: Assigned,
+    /// The fetch parameters last put in a request of the leader's session, with the
+    /// partition's generation when they were read: while it stays, they still hold.
+    sent: Option<(u64, FetchPartition)>,
+}
+
+impl View {
+    /// Takes in changed assignments; what the session held and no longer fetches is to be
+    /// forgotten.
+    fn rebuild(&mut self, assignments: &Assignments, session: &mut FollowerSession) {
+        let mut old: HashMap<TopicPartition, Slot> = std::mem::take(&mut self.fetching)
+            .into_iter()
+            .map(|s| {
+                (
+                    (
+                        s.assigned.partition.topic.clone(),
+                        s.assigned.partition.index,
+                    ),
+                    s,
+                )
+            })
+            .collect();
+        self.truncating.clear();
+        self.index.clear();
+        for (tp, a) in &assignments.map {
+            if a.truncating {
+                self.truncating.push(a.clone());
+                continue;
+            }
+            // Parameters sent for the same replica and epoch still hold.
+            let sent = old.remove(tp).and_then(|s| {
+                let same = Arc::ptr_eq(&s.assigned.partition, &a.partition)
+                    && s.assigned.leader_epoch == a.leader_epoch;
+                if same {
+                    s.sent
+                } else {
+                    None
+                }
+            });
+            if !session.forget.is_empty() {
+                // Back before its forgetting was sent: a request must not both send and
+                // forget it.
+                session.forget.retain(|f| f != tp);
+            }
+            self.index
+                .entry(tp.0.clone())
+                .or_default()
+                .insert(tp.1, self.fetching.len());
+            self.fetching.push(Slot {
+                assigned: a.clone(),
+                sent,
+            });
+        }
+        for (tp, slot) in old {
+            if slot.sent.is_some() {
+                session.forget.push(tp);
+            }
+        }
+        self.version = Some(assignments.version);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.truncating.is_empty() && self.fetching.is_empty()
+    }
+
+    fn slot(&self, topic: &str, index: i32) -> Option<&Slot> {
+        let i = *self.index.get(topic)?.get(&index)?;
+        self.fetching.get(i)
+    }
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -59,7 +169,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 struct LeaderFetcher {
     endpoint: (String, u16),
-    partitions: Assignments,
+    partitions: SharedAssignments,
     changed: Arc<Notify>,
     stop: CancellationToken,
 }
@@ -151,7 +261,7 @@ impl FetcherManager {
     fn spawn(&self, leader: i32, endpoint: (String, u16)) -> LeaderFetcher {
         let fetcher = LeaderFetcher {
             endpoint: endpoint.clone(),
-            partitions: Arc::new(Mutex::new(HashMap::new())),
+            partitions: Arc::new(Mutex::new(Assignments::default())),
             changed: Arc::new(Notify::new()),
             stop: self.shutdown.child_token(),
         };
@@ -172,7 +282,7 @@ struct FetchTask {
     config: FetcherConfig,
     leader: i32,
     endpoint: (String, u16),
-    partitions: Assignments,
+    partitions: SharedAssignments,
     changed: Arc<Notify>,
     stop: CancellationToken,
 }
@@ -182,9 +292,15 @@ impl FetchTask {
         info!(leader = self.leader, host = %self.endpoint.0, port = self.endpoint.1, "replica fetcher started");
         let mut conn: Option<KafkaConnection> = None;
         let mut session = FollowerSession::default();
+        let mut view = View::default();
         while !self.stop.is_cancelled() {
-            let snapshot: Vec<Assigned> = lock(&self.partitions).values().cloned().collect();
-            if snapshot.is_empty() {
+            {
+                let assignments = lock(&self.partitions);
+                if view.version != Some(assignments.version) {
+                    view.rebuild(&assignments, &mut session);
+                }
+            }
+            if view.is_empty() {
                 tokio::select! {
                     _ = self.changed.notified() => {}
                     _ = self.stop.cancelled() => break,
@@ -196,7 +312,7 @@ impl FetchTask {
                     conn = self.connect().await;
                     conn.is_some()
                 }
-                Some(c) => self.round(c, snapshot, &mut session).await,
+                Some(c) => self.round(c, &mut view, &mut session).await,
             };
             if !ok {
                 conn = None;
@@ -232,15 +348,13 @@ impl FetchTask {
     async fn round(
         &self,
         conn: &mut KafkaConnection,
-        snapshot: Vec<Assigned>,
+        view: &mut View,
         session: &mut FollowerSession,
     ) -> bool {
-        let (truncating, fetching): (Vec<_>, Vec<_>) =
-            snapshot.into_iter().partition(|a| a.truncating);
-        for a in truncating {
+        for a in &view.truncating {
             tracing::trace!(leader = self.leader, topic = %a.partition.topic, partition = a.partition.index, "checking divergence");
-            match truncate(conn, &self.config, &a).await {
-                Ok(true) => self.mark_truncated(&a),
+            match truncate(conn, &self.config, a).await {
+                Ok(true) => self.mark_truncated(a),
                 Ok(false) => {}
                 Err(e) => {
                     debug!(leader = self.leader, error = %e, "OffsetForLeaderEpoch failed");
@@ -248,24 +362,25 @@ impl FetchTask {
                 }
             }
         }
-        if fetching.is_empty() {
+        if view.fetching.is_empty() {
             return true;
         }
-        self.fetch(conn, fetching, session).await
+        self.fetch(conn, view, session).await
     }
 
     fn mark_truncated(&self, a: &Assigned) {
         let tp = (a.partition.topic.clone(), a.partition.index);
-        if let Some(cur) = lock(&self.partitions).get_mut(&tp) {
+        lock(&self.partitions).update(&tp, |cur| {
             if cur.leader_epoch == a.leader_epoch {
                 cur.truncating = false;
             }
-        }
+        });
     }
 
     fn still_assigned(&self, a: &Assigned) -> bool {
         let tp = (a.partition.topic.clone(), a.partition.index);
         lock(&self.partitions)
+            .map
             .get(&tp)
             .is_some_and(|cur| cur.leader_epoch == a.leader_epoch && !cur.truncating)
     }
@@ -273,13 +388,13 @@ impl FetchTask {
     async fn fetch(
         &self,
         conn: &mut KafkaConnection,
-        fetching: Vec<Assigned>,
+        view: &mut View,
         session: &mut FollowerSession,
     ) -> bool {
-        let req = session.build(&self.config, &fetching);
+        let req = session.build(&self.config, &mut view.fetching);
         tracing::trace!(
             leader = self.leader,
-            partitions = fetching.len(),
+            partitions = view.fetching.len(),
             sent = req.topics.iter().map(|t| t.partitions.len()).sum::<usize>(),
             session = req.session_id,
             epoch = req.session_epoch,
@@ -303,26 +418,16 @@ impl FetchTask {
             return true;
         }
         session.answered(req.session_epoch, resp.session_id);
-        let mut by_tp: HashMap<&str, HashMap<i32, &Assigned>> = HashMap::new();
-        for a in &fetching {
-            by_tp
-                .entry(a.partition.topic.as_str())
-                .or_default()
-                .insert(a.partition.index, a);
-        }
         let mut backoff = false;
         for topic in &resp.responses {
-            let Some(partitions) = by_tp.get(topic.topic.0.as_str()) else {
-                continue;
-            };
             for pd in &topic.partitions {
-                let Some(a) = partitions.get(&pd.partition_index) else {
+                let Some(slot) = view.slot(topic.topic.0.as_str(), pd.partition_index) else {
                     continue;
                 };
-                if !self.still_assigned(a) {
+                if !self.still_assigned(&slot.assigned) {
                     continue;
                 }
-                if let Err(reason) = self.apply(a, pd) {
+                if let Err(reason) = self.apply(&slot.assigned, pd) {
                     debug!(topic = %topic.topic.0, partition = pd.partition_index, reason, "fetch error");
                     backoff = true;
                 }
@@ -367,9 +472,7 @@ impl FetchTask {
 
     fn set_truncating(&self, a: &Assigned) {
         let tp = (a.partition.topic.clone(), a.partition.index);
-        if let Some(cur) = lock(&self.partitions).get_mut(&tp) {
-            cur.truncating = true;
-        }
+        lock(&self.partitions).update(&tp, |cur| cur.truncating = true);
     }
 }
 
@@ -379,41 +482,41 @@ fn topic_name(s: &str) -> TopicName {
 
 /// This fetcher's incremental fetch session with its leader (see [`crate::fetch_session`]):
 /// after a full fetch opens it, each fetch names only the partitions whose fetch parameters
-/// changed since they were last sent, and the ones no longer followed.
+/// changed since they were last sent, and the ones no longer followed. (What was sent for
+/// each partition is kept in its [`Slot`].)
 #[derive(Debug, Default)]
 struct FollowerSession {
     /// 0 until the leader opens a session; after a failure, the session to close.
     id: i32,
     /// The next fetch's epoch; 0 asks for a full fetch that opens a new session.
     epoch: i32,
-    /// What the leader's session holds for each partition: the parameters last sent.
-    sent: HashMap<String, HashMap<i32, FetchPartition>>,
+    /// Partitions the leader's session holds that are no longer fetched.
+    forget: Vec<TopicPartition>,
 }
 
 impl FollowerSession {
     /// The next fetch: full, or the partitions whose parameters changed plus the forgotten.
-    fn build(&mut self, config: &FetcherConfig, fetching: &[Assigned]) -> FetchRequest {
+    fn build(&mut self, config: &FetcherConfig, fetching: &mut [Slot]) -> FetchRequest {
         let full = self.epoch == 0;
-        if full {
-            self.sent.clear();
-        }
         let mut topics: Vec<FetchTopic> = Vec::new();
-        for a in fetching {
-            let p = &a.partition;
+        for slot in fetching.iter_mut() {
+            let p = &slot.assigned.partition;
+            // Read before the offsets: a change in between shows as a newer generation.
+            let generation = p.generation();
+            if !full && slot.sent.as_ref().is_some_and(|(g, _)| *g == generation) {
+                continue;
+            }
             let part = FetchPartition::default()
                 .with_partition(p.index)
-                .with_current_leader_epoch(a.leader_epoch)
+                .with_current_leader_epoch(slot.assigned.leader_epoch)
                 .with_fetch_offset(p.log_end_offset())
                 .with_log_start_offset(p.log_start_offset())
                 .with_partition_max_bytes(config.partition_max_bytes);
-            let sent = match self.sent.get_mut(&p.topic) {
-                Some(sent) => sent,
-                None => self.sent.entry(p.topic.clone()).or_default(),
-            };
-            if sent.get(&p.index) == Some(&part) {
+            let changed = full || slot.sent.as_ref().is_none_or(|(_, sent)| *sent != part);
+            slot.sent = Some((generation, part.clone()));
+            if !changed {
                 continue;
             }
-            sent.insert(p.index, part.clone());
             match topics.iter_mut().find(|t| t.topic.0.as_str() == p.topic) {
                 Some(t) => t.partitions.push(part),
                 None => topics.push(
@@ -423,7 +526,20 @@ impl FollowerSession {
                 ),
             }
         }
-        let forgotten = self.forget_all_but(fetching);
+        let mut forgotten: Vec<ForgottenTopic> = Vec::new();
+        for (topic, index) in std::mem::take(&mut self.forget) {
+            if full {
+                continue;
+            }
+            match forgotten.iter_mut().find(|f| f.topic.0.as_str() == topic) {
+                Some(f) => f.partitions.push(index),
+                None => forgotten.push(
+                    ForgottenTopic::default()
+                        .with_topic(topic_name(&topic))
+                        .with_partitions(vec![index]),
+                ),
+            }
+        }
         FetchRequest::default()
             .with_replica_id(BrokerId(config.broker_id))
             .with_max_wait_ms(config.wait_max_ms)
@@ -432,45 +548,7 @@ impl FollowerSession {
             .with_session_id(self.id)
             .with_session_epoch(self.epoch)
             .with_topics(topics)
-            .with_forgotten_topics_data(if full { Vec::new() } else { forgotten })
-    }
-
-    /// Drops from `sent` the partitions not in `fetching` (every one of which is in `sent`
-    /// by now), and lists them for the leader to forget.
-    fn forget_all_but(&mut self, fetching: &[Assigned]) -> Vec<ForgottenTopic> {
-        let held: usize = self.sent.values().map(HashMap::len).sum();
-        if held == fetching.len() {
-            return Vec::new();
-        }
-        let mut followed: HashMap<&str, HashSet<i32>> = HashMap::new();
-        for a in fetching {
-            followed
-                .entry(a.partition.topic.as_str())
-                .or_default()
-                .insert(a.partition.index);
-        }
-        let mut forgotten = Vec::new();
-        for (topic, sent) in &mut self.sent {
-            let still = followed.get(topic.as_str());
-            let gone: Vec<i32> = sent
-                .keys()
-                .copied()
-                .filter(|i| !still.is_some_and(|s| s.contains(i)))
-                .collect();
-            if gone.is_empty() {
-                continue;
-            }
-            for i in &gone {
-                sent.remove(i);
-            }
-            forgotten.push(
-                ForgottenTopic::default()
-                    .with_topic(topic_name(topic))
-                    .with_partitions(gone),
-            );
-        }
-        self.sent.retain(|_, sent| !sent.is_empty());
-        forgotten
+            .with_forgotten_topics_data(forgotten)
     }
 
     /// A fetch sent with `epoch` was answered without a top-level error.
@@ -601,6 +679,13 @@ mod tests {
         v
     }
 
+    fn forgotten(req: &FetchRequest) -> Vec<(String, Vec<i32>)> {
+        req.forgotten_topics_data
+            .iter()
+            .map(|f| (f.topic.0.to_string(), f.partitions.clone()))
+            .collect()
+    }
+
     #[test]
     fn the_session_sends_only_what_changed_and_starts_over_after_errors() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -609,55 +694,71 @@ mod tests {
             partition_max_bytes: 1 << 20,
             wait_max_ms: 500,
         };
-        let mut all = vec![
-            assigned(dir.path(), "a", 0),
-            assigned(dir.path(), "a", 1),
-            assigned(dir.path(), "b", 0),
-        ];
+        let mut assignments = Assignments::default();
+        for (t, i) in [("a", 0), ("a", 1), ("b", 0)] {
+            assignments.insert((t.into(), i), assigned(dir.path(), t, i));
+        }
         let mut session = FollowerSession::default();
-        let full = session.build(&config, &all);
+        let mut view = View::default();
+        view.rebuild(&assignments, &mut session);
+        let full = session.build(&config, &mut view.fetching);
         assert_eq!((full.session_id, full.session_epoch), (0, 0));
         assert_eq!(sent(&full).len(), 3);
         session.answered(0, 77);
 
-        let next = session.build(&config, &all);
+        let next = session.build(&config, &mut view.fetching);
         assert_eq!((next.session_id, next.session_epoch), (77, 1));
         assert!(next.topics.is_empty() && next.forgotten_topics_data.is_empty());
         session.answered(1, 77);
 
         // a/1 has a new leader epoch; b/0 is no longer followed.
-        all[1].leader_epoch = 1;
-        let b0 = all.pop().expect("b/0");
-        let next = session.build(&config, &all);
+        assignments.update(&("a".into(), 1), |a| a.leader_epoch = 1);
+        assignments.remove(&("b".into(), 0));
+        view.rebuild(&assignments, &mut session);
+        let next = session.build(&config, &mut view.fetching);
         assert_eq!(next.session_epoch, 2);
         assert_eq!(sent(&next), vec![("a".to_string(), 1)]);
-        let forgotten: Vec<_> = next
-            .forgotten_topics_data
-            .iter()
-            .map(|f| (f.topic.0.to_string(), f.partitions.clone()))
-            .collect();
-        assert_eq!(forgotten, vec![("b".to_string(), vec![0])]);
+        assert_eq!(forgotten(&next), vec![("b".to_string(), vec![0])]);
         session.answered(2, 77);
 
-        // Following b/0 again sends it again.
-        all.push(b0);
-        let next = session.build(&config, &all);
-        assert_eq!(sent(&next), vec![("b".to_string(), 0)]);
+        // A change to a partition's log (its generation moves) without a change to its
+        // fetch parameters sends nothing.
+        view.fetching[0].assigned.partition.changed();
+        let next = session.build(&config, &mut view.fetching);
+        assert!(next.topics.is_empty(), "{:?}", sent(&next));
+        session.answered(3, 77);
+
+        // Following b/0 again sends it again; dropped and back before the next fetch, it is
+        // sent and not forgotten.
+        assignments.insert(("b".into(), 0), assigned(dir.path(), "b", 0));
+        view.rebuild(&assignments, &mut session);
+        assignments.remove(&("a".into(), 0));
+        view.rebuild(&assignments, &mut session);
+        let a0 = assigned(dir.path(), "a", 0);
+        assignments.insert(("a".into(), 0), a0);
+        view.rebuild(&assignments, &mut session);
+        let next = session.build(&config, &mut view.fetching);
+        assert_eq!(
+            sent(&next),
+            vec![("a".to_string(), 0), ("b".to_string(), 0)]
+        );
+        assert!(forgotten(&next).is_empty(), "{:?}", forgotten(&next));
+        session.answered(4, 77);
 
         // The leader lost the session: a full fetch opening a new one.
         session.failed(ResponseError::FetchSessionIdNotFound.code());
-        let full = session.build(&config, &all);
+        let full = session.build(&config, &mut view.fetching);
         assert_eq!((full.session_id, full.session_epoch), (0, 0));
         assert_eq!(sent(&full).len(), 3);
         session.answered(0, 78);
         // Out of step: close session 78 while opening the next.
         session.failed(ResponseError::InvalidFetchSessionEpoch.code());
-        let full = session.build(&config, &all);
+        let full = session.build(&config, &mut view.fetching);
         assert_eq!((full.session_id, full.session_epoch), (78, 0));
         assert_eq!(sent(&full).len(), 3);
         // No room on the leader: full fetches go on.
         session.answered(0, 0);
-        let again = session.build(&config, &all);
+        let again = session.build(&config, &mut view.fetching);
         assert_eq!((again.session_id, again.session_epoch), (0, 0));
         assert_eq!(sent(&again).len(), 3);
     }
