@@ -2,7 +2,8 @@
 //! for consumers (the log end for followers), within the request's byte limits; long-poll
 //! until `min_bytes` are available or `max_wait_ms` passes. Fetch v0-v3 get v0/v1 message
 //! sets converted from the stored v2 batches. A fetch in an incremental session (v7+, see
-//! [`crate::fetch_session`]) reads all the session's partitions and answers only what changed.
+//! [`crate::fetch_session`]) reads only the session's partitions that may have changed, and
+//! answers only those that did.
 //!
 //! The records are not put in the response: they are handed to the encoder beside it, in
 //! partition order, as slices of the log ([`Part::Log`], sent with `sendfile`, for reads over
