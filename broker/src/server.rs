@@ -177,7 +177,9 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
             },
             fetcher_stop.clone(),
         ),
-        fetch_sessions: crate::fetch_session::FetchSessions::default(),
+        fetch_sessions: crate::fetch_session::FetchSessions::new(
+            config.max_incremental_fetch_session_cache_slots,
+        ),
         zk_session: std::sync::RwLock::new(zk.clone()),
         broker_epoch: std::sync::atomic::AtomicI64::new(broker_epoch),
         controller: coordinator::controller::ControllerHandle::new(),

@@ -444,3 +444,17 @@ async fn unchanged_partitions_are_skipped_and_changes_wake_the_session() {
         2
     );
 }
+
+#[test]
+fn no_slots_means_no_sessions() {
+    let sessions = FetchSessions::new(0);
+    let (_, res, got) = fetch(
+        &sessions,
+        &request(0, 0, vec![("a", vec![part(0, 0)])]),
+        |_| 0,
+        |_| 0,
+    );
+    assert_eq!(res, Ok(0), "answered without a session");
+    assert_eq!(got.len(), 1);
+    assert!(sessions.is_empty());
+}
