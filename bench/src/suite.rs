@@ -207,7 +207,34 @@ impl Suite {
             let load = full_speed(self.n(300_000), KIB);
             Ok(vec![produce(&t, name, &bs, "r1024", -1, &load, |_| 0)?])
         })?;
-        self.latency_scenarios(report, &mut t, -1)
+        self.latency_scenarios(report, &mut t, -1)?;
+        self.beside_idle_partitions(report, &mut t)
+    }
+
+    /// The acks=all 5k msg/s row again, beside an idle 1000-partition RF3 topic: what idle
+    /// partitions cost replication (every follower fetch names and reads all of them, unless
+    /// fetch sessions spare them).
+    fn beside_idle_partitions(&self, report: &mut Report, t: &mut Target) -> Result<()> {
+        let name = "latency 5000 msg/s acks=all, 1000 idle RF3 partitions beside";
+        let bs = t.bootstrap();
+        self.run(report, name, 3, || {
+            client::create_topic(&bs, "idle1000", 1000, 3)?;
+            let topic = "lat5000beside";
+            client::create_topic(&bs, topic, 1, 3)?;
+            warm_up(&bs, topic, -1)?;
+            let load = Load {
+                count: self.n(50_000),
+                size: KIB,
+                pace: Pace::Rate(5_000),
+                max_time: SCENARIO_MAX,
+                ack_latency: true,
+                stamp: None,
+            };
+            let mut m = produce(t, name, &bs, topic, -1, &load, |_| 0)?;
+            m.note
+                .push_str("; compare with the row without the idle topic");
+            Ok(vec![m])
+        })
     }
 
     /// Fixed-rate send-to-ack latency at 5k and 20k msg/s, and end-to-end latency at 5k.
