@@ -131,6 +131,13 @@ fn no_visit() -> Visit {
     }
 }
 
+/// Opens a session of partition a/0 at offset 0; its id.
+fn open_a0(sessions: &FetchSessions) -> i32 {
+    let full = request(0, 0, vec![("a", vec![part(0, 0)])]);
+    let (_, id, _) = fetch(sessions, &full, |_| 0, |_| 0);
+    id.expect("session")
+}
+
 fn tp(t: &str, i: i32) -> (String, i32) {
     (t.to_string(), i)
 }
@@ -211,13 +218,7 @@ fn incremental_requests_update_add_and_forget_partitions() {
 #[test]
 fn a_new_partition_is_answered_even_without_news() {
     let sessions = FetchSessions::default();
-    let (_, id, _) = fetch(
-        &sessions,
-        &request(0, 0, vec![("a", vec![part(0, 0)])]),
-        |_| 0,
-        |_| 0,
-    );
-    let id = id.expect("session");
+    let id = open_a0(&sessions);
     let (_, _, got) = fetch(
         &sessions,
         &request(id, 1, vec![("a", vec![part(1, 0)])]),
@@ -230,13 +231,7 @@ fn a_new_partition_is_answered_even_without_news() {
 #[test]
 fn errors_are_answered_every_time() {
     let sessions = FetchSessions::default();
-    let (_, id, _) = fetch(
-        &sessions,
-        &request(0, 0, vec![("a", vec![part(0, 0)])]),
-        |_| 0,
-        |_| 0,
-    );
-    let id = id.expect("session");
+    let id = open_a0(&sessions);
     for epoch in 1..4 {
         let now = Instant::now();
         let req = request(id, epoch, vec![]);
@@ -273,13 +268,7 @@ fn errors_are_answered_every_time() {
 #[test]
 fn wrong_epochs_and_unknown_sessions_are_refused() {
     let sessions = FetchSessions::default();
-    let (_, id, _) = fetch(
-        &sessions,
-        &request(0, 0, vec![("a", vec![part(0, 0)])]),
-        |_| 0,
-        |_| 0,
-    );
-    let id = id.expect("session");
+    let id = open_a0(&sessions);
     let (_, res, _) = fetch(&sessions, &request(id, 2, vec![]), |_| 0, |_| 0);
     assert_eq!(res, Err(ResponseError::InvalidFetchSessionEpoch));
     let (_, res, _) = fetch(
