@@ -21,7 +21,7 @@
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
@@ -127,8 +127,9 @@ struct Cached {
     failing: bool,
     /// New or changed fetch parameters not yet read with.
     dirty: bool,
-    /// The partition as last read (the session listens to it), and its generation then.
-    partition: Option<Arc<Partition>>,
+    /// The partition as last read (the session listens to it), and its generation then. Weak:
+    /// a session must not keep a deleted partition's log open.
+    partition: Option<Weak<Partition>>,
     seen: u64,
 }
 
@@ -260,7 +261,7 @@ impl FetchSessions {
                 {
                     let mut cached = Cached::new(topic.clone(), request.clone());
                     cached.remember(data);
-                    cached.partition = visit.partition;
+                    cached.partition = visit.partition.as_ref().map(Arc::downgrade);
                     cached.seen = visit.generation;
                     cached.dirty = false;
                     partitions.push(cached);
@@ -292,7 +293,7 @@ impl FetchSessions {
         let id = ids.fresh(sessions);
         let waker = Arc::new(Notify::new());
         for cached in &partitions {
-            if let Some(p) = &cached.partition {
+            if let Some(p) = cached.partition.as_ref().and_then(Weak::upgrade) {
                 p.listen(&waker);
             }
         }
@@ -393,7 +394,7 @@ impl Session {
             return;
         };
         let gone = self.partitions.swap_remove(i);
-        if let Some(p) = &gone.partition {
+        if let Some(p) = gone.partition.as_ref().and_then(Weak::upgrade) {
             p.unlisten(&self.waker);
         }
         if let Some(moved) = self.partitions.get(i) {
@@ -432,20 +433,20 @@ impl Session {
             return;
         };
         let same = match (&cached.partition, &visit.partition) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (Some(a), Some(b)) => std::ptr::eq(a.as_ptr(), Arc::as_ptr(b)),
             (None, None) => true,
             _ => false,
         };
         if same {
             return;
         }
-        if let Some(old) = &cached.partition {
+        if let Some(old) = cached.partition.as_ref().and_then(Weak::upgrade) {
             old.unlisten(&self.waker);
         }
         if let Some(new) = &visit.partition {
             new.listen(&self.waker);
         }
-        cached.partition = visit.partition.clone();
+        cached.partition = visit.partition.as_ref().map(Arc::downgrade);
         // Not yet answered with this partition: read it again until then.
         cached.seen = u64::MAX;
     }
@@ -516,8 +517,9 @@ impl Cached {
     fn may_have_news(&self) -> bool {
         self.dirty
             || self.failing
-            || match &self.partition {
+            || match self.partition.as_ref().and_then(Weak::upgrade) {
                 Some(p) => p.generation() != self.seen,
+                // Never read, or gone (deleted): look it up again.
                 None => true,
             }
     }

@@ -432,6 +432,20 @@ async fn unchanged_partitions_are_skipped_and_changes_wake_the_session() {
             .len(),
         2
     );
+
+    // The session does not keep a partition (and its open log) alive once it is deleted.
+    let gone = Arc::downgrade(&partitions[0]);
+    drop(partitions);
+    assert!(gone.upgrade().is_none());
+    assert_eq!(
+        sessions
+            .to_read(&session, later)
+            .expect("to read")
+            .slots
+            .len(),
+        2,
+        "a partition that is gone is looked up again"
+    );
 }
 
 #[test]
