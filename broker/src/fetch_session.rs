@@ -114,7 +114,7 @@ struct Session {
     cursor: usize,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Cached {
     topic: TopicName,
     /// The fetch parameters last given for this partition.
@@ -155,7 +155,7 @@ impl FetchSessions {
     }
 
     /// Classifies a request and, for an incremental one, applies its changes to the session
-    /// and lists what to read.
+    /// (what to read then comes from [`Self::to_read`]).
     pub fn begin(&self, req: &FetchRequest, version: i16, now: Instant) -> SessionFetch {
         if version < FIRST_SESSION_VERSION {
             return SessionFetch::Sessionless;
@@ -238,7 +238,8 @@ impl FetchSessions {
 
     /// Finishes a fetch's response: for an incremental fetch, drops from `topics` (and from
     /// `records`, kept in the same order) the partitions with nothing new and remembers what
-    /// the rest say; for a new session, creates it. Returns the session id to answer with.
+    /// the rest say (the session already listens to them: [`Self::listen`] after each read);
+    /// for a new session, creates it. Returns the session id to answer with.
     pub fn complete<R>(
         &self,
         fetch: &SessionFetch,
@@ -282,10 +283,11 @@ impl FetchSessions {
     }
 
     fn create(&self, partitions: Vec<Cached>, from_follower: bool, now: Instant) -> i32 {
+        if self.max_sessions == 0 {
+            return 0;
+        }
         let mut cache = self.lock();
-        if cache.sessions.len() >= self.max_sessions
-            && !cache.evict_one(from_follower, now, self.max_sessions)
-        {
+        if cache.sessions.len() >= self.max_sessions && !cache.evict_one(from_follower, now) {
             // Full of sessions in use: the fetcher goes on with full fetches.
             return 0;
         }
@@ -336,10 +338,7 @@ impl Cache {
 
     /// Makes room for one session: a stale one goes first; a follower's new session may also
     /// push out the least recently used consumer session (replication matters more).
-    fn evict_one(&mut self, for_follower: bool, now: Instant, max: usize) -> bool {
-        if max == 0 {
-            return false;
-        }
+    fn evict_one(&mut self, for_follower: bool, now: Instant) -> bool {
         let lru = |only_consumers: bool| {
             self.sessions
                 .iter()
@@ -474,7 +473,6 @@ impl Session {
                 let (Some((&slot, visit)), Some(r)) = (read.next(), all_records.next()) else {
                     continue;
                 };
-                self.listen(slot, &visit);
                 let Some(cached) = self.partitions.get_mut(slot) else {
                     continue;
                 };
@@ -557,19 +555,10 @@ pub fn next_epoch(epoch: i32) -> i32 {
 }
 
 /// Session ids: random, positive, and not in use.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct IdSource {
     hasher: RandomState,
     counter: u64,
-}
-
-impl Default for IdSource {
-    fn default() -> Self {
-        IdSource {
-            hasher: RandomState::new(),
-            counter: 0,
-        }
-    }
 }
 
 impl IdSource {
