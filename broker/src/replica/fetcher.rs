@@ -351,16 +351,25 @@ impl FetchTask {
         view: &mut View,
         session: &mut FollowerSession,
     ) -> bool {
+        let mut truncated = false;
         for a in &view.truncating {
             tracing::trace!(leader = self.leader, topic = %a.partition.topic, partition = a.partition.index, "checking divergence");
             match truncate(conn, &self.config, a).await {
-                Ok(true) => self.mark_truncated(a),
+                Ok(true) => {
+                    self.mark_truncated(a);
+                    truncated = true;
+                }
                 Ok(false) => {}
                 Err(e) => {
                     debug!(leader = self.leader, error = %e, "OffsetForLeaderEpoch failed");
                     return false;
                 }
             }
+        }
+        if truncated {
+            // Fetch them in this round: the fetch below may long-poll for the whole
+            // `replica.fetch.wait.max.ms` on the other partitions before they would be sent.
+            view.rebuild(&lock(&self.partitions), session);
         }
         if view.fetching.is_empty() {
             return true;
