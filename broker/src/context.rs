@@ -12,6 +12,7 @@ use crate::group::GroupCoordinator;
 use crate::metadata_cache::MetadataCache;
 use crate::producer_ids::ProducerIdAllocator;
 use crate::replica::fetcher::FetcherManager;
+use crate::replica::follower_polls::FollowerPolls;
 use crate::replica::ReplicaManager;
 
 /// The running broker as request handlers see it.
@@ -28,6 +29,8 @@ pub struct Broker {
     pub controller: ControllerHandle,
     pub replicas: ReplicaManager,
     pub fetchers: FetcherManager,
+    /// Pokes that end followers' long polls (see [`FollowerPolls`]).
+    pub follower_polls: FollowerPolls,
     /// Incremental fetch sessions of the followers and consumers fetching from this broker.
     pub fetch_sessions: FetchSessions,
     pub metadata: MetadataCache,

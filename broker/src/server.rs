@@ -177,6 +177,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
             },
             fetcher_stop.clone(),
         ),
+        follower_polls: Default::default(),
         fetch_sessions: crate::fetch_session::FetchSessions::new(
             config.max_incremental_fetch_session_cache_slots,
         ),

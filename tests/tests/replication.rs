@@ -194,3 +194,39 @@ fn acks_all_survives_leader_kill_and_the_broker_rejoins_the_isr() {
         isr(s).contains(&old_leader)
     });
 }
+
+/// A follower's fetch long-polls on the partitions it already follows on a leader; a
+/// partition it starts following there meanwhile must not wait for that poll to run out
+/// (`replica.fetch.wait.max.ms`, 20 s here) before its first records are replicated, or an
+/// acks=all produce to a new topic would time out (8 s here) although every replica is up.
+#[test]
+fn a_new_partition_does_not_wait_for_the_followers_long_polls() {
+    let settings = [
+        ("replica.fetch.wait.max.ms", "20000"),
+        ("replica.lag.time.max.ms", "60000"),
+    ];
+    let mut c = tests::multi::MultiCluster::start("newpartition", 3, &settings).or_panic("cluster");
+    // Three partitions: each broker leads one, so every follower fetcher is already polling.
+    c.create_topic("busy", 3, 3, &[]).or_panic("create busy");
+    c.wait_isr_size("busy", 3, 3, DEADLINE)
+        .or_panic("busy ISRs");
+    c.create_topic("fresh", 1, 3, &[]).or_panic("create fresh");
+    let parts = c
+        .wait_isr_size("fresh", 1, 3, DEADLINE)
+        .or_panic("fresh ISRs");
+    let leader = parts[&0].0;
+    let addr = c.broker(leader).bootstrap();
+    let started = Instant::now();
+    let (code, offset) =
+        tests::multi::produce_direct(&addr, "fresh", 0, -1, Duration::from_secs(8), &["first"])
+            .or_panic("produce");
+    println!(
+        "acks=all on the new partition answered in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        (code, offset),
+        (0, 0),
+        "acks=all on a new partition of a running cluster"
+    );
+}

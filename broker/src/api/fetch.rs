@@ -51,16 +51,20 @@ pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) ->
     let session = sessions.begin(&req, version, Instant::now());
     let wait = Duration::from_millis(req.max_wait_ms.max(0) as u64).min(MAX_WAIT_CAP);
     let deadline = tokio::time::Instant::now() + wait;
+    let poll = Poll {
+        deadline,
+        poke: Poke::of(ctx, &req),
+    };
     let (mut round, slots) = match &session {
         SessionFetch::Error(e) => return session_error(*e),
         SessionFetch::Incremental { waker, .. } => {
-            match incremental(ctx, &req, version, &session, waker, deadline).await {
+            match incremental(ctx, &req, version, &session, waker, poll).await {
                 Ok(read) => read,
                 Err(e) => return session_error(e),
             }
         }
         SessionFetch::Sessionless | SessionFetch::Create { .. } => {
-            (by_request(ctx, &req, version, deadline).await, Vec::new())
+            (by_request(ctx, &req, version, poll).await, Vec::new())
         }
     };
     let answer = Answer {
@@ -81,29 +85,76 @@ pub async fn handle(ctx: RequestContext<'_>, req: FetchRequest, version: i16) ->
     }
 }
 
+/// How long a fetch may long-poll, and what ends its poll early besides new data.
+struct Poll {
+    deadline: tokio::time::Instant,
+    poke: Poke,
+}
+
+/// A follower fetch's subscription to [`crate::replica::follower_polls`]: once poked, the
+/// fetch answers with what it has, so that the follower's next request can name a partition
+/// this one does not.
+struct Poke {
+    rx: Option<watch::Receiver<u64>>,
+    hit: bool,
+}
+
+impl Poke {
+    /// Subscribed before the first read, so a poke during the read is not missed.
+    fn of(ctx: RequestContext<'_>, req: &FetchRequest) -> Self {
+        let replica = req.replica_id.0;
+        Poke {
+            rx: (replica >= 0).then(|| ctx.broker.follower_polls.subscribe(replica)),
+            hit: false,
+        }
+    }
+
+    fn hit(&self) -> bool {
+        self.hit
+            || self
+                .rx
+                .as_ref()
+                .is_some_and(|rx| rx.has_changed().unwrap_or(false))
+    }
+
+    /// Returns once poked; never for a consumer's fetch.
+    async fn wait(&mut self) {
+        let poked = match self.rx.as_mut() {
+            Some(rx) => rx.changed().await.is_ok(),
+            None => false,
+        };
+        if !poked {
+            return std::future::pending().await;
+        }
+        self.hit = true;
+    }
+}
+
 /// Reads the request's partitions until enough is there, long-polling on each partition's
 /// high watermark (consumers) or log end (followers).
 async fn by_request(
     ctx: RequestContext<'_>,
     req: &FetchRequest,
     version: i16,
-    deadline: tokio::time::Instant,
+    mut poll: Poll,
 ) -> Round {
     loop {
         let mut round = read_all(ctx, req, &req.topics, version, true);
         propose_isr_expansions(ctx, &mut round);
-        if round.enough(req, deadline) || round.watches.is_empty() {
+        if round.enough(req, poll.deadline) || round.watches.is_empty() || poll.poke.hit() {
             return round;
         }
-        // Wake up when any fetched partition's high watermark moves, or at the deadline.
+        // Wake up when any fetched partition's high watermark moves, when poked, or at the
+        // deadline.
         let changes = std::mem::take(&mut round.watches)
             .into_iter()
             .map(|mut rx| Box::pin(async move { rx.changed().await.is_ok() }));
-        if tokio::time::timeout_at(deadline, select_all(changes))
-            .await
-            .is_err()
-        {
-            return read_all(ctx, req, &req.topics, version, true);
+        tokio::select! {
+            _ = select_all(changes) => {}
+            _ = poll.poke.wait() => {}
+            _ = tokio::time::sleep_until(poll.deadline) => {
+                return read_all(ctx, req, &req.topics, version, true);
+            }
         }
     }
 }
@@ -116,7 +167,7 @@ async fn incremental(
     version: i16,
     session: &SessionFetch,
     waker: &Notify,
-    deadline: tokio::time::Instant,
+    mut poll: Poll,
 ) -> Result<(Round, Vec<usize>), ResponseError> {
     let sessions = &ctx.broker.fetch_sessions;
     loop {
@@ -124,11 +175,15 @@ async fn incremental(
         let mut round = read_all(ctx, req, &read.topics, version, false);
         sessions.listen(session, &read.slots, &round.visits);
         propose_isr_expansions(ctx, &mut round);
-        if round.enough(req, deadline) || sessions.partitions(session) == 0 {
+        if round.enough(req, poll.deadline) || sessions.partitions(session) == 0 || poll.poke.hit()
+        {
             return Ok((round, read.slots));
         }
-        // On a timeout the next round reads once more and answers.
-        let _ = tokio::time::timeout_at(deadline, waker.notified()).await;
+        // On a timeout or a poke the next round reads once more and answers.
+        tokio::select! {
+            _ = tokio::time::timeout_at(poll.deadline, waker.notified()) => {}
+            _ = poll.poke.wait() => {}
+        }
     }
 }
 

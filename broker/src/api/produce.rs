@@ -174,6 +174,9 @@ async fn produce_partition(
             debug!(topic, partition = data.index, error = %e, "append failed");
             partition_error_code(&e)
         })?;
+    if let Some(followers) = partition.followers_yet_to_fetch(now_ms) {
+        broker.follower_polls.poke(&followers);
+    }
     Ok((appended, partition))
 }
 

@@ -97,7 +97,16 @@ pub struct Partition {
     generation: AtomicU64,
     /// Fetch sessions to wake on each such change (dropped sessions are pruned on the way).
     listeners: Mutex<Vec<Weak<Notify>>>,
+    /// Set on becoming leader until every follower has fetched in this term: appends poke
+    /// those yet to fetch (see [`crate::replica::follower_polls`]).
+    followers_pending: AtomicBool,
+    /// When those followers were last poked (epoch ms), to poke at most every [`POKE_EVERY_MS`].
+    last_poke_ms: AtomicI64,
 }
+
+/// How often appends poke followers that have not fetched yet: a follower that is down never
+/// does, and must not cost every append a lock.
+const POKE_EVERY_MS: i64 = 5;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -132,6 +141,8 @@ impl Partition {
             leo_tx,
             generation: AtomicU64::new(0),
             listeners: Mutex::new(Vec::new()),
+            followers_pending: AtomicBool::new(false),
+            last_poke_ms: AtomicI64::new(i64::MIN),
         })
     }
 
@@ -244,6 +255,9 @@ impl Partition {
             for &r in role.replicas.iter().filter(|&&r| r != self.broker_id) {
                 followers.insert(r, FollowerState::new(now_ms));
             }
+            self.followers_pending
+                .store(!followers.is_empty(), Ordering::Release);
+            self.last_poke_ms.store(i64::MIN, Ordering::Relaxed);
         }
         drop(role);
         self.changed();
@@ -400,6 +414,31 @@ impl Partition {
             self.high_watermark(),
             self.epoch_start_offset.load(Ordering::Acquire),
         )
+    }
+
+    /// After an append: the followers of this term that have not fetched the partition yet,
+    /// to poke, at most once every [`POKE_EVERY_MS`]; None once all have (one atomic load).
+    pub fn followers_yet_to_fetch(&self, now_ms: impl FnOnce() -> i64) -> Option<Vec<i32>> {
+        if !self.followers_pending.load(Ordering::Acquire) {
+            return None;
+        }
+        let now = now_ms();
+        let last = self.last_poke_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < POKE_EVERY_MS {
+            return None;
+        }
+        self.last_poke_ms.store(now, Ordering::Relaxed);
+        let followers = lock(&self.followers);
+        let missing: Vec<i32> = followers
+            .iter()
+            .filter(|(_, f)| f.leo < 0)
+            .map(|(&r, _)| r)
+            .collect();
+        if missing.is_empty() {
+            self.followers_pending.store(false, Ordering::Release);
+            return None;
+        }
+        Some(missing)
     }
 
     /// The ISR to propose without followers lagging more than `lag_ms`, if any lag.
@@ -631,5 +670,39 @@ mod tests {
         );
         // Later subscribers follow the new term's channel.
         assert!(partition.subscribe().has_changed().is_ok());
+    }
+
+    #[test]
+    fn appends_name_the_followers_yet_to_fetch_at_most_every_few_ms_until_all_have() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = Log::open(&dir.path().join("t-0"), LogConfig::default()).expect("log");
+        let partition = Partition::new("t".into(), 0, 1, log).expect("partition");
+        assert_eq!(
+            partition.followers_yet_to_fetch(|| 1000),
+            None,
+            "no role yet"
+        );
+        partition.apply_role(role(1, 0), 0).expect("leader");
+        assert_eq!(partition.followers_yet_to_fetch(|| 1000), Some(vec![2]));
+        assert_eq!(
+            partition.followers_yet_to_fetch(|| 1000 + POKE_EVERY_MS - 1),
+            None,
+            "poked just now"
+        );
+        assert_eq!(
+            partition.followers_yet_to_fetch(|| 1000 + POKE_EVERY_MS),
+            Some(vec![2])
+        );
+        partition.update_follower(2, 0, 1010);
+        assert_eq!(
+            partition.followers_yet_to_fetch(|| 2000),
+            None,
+            "it fetched"
+        );
+        // A new term starts over.
+        partition
+            .apply_role(role(1, 1), 2000)
+            .expect("leader again");
+        assert_eq!(partition.followers_yet_to_fetch(|| 2000), Some(vec![2]));
     }
 }
