@@ -1,5 +1,7 @@
-//! Replication across three real broker processes on one ZooKeeper: acks=all survives the
-//! leader's `kill -9`, and the restarted broker catches up and rejoins the ISR.
+//! Replication across real broker processes on one ZooKeeper: acks=all survives the leader's
+//! `kill -9`, and the restarted broker catches up and rejoins the ISR; a new partition is
+//! replicated without waiting out the followers' long polls; a fenced follower fetch does not
+//! count as the follower's progress.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -229,4 +231,84 @@ fn a_new_partition_does_not_wait_for_the_followers_long_polls() {
         (0, 0),
         "acks=all on a new partition of a running cluster"
     );
+}
+
+/// A Fetch from `replica` for partition 0 of `topic` at `offset`, claiming `leader_epoch`;
+/// returns the partition's error code.
+fn follower_fetch(addr: &str, topic: &str, replica: i32, offset: i64, leader_epoch: i32) -> i16 {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
+    use kafka_protocol::protocol::StrBytes;
+    let req = FetchRequest::default()
+        .with_replica_id(BrokerId(replica))
+        .with_max_wait_ms(0)
+        .with_max_bytes(1 << 20)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(StrBytes::from_string(topic.to_owned())))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(offset)
+                .with_current_leader_epoch(leader_epoch)
+                .with_partition_max_bytes(1 << 20)])]);
+    let resp: FetchResponse = tests::wire::WireClient::connect(addr)
+        .and_then(|mut c| c.request(12, &req))
+        .or_panic("follower fetch");
+    resp.responses
+        .first()
+        .and_then(|t| t.partitions.first())
+        .map_or(-1, |p| p.error_code)
+}
+
+/// A follower's fetch at an older leader epoch than the leader's is fenced, and must not count
+/// as the follower's progress: it may hold records that diverge from the new leader's, and a
+/// broker that left (here, by controlled shutdown) must not be put back in the ISR by a fetch
+/// that was already under way.
+#[test]
+fn a_fenced_follower_fetch_does_not_count_towards_the_isr() {
+    let settings = [("replica.lag.time.max.ms", "60000")];
+    let mut c = tests::multi::MultiCluster::start("fenced", 2, &settings).or_panic("cluster");
+    let topic = "fenced";
+    c.create_topic(topic, 1, 2, &[]).or_panic("create");
+    let parts = c.wait_isr_size(topic, 1, 2, DEADLINE).or_panic("ISR of 2");
+    let leader = parts[&0].0;
+    let follower = 3 - leader;
+    let addr = c.broker(leader).bootstrap();
+    let (code, _) =
+        tests::multi::produce_direct(&addr, topic, 0, -1, Duration::from_secs(10), &["one"])
+            .or_panic("produce");
+    assert_eq!(code, 0, "acks=all with both replicas");
+
+    // The controlled shutdown takes the follower out of the ISR with a new leader epoch.
+    c.broker(follower).stop().or_panic("stop the follower");
+    let state_path = format!("/brokers/topics/{topic}/partitions/0/state");
+    let mut epoch = -1;
+    c.wait_for(DEADLINE, "the follower out of the ISR", |c| {
+        let state = c.zk_get_json(&state_path)?;
+        epoch = state["leader_epoch"].as_i64().unwrap_or(-1) as i32;
+        Ok(isr(&state) == BTreeSet::from([i64::from(leader)]))
+    })
+    .or_panic("ISR shrink");
+    assert!(epoch >= 1, "leader epoch after the shrink: {epoch}");
+
+    // A caught-up fetch claiming the epoch before: fenced, and the partition state stays as
+    // it is. (An ISR expansion is written within milliseconds of the fetch that earns it; a
+    // second is ample.)
+    let before = c.zk_get_json(&state_path).or_panic("state");
+    let fenced = follower_fetch(&addr, topic, follower, 1, epoch - 1);
+    assert_eq!(fenced, 74, "FENCED_LEADER_EPOCH for a stale epoch");
+    std::thread::sleep(Duration::from_secs(1));
+    let after = c.zk_get_json(&state_path).or_panic("state");
+    assert_eq!(after, before, "a fenced fetch changed the partition state");
+
+    // The control: the same fetch at the leader's epoch does count, so the check above could
+    // have seen a change. The leader writes the expansion; the controller then takes the
+    // stopped broker out again with a new epoch, so the state moves either way.
+    assert_eq!(follower_fetch(&addr, topic, follower, 1, epoch), 0);
+    c.wait_for(
+        DEADLINE,
+        "the state changed by a current-epoch fetch",
+        |c| Ok(c.zk_get_json(&state_path)? != before),
+    )
+    .or_panic("ISR expansion");
 }

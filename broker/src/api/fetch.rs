@@ -309,8 +309,13 @@ fn read_topic(
                     generation: partition.generation(),
                 });
                 let leading_epoch = partition.leading_epoch();
-                // A follower's fetch offset is its log end: the leader's view of its progress.
-                if replica_id >= 0 && leading_epoch.is_some() {
+                // A follower's fetch offset is its log end: the leader's view of its progress,
+                // but only at this leader's epoch. A follower that has not seen the new epoch
+                // may hold records that diverge from this leader's at that offset; counting
+                // them would commit records it lacks, or put a leaving broker back in the ISR.
+                let fenced = leading_epoch
+                    .is_some_and(|ours| check_leader_epoch(ours, p.current_leader_epoch).is_some());
+                if replica_id >= 0 && leading_epoch.is_some() && !fenced {
                     if let Some(isr) = partition.update_follower(replica_id, p.fetch_offset, now_ms)
                     {
                         round.isr_expansions.push((partition.clone(), isr));
