@@ -92,6 +92,11 @@ pub fn producer_config(bootstrap: &str, acks: i32, linger_ms: u32) -> ClientConf
         .set("max.in.flight.requests.per.connection", "5")
         .set("message.timeout.ms", "60000")
         .set("request.timeout.ms", "30000");
+    // Diagnostics only, e.g. BENCH_RDKAFKA_DEBUG=broker,topic,msg (librdkafka's `debug`).
+    if let Ok(debug) = std::env::var("BENCH_RDKAFKA_DEBUG") {
+        c.set("debug", debug)
+            .set_log_level(rdkafka::config::RDKafkaLogLevel::Debug);
+    }
     c
 }
 
@@ -125,7 +130,14 @@ pub fn new_histogram() -> Result<Histogram<u64>> {
     Histogram::new_with_bounds(1, 60_000_000, 3).context("creating a histogram")
 }
 
-impl ClientContext for BenchContext {}
+impl ClientContext for BenchContext {
+    /// librdkafka's own log lines (with `BENCH_RDKAFKA_DEBUG`, its debug contexts too) go to
+    /// stderr, stamped, so a stall can be lined up with the brokers' logs.
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        let since = self.base.elapsed().as_secs_f64();
+        eprintln!("librdkafka {since:10.4} {level:?} {fac}: {log_message}");
+    }
+}
 
 impl ProducerContext for BenchContext {
     /// Nanoseconds since `base` at send time (0 when not measuring latency).
