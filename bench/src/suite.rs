@@ -223,11 +223,7 @@ impl Suite {
             client::create_topic(&bs, topic, 1, 3)?;
             // The new partition's first acks=all records: its followers already poll this
             // leader for the idle partitions (see replica/follower_polls.rs in the broker).
-            sync()?;
-            let started = std::time::Instant::now();
-            let config = client::producer_config(&bs, -1, 0);
-            produce_acknowledged(&config, topic, 100, "warm-up")?;
-            let first = started.elapsed();
+            let first = warm_up(&bs, topic, -1)?;
             let load = Load {
                 count: self.n(50_000),
                 size: KIB,
@@ -304,11 +300,14 @@ impl Suite {
 /// their fetchers put ~50 ms on the first acks=all records). First writes back what earlier
 /// scenarios left in the page cache (`sync`): the kernel starts that writeback 30 s after the
 /// writes, so gigabytes of it would otherwise share the disk and the two cores with the
-/// latency scenarios that follow the throughput ones.
-fn warm_up(bootstrap: &str, topic: &str, acks: i32) -> Result<()> {
+/// latency scenarios that follow the throughput ones. Returns how long the records took,
+/// client start included (the `sync` not).
+fn warm_up(bootstrap: &str, topic: &str, acks: i32) -> Result<Duration> {
     sync()?;
+    let started = Instant::now();
     let config = client::producer_config(bootstrap, acks, 0);
-    produce_acknowledged(&config, topic, 100, "warm-up")
+    produce_acknowledged(&config, topic, 100, "warm-up")?;
+    Ok(started.elapsed())
 }
 
 /// `count` 1 KiB records to `topic` at full speed, not measured; an error unless every one
