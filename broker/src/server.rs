@@ -174,6 +174,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
                 partition_max_bytes: i32::try_from(config.replica_fetch_max_bytes)
                     .unwrap_or(i32::MAX),
                 wait_max_ms: i32::try_from(config.replica_fetch_wait_max_ms).unwrap_or(500),
+                backoff: std::time::Duration::from_millis(config.replica_fetch_backoff_ms),
             },
             fetcher_stop.clone(),
         ),

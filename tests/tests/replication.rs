@@ -1,7 +1,7 @@
 //! Replication across real broker processes on one ZooKeeper: acks=all survives the leader's
 //! `kill -9`, and the restarted broker catches up and rejoins the ISR; a new partition is
 //! replicated without waiting out the followers' long polls; a fenced follower fetch does not
-//! count as the follower's progress.
+//! count as the follower's progress; a partition whose fetch fails holds back only itself.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -311,4 +311,97 @@ fn a_fenced_follower_fetch_does_not_count_towards_the_isr() {
         |c| Ok(c.zk_get_json(&state_path)? != before),
     )
     .or_panic("ISR expansion");
+}
+
+/// Tells broker `to` (as the controller would) to follow partition 0 of `topic` on `leader`,
+/// at leader epoch 0; returns the partition's error code.
+fn send_leader_and_isr(
+    c: &mut tests::multi::MultiCluster,
+    to: i32,
+    topic: &str,
+    leader: i32,
+) -> i16 {
+    use kafka_protocol::messages::leader_and_isr_request::{
+        LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState, LeaderAndIsrTopicState,
+    };
+    use kafka_protocol::messages::{
+        BrokerId, LeaderAndIsrRequest, LeaderAndIsrResponse, TopicName,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    let out = c
+        .zk_cli(&["get", "/controller_epoch"])
+        .or_panic("controller epoch");
+    let controller_epoch: i32 = out
+        .lines()
+        .find_map(|l| l.trim().parse().ok())
+        .or_panic("controller epoch in zkCli output");
+    let leader_port = c.broker(leader).port();
+    let replicas = vec![BrokerId(leader), BrokerId(to)];
+    let req = LeaderAndIsrRequest::default()
+        .with_controller_id(BrokerId(c.controller().or_panic("controller")))
+        .with_controller_epoch(controller_epoch)
+        .with_broker_epoch(-1)
+        .with_topic_states(vec![LeaderAndIsrTopicState::default()
+            .with_topic_name(TopicName(StrBytes::from_string(topic.to_owned())))
+            .with_partition_states(vec![LeaderAndIsrPartitionState::default()
+                .with_partition_index(0)
+                .with_controller_epoch(controller_epoch)
+                .with_leader(BrokerId(leader))
+                .with_leader_epoch(0)
+                .with_isr(replicas.clone())
+                .with_replicas(replicas)
+                .with_is_new(true)])])
+        .with_live_leaders(vec![LeaderAndIsrLiveLeader::default()
+            .with_broker_id(BrokerId(leader))
+            .with_host_name(StrBytes::from_static_str("127.0.0.1"))
+            .with_port(i32::from(leader_port))]);
+    let addr = c.broker(to).bootstrap();
+    let resp: LeaderAndIsrResponse = tests::wire::WireClient::connect(&addr)
+        .and_then(|mut w| w.request(7, &req))
+        .or_panic("LeaderAndIsr");
+    assert_eq!(resp.error_code, 0, "LeaderAndIsr refused");
+    resp.topics
+        .first()
+        .and_then(|t| t.partition_errors.first())
+        .map_or(-1, |p| p.error_code)
+}
+
+/// A follower told to follow a partition its leader does not have gets an error for it on
+/// every fetch (as it does, for a few milliseconds, when the leader is behind on a new topic's
+/// LeaderAndIsr). Only that partition may wait out `replica.fetch.backoff.ms`: the other
+/// partitions fetched from the same leader go on replicating, so acks=all on them is answered.
+#[test]
+fn a_failing_partition_does_not_hold_back_the_others() {
+    let settings = [
+        ("replica.fetch.backoff.ms", "20000"),
+        ("replica.lag.time.max.ms", "60000"),
+    ];
+    let mut c = tests::multi::MultiCluster::start("backoff", 2, &settings).or_panic("cluster");
+    c.create_topic("busy", 1, 2, &[]).or_panic("create busy");
+    let parts = c.wait_isr_size("busy", 1, 2, DEADLINE).or_panic("busy ISR");
+    let leader = parts[&0].0;
+    let follower = 3 - leader;
+    let addr = c.broker(leader).bootstrap();
+    let (code, _) =
+        tests::multi::produce_direct(&addr, "busy", 0, -1, Duration::from_secs(10), &["zero"])
+            .or_panic("produce");
+    assert_eq!(code, 0, "acks=all before the failing partition");
+
+    // "ghost" exists only on the follower: the leader answers UNKNOWN_TOPIC_OR_PARTITION.
+    assert_eq!(send_leader_and_isr(&mut c, follower, "ghost", leader), 0);
+    // The follower's fetcher sends ghost in its next round, within milliseconds; a second
+    // lets it get the error before the records below are produced.
+    std::thread::sleep(Duration::from_secs(1));
+    for (i, value) in ["one", "two", "three"].into_iter().enumerate() {
+        let started = Instant::now();
+        let (code, offset) =
+            tests::multi::produce_direct(&addr, "busy", 0, -1, Duration::from_secs(8), &[value])
+                .or_panic("produce");
+        println!("acks=all {i} answered in {:?}", started.elapsed());
+        assert_eq!(
+            (code, offset),
+            (0, i as i64 + 1),
+            "acks=all beside a partition whose fetch fails"
+        );
+    }
 }

@@ -71,6 +71,7 @@ pub const KEYS: &[KeyDoc] = &[
     key("replica.lag.time.max.ms", "30000", "A follower that has not caught up for this long is removed from the ISR."),
     key("replica.fetch.max.bytes", "1048576", "Bytes a follower asks for per partition in one fetch."),
     key("replica.fetch.wait.max.ms", "500", "How long a follower's fetch may wait for data; must be below replica.lag.time.max.ms."),
+    key("replica.fetch.backoff.ms", "200", "How long a follower leaves out a partition whose fetch failed, and waits before reconnecting to a leader (>= 0). Kafka's default is 1000; the usual error is a leader a few ms behind on the controller's LeaderAndIsr."),
     key("max.incremental.fetch.session.cache.slots", "1000", "Incremental fetch sessions (KIP-227) the broker keeps for followers and consumers (>= 0; 0: none)."),
     key("auto.leader.rebalance.enable", "true", "Periodically move leadership back to the preferred replica."),
     key("leader.imbalance.check.interval.seconds", "300", "How often the controller checks for leader imbalance (>= 1)."),

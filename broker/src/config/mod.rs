@@ -126,6 +126,7 @@ pub struct BrokerConfig {
     pub replica_lag_time_max_ms: u64,
     pub replica_fetch_max_bytes: usize,
     pub replica_fetch_wait_max_ms: u64,
+    pub replica_fetch_backoff_ms: u64,
     pub max_incremental_fetch_session_cache_slots: usize,
     pub auto_leader_rebalance_enable: bool,
     pub leader_imbalance_check_interval_seconds: u64,
@@ -243,6 +244,7 @@ fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigErr
         replica_lag_time_max_ms: s.int_at_least("replica.lag.time.max.ms", 1)?,
         replica_fetch_max_bytes: s.int_between("replica.fetch.max.bytes", 0, I32_MAX_USIZE)?,
         replica_fetch_wait_max_ms: s.int_at_least("replica.fetch.wait.max.ms", 0)?,
+        replica_fetch_backoff_ms: s.int_at_least("replica.fetch.backoff.ms", 0)?,
         max_incremental_fetch_session_cache_slots: s.int_between(
             "max.incremental.fetch.session.cache.slots",
             0,

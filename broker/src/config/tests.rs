@@ -86,6 +86,7 @@ fn env_alone_suffices_and_defaults_match_kafka() {
     assert_eq!(c.replica_lag_time_max_ms, 30_000);
     assert_eq!(c.replica_fetch_max_bytes, 1_048_576);
     assert_eq!(c.replica_fetch_wait_max_ms, 500);
+    assert_eq!(c.replica_fetch_backoff_ms, 200);
     assert_eq!(c.max_incremental_fetch_session_cache_slots, 1000);
     assert!(c.auto_leader_rebalance_enable && c.controlled_shutdown_enable);
     assert_eq!(c.leader_imbalance_check_interval_seconds, 300);

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use coordinator::kafka_client::KafkaConnection;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
@@ -21,12 +21,11 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use super::fetch_delays::FetchDelays;
 use crate::replica::Partition;
 
 const FETCH_VERSION: i16 = 12;
 const OFFSET_FOR_LEADER_EPOCH_VERSION: i16 = 3;
-/// Kafka's `replica.fetch.backoff.ms`.
-const BACKOFF: Duration = Duration::from_secs(1);
 /// Bound on one request; above `replica.fetch.wait.max.ms` so long polls are not cut short.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Kafka's `replica.fetch.response.max.bytes`.
@@ -42,6 +41,9 @@ pub struct FetcherConfig {
     pub broker_id: i32,
     pub partition_max_bytes: i32,
     pub wait_max_ms: i32,
+    /// `replica.fetch.backoff.ms`: how long a failed partition is left out, and the wait
+    /// before reconnecting to a leader.
+    pub backoff: Duration,
 }
 
 #[derive(Clone)]
@@ -89,6 +91,9 @@ struct View {
     fetching: Vec<Slot>,
     /// Topic → partition index → place in `fetching`.
     index: HashMap<String, HashMap<i32, usize>>,
+    /// Partitions that failed since their last success, left out for a while; kept across
+    /// rebuilds while the partition is followed at the same epoch.
+    delays: FetchDelays,
 }
 
 struct Slot {
@@ -150,6 +155,14 @@ impl View {
                 session.forget.push(tp);
             }
         }
+        if !self.delays.is_empty() {
+            self.delays.retain(|topic, index, epoch| {
+                assignments
+                    .map
+                    .get(&(topic.to_owned(), index))
+                    .is_some_and(|a| a.leader_epoch == epoch)
+            });
+        }
         self.version = Some(assignments.version);
     }
 
@@ -160,6 +173,13 @@ impl View {
     fn slot(&self, topic: &str, index: i32) -> Option<&Slot> {
         let i = *self.index.get(topic)?.get(&index)?;
         self.fetching.get(i)
+    }
+
+    fn is_delayed(&self, a: &Assigned, now: Instant) -> bool {
+        !self.delays.is_empty()
+            && self
+                .delays
+                .holds(&a.partition.topic, a.partition.index, a.leader_epoch, now)
     }
 }
 
@@ -318,7 +338,7 @@ impl FetchTask {
                 conn = None;
                 session.restart();
                 tokio::select! {
-                    _ = tokio::time::sleep(BACKOFF) => {}
+                    _ = tokio::time::sleep(self.config.backoff) => {}
                     _ = self.stop.cancelled() => break,
                 }
             }
@@ -351,15 +371,24 @@ impl FetchTask {
         view: &mut View,
         session: &mut FollowerSession,
     ) -> bool {
+        let now = Instant::now();
         let mut truncated = false;
         for a in &view.truncating {
+            if view.is_delayed(a, now) {
+                continue;
+            }
             tracing::trace!(leader = self.leader, topic = %a.partition.topic, partition = a.partition.index, "checking divergence");
             match truncate(conn, &self.config, a).await {
                 Ok(true) => {
                     self.mark_truncated(a);
+                    view.delays.succeeded(&a.partition.topic, a.partition.index);
                     truncated = true;
                 }
-                Ok(false) => {}
+                Ok(false) => {
+                    let (p, backoff) = (&a.partition, self.config.backoff);
+                    view.delays
+                        .failed(&p.topic, p.index, a.leader_epoch, now, backoff);
+                }
                 Err(e) => {
                     debug!(leader = self.leader, error = %e, "OffsetForLeaderEpoch failed");
                     return false;
@@ -371,7 +400,22 @@ impl FetchTask {
             // `replica.fetch.wait.max.ms` on the other partitions before they would be sent.
             view.rebuild(&lock(&self.partitions), session);
         }
-        if view.fetching.is_empty() {
+        let now = Instant::now();
+        let ready = view
+            .fetching
+            .iter()
+            .any(|s| !view.is_delayed(&s.assigned, now));
+        if !ready && session.forget.is_empty() {
+            // Nothing to send until a delay ends or the assignments change.
+            let until = view
+                .delays
+                .next_end(now)
+                .unwrap_or(now + self.config.backoff);
+            tokio::select! {
+                _ = tokio::time::sleep_until(until.into()) => {}
+                _ = self.changed.notified() => {}
+                _ = self.stop.cancelled() => {}
+            }
             return true;
         }
         self.fetch(conn, view, session).await
@@ -400,7 +444,13 @@ impl FetchTask {
         view: &mut View,
         session: &mut FollowerSession,
     ) -> bool {
-        let req = session.build(&self.config, &mut view.fetching);
+        let now = Instant::now();
+        let mut req = session.build(&self.config, &mut view.fetching, &view.delays, now);
+        if let Some(end) = view.delays.next_end(now) {
+            // Back in time to send the delayed partitions again.
+            let ms = end.saturating_duration_since(now).as_millis();
+            req.max_wait_ms = req.max_wait_ms.min(i32::try_from(ms).unwrap_or(i32::MAX));
+        }
         tracing::trace!(
             leader = self.leader,
             partitions = view.fetching.len(),
@@ -427,7 +477,8 @@ impl FetchTask {
             return true;
         }
         session.answered(req.session_epoch, resp.session_id);
-        let mut backoff = false;
+        let mut failed = Vec::new();
+        let mut recovered = Vec::new();
         for topic in &resp.responses {
             for pd in &topic.partitions {
                 let Some(slot) = view.slot(topic.topic.0.as_str(), pd.partition_index) else {
@@ -436,14 +487,25 @@ impl FetchTask {
                 if !self.still_assigned(&slot.assigned) {
                     continue;
                 }
-                if let Err(reason) = self.apply(&slot.assigned, pd) {
-                    debug!(topic = %topic.topic.0, partition = pd.partition_index, reason, "fetch error");
-                    backoff = true;
+                match self.apply(&slot.assigned, pd) {
+                    Ok(()) if !view.delays.is_empty() => recovered.push(slot.assigned.clone()),
+                    Ok(()) => {}
+                    Err(reason) => {
+                        debug!(topic = %topic.topic.0, partition = pd.partition_index, reason, "fetch error");
+                        failed.push(slot.assigned.clone());
+                    }
                 }
             }
         }
-        if backoff {
-            tokio::time::sleep(BACKOFF.min(Duration::from_millis(200))).await;
+        // Only the failed partitions wait; the next fetch leaves them out.
+        let now = Instant::now();
+        for a in recovered {
+            view.delays.succeeded(&a.partition.topic, a.partition.index);
+        }
+        for a in failed {
+            let (p, backoff) = (&a.partition, self.config.backoff);
+            view.delays
+                .failed(&p.topic, p.index, a.leader_epoch, now, backoff);
         }
         true
     }
@@ -471,8 +533,10 @@ impl FetchTask {
                     p.truncate_fully_and_start_at(pd.log_start_offset)
                         .map_err(|e| e.to_string())
                 } else {
+                    // Not an error to wait out: the divergence check comes next round.
+                    debug!(topic = %p.topic, partition = p.index, "offset out of range; re-checking divergence");
                     self.set_truncating(a);
-                    Err("offset out of range; re-checking divergence".into())
+                    Ok(())
                 }
             }
             code => Err(format!("error code {code}")),
@@ -505,11 +569,26 @@ struct FollowerSession {
 
 impl FollowerSession {
     /// The next fetch: full, or the partitions whose parameters changed plus the forgotten.
-    fn build(&mut self, config: &FetcherConfig, fetching: &mut [Slot]) -> FetchRequest {
+    /// Delayed partitions are left out, and forgotten by the leader's session: it would
+    /// answer their error on every fetch and so end every long poll at once.
+    fn build(
+        &mut self,
+        config: &FetcherConfig,
+        fetching: &mut [Slot],
+        delays: &FetchDelays,
+        now: Instant,
+    ) -> FetchRequest {
         let full = self.epoch == 0;
         let mut topics: Vec<FetchTopic> = Vec::new();
         for slot in fetching.iter_mut() {
             let p = &slot.assigned.partition;
+            let epoch = slot.assigned.leader_epoch;
+            if !delays.is_empty() && delays.holds(&p.topic, p.index, epoch, now) {
+                if slot.sent.take().is_some() && !full {
+                    self.forget.push((p.topic.clone(), p.index));
+                }
+                continue;
+            }
             // Read before the offsets: a change in between shows as a newer generation.
             let generation = p.generation();
             if !full && slot.sent.as_ref().is_some_and(|(g, _)| *g == generation) {
@@ -702,6 +781,7 @@ mod tests {
             broker_id: 2,
             partition_max_bytes: 1 << 20,
             wait_max_ms: 500,
+            backoff: Duration::from_millis(200),
         };
         let mut assignments = Assignments::default();
         for (t, i) in [("a", 0), ("a", 1), ("b", 0)] {
@@ -710,12 +790,12 @@ mod tests {
         let mut session = FollowerSession::default();
         let mut view = View::default();
         view.rebuild(&assignments, &mut session);
-        let full = session.build(&config, &mut view.fetching);
+        let full = session.build(&config, &mut view.fetching, &view.delays, Instant::now());
         assert_eq!((full.session_id, full.session_epoch), (0, 0));
         assert_eq!(sent(&full).len(), 3);
         session.answered(0, 77);
 
-        let next = session.build(&config, &mut view.fetching);
+        let next = session.build(&config, &mut view.fetching, &view.delays, Instant::now());
         assert_eq!((next.session_id, next.session_epoch), (77, 1));
         assert!(next.topics.is_empty() && next.forgotten_topics_data.is_empty());
         session.answered(1, 77);
@@ -724,7 +804,7 @@ mod tests {
         assignments.update(&("a".into(), 1), |a| a.leader_epoch = 1);
         assignments.remove(&("b".into(), 0));
         view.rebuild(&assignments, &mut session);
-        let next = session.build(&config, &mut view.fetching);
+        let next = session.build(&config, &mut view.fetching, &view.delays, Instant::now());
         assert_eq!(next.session_epoch, 2);
         assert_eq!(sent(&next), vec![("a".to_string(), 1)]);
         assert_eq!(forgotten(&next), vec![("b".to_string(), vec![0])]);
@@ -733,7 +813,7 @@ mod tests {
         // A change to a partition's log (its generation moves) without a change to its
         // fetch parameters sends nothing.
         view.fetching[0].assigned.partition.changed();
-        let next = session.build(&config, &mut view.fetching);
+        let next = session.build(&config, &mut view.fetching, &view.delays, Instant::now());
         assert!(next.topics.is_empty(), "{:?}", sent(&next));
         session.answered(3, 77);
 
@@ -746,7 +826,7 @@ mod tests {
         let a0 = assigned(dir.path(), "a", 0);
         assignments.insert(("a".into(), 0), a0);
         view.rebuild(&assignments, &mut session);
-        let next = session.build(&config, &mut view.fetching);
+        let next = session.build(&config, &mut view.fetching, &view.delays, Instant::now());
         assert_eq!(
             sent(&next),
             vec![("a".to_string(), 0), ("b".to_string(), 0)]
@@ -756,19 +836,70 @@ mod tests {
 
         // The leader lost the session: a full fetch opening a new one.
         session.failed(ResponseError::FetchSessionIdNotFound.code());
-        let full = session.build(&config, &mut view.fetching);
+        let full = session.build(&config, &mut view.fetching, &view.delays, Instant::now());
         assert_eq!((full.session_id, full.session_epoch), (0, 0));
         assert_eq!(sent(&full).len(), 3);
         session.answered(0, 78);
         // Out of step: close session 78 while opening the next.
         session.failed(ResponseError::InvalidFetchSessionEpoch.code());
-        let full = session.build(&config, &mut view.fetching);
+        let full = session.build(&config, &mut view.fetching, &view.delays, Instant::now());
         assert_eq!((full.session_id, full.session_epoch), (78, 0));
         assert_eq!(sent(&full).len(), 3);
         // No room on the leader: full fetches go on.
         session.answered(0, 0);
-        let again = session.build(&config, &mut view.fetching);
+        let again = session.build(&config, &mut view.fetching, &view.delays, Instant::now());
         assert_eq!((again.session_id, again.session_epoch), (0, 0));
         assert_eq!(sent(&again).len(), 3);
+    }
+
+    #[test]
+    fn a_delayed_partition_is_left_out_and_forgotten_until_its_delay_ends() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let backoff = Duration::from_millis(200);
+        let config = FetcherConfig {
+            broker_id: 2,
+            partition_max_bytes: 1 << 20,
+            wait_max_ms: 500,
+            backoff,
+        };
+        let mut assignments = Assignments::default();
+        for (t, i) in [("a", 0), ("a", 1)] {
+            assignments.insert((t.into(), i), assigned(dir.path(), t, i));
+        }
+        let mut session = FollowerSession::default();
+        let mut view = View::default();
+        view.rebuild(&assignments, &mut session);
+        let now = Instant::now();
+        let later = now + backoff;
+
+        // Failed before the session opens: the full fetch leaves it out.
+        view.delays.failed("a", 1, 0, now, backoff);
+        let full = session.build(&config, &mut view.fetching, &view.delays, now);
+        assert_eq!(sent(&full), vec![("a".to_string(), 0)]);
+        session.answered(0, 9);
+
+        // Its delay over, it joins the session.
+        let next = session.build(&config, &mut view.fetching, &view.delays, later);
+        assert_eq!(sent(&next), vec![("a".to_string(), 1)]);
+        session.answered(1, 9);
+
+        // Failed while in the session: forgotten once, then neither sent nor forgotten.
+        view.delays.failed("a", 1, 0, later, backoff);
+        let next = session.build(&config, &mut view.fetching, &view.delays, later);
+        assert!(next.topics.is_empty(), "{:?}", sent(&next));
+        assert_eq!(forgotten(&next), vec![("a".to_string(), vec![1])]);
+        session.answered(2, 9);
+        let next = session.build(&config, &mut view.fetching, &view.delays, later);
+        assert!(next.topics.is_empty() && next.forgotten_topics_data.is_empty());
+        session.answered(3, 9);
+
+        // A new leader epoch is not delayed (the error was about the state it replaces), and
+        // the rebuild drops the old epoch's failures.
+        assignments.update(&("a".into(), 1), |a| a.leader_epoch = 1);
+        view.rebuild(&assignments, &mut session);
+        assert!(view.delays.is_empty());
+        let next = session.build(&config, &mut view.fetching, &view.delays, later);
+        assert_eq!(sent(&next), vec![("a".to_string(), 1)]);
+        assert!(next.forgotten_topics_data.is_empty());
     }
 }

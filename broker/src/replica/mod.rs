@@ -5,11 +5,13 @@
 //! - [`partition`]: one replica: log, role, high watermark, producer state.
 //! - [`producer_state`]: idempotent-producer sequence tracking.
 //! - [`fetcher`]: follower fetches from leaders, with leader-epoch truncation.
+//! - [`fetch_delays`]: partitions a fetcher leaves out for a while after an error.
 //! - [`follower_polls`]: ends a follower's long poll when it is needed on a new partition.
 //! - [`isr`]: leader-side ISR shrink/expand, written to ZooKeeper by the leader.
 //! - [`checkpoint`]: high-watermark checkpoint files.
 
 pub mod checkpoint;
+mod fetch_delays;
 pub mod fetcher;
 pub mod follower_polls;
 pub mod isr;
