@@ -7,6 +7,15 @@
 //! Checkpoint format (text): `0` (version), the entry count, then `<epoch> <startOffset>` per
 //! line in ascending order. It is written to a temporary file, fsynced and renamed over the
 //! old one so a crash leaves either the old or the new checkpoint, never a torn one.
+//!
+//! Entries that come from appended batches ([`LeaderEpochCache::assign_from_batch`]) are not
+//! written at once: opening a log scans every batch and replays them (see `Log::open`), so a
+//! crash cannot lose one, and a follower taking over many new partitions does not pay two
+//! fsyncs per partition on its fetch path. They are written with the next flush of the log
+//! (`flush.ms`, `flush.messages`, shutdown) or any other change. Entries no batch carries (a
+//! new leader's epoch, the truncations) are written before the call returns, as Kafka writes
+//! all of them. (Writing them every few seconds instead, even outside the log's lock, put
+//! thousands of fsyncs of a just-created topic in the way of the produce path.)
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -25,11 +34,14 @@ pub struct EpochEntry {
     pub start_offset: i64,
 }
 
-/// Ascending `(epoch, start offset)` entries, persisted on every change.
+/// Ascending `(epoch, start offset)` entries, persisted on every change but those a batch in
+/// the log records.
 #[derive(Debug)]
 pub struct LeaderEpochCache {
     path: PathBuf,
     entries: Vec<EpochEntry>,
+    /// Entries from [`Self::assign_from_batch`] not yet in the checkpoint file.
+    unwritten: bool,
 }
 
 impl LeaderEpochCache {
@@ -49,6 +61,7 @@ impl LeaderEpochCache {
         Ok(LeaderEpochCache {
             path: path.to_path_buf(),
             entries,
+            unwritten: false,
         })
     }
 
@@ -72,15 +85,45 @@ impl LeaderEpochCache {
     /// latest one. Entries starting at or after `start_offset` are dropped first, as Kafka does,
     /// so start offsets stay strictly increasing.
     pub fn assign(&mut self, epoch: i32, start_offset: i64) -> Result<(), LogError> {
+        if self.assign_in_memory(epoch, start_offset) {
+            self.persist()?;
+        }
+        Ok(())
+    }
+
+    /// [`Self::assign`] for the epoch of a batch just appended at `start_offset`, left for
+    /// [`Self::write_if_behind`]: the batch itself lets recovery rebuild the entry. Returns
+    /// whether an entry was added.
+    pub fn assign_from_batch(&mut self, epoch: i32, start_offset: i64) -> bool {
+        let added = self.assign_in_memory(epoch, start_offset);
+        self.unwritten |= added;
+        added
+    }
+
+    fn assign_in_memory(&mut self, epoch: i32, start_offset: i64) -> bool {
         if epoch < 0 || self.latest_epoch().is_some_and(|latest| epoch <= latest) {
-            return Ok(());
+            return false;
         }
         self.entries.retain(|e| e.start_offset < start_offset);
         self.entries.push(EpochEntry {
             epoch,
             start_offset,
         });
-        self.persist()
+        true
+    }
+
+    /// Whether entries from [`Self::assign_from_batch`] are still only in memory.
+    #[cfg(test)]
+    pub fn is_behind(&self) -> bool {
+        self.unwritten
+    }
+
+    /// Writes the checkpoint if [`Self::assign_from_batch`] added entries since the last write.
+    pub fn write_if_behind(&mut self) -> Result<(), LogError> {
+        if self.unwritten {
+            self.persist()?;
+        }
+        Ok(())
     }
 
     /// OffsetForLeaderEpoch: `(epoch, end offset)` for `requested_epoch`, following Kafka's
@@ -150,7 +193,7 @@ impl LeaderEpochCache {
     }
 
     /// Writes the checkpoint atomically: temp file, fsync, rename, fsync the directory.
-    fn persist(&self) -> Result<(), LogError> {
+    fn persist(&mut self) -> Result<(), LogError> {
         let mut text = format!("{VERSION}\n{}\n", self.entries.len());
         for e in &self.entries {
             text.push_str(&format!("{} {}\n", e.epoch, e.start_offset));
@@ -164,6 +207,7 @@ impl LeaderEpochCache {
         if let Some(dir) = self.path.parent() {
             sync_dir(dir)?;
         }
+        self.unwritten = false;
         Ok(())
     }
 }
@@ -292,6 +336,27 @@ mod tests {
         let reloaded = cache(dir.path());
         assert_eq!(reloaded.entries(), c.entries());
         assert!(!dir.path().join("leader-epoch-checkpoint.tmp").exists());
+    }
+
+    #[test]
+    fn batch_epochs_wait_for_the_next_write() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(CHECKPOINT_FILE);
+        let mut c = cache(dir.path());
+        assert!(c.assign_from_batch(1, 0));
+        assert!(!c.assign_from_batch(1, 4), "same epoch");
+        assert!(c.is_behind());
+        assert!(!path.exists(), "written before a flush");
+        c.write_if_behind().expect("write");
+        assert!(!c.is_behind());
+        assert_eq!(fs::read_to_string(&path).expect("read"), "0\n1\n1 0\n");
+
+        assert!(c.assign_from_batch(2, 10));
+        assert_eq!(cache(dir.path()).latest_epoch(), Some(1));
+        // Any persisted change carries the batch entries along.
+        c.assign(3, 20).expect("assign");
+        assert!(!c.is_behind());
+        assert_eq!(cache(dir.path()).entries(), c.entries());
     }
 
     #[test]

@@ -121,9 +121,11 @@ impl Log {
         }
     }
 
-    /// fsyncs the active segment (rolled segments were fsynced when sealed).
+    /// fsyncs the active segment (rolled segments were fsynced when sealed) and writes the
+    /// leader epochs appends added, so a flushed log never needs its epochs rebuilt.
     pub fn flush(&mut self) -> Result<(), LogError> {
         self.active_mut().sync()?;
+        self.epochs.write_if_behind()?;
         self.unflushed_messages = 0;
         self.last_flush_ms = now_ms();
         Ok(())

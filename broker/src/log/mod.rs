@@ -152,6 +152,7 @@ impl Log {
         fs::create_dir_all(dir).ctx(|| format!("creating {}", dir.display()))?;
         let bases = maintenance::list_segments(dir)?;
         let mut segments = BTreeMap::new();
+        let mut epoch_starts = Vec::new();
         let mut min_offset = 0;
         for (i, &base) in bases.iter().enumerate() {
             let sealed = i + 1 < bases.len();
@@ -159,6 +160,7 @@ impl Log {
             if r.rebuilt_index {
                 tracing::info!(segment = %r.segment.log_path().display(), "rebuilt index");
             }
+            epoch_starts.extend(r.epoch_starts);
             min_offset = r.segment.next_offset();
             segments.insert(base, r.segment);
             if r.truncated_bytes > 0 {
@@ -184,6 +186,15 @@ impl Log {
         let leo = log.log_end_offset();
         log.epochs.truncate_from_end(leo)?;
         log.epochs.truncate_from_start(log_start_offset)?;
+        // Entries the batches carry but the checkpoint missed (appended after its last write);
+        // like the appends' own, they reach the file with the next flush.
+        let mut rebuilt = 0;
+        for e in epoch_starts {
+            rebuilt += usize::from(log.epochs.assign_from_batch(e.epoch, e.start_offset));
+        }
+        if rebuilt > 0 {
+            tracing::info!(dir = %dir.display(), entries = rebuilt, "rebuilt leader epochs from the log");
+        }
         Ok(log)
     }
 
@@ -340,7 +351,7 @@ impl Log {
         for h in headers {
             // Ignored unless the epoch is newer than the latest entry.
             self.epochs
-                .assign(h.partition_leader_epoch, h.base_offset)?;
+                .assign_from_batch(h.partition_leader_epoch, h.base_offset);
         }
         let messages: u64 = headers.iter().map(|h| h.last_offset_delta as u64 + 1).sum();
         self.after_append(messages)?;

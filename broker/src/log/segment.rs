@@ -10,6 +10,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::epoch::EpochEntry;
 use super::index::{IndexFile, OffsetEntry, TimeEntry};
 use super::slice::LogSlice;
 use super::{now_ms, IoContext, LogError};
@@ -67,6 +68,8 @@ pub(crate) struct Recovered {
     pub(crate) truncated_bytes: u64,
     /// Whether an index file had to be rebuilt.
     pub(crate) rebuilt_index: bool,
+    /// Where each newer leader epoch starts among the surviving batches, in offset order.
+    pub(crate) epoch_starts: Vec<EpochEntry>,
 }
 
 impl Segment {
@@ -130,7 +133,8 @@ impl Segment {
             .ctx(|| format!("stat {}", seg.log_path.display()))?
             .len();
         seg.next_offset = base_offset.max(min_offset);
-        let valid = seg.scan_valid(file_len)?;
+        let mut epoch_starts = Vec::new();
+        let valid = seg.scan_valid(file_len, &mut epoch_starts)?;
         if valid < file_len {
             seg.file
                 .set_len(valid)
@@ -151,11 +155,18 @@ impl Segment {
             segment: seg,
             truncated_bytes: file_len - valid,
             rebuilt_index,
+            epoch_starts,
         })
     }
 
-    /// Feeds every valid batch to [`Self::on_batch`]; returns the length of the valid prefix.
-    fn scan_valid(&mut self, file_len: u64) -> Result<u64, LogError> {
+    /// Feeds every valid batch to [`Self::on_batch`], noting in `epoch_starts` each batch
+    /// with a newer leader epoch than the ones before it; returns the length of the valid
+    /// prefix.
+    fn scan_valid(
+        &mut self,
+        file_len: u64,
+        epoch_starts: &mut Vec<EpochEntry>,
+    ) -> Result<u64, LogError> {
         let path = self.log_path.clone();
         let ctx = || format!("reading {}", path.display());
         let file = self.file.try_clone().ctx(ctx)?;
@@ -180,6 +191,15 @@ impl Segment {
                 break;
             }
             self.on_batch(pos, &header);
+            if epoch_starts
+                .last()
+                .is_none_or(|e| header.partition_leader_epoch > e.epoch)
+            {
+                epoch_starts.push(EpochEntry {
+                    epoch: header.partition_leader_epoch,
+                    start_offset: header.base_offset,
+                });
+            }
             pos += size;
         }
         self.size = pos;

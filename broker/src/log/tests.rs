@@ -549,6 +549,108 @@ fn follower_append_keeps_offsets_and_tracks_epochs() {
     assert_eq!(follower.leader_epochs().end_offset_for(1, 8), (1, 6));
 }
 
+/// The entries of the checkpoint file itself, as the next open would load them.
+fn checkpointed(dir: &Path) -> Vec<EpochEntry> {
+    LeaderEpochCache::load(&dir.join(CHECKPOINT_FILE))
+        .expect("load")
+        .entries()
+        .to_vec()
+}
+
+#[test]
+fn follower_epochs_lost_with_the_process_are_rebuilt_from_the_batches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut leader = open(&dir.path().join("leader"), big_segments());
+    let follower_dir = dir.path().join("follower");
+    let mut follower = open(&follower_dir, big_segments());
+    // This replica led epoch 2 from offset 0 before following: written at once.
+    follower.leader_epochs_mut().assign(2, 0).expect("assign");
+    fill(&mut leader, 2);
+    leader
+        .append_as_leader(&simple(2, 3000), 3, None)
+        .expect("epoch 3");
+    leader
+        .append_as_leader(&simple(1, 4000), 5, None)
+        .expect("epoch 5");
+    let data = loaded(&leader.read(0, 1 << 20, i64::MAX, true).expect("read"));
+    follower.append_as_follower(&data).expect("follow");
+    // Epoch 1's batches start at 0 too, but 1 is older than 2: ignored, as Kafka does.
+    let want = [
+        EpochEntry {
+            epoch: 2,
+            start_offset: 0,
+        },
+        EpochEntry {
+            epoch: 3,
+            start_offset: 6,
+        },
+        EpochEntry {
+            epoch: 5,
+            start_offset: 8,
+        },
+    ];
+    assert_eq!(follower.leader_epochs().entries(), &want);
+    assert_eq!(checkpointed(&follower_dir), &want[..1], "not written yet");
+
+    // The process dies: no flush, no close. The batches are in the page cache.
+    drop(follower);
+    let mut follower = open(&follower_dir, big_segments());
+    assert_eq!(follower.leader_epochs().entries(), &want);
+    assert_eq!(follower.leader_epochs().end_offset_for(3, 9), (3, 8));
+
+    // A flush writes what appends and recovery added.
+    leader
+        .append_as_leader(&simple(1, 5000), 7, None)
+        .expect("epoch 7");
+    let data = loaded(&leader.read(9, 1 << 20, i64::MAX, true).expect("read"));
+    follower.append_as_follower(&data).expect("follow");
+    assert_eq!(checkpointed(&follower_dir), &want[..1], "still not written");
+    follower.close().expect("close");
+    let written = checkpointed(&follower_dir);
+    assert_eq!(written[..3], want);
+    assert_eq!(
+        written.get(3),
+        Some(&EpochEntry {
+            epoch: 7,
+            start_offset: 9
+        })
+    );
+}
+
+#[test]
+fn a_checkpoint_ahead_of_a_shortened_log_loses_the_lost_epochs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = open(dir.path(), big_segments());
+    fill(&mut log, 2);
+    log.append_as_leader(&simple(2, 3000), 3, None)
+        .expect("epoch 3");
+    log.flush().expect("flush");
+    assert_eq!(checkpointed(dir.path()).len(), 2);
+    drop(log);
+    // The machine lost the epoch-3 batch but the checkpoint had reached the disk.
+    let bytes = fs::read(last_segment_log(dir.path())).expect("read");
+    let cut = batches(&bytes)
+        .take(2)
+        .map(|b| b.expect("batch").1.len())
+        .sum::<usize>();
+    OpenOptions::new()
+        .write(true)
+        .open(last_segment_log(dir.path()))
+        .expect("open")
+        .set_len(cut as u64)
+        .expect("cut");
+    let log = open(dir.path(), big_segments());
+    assert_eq!(log.log_end_offset(), 6);
+    assert_eq!(
+        log.leader_epochs().entries(),
+        &[EpochEntry {
+            epoch: 1,
+            start_offset: 0
+        }]
+    );
+    assert_eq!(checkpointed(dir.path()), log.leader_epochs().entries());
+}
+
 #[test]
 fn flush_policy_and_delete() {
     let dir = tempfile::tempdir().expect("tempdir");
