@@ -8,13 +8,16 @@
 //! line in ascending order. It is written to a temporary file, fsynced and renamed over the
 //! old one so a crash leaves either the old or the new checkpoint, never a torn one.
 //!
-//! Entries that come from appended batches ([`LeaderEpochCache::assign_from_batch`]) are not
-//! written at once: opening a log scans every batch and replays them (see `Log::open`), so a
-//! crash cannot lose one, and a follower taking over many new partitions does not pay two
-//! fsyncs per partition on its fetch path. They are written with the next flush of the log
-//! (`flush.ms`, `flush.messages`, shutdown) or any other change. Entries no batch carries (a
-//! new leader's epoch, the truncations) are written before the call returns, as Kafka writes
-//! all of them. (Writing them every few seconds instead, even outside the log's lock, put
+//! New entries ([`LeaderEpochCache::assign`]) are not written at once, so that a broker taking
+//! over many new partitions does not pay two fsyncs per partition in LeaderAndIsr or on its
+//! fetch path. A crash cannot lose one: an epoch that batches were written in is rebuilt by
+//! `Log::open`, which scans every batch; a leader's epoch with no batch yet is assigned again
+//! by the role the controller sends a restarted broker, and with no batch of it anywhere no
+//! follower can ask for its end. New entries are written with the next flush of the log
+//! (`flush.ms`, `flush.messages`, shutdown) or with a truncation. Truncations are written
+//! before they return, as Kafka writes every change: a stale file could bring back an entry
+//! for offsets that now hold batches of an older epoch, which no scan would correct.
+//! (Writing new entries every few seconds instead, even outside the log's lock, put
 //! thousands of fsyncs of a just-created topic in the way of the produce path.)
 
 use std::fs::{self, File};
@@ -34,13 +37,12 @@ pub struct EpochEntry {
     pub start_offset: i64,
 }
 
-/// Ascending `(epoch, start offset)` entries, persisted on every change but those a batch in
-/// the log records.
+/// Ascending `(epoch, start offset)` entries, persisted by truncations and flushes.
 #[derive(Debug)]
 pub struct LeaderEpochCache {
     path: PathBuf,
     entries: Vec<EpochEntry>,
-    /// Entries from [`Self::assign_from_batch`] not yet in the checkpoint file.
+    /// Entries from [`Self::assign`] not yet in the checkpoint file.
     unwritten: bool,
 }
 
@@ -81,26 +83,11 @@ impl LeaderEpochCache {
         self.entries.first().copied()
     }
 
-    /// Records that `epoch` starts at `start_offset`. Ignored unless `epoch` is newer than the
-    /// latest one. Entries starting at or after `start_offset` are dropped first, as Kafka does,
-    /// so start offsets stay strictly increasing.
-    pub fn assign(&mut self, epoch: i32, start_offset: i64) -> Result<(), LogError> {
-        if self.assign_in_memory(epoch, start_offset) {
-            self.persist()?;
-        }
-        Ok(())
-    }
-
-    /// [`Self::assign`] for the epoch of a batch just appended at `start_offset`, left for
-    /// [`Self::write_if_behind`]: the batch itself lets recovery rebuild the entry. Returns
-    /// whether an entry was added.
-    pub fn assign_from_batch(&mut self, epoch: i32, start_offset: i64) -> bool {
-        let added = self.assign_in_memory(epoch, start_offset);
-        self.unwritten |= added;
-        added
-    }
-
-    fn assign_in_memory(&mut self, epoch: i32, start_offset: i64) -> bool {
+    /// Records that `epoch` starts at `start_offset`, in memory until the next write (see the
+    /// module notes). Ignored unless `epoch` is newer than the latest one. Entries starting at
+    /// or after `start_offset` are dropped first, as Kafka does, so start offsets stay strictly
+    /// increasing. Returns whether an entry was added.
+    pub fn assign(&mut self, epoch: i32, start_offset: i64) -> bool {
         if epoch < 0 || self.latest_epoch().is_some_and(|latest| epoch <= latest) {
             return false;
         }
@@ -109,16 +96,17 @@ impl LeaderEpochCache {
             epoch,
             start_offset,
         });
+        self.unwritten = true;
         true
     }
 
-    /// Whether entries from [`Self::assign_from_batch`] are still only in memory.
+    /// Whether entries from [`Self::assign`] are still only in memory.
     #[cfg(test)]
     pub fn is_behind(&self) -> bool {
         self.unwritten
     }
 
-    /// Writes the checkpoint if [`Self::assign_from_batch`] added entries since the last write.
+    /// Writes the checkpoint if [`Self::assign`] added entries since the last write.
     pub fn write_if_behind(&mut self) -> Result<(), LogError> {
         if self.unwritten {
             self.persist()?;
@@ -267,11 +255,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut c = cache(dir.path());
         assert_eq!(c.latest_epoch(), None);
-        c.assign(1, 0).expect("assign");
-        c.assign(1, 5).expect("assign");
-        c.assign(0, 7).expect("assign");
-        c.assign(3, 10).expect("assign");
-        c.assign(4, 10).expect("assign");
+        c.assign(1, 0);
+        c.assign(1, 5);
+        c.assign(0, 7);
+        c.assign(3, 10);
+        c.assign(4, 10);
         let want = [
             EpochEntry {
                 epoch: 1,
@@ -291,9 +279,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut c = cache(dir.path());
         assert_eq!(c.end_offset_for(0, 10), (-1, -1));
-        c.assign(2, 5).expect("assign");
-        c.assign(4, 20).expect("assign");
-        c.assign(7, 30).expect("assign");
+        c.assign(2, 5);
+        c.assign(4, 20);
+        c.assign(7, 30);
         assert_eq!(c.end_offset_for(7, 42), (7, 42));
         assert_eq!(c.end_offset_for(4, 42), (4, 30));
         assert_eq!(c.end_offset_for(5, 42), (4, 30));
@@ -307,10 +295,11 @@ mod tests {
     fn truncation_and_checkpoint_round_trip() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut c = cache(dir.path());
-        c.assign(1, 0).expect("assign");
-        c.assign(2, 10).expect("assign");
-        c.assign(3, 20).expect("assign");
-        c.assign(5, 30).expect("assign");
+        c.assign(1, 0);
+        c.assign(2, 10);
+        c.assign(3, 20);
+        c.assign(5, 30);
+        c.write_if_behind().expect("write");
         let text = fs::read_to_string(dir.path().join(CHECKPOINT_FILE)).expect("read");
         assert_eq!(text, "0\n4\n1 0\n2 10\n3 20\n5 30\n");
 
@@ -339,24 +328,26 @@ mod tests {
     }
 
     #[test]
-    fn batch_epochs_wait_for_the_next_write() {
+    fn new_epochs_wait_for_the_next_write_and_truncations_do_not() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join(CHECKPOINT_FILE);
         let mut c = cache(dir.path());
-        assert!(c.assign_from_batch(1, 0));
-        assert!(!c.assign_from_batch(1, 4), "same epoch");
+        assert!(c.assign(1, 0));
+        assert!(!c.assign(1, 4), "same epoch");
         assert!(c.is_behind());
         assert!(!path.exists(), "written before a flush");
         c.write_if_behind().expect("write");
         assert!(!c.is_behind());
         assert_eq!(fs::read_to_string(&path).expect("read"), "0\n1\n1 0\n");
 
-        assert!(c.assign_from_batch(2, 10));
+        assert!(c.assign(2, 10));
+        assert!(c.assign(3, 20));
         assert_eq!(cache(dir.path()).latest_epoch(), Some(1));
-        // Any persisted change carries the batch entries along.
-        c.assign(3, 20).expect("assign");
+        // A truncation is written at once, with the new entries it keeps.
+        c.truncate_from_end(20).expect("truncate");
         assert!(!c.is_behind());
         assert_eq!(cache(dir.path()).entries(), c.entries());
+        assert_eq!(c.latest_epoch(), Some(2));
     }
 
     #[test]

@@ -190,7 +190,7 @@ impl Log {
         // like the appends' own, they reach the file with the next flush.
         let mut rebuilt = 0;
         for e in epoch_starts {
-            rebuilt += usize::from(log.epochs.assign_from_batch(e.epoch, e.start_offset));
+            rebuilt += usize::from(log.epochs.assign(e.epoch, e.start_offset));
         }
         if rebuilt > 0 {
             tracing::info!(dir = %dir.display(), entries = rebuilt, "rebuilt leader epochs from the log");
@@ -350,8 +350,7 @@ impl Log {
         self.active_mut().append(parts, headers)?;
         for h in headers {
             // Ignored unless the epoch is newer than the latest entry.
-            self.epochs
-                .assign_from_batch(h.partition_leader_epoch, h.base_offset);
+            self.epochs.assign(h.partition_leader_epoch, h.base_offset);
         }
         let messages: u64 = headers.iter().map(|h| h.last_offset_delta as u64 + 1).sum();
         self.after_append(messages)?;

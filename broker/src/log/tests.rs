@@ -404,7 +404,7 @@ fn retention_by_time_rolls_and_keeps_empty_active() {
             ..small_config()
         },
     );
-    log.leader_epochs_mut().assign(1, 0).expect("assign");
+    log.leader_epochs_mut().assign(1, 0);
     fill(&mut log, 10);
     assert_eq!(log.enforce_retention(1000).expect("nothing old"), 0);
     let first_segment_max = 1000 + 10 * 3;
@@ -563,8 +563,9 @@ fn follower_epochs_lost_with_the_process_are_rebuilt_from_the_batches() {
     let mut leader = open(&dir.path().join("leader"), big_segments());
     let follower_dir = dir.path().join("follower");
     let mut follower = open(&follower_dir, big_segments());
-    // This replica led epoch 2 from offset 0 before following: written at once.
-    follower.leader_epochs_mut().assign(2, 0).expect("assign");
+    // This replica led epoch 2 from offset 0 before following, and its log was flushed then.
+    follower.leader_epochs_mut().assign(2, 0);
+    follower.flush().expect("flush");
     fill(&mut leader, 2);
     leader
         .append_as_leader(&simple(2, 3000), 3, None)

@@ -215,7 +215,7 @@ impl ReplicaManager {
         let partition = self.get_or_create(topic, index)?;
         let leader = role.leader;
         let epoch = role.leader_epoch;
-        let applied = partition.apply_role(role, now_ms)?;
+        let applied = partition.apply_role(role, now_ms);
         if applied {
             let as_what = if leader == self.broker_id {
                 "leader"

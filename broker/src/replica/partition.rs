@@ -228,7 +228,7 @@ impl Partition {
     /// Applies a role from the controller. A newer leader epoch (or a first role) makes us
     /// leader or follower; the same epoch only refreshes ISR and partition epoch (Kafka ignores
     /// older epochs). Returns whether leadership changed.
-    pub fn apply_role(&self, new: ReplicaRole, now_ms: i64) -> Result<bool, LogError> {
+    pub fn apply_role(&self, new: ReplicaRole, now_ms: i64) -> bool {
         let mut role = lock(&self.role);
         let first = role.replicas.is_empty();
         if !first && new.leader_epoch <= role.leader_epoch {
@@ -237,7 +237,7 @@ impl Partition {
                 role.replicas = new.replicas;
                 role.partition_epoch = new.partition_epoch;
             }
-            return Ok(false);
+            return false;
         }
         let becomes_leader = new.leader == self.broker_id;
         if role.leader == self.broker_id && !becomes_leader {
@@ -248,7 +248,8 @@ impl Partition {
         if becomes_leader {
             let mut log = self.log_write();
             let leo = log.log_end_offset();
-            log.leader_epochs_mut().assign(role.leader_epoch, leo)?;
+            // Not written to the checkpoint yet: see `log::epoch` for why a crash cannot lose it.
+            log.leader_epochs_mut().assign(role.leader_epoch, leo);
             self.epoch_start_offset.store(leo, Ordering::Release);
             let mut followers = lock(&self.followers);
             followers.clear();
@@ -262,7 +263,7 @@ impl Partition {
         drop(role);
         self.changed();
         self.maybe_advance_high_watermark();
-        Ok(true)
+        true
     }
 
     /// Marks `proposed` as being written: until [`Self::end_isr_change`] the high watermark
@@ -658,12 +659,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = Log::open(&dir.path().join("t-0"), LogConfig::default()).expect("log");
         let partition = Partition::new("t".into(), 0, 1, log).expect("partition");
-        partition.apply_role(role(1, 0), 0).expect("leader");
+        partition.apply_role(role(1, 0), 0);
         let waiter = partition.subscribe();
         // A new epoch as leader keeps waiters waiting.
-        partition.apply_role(role(1, 1), 0).expect("leader again");
+        partition.apply_role(role(1, 1), 0);
         assert!(waiter.has_changed().is_ok(), "still open");
-        partition.apply_role(role(2, 2), 0).expect("follower");
+        partition.apply_role(role(2, 2), 0);
         assert!(
             waiter.has_changed().is_err(),
             "closed when leadership moved"
@@ -682,7 +683,7 @@ mod tests {
             None,
             "no role yet"
         );
-        partition.apply_role(role(1, 0), 0).expect("leader");
+        partition.apply_role(role(1, 0), 0);
         assert_eq!(partition.followers_yet_to_fetch(|| 1000), Some(vec![2]));
         assert_eq!(
             partition.followers_yet_to_fetch(|| 1000 + POKE_EVERY_MS - 1),
@@ -700,9 +701,26 @@ mod tests {
             "it fetched"
         );
         // A new term starts over.
-        partition
-            .apply_role(role(1, 1), 2000)
-            .expect("leader again");
+        partition.apply_role(role(1, 1), 2000);
         assert_eq!(partition.followers_yet_to_fetch(|| 2000), Some(vec![2]));
+    }
+
+    #[test]
+    fn a_leader_epoch_lost_with_the_process_comes_back_with_the_role() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t-0");
+        let log = Log::open(&path, LogConfig::default()).expect("log");
+        let partition = Partition::new("t".into(), 0, 1, log).expect("partition");
+        partition.apply_role(role(1, 3), 0);
+        assert_eq!(partition.end_offset_for_epoch(3), (3, 0));
+        // Killed before any record or flush: the checkpoint file never saw epoch 3.
+        drop(partition);
+        let log = Log::open(&path, LogConfig::default()).expect("reopen");
+        assert_eq!(log.leader_epochs().latest_epoch(), None);
+        // A restarted broker's first LeaderAndIsr names its role again, at that epoch or later.
+        let partition = Partition::new("t".into(), 0, 1, log).expect("partition");
+        partition.apply_role(role(1, 3), 0);
+        assert_eq!(partition.latest_epoch(), Some(3));
+        assert_eq!(partition.end_offset_for_epoch(3), (3, 0));
     }
 }
