@@ -67,6 +67,16 @@ impl LeaderEpochCache {
         })
     }
 
+    /// An empty cache that replaces the file at `path` on its next write: for a checkpoint that
+    /// cannot be read, whose entries `Log::open` rebuilds from the batches.
+    pub(super) fn replacing(path: &Path) -> LeaderEpochCache {
+        LeaderEpochCache {
+            path: path.to_path_buf(),
+            entries: Vec::new(),
+            unwritten: true,
+        }
+    }
+
     pub fn entries(&self) -> &[EpochEntry] {
         &self.entries
     }

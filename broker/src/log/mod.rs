@@ -173,7 +173,16 @@ impl Log {
             segments.insert(0, Segment::create(dir, 0, config.index_interval_bytes)?);
         }
         let log_start_offset = segments.keys().next().copied().unwrap_or(0);
-        let epochs = LeaderEpochCache::load(&dir.join(CHECKPOINT_FILE))?;
+        let checkpoint = dir.join(CHECKPOINT_FILE);
+        let epochs = match LeaderEpochCache::load(&checkpoint) {
+            Ok(epochs) => epochs,
+            // Every batch carries its epoch, so the log itself can stand in for the file.
+            Err(LogError::Corrupt(why)) => {
+                tracing::warn!(error = %why, "unreadable leader epoch checkpoint: rebuilding it from the log");
+                LeaderEpochCache::replacing(&checkpoint)
+            }
+            Err(e) => return Err(e),
+        };
         let mut log = Log {
             dir: dir.to_path_buf(),
             config,

@@ -619,6 +619,33 @@ fn follower_epochs_lost_with_the_process_are_rebuilt_from_the_batches() {
 }
 
 #[test]
+fn an_unreadable_checkpoint_is_rebuilt_from_the_batches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = open(dir.path(), big_segments());
+    fill(&mut log, 2);
+    log.append_as_leader(&simple(2, 3000), 3, None)
+        .expect("epoch 3");
+    log.close().expect("close");
+    let want = checkpointed(dir.path());
+    assert_eq!(want.len(), 2);
+    fs::write(dir.path().join(CHECKPOINT_FILE), "0\n2\n1 0\n3").expect("tear it");
+
+    let log = open(dir.path(), big_segments());
+    assert_eq!(log.leader_epochs().entries(), &want);
+    log.close().expect("close");
+    assert_eq!(checkpointed(dir.path()), want, "rewritten by the flush");
+
+    // An empty log with a garbled checkpoint opens empty and writes a good file.
+    let empty = tempfile::tempdir().expect("tempdir");
+    fs::create_dir_all(empty.path()).expect("dir");
+    fs::write(empty.path().join(CHECKPOINT_FILE), "garbage").expect("garble");
+    let log = open(empty.path(), big_segments());
+    assert!(log.leader_epochs().entries().is_empty());
+    log.close().expect("close");
+    assert!(checkpointed(empty.path()).is_empty());
+}
+
+#[test]
 fn a_checkpoint_ahead_of_a_shortened_log_loses_the_lost_epochs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut log = open(dir.path(), big_segments());
