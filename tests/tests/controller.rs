@@ -43,10 +43,20 @@ fn create_topic(c: &mut MultiCluster, topic: &str, assignment: &[&[i32]]) -> Cre
             .with_replication_factor(-1)
             .with_assignments(assignments)])
         .with_timeout_ms(15_000);
-    let mut client = WireClient::connect(&controller_addr(c)).expect("connect");
-    let resp: CreateTopicsResponse = client.request(5, &request).expect("CreateTopics");
-    assert_eq!(resp.topics[0].error_code, 0, "{resp:?}");
-    resp
+    // Right after a failover, the broker that Metadata names may not have taken over yet and
+    // answers NOT_CONTROLLER (41); a client asks Metadata again and retries, as here.
+    let deadline = Instant::now() + SHORT;
+    loop {
+        let mut client = WireClient::connect(&controller_addr(c)).expect("connect");
+        let resp: CreateTopicsResponse = client.request(5, &request).expect("CreateTopics");
+        let code = resp.topics[0].error_code;
+        if code == 41 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        }
+        assert_eq!(code, 0, "{resp:?}");
+        return resp;
+    }
 }
 
 #[test]
