@@ -122,7 +122,8 @@ impl Log {
     }
 
     /// fsyncs the active segment (rolled segments were fsynced when sealed) and writes the
-    /// leader epochs appends added, so a flushed log never needs its epochs rebuilt.
+    /// leader epochs assigned since the checkpoint's last write, so a flushed log never needs
+    /// its epochs rebuilt.
     pub fn flush(&mut self) -> Result<(), LogError> {
         self.active_mut().sync()?;
         self.epochs.write_if_behind()?;
