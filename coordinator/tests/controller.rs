@@ -270,3 +270,47 @@ async fn controller_elects_creates_partition_states_and_fails_over() {
     .await
     .unwrap();
 }
+
+/// A broker learns who the controller is from that controller's UpdateMetadata, and clients
+/// learn it from that broker's Metadata: by the time the first UpdateMetadata of a failover
+/// arrives, the controller must already accept admin requests (Kafka's `isActive` is true from
+/// the election on), even while it is still electing leaders for many partitions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controller_is_active_before_it_names_itself_in_metadata() {
+    let server = shared().unwrap();
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let (port, mut received) = fake_broker().await;
+        let zk = connect(&server.connect_string(), "/controller-active-test").await;
+        bootstrap::ensure_persistent_paths(&zk).await.unwrap();
+        register_broker(&zk, &registration(1, port), Duration::ZERO)
+            .await
+            .unwrap();
+        // Partitions without a state: the failover elects (and writes) each of them after it
+        // has sent UpdateMetadata.
+        admin::create_topic(&zk, "many", 200, 1, &BTreeMap::new())
+            .await
+            .unwrap();
+        let stop = CancellationToken::new();
+        let (task, handle) = controller::start(zk.clone(), config(1), stop.clone());
+        loop {
+            if let Received::UpdateMetadata(r) = received.recv().await.unwrap() {
+                assert_eq!(r.controller_id.0, 1);
+                assert!(
+                    handle.is_active(),
+                    "UpdateMetadata names a controller that answers NOT_CONTROLLER"
+                );
+                break;
+            }
+        }
+        // The failover still completes: every partition gets its leader.
+        for p in [0, 199] {
+            let (lic, _) = eventually(|| state(&zk, "many", p)).await;
+            assert_eq!(lic.leader, 1);
+        }
+        stop.cancel();
+        task.await.unwrap();
+        zk.close().await;
+    })
+    .await
+    .unwrap();
+}

@@ -43,8 +43,8 @@ fn create_topic(c: &mut MultiCluster, topic: &str, assignment: &[&[i32]]) -> Cre
             .with_replication_factor(-1)
             .with_assignments(assignments)])
         .with_timeout_ms(15_000);
-    // Right after a failover, the broker that Metadata names may not have taken over yet and
-    // answers NOT_CONTROLLER (41); a client asks Metadata again and retries, as here.
+    // Right after a failover, a broker with stale metadata may still name a controller that has
+    // resigned, which answers NOT_CONTROLLER (41); a client asks Metadata again and retries.
     let deadline = Instant::now() + SHORT;
     loop {
         let mut client = WireClient::connect(&controller_addr(c)).expect("connect");

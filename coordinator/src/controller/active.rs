@@ -84,8 +84,11 @@ pub(super) async fn run(
         deletions: Deletions::default(),
         stop_replica_tx,
     };
-    active.failover().await?;
+    // Active from the moment of election, as Kafka's `activeControllerId` is: the failover's
+    // own UpdateMetadata names this broker, and a client that reads it and sends CreateTopics
+    // must not get NOT_CONTROLLER. Requests through the handle queue behind the failover.
     handle.attach(Some(tx));
+    active.failover().await?;
     let period = config
         .leader_imbalance_check_interval
         .max(std::time::Duration::from_millis(100));
