@@ -242,7 +242,9 @@ impl Suite {
         })
     }
 
-    /// Fixed-rate send-to-ack latency at 5k and 20k msg/s, and end-to-end latency at 5k.
+    /// Fixed-rate send-to-ack latency at 5k and 20k msg/s for 100 B records (the size the
+    /// issue's latency targets name) and 1 KiB (the rows earlier runs recorded), and end-to-end
+    /// latency at 5k.
     fn latency_scenarios(&self, report: &mut Report, t: &mut Target, acks: i32) -> Result<()> {
         let bs = t.bootstrap();
         let brokers = t.broker_count();
@@ -252,15 +254,18 @@ impl Suite {
         } else {
             acks.to_string()
         };
-        for rate in [5_000u64, 20_000] {
-            let name = format!("latency {rate} msg/s acks={acks_name}");
+        for (rate, size) in [(5_000u64, 100), (5_000, KIB), (20_000, 100), (20_000, KIB)] {
+            let name = match size {
+                KIB => format!("latency {rate} msg/s acks={acks_name}"),
+                _ => format!("latency {rate} msg/s acks={acks_name}, {size} B"),
+            };
             self.run(report, &name, brokers, || {
-                let topic = format!("lat{rate}a{acks_name}");
+                let topic = format!("lat{rate}a{acks_name}s{size}");
                 client::create_topic(&bs, &topic, 1, rf)?;
                 warm_up(&bs, &topic, acks)?;
                 let load = Load {
                     count: self.n(rate * 10),
-                    size: KIB,
+                    size,
                     pace: Pace::Rate(rate),
                     max_time: SCENARIO_MAX,
                     ack_latency: true,
