@@ -114,6 +114,17 @@ fn registration(id: i32, port: u16) -> BrokerRegistration {
     }
 }
 
+/// A session under `chroot` with the persistent paths in place and broker `id` registered
+/// (its endpoint: the fake broker's `port`); returns the session and the broker epoch.
+async fn registered(server: &str, chroot: &str, id: i32, port: u16) -> (Zk, i64) {
+    let zk = connect(server, chroot).await;
+    bootstrap::ensure_persistent_paths(&zk).await.unwrap();
+    let epoch = register_broker(&zk, &registration(id, port), Duration::ZERO)
+        .await
+        .unwrap();
+    (zk, epoch)
+}
+
 fn config(id: i32) -> ControllerConfig {
     ControllerConfig::new(id, "PLAINTEXT")
 }
@@ -157,11 +168,7 @@ async fn controller_elects_creates_partition_states_and_fails_over() {
     let server = shared().unwrap();
     tokio::time::timeout(TEST_TIMEOUT, async {
         let (port, mut received) = fake_broker().await;
-        let zk1 = connect(&server.connect_string(), "/controller-test").await;
-        bootstrap::ensure_persistent_paths(&zk1).await.unwrap();
-        let epoch1 = register_broker(&zk1, &registration(1, port), Duration::ZERO)
-            .await
-            .unwrap();
+        let (zk1, epoch1) = registered(&server.connect_string(), "/controller-test", 1, port).await;
         let stop1 = CancellationToken::new();
         let (c1, _) = controller::start(zk1.clone(), config(1), stop1.clone());
 
@@ -225,10 +232,7 @@ async fn controller_elects_creates_partition_states_and_fails_over() {
         }
 
         // A second candidate takes over when the first one's session closes.
-        let zk2 = connect(&server.connect_string(), "/controller-test").await;
-        register_broker(&zk2, &registration(2, port), Duration::ZERO)
-            .await
-            .unwrap();
+        let (zk2, _) = registered(&server.connect_string(), "/controller-test", 2, port).await;
         let stop2 = CancellationToken::new();
         let (c2, _) = controller::start(zk2.clone(), config(2), stop2.clone());
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -280,11 +284,8 @@ async fn controller_is_active_before_it_names_itself_in_metadata() {
     let server = shared().unwrap();
     tokio::time::timeout(TEST_TIMEOUT, async {
         let (port, mut received) = fake_broker().await;
-        let zk = connect(&server.connect_string(), "/controller-active-test").await;
-        bootstrap::ensure_persistent_paths(&zk).await.unwrap();
-        register_broker(&zk, &registration(1, port), Duration::ZERO)
-            .await
-            .unwrap();
+        let (zk, _) =
+            registered(&server.connect_string(), "/controller-active-test", 1, port).await;
         // Partitions without a state: the failover elects (and writes) each of them after it
         // has sent UpdateMetadata.
         admin::create_topic(&zk, "many", 200, 1, &BTreeMap::new())
