@@ -2,16 +2,19 @@
 //! controller's requests with kafka-protocol and answers them).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use common::registration;
 use coordinator::controller::{self, ControllerConfig};
-use coordinator::registration::{register_broker, BrokerEndpoint, BrokerRegistration};
+use coordinator::registration::register_broker;
 use coordinator::znode::{
     ControllerEpochZNode, ControllerZNode, LeaderIsrAndControllerEpoch, PartitionStateZNode,
 };
-use coordinator::{admin, bootstrap, Zk, ZkConnect};
+use coordinator::{admin, bootstrap, Zk};
 use kafka_protocol::messages::{
     LeaderAndIsrRequest, LeaderAndIsrResponse, RequestHeader, ResponseHeader,
     UpdateMetadataRequest, UpdateMetadataResponse,
@@ -94,24 +97,7 @@ async fn serve(mut stream: TcpStream, tx: mpsc::UnboundedSender<Received>) {
 }
 
 async fn connect(server: &str, chroot: &str) -> Zk {
-    let connect = ZkConnect::parse(&format!("{server}{chroot}")).unwrap();
-    Zk::connect(&connect, Duration::from_secs(6), Duration::from_secs(10))
-        .await
-        .unwrap()
-}
-
-fn registration(id: i32, port: u16) -> BrokerRegistration {
-    let endpoint = BrokerEndpoint {
-        listener: "PLAINTEXT".into(),
-        host: "127.0.0.1".into(),
-        port,
-        security_protocol: "PLAINTEXT".into(),
-    };
-    BrokerRegistration {
-        id,
-        endpoints: vec![endpoint],
-        rack: None,
-    }
+    common::connect(server, chroot, Duration::from_secs(6)).await
 }
 
 /// A session under `chroot` with the persistent paths in place and broker `id` registered
@@ -119,7 +105,7 @@ fn registration(id: i32, port: u16) -> BrokerRegistration {
 async fn registered(server: &str, chroot: &str, id: i32, port: u16) -> (Zk, i64) {
     let zk = connect(server, chroot).await;
     bootstrap::ensure_persistent_paths(&zk).await.unwrap();
-    let epoch = register_broker(&zk, &registration(id, port), Duration::ZERO)
+    let epoch = register_broker(&zk, &registration(id, "127.0.0.1", port), Duration::ZERO)
         .await
         .unwrap();
     (zk, epoch)

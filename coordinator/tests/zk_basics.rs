@@ -1,35 +1,17 @@
 //! Bootstrap, registration, topic creation and producer ids against a real ZooKeeper.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use coordinator::registration::{register_broker, BrokerEndpoint, BrokerRegistration};
-use coordinator::{admin, bootstrap, producer_ids, Zk, ZkConnect, ZkError};
+use common::{connect, registration};
+use coordinator::registration::register_broker;
+use coordinator::{admin, bootstrap, producer_ids, ZkError};
 use tests::zookeeper::{shared, zk_cli};
 
 const TEST_TIMEOUT: Duration = Duration::from_secs(60);
-
-async fn connect(server: &str, chroot: &str, session: Duration) -> Zk {
-    let connect = ZkConnect::parse(&format!("{server}{chroot}")).unwrap();
-    Zk::connect(&connect, session, Duration::from_secs(10))
-        .await
-        .unwrap()
-}
-
-fn registration(id: i32, port: u16) -> BrokerRegistration {
-    let endpoint = BrokerEndpoint {
-        listener: "PLAINTEXT".into(),
-        host: "localhost".into(),
-        port,
-        security_protocol: "PLAINTEXT".into(),
-    };
-    BrokerRegistration {
-        id,
-        endpoints: vec![endpoint],
-        rack: None,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bootstrap_creates_kafka_paths_and_stable_cluster_id() {
@@ -90,13 +72,13 @@ async fn registration_is_kafka_json_version_1_and_exclusive() {
         )
         .await;
         bootstrap::ensure_persistent_paths(&zk).await.unwrap();
-        let epoch = register_broker(&zk, &registration(1, 9092), Duration::ZERO)
+        let epoch = register_broker(&zk, &registration(1, "localhost", 9092), Duration::ZERO)
             .await
             .unwrap();
         assert!(epoch > 0);
         // Same session again: fine, same epoch.
         assert_eq!(
-            register_broker(&zk, &registration(1, 9092), Duration::ZERO)
+            register_broker(&zk, &registration(1, "localhost", 9092), Duration::ZERO)
                 .await
                 .unwrap(),
             epoch
@@ -109,9 +91,13 @@ async fn registration_is_kafka_json_version_1_and_exclusive() {
         )
         .await;
         let started = std::time::Instant::now();
-        let err = register_broker(&other, &registration(1, 9093), Duration::from_millis(1500))
-            .await
-            .unwrap_err();
+        let err = register_broker(
+            &other,
+            &registration(1, "localhost", 9093),
+            Duration::from_millis(1500),
+        )
+        .await
+        .unwrap_err();
         assert!(
             matches!(err, ZkError::BrokerAlreadyRegistered { id: 1 }),
             "{err}"
@@ -140,9 +126,10 @@ async fn registration_is_kafka_json_version_1_and_exclusive() {
 
         // Once the holder closes its session the other one can register.
         zk.close().await;
-        let new_epoch = register_broker(&other, &registration(1, 9093), Duration::ZERO)
-            .await
-            .unwrap();
+        let new_epoch =
+            register_broker(&other, &registration(1, "localhost", 9093), Duration::ZERO)
+                .await
+                .unwrap();
         assert!(new_epoch > epoch);
         other.close().await;
     })
@@ -163,7 +150,7 @@ async fn stale_registration_is_taken_over_after_session_expiry() {
         runtime.block_on(async {
             let zk = connect(&connect_string, "/stale", Duration::from_secs(2)).await;
             bootstrap::ensure_persistent_paths(&zk).await.unwrap();
-            register_broker(&zk, &registration(7, 9092), Duration::ZERO)
+            register_broker(&zk, &registration(7, "localhost", 9092), Duration::ZERO)
                 .await
                 .unwrap()
         })
@@ -173,9 +160,13 @@ async fn stale_registration_is_taken_over_after_session_expiry() {
     tokio::time::timeout(TEST_TIMEOUT, async {
         let zk = connect(&server.connect_string(), "/stale", Duration::from_secs(6)).await;
         let started = std::time::Instant::now();
-        let epoch = register_broker(&zk, &registration(7, 9092), Duration::from_secs(15))
-            .await
-            .unwrap();
+        let epoch = register_broker(
+            &zk,
+            &registration(7, "localhost", 9092),
+            Duration::from_secs(15),
+        )
+        .await
+        .unwrap();
         assert!(epoch > crashed_epoch);
         assert!(
             started.elapsed() >= Duration::from_millis(500),
@@ -204,10 +195,10 @@ async fn create_topic_writes_both_nodes_in_kafka_format() {
             Duration::from_secs(6),
         )
         .await;
-        register_broker(&zk, &registration(1, 9092), Duration::ZERO)
+        register_broker(&zk, &registration(1, "localhost", 9092), Duration::ZERO)
             .await
             .unwrap();
-        register_broker(&other, &registration(2, 9093), Duration::ZERO)
+        register_broker(&other, &registration(2, "localhost", 9093), Duration::ZERO)
             .await
             .unwrap();
 
