@@ -10,7 +10,7 @@
 
 use std::fs;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, Weak};
@@ -55,7 +55,7 @@ impl ZooKeeper {
 
     fn start_once() -> io::Result<ZooKeeper> {
         let dir = tempfile::Builder::new().prefix("zookeeper-").tempdir()?;
-        let port = free_port()?;
+        let port = crate::ports::free_port()?;
         write_config(dir.path(), port, "")?;
         let child = spawn_jvm(dir.path())?;
         let mut zk = ZooKeeper {
@@ -181,15 +181,9 @@ impl ZooKeeperEnsemble {
 
     fn start_once(n: usize) -> io::Result<ZooKeeperEnsemble> {
         let root = tempfile::Builder::new().prefix("zk-ensemble-").tempdir()?;
-        // client, quorum and election port per node, all probed before any JVM binds one.
-        let mut ports = Vec::new();
-        let listeners: Vec<TcpListener> = (0..3 * n)
-            .map(|_| TcpListener::bind("127.0.0.1:0"))
-            .collect::<io::Result<_>>()?;
-        for l in &listeners {
-            ports.push(l.local_addr()?.port());
-        }
-        drop(listeners);
+        // client, quorum and election port per node, all probed before any JVM binds one. The
+        // quorum port is bound only by the leader: no later free_port may hand it out.
+        let ports = crate::ports::free_ports(3 * n)?;
         let servers: String = (0..n)
             .map(|i| {
                 format!(
@@ -425,11 +419,6 @@ pub fn four_letter_word(port: u16, word: &str) -> io::Result<String> {
     Ok(answer)
 }
 
-fn free_port() -> io::Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
-}
-
 /// Starts `QuorumPeerMain` on `dir/zoo.cfg`, stdout and stderr appended to `dir/stdout.log`.
 fn spawn_jvm(dir: &Path) -> io::Result<Child> {
     let log = fs::OpenOptions::new()
@@ -442,10 +431,6 @@ fn spawn_jvm(dir: &Path) -> io::Result<Child> {
             "-Xmx256m",
             "-XX:+UseSerialGC",
             "-Dzookeeper.preAllocSize=1024",
-            // Leader election doubles its wait for votes after each silent round, up to 60 s by
-            // default: on the loaded CI machine the two survivors of a killed leader once found
-            // no quorum within 40 s. Capped at 2 s, a missed round costs at most that.
-            "-Dzookeeper.fastleader.maxNotificationInterval=2000",
         ])
         .arg(format!(
             "-Dlog4j.configuration=file:{}",
