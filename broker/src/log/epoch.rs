@@ -14,9 +14,10 @@
 //! `Log::open`, which scans every batch; a leader's epoch with no batch yet is assigned again
 //! by the role the controller sends a restarted broker, and with no batch of it anywhere no
 //! follower can ask for its end. New entries are written with the next flush of the log
-//! (`flush.ms`, `flush.messages`, `log.flush.interval.ms`, shutdown) or with a truncation. Truncations are written
-//! before they return, as Kafka writes every change: a stale file could bring back an entry
-//! for offsets that now hold batches of an older epoch, which no scan would correct.
+//! (`flush.ms`, `flush.messages`, `log.flush.interval.ms`, shutdown) or with a truncation.
+//! Truncations are written before they return, as Kafka writes every change: a stale file
+//! could bring back an entry for offsets that now hold batches of an older epoch, which no
+//! scan would correct.
 //! (Writing new entries every few seconds instead, even outside the log's lock, put
 //! thousands of fsyncs of a just-created topic in the way of the produce path.)
 
