@@ -48,6 +48,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY broker broker
 COPY coordinator coordinator
+COPY huge-alloc huge-alloc
 COPY tests tests
 RUN cargo build --release --locked -p broker \
     && cp target/release/broker /usr/local/bin/broker

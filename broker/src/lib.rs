@@ -21,6 +21,11 @@
 //! below it are committed and visible to consumers); *leader epoch* bumps on every leader
 //! change; *ISR* in-sync replicas; *controller epoch* fences requests from deposed controllers.
 
+/// Huge allocations only reserve address space: a peer's absurd element count (decoders
+/// reserve room for every element a request claims) must not abort the broker.
+#[global_allocator]
+static ALLOCATOR: huge_alloc::HugeAlloc = huge_alloc::HugeAlloc;
+
 pub mod api;
 pub mod config;
 pub mod connection;
