@@ -215,29 +215,50 @@ impl WireClient {
     {
         let correlation_id = self.next_correlation_id;
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
-        let header = RequestHeader::default()
-            .with_request_api_key(api_key as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(correlation_id)
-            .with_client_id(self.client_id.clone().map(StrBytes::from_string));
-
-        let mut buf = BytesMut::new();
-        // Placeholder for the size, patched once the frame is encoded.
-        buf.extend_from_slice(&[0; 4]);
-        header
-            .encode(&mut buf, Req::header_version(version))
-            .map_err(|e| invalid(format!("{api_key:?} v{version}: cannot encode header: {e}")))?;
-        request.encode(&mut buf, version).map_err(|e| {
-            invalid(format!(
-                "{api_key:?} v{version}: cannot encode request: {e}"
-            ))
-        })?;
-        let size = i32::try_from(buf.len() - 4)
-            .map_err(|_| invalid(format!("{api_key:?} request too large")))?;
-        buf[..4].copy_from_slice(&size.to_be_bytes());
-        self.stream.write_all(&buf)?;
+        let frame = encode_frame(
+            api_key,
+            version,
+            correlation_id,
+            self.client_id.as_deref(),
+            request,
+        )?;
+        self.stream.write_all(&frame)?;
         Ok(correlation_id)
     }
+}
+
+/// One request frame as a client sends it: size prefix, header, body.
+pub fn encode_frame<Req>(
+    api_key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    client_id: Option<&str>,
+    request: &Req,
+) -> io::Result<BytesMut>
+where
+    Req: Encodable + HeaderVersion,
+{
+    let header = RequestHeader::default()
+        .with_request_api_key(api_key as i16)
+        .with_request_api_version(version)
+        .with_correlation_id(correlation_id)
+        .with_client_id(client_id.map(|c| StrBytes::from_string(c.to_owned())));
+
+    let mut buf = BytesMut::new();
+    // Placeholder for the size, patched once the frame is encoded.
+    buf.extend_from_slice(&[0; 4]);
+    header
+        .encode(&mut buf, Req::header_version(version))
+        .map_err(|e| invalid(format!("{api_key:?} v{version}: cannot encode header: {e}")))?;
+    request.encode(&mut buf, version).map_err(|e| {
+        invalid(format!(
+            "{api_key:?} v{version}: cannot encode request: {e}"
+        ))
+    })?;
+    let size = i32::try_from(buf.len() - 4)
+        .map_err(|_| invalid(format!("{api_key:?} request too large")))?;
+    buf[..4].copy_from_slice(&size.to_be_bytes());
+    Ok(buf)
 }
 
 fn invalid(message: String) -> io::Error {
