@@ -1,12 +1,9 @@
 //! Lookups that need more than offsets: ListOffsets by timestamp, the max timestamp, and the
 //! batch headers producer state is rebuilt from.
 
-use bytes::Bytes;
-use kafka_protocol::records::RecordBatchDecoder;
-
 use super::segment::Segment;
 use super::{Log, LogError};
-use crate::records::BatchHeader;
+use crate::records::{v2, BatchHeader};
 
 impl Log {
     /// ListOffsets by timestamp: the first record whose timestamp is ≥ `ts`, as
@@ -75,9 +72,9 @@ impl Log {
     }
 }
 
-/// Decodes the batch at `pos` and returns the first record whose timestamp satisfies `pred`.
-/// A LogAppendTime batch stamps every record with the batch's max timestamp, which the
-/// decoder does not apply, so its first record answers directly.
+/// The first record of the batch at `pos` whose timestamp satisfies `pred`, as
+/// `(offset, timestamp)`. A LogAppendTime batch stamps every record with the batch's max
+/// timestamp (its records keep their create times), so its first record answers directly.
 fn first_record_matching(
     seg: &Segment,
     pos: u64,
@@ -87,17 +84,12 @@ fn first_record_matching(
     if h.is_log_append_time() {
         return Ok(pred(h.max_timestamp).then_some((h.base_offset, h.max_timestamp)));
     }
-    let mut data = Bytes::from(seg.read_at(pos, h.total_size())?);
-    let set = RecordBatchDecoder::decode(&mut data).map_err(|e| {
+    let batch = seg.read_at(pos, h.total_size())?;
+    v2::find_record(h, &batch, pred).map_err(|e| {
         LogError::Corrupt(format!(
-            "decoding batch at {} in {}: {e}",
+            "reading batch at {} in {}: {e}",
             h.base_offset,
             seg.log_path().display()
         ))
-    })?;
-    Ok(set
-        .records
-        .iter()
-        .find(|r| pred(r.timestamp))
-        .map(|r| (r.offset, r.timestamp)))
+    })
 }

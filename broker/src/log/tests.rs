@@ -12,6 +12,7 @@ use kafka_protocol::records::{
 use super::segment::{segment_path, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use super::*;
 use crate::records::header::batches;
+use crate::records::testutil::wide_batch;
 
 /// One uncompressed v2 batch whose records carry `timestamps` and `value_size`-byte values.
 fn batch(timestamps: &[i64], value_size: usize) -> Vec<u8> {
@@ -478,6 +479,87 @@ fn timestamp_lookups() {
         log.max_timestamp_and_offset().expect("max"),
         Some((9000, 39))
     );
+}
+
+/// The first `(offset, timestamp)` at or after `target`, by brute force over every record.
+fn brute_force(records: &[(i64, i64)], target: i64) -> Option<(i64, i64)> {
+    records.iter().copied().find(|&(_, ts)| ts >= target)
+}
+
+#[test]
+fn timestamp_lookups_find_records_inside_batches_whose_deltas_exceed_an_i32() {
+    // The case: one batch of 1234 and 999999999999, then batches of 5000 and 6000.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = open(dir.path(), small_config());
+    for timestamps in [&[1234, 999_999_999_999][..], &[5000], &[6000]] {
+        let b = wide_batch(timestamps, Compression::None, None);
+        log.append_as_leader(&b, 1, None).expect("append");
+    }
+    let check = |log: &Log| {
+        for (target, want) in [
+            (1234, Some((0, 1234))),
+            (1235, Some((1, 999_999_999_999))),
+            (5000, Some((1, 999_999_999_999))),
+            (999_999_999_998, Some((1, 999_999_999_999))),
+            (999_999_999_999, Some((1, 999_999_999_999))),
+            (1_000_000_000_000, None),
+        ] {
+            assert_eq!(
+                log.offset_for_timestamp(target).expect("lookup"),
+                want,
+                "{target}"
+            );
+        }
+        assert_eq!(
+            log.max_timestamp_and_offset().expect("max"),
+            Some((999_999_999_999, 1))
+        );
+    };
+    check(&log);
+    log.close().expect("close");
+    fs::remove_file(segment_path(dir.path(), 0, TIME_INDEX_SUFFIX)).expect("rm");
+    check(&open(dir.path(), small_config()));
+}
+
+#[test]
+fn timestamp_lookups_over_out_of_order_compressed_batches_across_segments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = open(dir.path(), small_config());
+    let codecs = [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ];
+    let mut all = Vec::new();
+    for i in 0..40i64 {
+        // Out of order inside each batch, and every fourth batch older than the one before.
+        let base = if i % 4 == 3 { 10 * i - 25 } else { 10 * i };
+        let timestamps = [base + 7, base, base + 3];
+        let b = wide_batch(&timestamps, codecs[i as usize % codecs.len()], None);
+        let info = log.append_as_leader(&b, 1, None).expect("append");
+        all.extend((info.first_offset..).zip(timestamps));
+    }
+    assert!(log.segment_count() > 3, "{} segments", log.segment_count());
+    let check = |log: &Log| {
+        for target in -5..420 {
+            assert_eq!(
+                log.offset_for_timestamp(target).expect("lookup"),
+                brute_force(&all, target),
+                "target {target}"
+            );
+        }
+    };
+    check(&log);
+    log.close().expect("close");
+    for entry in fs::read_dir(dir.path()).expect("ls") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "timeindex") {
+            fs::remove_file(path).expect("rm");
+        }
+    }
+    check(&open(dir.path(), small_config()));
 }
 
 #[test]

@@ -207,6 +207,17 @@ pub fn set_log_append_time(batch: &mut [u8], now_ms: i64) {
     stamp_log_append_time(head, body, now_ms);
 }
 
+/// Sets the max timestamp of the complete batch at the start of `batch` (keeping its
+/// timestamp type) and recomputes the CRC.
+pub fn set_max_timestamp(batch: &mut [u8], max_timestamp: i64) {
+    let end = usize::try_from(be_i32(batch, BATCH_LENGTH_OFFSET))
+        .map_or(batch.len(), |len| (LOG_OVERHEAD + len).min(batch.len()));
+    batch[MAX_TIMESTAMP_OFFSET..MAX_TIMESTAMP_OFFSET + 8]
+        .copy_from_slice(&max_timestamp.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[ATTRIBUTES_OFFSET..end]);
+    batch[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
 /// [`set_log_append_time`] for a batch whose header is held apart from the rest (`body`), so
 /// that the leader can patch a copy of the 61 header bytes and write the producer's bytes as
 /// they arrived.

@@ -13,8 +13,8 @@ pub mod convert;
 pub mod header;
 mod legacy;
 #[cfg(test)]
-mod testutil;
-mod v2;
+pub(crate) mod testutil;
+pub(crate) mod v2;
 pub mod validate;
 mod wire;
 

@@ -51,6 +51,58 @@ pub(crate) fn v2_batch(records: &[Record], compression: Compression) -> Vec<u8> 
     buf.to_vec()
 }
 
+/// One v2 batch of records with `timestamps` (values "v<i>", no keys), encoded by hand with
+/// varlong timestamp deltas as Kafka's producers write them, so that its timestamps may span
+/// more than the i32 `kafka_protocol`'s encoder allows. The header's max timestamp is
+/// `max_timestamp` when given (a producer may get it wrong), else the largest timestamp.
+pub(crate) fn wide_batch(
+    timestamps: &[i64],
+    codec: Compression,
+    max_timestamp: Option<i64>,
+) -> Vec<u8> {
+    fn varlong(out: &mut Vec<u8>, v: i64) {
+        let mut z = ((v << 1) ^ (v >> 63)) as u64;
+        while z >= 0x80 {
+            out.push((z as u8) | 0x80);
+            z >>= 7;
+        }
+        out.push(z as u8);
+    }
+    let base = timestamps.first().copied().unwrap_or(0);
+    let mut body = Vec::new();
+    for (i, ts) in timestamps.iter().enumerate() {
+        let value = format!("v{i}");
+        let mut rec = vec![0u8]; // attributes
+        varlong(&mut rec, ts - base);
+        varlong(&mut rec, i as i64);
+        varlong(&mut rec, -1); // null key
+        varlong(&mut rec, value.len() as i64);
+        rec.extend_from_slice(value.as_bytes());
+        varlong(&mut rec, 0); // no headers
+        varlong(&mut body, rec.len() as i64);
+        body.extend_from_slice(&rec);
+    }
+    let body = compress(codec, &body);
+    let mut b = Vec::with_capacity(61 + body.len());
+    b.extend_from_slice(&0i64.to_be_bytes());
+    b.extend_from_slice(&((49 + body.len()) as i32).to_be_bytes());
+    b.extend_from_slice(&(-1i32).to_be_bytes());
+    b.push(2);
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&(codec as i16).to_be_bytes());
+    b.extend_from_slice(&(timestamps.len() as i32 - 1).to_be_bytes());
+    b.extend_from_slice(&base.to_be_bytes());
+    let max = timestamps.iter().copied().max().unwrap_or(base);
+    b.extend_from_slice(&max_timestamp.unwrap_or(max).to_be_bytes());
+    b.extend_from_slice(&(-1i64).to_be_bytes());
+    b.extend_from_slice(&(-1i16).to_be_bytes());
+    b.extend_from_slice(&(-1i32).to_be_bytes());
+    b.extend_from_slice(&(timestamps.len() as i32).to_be_bytes());
+    b.extend_from_slice(&body);
+    fix_crc(&mut b);
+    b
+}
+
 /// Recomputes the CRC-32C of a v2 batch after a test edited a field under it.
 pub(crate) fn fix_crc(batch: &mut [u8]) {
     let crc = crc32c::crc32c(&batch[21..]);

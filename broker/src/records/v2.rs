@@ -53,16 +53,18 @@ fn with_payload<R>(
 }
 
 /// Checks that the records of the complete batch `batch` are well formed (as
-/// [`for_each_record`] reads them) and that their offset deltas run 0, 1, ..., n-1.
+/// [`for_each_record`] reads them) and that their offset deltas run 0, 1, ..., n-1; returns
+/// the largest record timestamp (base timestamp plus the largest delta), which Kafka writes
+/// into the header's max timestamp whatever the producer put there.
 ///
 /// Every produced batch goes through here, record by record, so the check is made twice over:
 /// a lean pass that only answers yes or no, and only when it says no, the detailed walk that
 /// finds what is wrong for the error message.
-pub(crate) fn check_records(header: &BatchHeader, batch: &[u8]) -> Result<(), RecordError> {
+pub(crate) fn check_records(header: &BatchHeader, batch: &[u8]) -> Result<i64, RecordError> {
     let count = header.records_count as usize;
     with_payload(header, batch, |data| {
-        if well_formed(data, count) {
-            return Ok(());
+        if let Some(max_delta) = well_formed(data, count) {
+            return Ok(header.base_timestamp.saturating_add(max_delta));
         }
         let mut expected = 0i32;
         walk(data, count, |rec| {
@@ -80,46 +82,63 @@ pub(crate) fn check_records(header: &BatchHeader, batch: &[u8]) -> Result<(), Re
     })
 }
 
+/// The first record of the complete batch `batch` whose timestamp satisfies `pred`, as
+/// `(offset, timestamp)`. Timestamp deltas are varlongs: a batch may span more than the
+/// ~24.8 days an i32 of milliseconds holds (kafka-protocol's decoder reads them as i32).
+pub(crate) fn find_record(
+    header: &BatchHeader,
+    batch: &[u8],
+    pred: impl Fn(i64) -> bool,
+) -> Result<Option<(i64, i64)>, RecordError> {
+    let mut found = None;
+    for_each_record(header, batch, |rec| {
+        let timestamp = header.base_timestamp.saturating_add(rec.timestamp_delta);
+        if found.is_none() && pred(timestamp) {
+            found = Some((header.base_offset + i64::from(rec.offset_delta), timestamp));
+        }
+        Ok(())
+    })?;
+    Ok(found)
+}
+
 /// The lean pass of [`check_records`]: exactly what [`walk`] and [`read_record`] check, plus
-/// the offset deltas, with no error values on the way.
-fn well_formed(data: &[u8], count: usize) -> bool {
+/// the offset deltas, with no error values on the way. The largest timestamp delta when the
+/// records are well formed.
+fn well_formed(data: &[u8], count: usize) -> Option<i64> {
     let mut at = 0usize;
+    let mut max_delta = i64::MIN;
     for expected in 0..count as i64 {
-        let Some(len) = zigzag(data, &mut at, 5).filter(|l| *l >= 0) else {
-            return false;
-        };
-        let Some(end) = at.checked_add(len as usize).filter(|e| *e <= data.len()) else {
-            return false;
-        };
+        let len = zigzag(data, &mut at, 5).filter(|l| *l >= 0)?;
+        let end = at.checked_add(len as usize).filter(|e| *e <= data.len())?;
         let record = &data[..end];
         // Attributes, then the timestamp delta.
         at += 1;
-        if at > end || zigzag(record, &mut at, 10).is_none() {
-            return false;
+        if at > end {
+            return None;
         }
+        max_delta = max_delta.max(zigzag(record, &mut at, 10)?);
         if zigzag(record, &mut at, 5) != Some(expected) {
-            return false;
+            return None;
         }
         // Key and value: null (-1) or that many bytes.
         for _ in 0..2 {
             if !skip_bytes(record, &mut at, true) {
-                return false;
+                return None;
             }
         }
-        let Some(headers) = zigzag(record, &mut at, 5).filter(|n| *n >= 0) else {
-            return false;
-        };
+        let headers = zigzag(record, &mut at, 5).filter(|n| *n >= 0)?;
         for _ in 0..headers {
             // A header key may not be null; its value may.
             if !skip_bytes(record, &mut at, false) || !skip_bytes(record, &mut at, true) {
-                return false;
+                return None;
             }
         }
         if at != end {
-            return false;
+            return None;
         }
     }
-    at == data.len()
+    // No records (refused elsewhere): the base timestamp stands.
+    (at == data.len()).then_some(if count == 0 { 0 } else { max_delta })
 }
 
 /// A zig-zag varint of at most `max_bytes` groups at `*at` (5: an i32, 10: an i64), as
@@ -253,12 +272,12 @@ mod tests {
             Some(Bytes::from(vec![7u8; 300])),
         );
         let (data, count) = payload(&recs);
-        assert!(well_formed(&data, count));
+        assert!(well_formed(&data, count).is_some());
         assert!(detailed(&data, count));
         // Every truncation, every single-byte change and a wrong count: both passes agree.
         for cut in 0..data.len() {
             assert_eq!(
-                well_formed(&data[..cut], count),
+                well_formed(&data[..cut], count).is_some(),
                 detailed(&data[..cut], count)
             );
         }
@@ -271,7 +290,7 @@ mod tests {
                 let mut bad = data.clone();
                 bad[i] ^= (seed as u8) | 1;
                 assert_eq!(
-                    well_formed(&bad, count),
+                    well_formed(&bad, count).is_some(),
                     detailed(&bad, count),
                     "byte {i} changed to {:#x}",
                     bad[i]
@@ -279,7 +298,10 @@ mod tests {
             }
         }
         for n in [0, count - 1, count + 1] {
-            assert!(!well_formed(&data, n) && !detailed(&data, n), "count {n}");
+            assert!(
+                well_formed(&data, n).is_none() && !detailed(&data, n),
+                "count {n}"
+            );
         }
     }
 

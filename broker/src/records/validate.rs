@@ -6,7 +6,8 @@
 //!   survive into the log.
 //! - Magic-0/1 message sets (old producers, Produce v0-v2) are checked message by message,
 //!   wrapper messages are decompressed, and the whole set is up-converted to ONE v2 batch with
-//!   the wrapper's codec, base offset 0 and no producer id/epoch/sequence.
+//!   the wrapper's codec, base offset 0 and no producer id/epoch/sequence (several batches
+//!   only when its timestamps span more than an i32 of milliseconds, see `timestamp_spans`).
 //!
 //! Decisions where the brief left room:
 //! - Produce v0-v2 may also carry magic-2 batches (Kafka accepts them there); several batches
@@ -24,7 +25,7 @@ use kafka_protocol::records::{
     NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID,
 };
 
-use super::header::{set_log_append_time, BatchHeader, MAGIC_OFFSET};
+use super::header::{set_log_append_time, set_max_timestamp, BatchHeader, MAGIC_OFFSET};
 use super::legacy::{self, Message};
 use super::wire::Reader;
 use super::{codec, v2, RecordError};
@@ -73,6 +74,8 @@ pub fn validate_produce(
 fn validate_v2(records: &Bytes, version: i16, max: usize) -> Result<ValidatedBatches, RecordError> {
     let mut headers = Vec::new();
     let mut record_count = 0usize;
+    // (position, true max timestamp) of batches whose header says otherwise.
+    let mut wrong_max = Vec::new();
     let mut pos = 0;
     while pos < records.len() {
         if version >= PRODUCE_V2_ONLY && !headers.is_empty() {
@@ -89,27 +92,55 @@ fn validate_v2(records: &Bytes, version: i16, max: usize) -> Result<ValidatedBat
                 rest.len()
             ))
         })?;
-        validate_batch(&header, batch, version, max)?;
+        let max_timestamp = validate_batch(&header, batch, version, max)?;
+        if !header.is_log_append_time() && max_timestamp != header.max_timestamp {
+            wrong_max.push((pos, max_timestamp));
+        }
         record_count += header.records_count as usize;
         headers.push(header);
         pos += batch.len();
     }
+    let data = if wrong_max.is_empty() {
+        records.clone()
+    } else {
+        fix_max_timestamps(records, &wrong_max, &mut headers)?
+    };
     Ok(ValidatedBatches {
-        data: records.clone(),
+        data,
         headers,
         record_count,
         converted: false,
     })
 }
 
+/// Kafka's `LogValidator` sets each batch's max timestamp to the largest record timestamp,
+/// whatever the producer wrote: the time index and ListOffsets by timestamp trust that field.
+/// Only batches that got it wrong pay for the copy.
+fn fix_max_timestamps(
+    records: &Bytes,
+    wrong: &[(usize, i64)],
+    headers: &mut [BatchHeader],
+) -> Result<Bytes, RecordError> {
+    let mut data = BytesMut::from(&records[..]);
+    for &(pos, max_timestamp) in wrong {
+        set_max_timestamp(&mut data[pos..], max_timestamp);
+    }
+    let mut pos = 0;
+    for header in headers.iter_mut() {
+        *header = BatchHeader::parse(&data[pos..])?;
+        pos += header.total_size();
+    }
+    Ok(data.freeze())
+}
+
 /// All checks on one complete producer batch, in Kafka's order: codec, size, CRC, control,
-/// counts, then every record.
+/// counts, then every record. Returns the largest record timestamp.
 fn validate_batch(
     header: &BatchHeader,
     batch: &[u8],
     version: i16,
     max: usize,
-) -> Result<(), RecordError> {
+) -> Result<i64, RecordError> {
     check_codec(header.compression(), version)?;
     check_size(batch.len(), max)?;
     header.verify_crc(batch)?;
@@ -289,31 +320,55 @@ fn encode_converted(collected: Collected, max: usize) -> Result<ValidatedBatches
         compression: compression_of(collected.codec),
     };
     let mut data = BytesMut::new();
-    RecordBatchEncoder::encode(&mut data, &collected.records, &options)
-        .map_err(|e| RecordError::Invalid(format!("cannot up-convert message set: {e:#}")))?;
-    if let Some(now) = collected.log_append_time {
-        set_log_append_time(&mut data, now);
+    let mut headers = Vec::new();
+    for chunk in timestamp_spans(&collected.records) {
+        let start = data.len();
+        RecordBatchEncoder::encode(&mut data, chunk, &options)
+            .map_err(|e| RecordError::Invalid(format!("cannot up-convert message set: {e:#}")))?;
+        if let Some(now) = collected.log_append_time {
+            set_log_append_time(&mut data[start..], now);
+        }
+        let header = BatchHeader::parse(&data[start..])?;
+        if start + header.total_size() != data.len() {
+            return Err(RecordError::Invalid(
+                "up-conversion produced several batches".into(),
+            ));
+        }
+        check_size(header.total_size(), max)?;
+        headers.push(header);
     }
-    let header = BatchHeader::parse(&data)?;
-    if header.total_size() != data.len() {
-        return Err(RecordError::Invalid(
-            "up-conversion produced several batches".into(),
-        ));
-    }
-    check_size(data.len(), max)?;
     Ok(ValidatedBatches {
         data: data.freeze(),
-        headers: vec![header],
+        headers,
         record_count: collected.records.len(),
         converted: true,
     })
+}
+
+/// Splits `records` (in offset order) into runs whose timestamps span at most `i32::MAX` ms:
+/// the encoder writes timestamp deltas as i32 varints, so one v2 batch of its making cannot
+/// span more than ~24.8 days (Kafka writes varlongs and needs no split).
+fn timestamp_spans(records: &[Record]) -> Vec<&[Record]> {
+    let mut spans = Vec::new();
+    let (mut start, mut lo, mut hi) = (0, i64::MAX, i64::MIN);
+    for (i, r) in records.iter().enumerate() {
+        let (new_lo, new_hi) = (lo.min(r.timestamp), hi.max(r.timestamp));
+        if new_hi.saturating_sub(new_lo) > i64::from(i32::MAX) {
+            spans.push(&records[start..i]);
+            (start, lo, hi) = (i, r.timestamp, r.timestamp);
+        } else {
+            (lo, hi) = (new_lo, new_hi);
+        }
+    }
+    spans.push(&records[start..]);
+    spans
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::records::testutil::{
-        decode_all, fix_crc, legacy_plain, legacy_wrapped, record, records, v2_batch,
+        decode_all, fix_crc, legacy_plain, legacy_wrapped, record, records, v2_batch, wide_batch,
     };
     use kafka_protocol::records::NO_TIMESTAMP;
 
@@ -626,5 +681,39 @@ mod tests {
         legacy::write_message(&mut set, &wrapper);
         let err = validate(&set, 2, MAX).expect_err("absolute inner offsets");
         assert!(matches!(err, RecordError::Corrupt(_)), "{err:?}");
+    }
+
+    #[test]
+    fn a_wrong_max_timestamp_is_set_to_the_largest_record_timestamp() {
+        for codec in [Compression::None, Compression::Gzip] {
+            // librdkafka-style batch spanning more than an i32 of milliseconds, its header
+            // claiming the first timestamp as the max.
+            let raw = wide_batch(&[1234, 999_999_999_999, 5], codec, Some(1234));
+            let got = validate_produce(&Bytes::from(raw.clone()), 9, 1 << 20).expect("valid");
+            let header = got.headers[0];
+            assert_eq!(header.max_timestamp, 999_999_999_999);
+            assert_eq!(BatchHeader::parse(&got.data).expect("parse"), header);
+            header.verify_crc(&got.data).expect("crc recomputed");
+            assert_eq!(got.data.len(), raw.len());
+            // A right one is kept byte for byte.
+            let right = wide_batch(&[1234, 999_999_999_999, 5], codec, None);
+            let kept = validate_produce(&Bytes::from(right.clone()), 9, 1 << 20).expect("valid");
+            assert_eq!(&kept.data[..], &right[..]);
+        }
+    }
+
+    #[test]
+    fn legacy_timestamps_wider_than_an_i32_up_convert_to_several_batches() {
+        let mut recs = records(0, 4);
+        recs[2].timestamp = 999_999_999_999;
+        let set = legacy_plain(&recs, 1, |i| i as i64);
+        let got = validate_produce(&Bytes::from(set), 2, 1 << 20).expect("valid");
+        assert_eq!(got.record_count, 4);
+        let spans: Vec<(i32, i64)> = got
+            .headers
+            .iter()
+            .map(|h| (h.records_count, h.max_timestamp))
+            .collect();
+        assert_eq!(spans, vec![(2, 1001), (1, 999_999_999_999), (1, 1003)]);
     }
 }
