@@ -1,6 +1,8 @@
 //! ListOffsets (API 2): earliest (-2), latest (-1), max timestamp (-3) or the first offset
 //! whose record timestamp is at or after a given time. v0 answers with a list of offsets.
 
+use std::collections::HashSet;
+
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
@@ -21,12 +23,32 @@ pub fn handle(
     req: ListOffsetsRequest,
     version: i16,
 ) -> ListOffsetsResponse {
+    let duplicates = duplicate_partitions(&req, version);
     let topics = req
         .topics
         .iter()
-        .map(|t| list_topic(ctx, t, version, req.replica_id.0))
+        .map(|t| list_topic(ctx, t, version, req.replica_id.0, &duplicates))
         .collect();
     ListOffsetsResponse::default().with_topics(topics)
+}
+
+/// Partitions named more than once (v1+): Kafka answers each of them INVALID_REQUEST, since
+/// a client could not tell the answers apart.
+fn duplicate_partitions(req: &ListOffsetsRequest, version: i16) -> HashSet<(&str, i32)> {
+    let mut seen = HashSet::new();
+    let mut duplicates = HashSet::new();
+    if version == 0 {
+        return duplicates;
+    }
+    for t in &req.topics {
+        for p in &t.partitions {
+            let key = (t.name.0.as_str(), p.partition_index);
+            if !seen.insert(key) {
+                duplicates.insert(key);
+            }
+        }
+    }
+    duplicates
 }
 
 fn list_topic(
@@ -34,6 +56,7 @@ fn list_topic(
     topic: &ListOffsetsTopic,
     version: i16,
     replica_id: i32,
+    duplicates: &HashSet<(&str, i32)>,
 ) -> ListOffsetsTopicResponse {
     let name = topic.name.0.to_string();
     let partitions = topic
@@ -41,6 +64,9 @@ fn list_topic(
         .iter()
         .map(|p| {
             let result = match ctx.broker.replicas.get(&name, p.partition_index) {
+                _ if duplicates.contains(&(name.as_str(), p.partition_index)) => {
+                    Err(ResponseError::InvalidRequest.code())
+                }
                 None if ctx.broker.metadata.topic(&name).is_some() => {
                     Err(ResponseError::NotLeaderOrFollower.code())
                 }
