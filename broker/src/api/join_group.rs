@@ -31,7 +31,8 @@ fn response(r: JoinResult, v: i16) -> JoinGroupResponse {
         .with_generation_id(r.generation)
         .with_leader(StrBytes::from_string(r.leader))
         .with_member_id(StrBytes::from_string(r.member_id))
-        .with_members(members);
+        .with_members(members)
+        .with_skip_assignment(v >= 9 && r.skip_assignment);
     if v >= 7 {
         resp.with_protocol_type(r.protocol_type.map(StrBytes::from_string))
             .with_protocol_name(name)
@@ -62,6 +63,7 @@ pub async fn handle(ctx: RequestContext<'_>, req: JoinGroupRequest, v: i16) -> J
             .map(|p| (p.name.to_string(), p.metadata))
             .collect(),
         require_known_member_id: v >= 4,
+        supports_skip_assignment: v >= 9,
         fresh_id: uuid::Uuid::new_v4().to_string(),
     };
     response(groups.join(&group, join).await, v)

@@ -23,6 +23,8 @@ pub struct JoinRequest {
     pub protocols: Vec<(String, Bytes)>,
     /// v4+: a new dynamic member is first sent away with MEMBER_ID_REQUIRED.
     pub require_known_member_id: bool,
+    /// v9+: a static leader replaced in a Stable group is told it leads but must not assign.
+    pub supports_skip_assignment: bool,
     /// A fresh random suffix for a member id this request may need.
     pub fresh_id: String,
 }
@@ -89,14 +91,12 @@ impl Group {
         if self.pending.contains_key(&id) {
             return self.add_member_and_rebalance(req, id, now, out);
         }
+        if let Err(e) = self.check_member(&id, req.instance_id.as_deref()) {
+            return Reply::Now(JoinResult::error(e, &id));
+        }
         let Some(member) = self.members.get(&id) else {
             return Reply::Now(JoinResult::error(GroupError::UnknownMemberId, &id));
         };
-        if let Some(instance) = &req.instance_id {
-            if self.static_members.get(instance) != Some(&id) {
-                return Reply::Now(JoinResult::error(GroupError::FencedInstanceId, &id));
-            }
-        }
         let same_metadata = member.protocols == req.protocols;
         let is_leader = self.leader.as_deref() == Some(id.as_str());
         match self.state {
@@ -138,7 +138,6 @@ impl Group {
         };
         fence_parked(&member, out);
         let old_leader = self.leader.clone().unwrap_or_default();
-        let protocols_changed = member.protocols != req.protocols;
         member.id = new_id.clone();
         member.awaiting_join = false;
         member.awaiting_sync = false;
@@ -152,16 +151,28 @@ impl Group {
         if self.leader.as_deref() == Some(old_id) {
             self.leader = Some(new_id.clone());
         }
+        let skip_assignment = req.supports_skip_assignment;
         self.update_member(&req_with_id(req, &new_id), now);
         match self.state {
-            GroupState::Stable if !protocols_changed => {
-                // No rebalance: tell it the old leader id so it does not run an assignment.
+            // Kafka keeps a Stable group's assignment when the protocol the group would pick
+            // is unchanged: the new instance takes over the old one's partitions.
+            GroupState::Stable if self.select_protocol() == self.protocol => {
                 if let Some(m) = self.members.get_mut(&new_id) {
                     m.awaiting_join = false;
                 }
-                let mut result = self.join_result(&new_id, false);
-                result.leader = old_leader;
-                Reply::Now(result)
+                let is_leader = self.leader.as_deref() == Some(new_id.as_str());
+                if skip_assignment {
+                    // v9+: the leader keeps leading (and watching metadata) without assigning.
+                    let mut result = self.join_result(&new_id, is_leader);
+                    result.skip_assignment = is_leader;
+                    Reply::Now(result)
+                } else {
+                    // Before v9: the old leader id, so that it does not run an assignment
+                    // a Stable group would not hand out.
+                    let mut result = self.join_result(&new_id, false);
+                    result.leader = old_leader;
+                    Reply::Now(result)
+                }
             }
             GroupState::PreparingRebalance => {
                 self.try_complete_join(now, out);
@@ -308,8 +319,9 @@ impl Group {
         }
         self.generation += 1;
         if self.members.is_empty() {
+            // Kafka keeps the protocol type of a group that emptied: it is still a consumer
+            // group, listed as such.
             self.protocol = None;
-            self.protocol_type = None;
             self.leader = None;
             self.transition(GroupState::Empty, now);
             return;

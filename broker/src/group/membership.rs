@@ -18,17 +18,29 @@ pub enum CommitKind {
 }
 
 impl Group {
-    /// Member known, instance id matching.
-    fn check_member(&self, member_id: &str, instance_id: Option<&str>) -> Result<(), GroupError> {
-        let Some(member) = self.members.get(member_id) else {
-            return Err(GroupError::UnknownMemberId);
+    /// Kafka's `validateCurrentMember`: a static member's instance id must still map to this
+    /// member id (FENCED_INSTANCE_ID when a newer instance took it over, UNKNOWN_MEMBER_ID when
+    /// the instance is unknown); a dynamic member must exist. Every API that carries a
+    /// `group_instance_id` checks it first, so a replaced instance learns it was fenced
+    /// instead of rejoining and fencing its successor in turn.
+    pub(crate) fn check_member(
+        &self,
+        member_id: &str,
+        instance_id: Option<&str>,
+    ) -> Result<(), GroupError> {
+        let known = match instance_id {
+            Some(instance) => match self.static_members.get(instance) {
+                Some(current) if current != member_id => return Err(GroupError::FencedInstanceId),
+                Some(_) => true,
+                None => false,
+            },
+            None => self.members.contains_key(member_id),
         };
-        if let Some(instance) = instance_id {
-            if member.instance_id.as_deref() != Some(instance) {
-                return Err(GroupError::FencedInstanceId);
-            }
+        if known {
+            Ok(())
+        } else {
+            Err(GroupError::UnknownMemberId)
         }
-        Ok(())
     }
 
     /// Member known, instance id matching, and of the current generation.
@@ -131,16 +143,15 @@ impl Group {
         generation: i32,
         now: u64,
     ) -> Result<(), GroupError> {
-        match self.state {
-            GroupState::Dead => return Err(GroupError::CoordinatorNotAvailable),
-            GroupState::Empty => return Err(GroupError::UnknownMemberId),
-            _ => {}
+        if self.state == GroupState::Dead {
+            return Err(GroupError::CoordinatorNotAvailable);
         }
         self.check_generation(member_id, instance_id, generation)?;
         self.touch(member_id, now);
         match self.state {
+            GroupState::Empty | GroupState::Dead => Err(GroupError::UnknownMemberId),
             GroupState::PreparingRebalance => Err(GroupError::RebalanceInProgress),
-            _ => Ok(()),
+            GroupState::CompletingRebalance | GroupState::Stable => Ok(()),
         }
     }
 
@@ -239,6 +250,11 @@ impl Group {
         if self.state == GroupState::Dead {
             return Err(GroupError::CoordinatorNotAvailable);
         }
+        // Generation -1 on an empty group: an admin tool or a consumer without group
+        // management, whatever member id it names.
+        if generation < 0 && self.state == GroupState::Empty {
+            return Ok(CommitKind::Simple);
+        }
         if generation >= 0 || !member_id.is_empty() || instance_id.is_some() {
             self.check_generation(member_id, instance_id, generation)?;
             if self.state == GroupState::CompletingRebalance {
@@ -247,10 +263,8 @@ impl Group {
             self.touch(member_id, now);
             return Ok(CommitKind::Member);
         }
-        if self.state != GroupState::Empty {
-            return Err(GroupError::UnknownMemberId);
-        }
-        Ok(CommitKind::Simple)
+        // Only members commit to a group that has them.
+        Err(GroupError::UnknownMemberId)
     }
 
     /// Acts on every deadline that has passed: pending member ids are forgotten, silent

@@ -113,6 +113,8 @@ pub struct JoinResult {
     pub leader: String,
     /// Only the leader gets the members.
     pub members: Vec<JoinedMember>,
+    /// v9+: the leader must not run the assignment (a static leader replaced while Stable).
+    pub skip_assignment: bool,
 }
 
 impl JoinResult {
@@ -126,6 +128,7 @@ impl JoinResult {
             protocol_name: None,
             leader: String::new(),
             members: Vec::new(),
+            skip_assignment: false,
         }
     }
 }
@@ -312,6 +315,7 @@ impl Group {
             protocol_name: self.protocol.clone(),
             leader: self.leader.clone().unwrap_or_default(),
             members,
+            skip_assignment: false,
         }
     }
 }

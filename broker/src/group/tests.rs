@@ -27,6 +27,7 @@ fn join_req(member_id: &str, fresh: &str, protocols: &[&str]) -> JoinRequest {
             .map(|p| (p.to_string(), Bytes::from(format!("meta-{p}"))))
             .collect(),
         require_known_member_id: true,
+        supports_skip_assignment: false,
         fresh_id: fresh.into(),
     }
 }
@@ -290,10 +291,48 @@ fn static_member_rejoin_keeps_generation() {
         "told the old leader id so it does not reassign"
     );
     assert_eq!(g.state, GroupState::Stable);
+    // The replaced instance is fenced on every API that names its instance id.
+    let fenced = GroupError::FencedInstanceId;
     assert_eq!(
         g.heartbeat("inst-1-s1", Some("inst-1"), 1, 5100),
+        Err(fenced)
+    );
+    assert_eq!(
+        g.validate_commit("inst-1-s1", Some("inst-1"), 1, 5100),
+        Err(fenced)
+    );
+    assert_eq!(
+        g.sync(
+            "inst-1-s1",
+            Some("inst-1"),
+            1,
+            (None, None),
+            vec![],
+            5100,
+            &mut out
+        ),
+        Reply::Now(Err(fenced))
+    );
+    let mut old = join_req("inst-1-s1", "", &["range"]);
+    old.instance_id = Some("inst-1".into());
+    let Reply::Now(r) = g.join(old, 5100, &mut out) else {
+        panic!("expected an immediate answer");
+    };
+    assert_eq!(r.error, Some(GroupError::FencedInstanceId));
+    assert_eq!(
+        g.leave(
+            &[("inst-1-s1".into(), Some("inst-1".into()))],
+            5100,
+            &mut out
+        ),
+        vec![Err(fenced)]
+    );
+    // Without its instance id the old member id is merely unknown.
+    assert_eq!(
+        g.heartbeat("inst-1-s1", None, 1, 5100),
         Err(GroupError::UnknownMemberId)
     );
+    assert_eq!(g.state, GroupState::Stable, "none of that rebalanced");
     assert_eq!(g.heartbeat("inst-1-s2", Some("inst-1"), 1, 5100), Ok(()));
     // LeaveGroup by instance id alone (admin use).
     assert_eq!(
@@ -351,4 +390,70 @@ fn offsets_expire_after_retention_counted_from_last_event() {
         Some(4 * day)
     ));
     assert!(!offsets_expired(10 * day, 7 * day, Some(5 * day), None));
+}
+
+/// A Stable group of one static member ("inst-1"), generation 1.
+fn stable_static_group(out: &mut Vec<Output>) -> (Group, JoinRequest) {
+    let mut g = Group::new("g", CONFIG, 0);
+    let mut s = join_req("", "s1", &["range"]);
+    s.instance_id = Some("inst-1".into());
+    g.join(s.clone(), 0, out);
+    g.tick(3000, out);
+    g.sync(
+        "inst-1-s1",
+        Some("inst-1"),
+        1,
+        (None, None),
+        vec![("inst-1-s1".into(), Bytes::from("x"))],
+        3100,
+        out,
+    );
+    assert_eq!(g.state, GroupState::Stable);
+    (g, s)
+}
+
+#[test]
+fn a_replaced_static_leader_on_join_group_v9_leads_without_assigning() {
+    let mut out = Vec::new();
+    let (mut g, mut s) = stable_static_group(&mut out);
+    s.fresh_id = "s2".into();
+    s.supports_skip_assignment = true;
+    // New metadata, same protocol: the group's choice is unchanged, so no rebalance.
+    s.protocols = vec![("range".into(), Bytes::from("other-metadata"))];
+    let Reply::Now(r) = g.join(s, 5000, &mut out) else {
+        panic!("expected an immediate answer");
+    };
+    assert_eq!((r.error, r.generation), (None, 1));
+    assert_eq!(r.leader, "inst-1-s2");
+    assert!(r.skip_assignment);
+    assert_eq!(r.members.len(), 1, "the leader still sees the members");
+    assert_eq!(g.state, GroupState::Stable);
+    assert_eq!(
+        g.sync(
+            "inst-1-s2",
+            Some("inst-1"),
+            1,
+            (None, None),
+            vec![],
+            5100,
+            &mut out
+        ),
+        Reply::Now(Ok(Bytes::from("x"))),
+        "the old instance's assignment carries over"
+    );
+}
+
+#[test]
+fn a_replaced_static_member_whose_protocol_changes_rebalances() {
+    let mut out = Vec::new();
+    let (mut g, mut s) = stable_static_group(&mut out);
+    s.fresh_id = "s2".into();
+    s.protocols = vec![
+        ("roundrobin".into(), Bytes::new()),
+        ("range".into(), Bytes::new()),
+    ];
+    assert_eq!(g.join(s, 5000, &mut out), Reply::Parked("inst-1-s2".into()));
+    assert_eq!(g.state, GroupState::CompletingRebalance);
+    assert_eq!(g.generation, 2);
+    assert_eq!(g.protocol.as_deref(), Some("roundrobin"));
 }
