@@ -2,7 +2,10 @@
 //! ZooKeeper consumer (reference §1.19), so `zkCli.sh get` shows what a person expects.
 //!
 //! # Layout
-//! - `/consumers/<group>`: the group (empty data).
+//! - `/consumers/<group>`: the group. Kafka's old consumer left its data empty; we keep the
+//!   protocol type the group last had there, as `{"version":1,"protocol_type":"consumer"}`
+//!   (Kafka keeps it in `__consumer_offsets`), so that a group with only offsets is listed
+//!   as a consumer group, not a simple one, by whichever broker coordinates it next.
 //! - `/consumers/<group>/offsets/<topic>/<partition>`: the next offset to consume, as a bare
 //!   decimal (`ConsumerOffset.encode` = `offset.toString`), exactly as Kafka 0.8–1.x wrote it.
 //! - `/consumers/<group>/offset_metadata/<topic>/<partition>`: what the decimal cannot hold, as
@@ -105,6 +108,43 @@ pub fn group_path(group: &str) -> String {
     format!("{CONSUMERS_PATH}/{group}")
 }
 
+/// The data of `/consumers/<group>`: the protocol type the group last had.
+pub struct GroupZNode;
+
+#[derive(Serialize, Deserialize)]
+struct GroupJson {
+    version: i32,
+    protocol_type: String,
+}
+
+impl GroupZNode {
+    /// The JSON form.
+    pub fn encode(protocol_type: &str) -> Vec<u8> {
+        let json = GroupJson {
+            version: 1,
+            protocol_type: protocol_type.to_string(),
+        };
+        serde_json::to_vec(&json).unwrap_or_default()
+    }
+
+    /// The protocol type; "" for the empty data Kafka's old consumer (and a group that never
+    /// had members) leaves, or for data this format does not describe.
+    pub fn decode(data: &[u8]) -> String {
+        serde_json::from_slice::<GroupJson>(data)
+            .map(|j| j.protocol_type)
+            .unwrap_or_default()
+    }
+}
+
+/// The protocol type `group` last had ("" if none was recorded); `None` if the group has no
+/// node.
+pub async fn read_protocol_type(zk: &Zk, group: &str) -> Result<Option<String>, ZkError> {
+    Ok(zk
+        .get(&group_path(group))
+        .await?
+        .map(|(data, _)| GroupZNode::decode(&data)))
+}
+
 fn offsets_dir(group: &str) -> String {
     format!("{CONSUMERS_PATH}/{group}/offsets")
 }
@@ -115,8 +155,14 @@ pub fn valid_group_id(group: &str) -> bool {
     !group.is_empty() && group != "." && group != ".." && !group.contains(['/', '\0'])
 }
 
-/// Writes `commits` for `group` atomically (one multi), creating parents as needed.
-pub async fn commit_offsets(zk: &Zk, group: &str, commits: &[OffsetCommit]) -> Result<(), ZkError> {
+/// Writes `commits` for `group` atomically (one multi), creating parents as needed; with
+/// `protocol_type`, the group node records it in the same multi.
+pub async fn commit_offsets(
+    zk: &Zk,
+    group: &str,
+    protocol_type: Option<&str>,
+    commits: &[OffsetCommit],
+) -> Result<(), ZkError> {
     if commits.is_empty() {
         return Ok(());
     }
@@ -132,7 +178,14 @@ pub async fn commit_offsets(zk: &Zk, group: &str, commits: &[OffsetCommit]) -> R
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let ops = commit_ops(zk, group, commits).await?;
+        let mut ops = commit_ops(zk, group, commits).await?;
+        if let Some(protocol_type) = protocol_type {
+            ops.push(ZkOp::SetData {
+                path: group_path(group),
+                data: GroupZNode::encode(protocol_type),
+                version: None,
+            });
+        }
         match zk.multi(&ops).await {
             Ok(_) => return Ok(()),
             Err(e) if attempt < COMMIT_ATTEMPTS && (e.is_node_exists() || e.is_no_node()) => {
@@ -220,11 +273,6 @@ pub async fn fetch_all_offsets(zk: &Zk, group: &str) -> Result<GroupOffsets, ZkE
 /// The groups that have a node under `/consumers`.
 pub async fn list_groups(zk: &Zk) -> Result<Vec<String>, ZkError> {
     zk.children(CONSUMERS_PATH).await
-}
-
-/// True if `/consumers/<group>` exists.
-pub async fn group_exists(zk: &Zk, group: &str) -> Result<bool, ZkError> {
-    Ok(zk.stat(&group_path(group)).await?.is_some())
 }
 
 /// Deletes `/consumers/<group>` and everything under it in one multi; false if it was absent.
@@ -326,6 +374,19 @@ mod tests {
         assert_eq!(fallback.offset, 6);
         assert_eq!(fallback.commit_timestamp, 77);
         assert_eq!(fallback.leader_epoch, -1);
+    }
+
+    #[test]
+    fn the_group_node_holds_the_protocol_type() {
+        let data = GroupZNode::encode("consumer");
+        let json: serde_json::Value = serde_json::from_slice(&data).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"version": 1, "protocol_type": "consumer"})
+        );
+        assert_eq!(GroupZNode::decode(&data), "consumer");
+        assert_eq!(GroupZNode::decode(b""), "", "the old consumer's empty node");
+        assert_eq!(GroupZNode::decode(b"junk"), "");
     }
 
     #[test]

@@ -55,6 +55,8 @@ struct Entry {
     syncs: HashMap<String, oneshot::Sender<Result<Bytes, GroupError>>>,
     /// Wall-clock ms when the group last became Empty (offset retention starts there).
     empty_since_wall: Option<i64>,
+    /// The protocol type this coordinator last recorded in `/consumers/<group>`.
+    recorded_protocol_type: Option<String>,
 }
 
 impl Entry {
@@ -147,6 +149,17 @@ impl std::fmt::Debug for GroupCoordinator {
     }
 }
 
+/// A group without members, as listed from its offsets.
+fn empty_summary(group: &str, protocol_type: String) -> GroupSummary {
+    GroupSummary {
+        group_id: group.to_string(),
+        state: GroupState::Empty.name(),
+        protocol_type,
+        protocol: String::new(),
+        members: Vec::new(),
+    }
+}
+
 /// Milliseconds since the Unix epoch (commit timestamps, retention).
 pub fn wall_ms() -> i64 {
     std::time::SystemTime::now()
@@ -218,6 +231,7 @@ impl GroupCoordinator {
                 joins: HashMap::new(),
                 syncs: HashMap::new(),
                 empty_since_wall: Some(wall_ms()),
+                recorded_protocol_type: None,
             }),
             wake: Notify::new(),
         });
@@ -320,17 +334,30 @@ impl GroupCoordinator {
         commits: &[OffsetCommit],
     ) -> Result<(), GroupError> {
         let slot = self.slot(group);
-        let kind = {
+        let (kind, record) = {
             let mut e = slot.lock();
             let kind = e
                 .group
                 .validate_commit(member_id, instance_id, generation, self.now());
             slot.wake.notify_one();
-            kind?
+            let kind = kind?;
+            // A member's commit records the group's protocol type once per coordinator, so
+            // that the group is still listed as what it was when only its offsets remain.
+            let record = match (&e.group.protocol_type, kind) {
+                (Some(t), CommitKind::Member) if e.recorded_protocol_type.as_ref() != Some(t) => {
+                    Some(t.clone())
+                }
+                _ => None,
+            };
+            (kind, record)
         };
-        if let Err(e) = offsets::commit_offsets(&self.zk(), group, commits).await {
+        if let Err(e) = offsets::commit_offsets(&self.zk(), group, record.as_deref(), commits).await
+        {
             warn!(group, error = %e, "offset commit to ZooKeeper failed");
             return Err(GroupError::CoordinatorNotAvailable);
+        }
+        if record.is_some() {
+            slot.lock().recorded_protocol_type = record;
         }
         if kind == CommitKind::Simple {
             tracing::debug!(group, partitions = commits.len(), "simple offset commit");
@@ -400,57 +427,71 @@ impl GroupCoordinator {
         }
     }
 
-    /// DescribeGroups of one group this broker coordinates (Dead if unknown).
+    /// DescribeGroups of one group this broker coordinates (Dead if unknown). A group known
+    /// only by its offsets is Empty with the protocol type it last recorded.
     pub async fn describe(&self, group: &str) -> Result<GroupSummary, GroupError> {
-        if let Some(slot) = self.existing(group) {
-            return Ok(Self::summary_of(&slot.lock().group));
+        let in_memory = self
+            .existing(group)
+            .map(|slot| Self::summary_of(&slot.lock().group));
+        if let Some(summary) = &in_memory {
+            if !summary.protocol_type.is_empty() || summary.state != GroupState::Empty.name() {
+                return Ok(summary.clone());
+            }
         }
-        let exists = offsets::group_exists(&self.zk(), group)
+        let recorded = offsets::read_protocol_type(&self.zk(), group)
             .await
             .map_err(|e| {
                 warn!(group, error = %e, "reading group from ZooKeeper failed");
                 GroupError::CoordinatorNotAvailable
             })?;
-        let state = if exists {
-            GroupState::Empty
-        } else {
-            GroupState::Dead
-        };
-        Ok(GroupSummary {
-            group_id: group.to_string(),
-            state: state.name(),
-            protocol_type: String::new(),
-            protocol: String::new(),
-            members: Vec::new(),
+        Ok(match (in_memory, recorded) {
+            (Some(summary), recorded) => GroupSummary {
+                protocol_type: recorded.unwrap_or_default(),
+                ..summary
+            },
+            (None, Some(protocol_type)) => empty_summary(group, protocol_type),
+            (None, None) => GroupSummary {
+                state: GroupState::Dead.name(),
+                ..empty_summary(group, String::new())
+            },
         })
     }
 
-    /// ListGroups: every group this broker coordinates, in memory or with offsets only.
+    /// ListGroups: every group this broker coordinates, in memory or with offsets only, each
+    /// with its real protocol type (an empty one makes clients call it a simple group).
     pub async fn list(&self, live: &[i32]) -> Result<Vec<GroupSummary>, GroupError> {
-        let mut out: HashMap<String, GroupSummary> = HashMap::new();
-        let stored = offsets::list_groups(&self.zk()).await.map_err(|e| {
+        let zk = self.zk();
+        let unavailable = |e: coordinator::ZkError| {
             warn!(error = %e, "listing groups in ZooKeeper failed");
             GroupError::CoordinatorNotAvailable
-        })?;
-        for g in stored {
-            if self.check_owner(&g, live).is_ok() {
-                out.insert(
-                    g.clone(),
-                    GroupSummary {
-                        group_id: g,
-                        state: GroupState::Empty.name(),
-                        protocol_type: String::new(),
-                        protocol: String::new(),
-                        members: Vec::new(),
-                    },
-                );
+        };
+        let stored: Vec<String> = offsets::list_groups(&zk)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .filter(|g| self.check_owner(g, live).is_ok())
+            .collect();
+        let recorded =
+            futures::future::join_all(stored.iter().map(|g| offsets::read_protocol_type(&zk, g)))
+                .await;
+        let mut out: HashMap<String, GroupSummary> = HashMap::new();
+        for (g, protocol_type) in stored.into_iter().zip(recorded) {
+            // Gone since it was listed: not a group any more.
+            if let Some(protocol_type) = protocol_type.map_err(unavailable)? {
+                out.insert(g.clone(), empty_summary(&g, protocol_type));
             }
         }
         let slots: Vec<Arc<Slot>> = self.table().values().cloned().collect();
         for slot in slots {
             let e = slot.lock();
             if e.group.state != GroupState::Dead && self.check_owner(&e.group.id, live).is_ok() {
-                out.insert(e.group.id.clone(), Self::summary_of(&e.group));
+                let mut summary = Self::summary_of(&e.group);
+                if summary.protocol_type.is_empty() {
+                    if let Some(stored) = out.get(&e.group.id) {
+                        summary.protocol_type = stored.protocol_type.clone();
+                    }
+                }
+                out.insert(e.group.id.clone(), summary);
             }
         }
         let mut list: Vec<GroupSummary> = out.into_values().collect();
