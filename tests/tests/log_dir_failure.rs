@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use kafka_protocol::messages::create_topics_request::{CreatableReplicaAssignment, CreatableTopic};
 use kafka_protocol::messages::{
     BrokerId, CreateTopicsRequest, CreateTopicsResponse, DescribeLogDirsRequest,
-    DescribeLogDirsResponse, TopicName,
+    DescribeLogDirsResponse, MetadataRequest, MetadataResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use tests::broker::BrokerProcess;
@@ -276,6 +276,18 @@ fn a_failed_log_dir_moves_leadership_away_and_an_acks_all_producer_carries_on() 
     let online = result(&healthy.path().display().to_string());
     assert_eq!(online.error_code, 0);
     assert!(online.topics.iter().any(|t| t.name.0.as_str() == "healthy"));
+    // Metadata (v5+) names the offline replica, as the controller's UpdateMetadata did.
+    let metadata: MetadataResponse = WireClient::connect(&b1)
+        .and_then(|mut c| c.request(9, &MetadataRequest::default().with_topics(None)))
+        .or_panic("Metadata");
+    let offline_replicas: Vec<i32> = metadata
+        .topics
+        .iter()
+        .filter(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == "filling"))
+        .flat_map(|t| &t.partitions)
+        .flat_map(|p| p.offline_replicas.iter().map(|b| b.0))
+        .collect();
+    assert_eq!(offline_replicas, vec![1]);
 
     // The controller deleted the notification it handled; the broker logged one ERROR.
     cluster

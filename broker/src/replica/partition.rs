@@ -456,7 +456,9 @@ impl Partition {
     /// The ISR to propose without followers lagging more than `lag_ms`, if any lag.
     pub fn isr_shrink_candidate(&self, now_ms: i64, lag_ms: i64) -> Option<Vec<i32>> {
         let role = self.role();
-        if role.leader != self.broker_id {
+        // A replica in a failed log dir hears no more of the controller's decisions: its
+        // followers have gone to the leader elected instead, and it must not shrink the ISR.
+        if role.leader != self.broker_id || self.log_dir.is_offline() {
             return None;
         }
         let leo = self.log_end_offset();
@@ -726,6 +728,31 @@ mod tests {
         // A new term starts over.
         partition.apply_role(role(1, 1), 2000);
         assert_eq!(partition.followers_yet_to_fetch(|| 2000), Some(vec![2]));
+    }
+
+    #[test]
+    fn a_replica_in_a_failed_log_dir_stops_acting_as_leader() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = Log::open(&dir.path().join("t-0"), LogConfig::default()).expect("log");
+        let partition = Partition::new("t".into(), 0, 1, log, LogDir::standalone(dir.path()))
+            .expect("partition");
+        partition.apply_role(role(1, 0), 0);
+        assert_eq!(
+            partition.isr_shrink_candidate(60_000, 10_000),
+            Some(vec![1])
+        );
+        partition.log_dir().fail(&LogError::Io {
+            context: "writing".into(),
+            source: std::io::Error::from_raw_os_error(5),
+        });
+        assert!(partition.check_online().is_err());
+        // The controller elects another leader without telling this replica: it must not
+        // shrink the ISR meanwhile.
+        assert_eq!(partition.isr_shrink_candidate(60_000, 10_000), None);
+        assert!(matches!(
+            partition.truncate_to(0),
+            Err(LogError::DirOffline(_))
+        ));
     }
 
     #[test]
