@@ -4,7 +4,9 @@
 //! paths, get or create the cluster id, check `meta.properties`, open (and recover) the logs,
 //! bind the listeners, register `/brokers/ids/<id>`, start the controller module, then serve.
 //! Shutdown: stop accepting, finish in-flight requests, stop the controller, flush the logs,
-//! close the ZooKeeper session so the registration disappears at once.
+//! close the ZooKeeper session so the registration disappears at once. Besides a signal, the
+//! failure of the last online log dir starts it (see [`handle_log_dir_failures`]), and the
+//! broker then exits with an error.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,7 +34,7 @@ use crate::zk_session;
 /// How long shutdown waits for in-flight requests before giving up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Why the broker could not start.
+/// Why the broker could not start, or stopped on its own.
 #[derive(Debug, Error)]
 pub enum StartupError {
     #[error("ZooKeeper: {0}")]
@@ -47,6 +49,8 @@ pub enum StartupError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("every log dir has failed ({0}); the ERROR logged for each names its cause")]
+    LogDirsFailed(String),
 }
 
 pub fn log_config(config: &BrokerConfig) -> LogConfig {
@@ -221,15 +225,86 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     tracker.spawn(housekeeping(broker.clone(), serving.clone()));
     tracker.spawn(follow_topic_configs(broker.clone(), serving.clone()));
     tracker.spawn(crate::group::maintenance(broker.clone(), serving.clone()));
+    tracker.spawn(handle_log_dir_failures(
+        broker.clone(),
+        shutdown.clone(),
+        serving.clone(),
+    ));
     info!(broker_id, "broker started");
 
     shutdown.cancelled().await;
     info!("shutting down: controlled shutdown");
     crate::controlled_shutdown::run(&broker).await;
     serving.cancel();
+    let log_dirs_failed = broker.replicas.log_dirs().all_offline();
+    let dirs = config_dirs(&broker);
     drain(broker, tracker, controller_stop, supervisor).await;
     fetcher_stop.cancel();
+    if log_dirs_failed {
+        return Err(StartupError::LogDirsFailed(dirs));
+    }
     Ok(())
+}
+
+fn config_dirs(broker: &Broker) -> String {
+    let dirs: Vec<String> = broker
+        .config
+        .log_dirs
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    dirs.join(", ")
+}
+
+/// Kafka's `LogDirFailureHandler`: stops the partitions of each failed log dir (they answer
+/// KAFKA_STORAGE_ERROR from then on) and tells the controller through
+/// `/log_dir_event_notification`, so that it moves their leadership to other replicas. When no
+/// dir is left the broker shuts down instead, through the one shutdown path.
+async fn handle_log_dir_failures(
+    broker: Arc<Broker>,
+    shutdown: CancellationToken,
+    serving: CancellationToken,
+) {
+    loop {
+        let dir = tokio::select! {
+            dir = broker.replicas.log_dirs().next_failed() => dir,
+            _ = serving.cancelled() => return,
+        };
+        let offline = broker.replicas.take_offline(&dir);
+        for p in &offline {
+            broker.fetchers.unfollow(&p.topic, p.index);
+        }
+        warn!(dir = %dir.path().display(), partitions = offline.len(), "stopped serving the partitions of the failed log dir");
+        if broker.replicas.log_dirs().all_offline() {
+            error!("every log dir has failed: shutting the broker down");
+            shutdown.cancel();
+            return;
+        }
+        notify_log_dir_failure(&broker, &serving).await;
+    }
+}
+
+/// Writes the log dir event notification, retrying while ZooKeeper is unreachable (a broker
+/// that re-registers after a session loss gets asked for its replicas' state anyway).
+async fn notify_log_dir_failure(broker: &Broker, serving: &CancellationToken) {
+    let mut backoff = Duration::from_millis(200);
+    for _ in 0..10 {
+        match coordinator::log_dir_event::notify_log_dir_failure(&broker.zk(), broker.broker_id)
+            .await
+        {
+            Ok(path) => {
+                info!(%path, "told the controller about the failed log dir");
+                return;
+            }
+            Err(e) => warn!(error = %e, "cannot write the log dir event notification; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = serving.cancelled() => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+    error!("gave up writing the log dir event notification");
 }
 
 async fn drain(

@@ -12,6 +12,7 @@
 //! - [`admin`]: topic creation (Kafka's `AdminZkClient`), usable from any broker.
 //! - [`partition_state`]: the partition leader's conditional ISR writes and
 //!   `/isr_change_notification` (legacy leader-side ISR path).
+//! - [`log_dir_event`]: a broker announcing a failed log dir (`/log_dir_event_notification`).
 //! - [`offsets`]: committed consumer-group offsets under `/consumers/<group>/offsets`.
 //! - [`producer_ids`]: producer-id blocks from `/latest_producer_id_block`.
 //! - [`controller`]: Kafka's ZooKeeper-mode controller: election, a single event loop, pure
@@ -39,6 +40,7 @@ pub mod controller;
 pub mod error;
 pub mod frame;
 pub mod kafka_client;
+pub mod log_dir_event;
 pub mod offsets;
 pub mod partition_state;
 pub mod producer_ids;

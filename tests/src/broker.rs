@@ -127,6 +127,28 @@ impl BrokerProcess {
         tail(&self.log_file(), TAIL_LINES)
     }
 
+    /// Waits until the process exits on its own, at most `timeout` (then it is killed), and
+    /// returns its status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> io::Result<std::process::ExitStatus> {
+        let Some(mut child) = self.child.take() else {
+            return Err(io::Error::other(format!(
+                "broker {} is not running",
+                self.id
+            )));
+        };
+        match wait_deadline(&mut child, timeout)? {
+            Some(status) => Ok(status),
+            None => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "broker {} still running after {timeout:?}\n{}",
+                    self.id,
+                    self.log_tail()
+                ),
+            )),
+        }
+    }
+
     /// SIGKILL (a crash: nothing flushed, no deregistration) and reap.
     pub fn kill(&mut self) -> io::Result<()> {
         if let Some(mut child) = self.child.take() {

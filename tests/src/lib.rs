@@ -14,6 +14,7 @@
 //! - [`docker`]: the docker tier: local images, the compose cluster, the docker CLI.
 //! - [`check`]: assertions on client output (hex, contiguous offsets, binary payloads).
 //! - [`process`]: running child processes with deadlines; [`ports`]: free ports.
+//! - [`tmpfs`]: a small tmpfs (a disk that fills up), unmounted on drop.
 //!
 //! Every process a test starts is killed by PID when its handle drops, and every wait has a
 //! deadline, so a broken broker fails tests instead of hanging them.
@@ -30,6 +31,7 @@ pub mod multi;
 pub mod ports;
 pub mod process;
 pub mod python;
+pub mod tmpfs;
 pub mod traffic;
 pub mod wire;
 

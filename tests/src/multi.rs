@@ -76,18 +76,38 @@ impl MultiCluster {
         Self::start_on(ZkServers::Ensemble(ensemble), name, n, extra)
     }
 
+    /// [`start`](Self::start) with settings of each broker's own: broker `i + 1` gets
+    /// `extras[i]`.
+    pub fn start_each(name: &str, extras: &[&[(&str, &str)]]) -> io::Result<MultiCluster> {
+        let zk = ZkServers::Standalone(ZooKeeper::start()?);
+        let n = i32::try_from(extras.len()).unwrap_or(i32::MAX);
+        Self::start_with(zk, name, n, |id| {
+            let index = usize::try_from(id - 1).unwrap_or(0);
+            extras.get(index).copied().unwrap_or(&[])
+        })
+    }
+
     fn start_on(
         zk: ZkServers,
         name: &str,
         n: i32,
         extra: &[(&str, &str)],
     ) -> io::Result<MultiCluster> {
+        Self::start_with(zk, name, n, |_| extra)
+    }
+
+    fn start_with<'a>(
+        zk: ZkServers,
+        name: &str,
+        n: i32,
+        extra: impl Fn(i32) -> &'a [(&'a str, &'a str)],
+    ) -> io::Result<MultiCluster> {
         let chroot = format!("/m-{name}");
         // The brokers create the chroot themselves, as Kafka does.
         let connect = format!("{}{chroot}", zk.connect_string());
         let mut brokers = Vec::new();
         for id in 1..=n {
-            brokers.push(BrokerProcess::start(&connect, id, extra)?);
+            brokers.push(BrokerProcess::start(&connect, id, extra(id))?);
         }
         let cluster = MultiCluster {
             brokers,

@@ -53,6 +53,18 @@ impl SteadyProducer {
     /// Starts `kp_steady_produce.py` with `args` besides bootstrap, topic and stop file
     /// (e.g. `--json --client-defaults`: the tutorial's producer).
     pub fn start_with(bootstrap: &str, topic: &str, args: &[&str]) -> io::Result<SteadyProducer> {
+        Self::start_script("kp_steady_produce.py", bootstrap, topic, args)
+    }
+
+    /// Starts `script`, a producer printing what `kp_steady_produce.py` prints (e.g.
+    /// `ck_steady_produce.py`, confluent-kafka), with `args` besides bootstrap, topic and stop
+    /// file.
+    pub fn start_script(
+        script: &str,
+        bootstrap: &str,
+        topic: &str,
+        args: &[&str],
+    ) -> io::Result<SteadyProducer> {
         let dir = tempfile::Builder::new().prefix("producer-").tempdir()?;
         let stop_file = dir.path().join("stop");
         let stop = stop_file.to_string_lossy().into_owned();
@@ -65,7 +77,7 @@ impl SteadyProducer {
             &stop,
         ];
         all.extend_from_slice(args);
-        let spawned = python::spawn("kp_steady_produce.py", &all)?;
+        let spawned = python::spawn(script, &all)?;
         Ok(SteadyProducer {
             spawned,
             stop_file,
@@ -230,6 +242,41 @@ pub fn consume_all(bootstrap: &str, topic: &str, idle: Duration) -> io::Result<V
                 offset: field(l, "offset")?,
                 value: l["value"].as_str().ok_or_else(|| bad_line(l))?.to_owned(),
             })
+        })
+        .collect()
+}
+
+/// Reads every partition of `topic` from the beginning with confluent-kafka
+/// (`ck_consume_all.py`: records of `ck_steady_produce.py`, each value cut at its first space)
+/// until nothing new arrives for `idle`; returns each record with its full size.
+pub fn consume_all_sized(
+    bootstrap: &str,
+    topic: &str,
+    idle: Duration,
+) -> io::Result<Vec<(Consumed, usize)>> {
+    let idle_ms = idle.as_millis().to_string();
+    let lines = python::run_json(
+        "ck_consume_all.py",
+        &[
+            "--bootstrap",
+            bootstrap,
+            "--topic",
+            topic,
+            "--idle-ms",
+            &idle_ms,
+        ],
+        Duration::from_secs(120),
+    )?;
+    lines
+        .iter()
+        .map(|l| {
+            let consumed = Consumed {
+                partition: i32::try_from(field(l, "partition")?).map_err(|_| bad_line(l))?,
+                offset: field(l, "offset")?,
+                value: l["value"].as_str().ok_or_else(|| bad_line(l))?.to_owned(),
+            };
+            let size = usize::try_from(field(l, "size")?).map_err(|_| bad_line(l))?;
+            Ok((consumed, size))
         })
         .collect()
 }

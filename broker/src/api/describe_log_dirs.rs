@@ -1,16 +1,20 @@
 //! DescribeLogDirs (API 35): this broker's log dirs and the size of each hosted partition
-//! (summed from its directory), optionally filtered to some topics/partitions.
+//! (summed from its directory), optionally filtered to some topics/partitions. A failed log dir
+//! is listed with KAFKA_STORAGE_ERROR and no partitions.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use kafka_protocol::messages::describe_log_dirs_response::{
     DescribeLogDirsPartition, DescribeLogDirsResult, DescribeLogDirsTopic,
 };
 use kafka_protocol::messages::{DescribeLogDirsRequest, DescribeLogDirsResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
 
 use crate::context::RequestContext;
+use crate::replica::Partition;
 
 pub fn handle(ctx: RequestContext<'_>, req: DescribeLogDirsRequest) -> DescribeLogDirsResponse {
     let wanted: Option<BTreeMap<String, Vec<i32>>> = req.topics.as_ref().map(|ts| {
@@ -18,52 +22,55 @@ pub fn handle(ctx: RequestContext<'_>, req: DescribeLogDirsRequest) -> DescribeL
             .map(|t| (t.topic.0.to_string(), t.partitions.clone()))
             .collect()
     });
-    let mut per_dir: BTreeMap<std::path::PathBuf, BTreeMap<String, Vec<DescribeLogDirsPartition>>> =
-        ctx.broker
-            .config
-            .log_dirs
-            .iter()
-            .map(|d| (d.clone(), BTreeMap::new()))
-            .collect();
-    for p in ctx.broker.replicas.all() {
-        if let Some(w) = &wanted {
-            if !w.get(&p.topic).is_some_and(|ps| ps.contains(&p.index)) {
-                continue;
+    let partitions = ctx.broker.replicas.all();
+    let results = ctx
+        .broker
+        .replicas
+        .log_dirs()
+        .all()
+        .iter()
+        .map(|dir| {
+            let result = DescribeLogDirsResult::default()
+                .with_log_dir(StrBytes::from_string(dir.path().display().to_string()));
+            if dir.is_offline() {
+                // As Kafka: the dir is listed with the error and nothing read from it.
+                return result.with_error_code(ResponseError::KafkaStorageError.code());
             }
-        }
-        let Some(parent) = p.dir_parent() else {
-            continue;
-        };
-        let size = dir_size(&parent.join(format!("{}-{}", p.topic, p.index)));
-        per_dir
-            .entry(parent.to_path_buf())
-            .or_default()
-            .entry(p.topic.clone())
-            .or_default()
-            .push(
-                DescribeLogDirsPartition::default()
-                    .with_partition_index(p.index)
-                    .with_partition_size(size),
-            );
-    }
-    let results = per_dir
-        .into_iter()
-        .map(|(dir, topics)| {
-            let topics = topics
-                .into_iter()
-                .map(|(t, mut partitions)| {
-                    partitions.sort_by_key(|p| p.partition_index);
-                    DescribeLogDirsTopic::default()
-                        .with_name(TopicName(StrBytes::from_string(t)))
-                        .with_partitions(partitions)
-                })
-                .collect();
-            DescribeLogDirsResult::default()
-                .with_log_dir(StrBytes::from_string(dir.display().to_string()))
-                .with_topics(topics)
+            let held = partitions.iter().filter(|p| {
+                Arc::ptr_eq(p.log_dir(), dir)
+                    && wanted
+                        .as_ref()
+                        .is_none_or(|w| w.get(&p.topic).is_some_and(|ps| ps.contains(&p.index)))
+            });
+            result.with_topics(describe_partitions(dir.path(), held))
         })
         .collect();
     DescribeLogDirsResponse::default().with_results(results)
+}
+
+/// Each partition's size (summed from its directory), grouped by topic.
+fn describe_partitions<'a>(
+    dir: &Path,
+    partitions: impl Iterator<Item = &'a Arc<Partition>>,
+) -> Vec<DescribeLogDirsTopic> {
+    let mut by_topic: BTreeMap<String, Vec<DescribeLogDirsPartition>> = BTreeMap::new();
+    for p in partitions {
+        let size = dir_size(&dir.join(format!("{}-{}", p.topic, p.index)));
+        by_topic.entry(p.topic.clone()).or_default().push(
+            DescribeLogDirsPartition::default()
+                .with_partition_index(p.index)
+                .with_partition_size(size),
+        );
+    }
+    by_topic
+        .into_iter()
+        .map(|(t, mut partitions)| {
+            partitions.sort_by_key(|p| p.partition_index);
+            DescribeLogDirsTopic::default()
+                .with_name(TopicName(StrBytes::from_string(t)))
+                .with_partitions(partitions)
+        })
+        .collect()
 }
 
 fn dir_size(dir: &Path) -> i64 {

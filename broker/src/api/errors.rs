@@ -19,7 +19,9 @@ pub fn record_error_code(e: &RecordError) -> i16 {
 pub fn log_error_code(e: &LogError) -> i16 {
     match e {
         LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange.code(),
-        LogError::Io { .. } | LogError::Corrupt(_) => ResponseError::KafkaStorageError.code(),
+        LogError::Io { .. } | LogError::Corrupt(_) | LogError::DirOffline(_) => {
+            ResponseError::KafkaStorageError.code()
+        }
     }
 }
 

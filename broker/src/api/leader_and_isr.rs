@@ -1,6 +1,8 @@
 //! LeaderAndIsr (API 4), from the controller: become leader or follower for partitions.
 //! Requests from a controller older than the newest one seen are refused
-//! (STALE_CONTROLLER_EPOCH), as are partitions whose replica set does not include us.
+//! (STALE_CONTROLLER_EPOCH), as are partitions whose replica set does not include us. A
+//! replica in a failed log dir answers KAFKA_STORAGE_ERROR, which the controller takes as
+//! "this replica is offline".
 
 use kafka_protocol::messages::leader_and_isr_request::{
     LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState,
@@ -13,6 +15,7 @@ use kafka_protocol::ResponseError;
 use tracing::warn;
 
 use crate::context::RequestContext;
+use crate::log::LogError;
 use crate::replica::partition::ReplicaRole;
 
 pub async fn handle(
@@ -144,7 +147,7 @@ fn apply(
     match ctx
         .broker
         .replicas
-        .apply_role(&name, p.partition_index, role, now)
+        .apply_role(&name, p.partition_index, role, p.is_new, now)
     {
         Ok((partition, changed)) => {
             if changed {
@@ -152,6 +155,8 @@ fn apply(
             }
             0
         }
+        // In a failed log dir (logged once, when it failed): the controller moves it away.
+        Err(LogError::DirOffline(_)) => ResponseError::KafkaStorageError.code(),
         Err(e) => {
             warn!(topic = %name, partition = p.partition_index, error = %e, "cannot host partition");
             ResponseError::KafkaStorageError.code()

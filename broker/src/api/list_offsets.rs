@@ -87,6 +87,8 @@ fn lookup(
     p: &ListOffsetsPartition,
     replica_id: i32,
 ) -> Result<(i64, i64, i32), i16> {
+    // A replica in a failed log dir answers nothing, even what it knows from memory.
+    partition.check_online().map_err(|e| log_error_code(&e))?;
     // Replicas and debugging tools (replica id -2) may ask a non-leader; consumers may not.
     if replica_id == -1 && !partition.is_leader() {
         return Err(ResponseError::NotLeaderOrFollower.code());

@@ -30,6 +30,9 @@ pub fn handle(
                     let Some(partition) = ctx.broker.replicas.get(&name, p.partition) else {
                         return base.with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     };
+                    if partition.check_online().is_err() {
+                        return base.with_error_code(ResponseError::KafkaStorageError.code());
+                    }
                     if !partition.is_leader() {
                         return base.with_error_code(ResponseError::NotLeaderOrFollower.code());
                     }

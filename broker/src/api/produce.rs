@@ -230,7 +230,11 @@ async fn await_replication(
         .await
         .unwrap_or(false);
         // Written but the ISR shrank below min.insync.replicas before it was committed.
-        let code = if !reached && !w.partition.is_leader() {
+        let code = if !reached && w.partition.check_online().is_err() {
+            // Its log dir failed: nothing more can be committed here (clients retry on the
+            // leader the controller elects instead).
+            Some(ResponseError::KafkaStorageError)
+        } else if !reached && !w.partition.is_leader() {
             // Leadership moved while waiting: as Kafka's DelayedProduce, so that clients
             // refresh their metadata and retry on the new leader.
             Some(ResponseError::NotLeaderOrFollower)

@@ -377,7 +377,8 @@ async fn unchanged_partitions_are_skipped_and_changes_wake_the_session() {
     let open = |index: i32| {
         let log =
             Log::open(&dir.path().join(format!("a-{index}")), LogConfig::default()).expect("log");
-        Arc::new(Partition::new("a".into(), index, 1, log).expect("partition"))
+        let in_dir = crate::replica::log_dirs::LogDir::standalone(dir.path());
+        Arc::new(Partition::new("a".into(), index, 1, log, in_dir).expect("partition"))
     };
     let partitions = [open(0), open(1)];
     let sessions = FetchSessions::default();

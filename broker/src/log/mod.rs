@@ -14,6 +14,8 @@
 //! - `lookup`: timestamp lookups (ListOffsets) and batch header listing.
 //! - [`slice`]: what a read returns, batches left in their segment file until sent.
 
+#[cfg(test)]
+mod disk_errors;
 mod epoch;
 mod index;
 mod lookup;
@@ -88,6 +90,18 @@ pub enum LogError {
     },
     #[error("corrupt log data: {0}")]
     Corrupt(String),
+    /// The log dir holding the log has failed (see `replica::log_dirs`): nothing is read or
+    /// written there any more.
+    #[error("log dir {} is offline", .0.display())]
+    DirOffline(PathBuf),
+}
+
+impl LogError {
+    /// An error of the disk (ENOSPC, EIO, ...) rather than of the data or the request: what
+    /// fails a log dir.
+    pub fn is_io(&self) -> bool {
+        matches!(self, LogError::Io { .. })
+    }
 }
 
 impl From<RecordError> for LogError {

@@ -44,11 +44,11 @@ fn batch(timestamps: &[i64], value_size: usize) -> Vec<u8> {
 }
 
 /// A batch of `n` records all stamped `ts`.
-fn simple(n: usize, ts: i64) -> Vec<u8> {
+pub(super) fn simple(n: usize, ts: i64) -> Vec<u8> {
     batch(&vec![ts; n], 100)
 }
 
-fn small_config() -> LogConfig {
+pub(super) fn small_config() -> LogConfig {
     LogConfig {
         segment_bytes: 1024,
         segment_ms: None,
@@ -60,14 +60,14 @@ fn small_config() -> LogConfig {
 }
 
 /// 1 MiB segments: no test here fills one, so nothing rolls by size.
-fn big_segments() -> LogConfig {
+pub(super) fn big_segments() -> LogConfig {
     LogConfig {
         segment_bytes: 1 << 20,
         ..small_config()
     }
 }
 
-fn open(dir: &Path, config: LogConfig) -> Log {
+pub(super) fn open(dir: &Path, config: LogConfig) -> Log {
     Log::open(dir, config).expect("open")
 }
 
@@ -87,7 +87,7 @@ fn overwrite(path: &Path, pos: u64, bytes: &[u8]) {
 }
 
 /// Appends `count` batches of 3 records with timestamps 1000 + 10 * batch index.
-fn fill(log: &mut Log, count: usize) {
+pub(super) fn fill(log: &mut Log, count: usize) {
     for i in 0..count {
         let b = simple(3, 1000 + 10 * i as i64);
         log.append_as_leader(&b, 1, None).expect("append");
@@ -108,7 +108,7 @@ fn loaded(r: &ReadResult) -> Bytes {
     r.data.load().expect("load the read slice")
 }
 
-fn read_all(log: &Log, from: i64) -> Vec<i64> {
+pub(super) fn read_all(log: &Log, from: i64) -> Vec<i64> {
     let mut out = Vec::new();
     let mut offset = from;
     while offset < log.log_end_offset() {

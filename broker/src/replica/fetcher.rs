@@ -742,12 +742,16 @@ fn truncate_logged(p: &Partition, offset: i64) {
 mod tests {
     use super::*;
     use crate::log::{Log, LogConfig};
+    use crate::replica::log_dirs::LogDir;
 
     fn assigned(dir: &std::path::Path, topic: &str, index: i32) -> Assigned {
         let log =
             Log::open(&dir.join(format!("{topic}-{index}")), LogConfig::default()).expect("log");
         Assigned {
-            partition: Arc::new(Partition::new(topic.into(), index, 2, log).expect("partition")),
+            partition: Arc::new(
+                Partition::new(topic.into(), index, 2, log, LogDir::standalone(dir))
+                    .expect("partition"),
+            ),
             leader_epoch: 0,
             truncating: false,
         }

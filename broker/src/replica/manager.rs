@@ -1,7 +1,7 @@
 //! Owns every hosted partition (Kafka's `LogManager` + `ReplicaManager`, minus replication).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -9,6 +9,7 @@ use tracing::{info, warn};
 
 use crate::log::{Log, LogConfig, LogError};
 use crate::replica::checkpoint::{self, HIGH_WATERMARK_FILE};
+use crate::replica::log_dirs::{LogDir, LogDirs};
 use crate::replica::partition::{Partition, ReplicaRole};
 use crate::topic_config::{self, Overrides};
 
@@ -32,7 +33,7 @@ pub fn parse_partition_dir(name: &str) -> Option<TopicPartition> {
 #[derive(Debug)]
 pub struct ReplicaManager {
     broker_id: i32,
-    log_dirs: Vec<PathBuf>,
+    log_dirs: LogDirs,
     log_config: LogConfig,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     controller_epoch: AtomicI32,
@@ -41,7 +42,9 @@ pub struct ReplicaManager {
 }
 
 impl ReplicaManager {
-    /// Opens (and recovers) every partition log found in `log_dirs`.
+    /// Opens (and recovers) every partition log found in `log_dirs`. A dir whose files cannot
+    /// be read or written fails (and stays offline) as it would while running, as Kafka's
+    /// `LogManager.loadLogs` does; only when every dir has failed is that an error.
     pub fn open(
         broker_id: i32,
         log_dirs: Vec<PathBuf>,
@@ -49,19 +52,36 @@ impl ReplicaManager {
     ) -> Result<Self, LogError> {
         let manager = ReplicaManager {
             broker_id,
-            log_dirs,
+            log_dirs: LogDirs::new(log_dirs),
             log_config,
             partitions: RwLock::new(HashMap::new()),
             controller_epoch: AtomicI32::new(0),
             topic_overrides: RwLock::new(HashMap::new()),
         };
-        for dir in manager.log_dirs.clone() {
-            manager.load_dir(&dir)?;
+        let mut first_failure = None;
+        for dir in manager.log_dirs.all() {
+            match manager.load_dir(dir) {
+                Ok(()) => {}
+                Err(e) if e.is_io() => {
+                    dir.fail(&e);
+                    first_failure.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
+            }
         }
-        Ok(manager)
+        match first_failure {
+            Some(e) if manager.log_dirs.all_offline() => Err(e),
+            _ => Ok(manager),
+        }
     }
 
-    fn load_dir(&self, dir: &Path) -> Result<(), LogError> {
+    /// The log dirs and which have failed.
+    pub fn log_dirs(&self) -> &LogDirs {
+        &self.log_dirs
+    }
+
+    fn load_dir(&self, log_dir: &Arc<LogDir>) -> Result<(), LogError> {
+        let dir = log_dir.path();
         let entries = std::fs::read_dir(dir).map_err(|source| LogError::Io {
             context: format!("listing log dir {}", dir.display()),
             source,
@@ -85,7 +105,8 @@ impl ReplicaManager {
                 log_end_offset = log.log_end_offset(),
                 "loaded partition log"
             );
-            let partition = Partition::new(topic.clone(), index, self.broker_id, log)?;
+            let partition =
+                Partition::new(topic.clone(), index, self.broker_id, log, log_dir.clone())?;
             if let Some(&hw) = high_watermarks.get(&(topic.clone(), index)) {
                 partition.restore_high_watermark(hw);
             }
@@ -114,42 +135,57 @@ impl ReplicaManager {
         self.read().values().cloned().collect()
     }
 
-    /// The log dir holding the fewest partitions: where a new partition goes (the first such
-    /// dir, as Kafka's `nextLogDirs`). One pass without locking any partition: creating a
+    /// The online log dir holding the fewest partitions: where a new partition goes (the first
+    /// such dir, as Kafka's `nextLogDirs`). One pass without locking any partition: creating a
     /// thousand partitions on a broker that hosts thousands used to take seconds of CPU here.
-    fn pick_log_dir(&self) -> PathBuf {
-        match self.log_dirs.as_slice() {
-            [] => PathBuf::from("/tmp/kafka-logs"),
-            [only] => only.clone(),
-            dirs => {
-                let mut counts = vec![0usize; dirs.len()];
-                for p in self.read().values() {
-                    let held = dirs
-                        .iter()
-                        .position(|d| p.dir_parent() == Some(d.as_path()));
-                    if let Some(i) = held {
-                        counts[i] += 1;
-                    }
+    fn pick_log_dir(&self) -> Result<Arc<LogDir>, LogError> {
+        let dirs: Vec<&Arc<LogDir>> = self.log_dirs.online().collect();
+        if dirs.len() > 1 {
+            let mut counts = vec![0usize; dirs.len()];
+            for p in self.read().values() {
+                if let Some(i) = dirs.iter().position(|d| Arc::ptr_eq(d, p.log_dir())) {
+                    counts[i] += 1;
                 }
-                let fewest = (0..dirs.len()).min_by_key(|&i| counts[i]).unwrap_or(0);
-                dirs[fewest].clone()
             }
+            let fewest = (0..dirs.len()).min_by_key(|&i| counts[i]).unwrap_or(0);
+            return Ok(dirs[fewest].clone());
+        }
+        match (dirs.first(), self.log_dirs.all().first()) {
+            (Some(only), _) => Ok((*only).clone()),
+            (None, Some(failed)) => Err(LogError::DirOffline(failed.path().to_path_buf())),
+            (None, None) => Err(LogError::Corrupt("no log dir configured".into())),
         }
     }
 
-    /// Returns the partition, creating its log if this broker does not host it yet.
-    pub fn get_or_create(&self, topic: &str, index: i32) -> Result<Arc<Partition>, LogError> {
+    /// Returns the partition, creating its log if this broker does not host it yet. A replica
+    /// that should exist already (`is_new` false, the controller's IsNew) is not created while
+    /// a log dir is offline: its log may be in that dir (Kafka's rule in `getOrCreateLog`).
+    pub fn get_or_create(
+        &self,
+        topic: &str,
+        index: i32,
+        is_new: bool,
+    ) -> Result<Arc<Partition>, LogError> {
         if let Some(p) = self.get(topic, index) {
             return Ok(p);
         }
-        let dir = self.pick_log_dir().join(format!("{topic}-{index}"));
-        let log = Log::open(&dir, self.log_config_for(topic))?;
-        let partition = Arc::new(Partition::new(
-            topic.to_string(),
-            index,
-            self.broker_id,
-            log,
-        )?);
+        if !is_new {
+            if let Some(failed) = self.log_dirs.all().iter().find(|d| d.is_offline()) {
+                return Err(LogError::DirOffline(failed.path().to_path_buf()));
+            }
+        }
+        let log_dir = self.pick_log_dir()?;
+        let dir = log_dir.path().join(format!("{topic}-{index}"));
+        let log = log_dir.guard(|| Log::open(&dir, self.log_config_for(topic)))?;
+        let partition = Arc::new(log_dir.guard(|| {
+            Partition::new(
+                topic.to_string(),
+                index,
+                self.broker_id,
+                log,
+                log_dir.clone(),
+            )
+        })?);
         let mut map = self.write();
         let entry = map
             .entry((topic.to_string(), index))
@@ -203,16 +239,19 @@ impl ReplicaManager {
         epoch >= seen
     }
 
-    /// Applies one partition's state from a LeaderAndIsr request; returns the partition and
-    /// whether its leadership changed.
+    /// Applies one partition's state from a LeaderAndIsr request (`is_new`: its IsNew flag);
+    /// returns the partition and whether its leadership changed. A replica in a failed log dir
+    /// refuses (KAFKA_STORAGE_ERROR): that is how the controller learns it is offline.
     pub fn apply_role(
         &self,
         topic: &str,
         index: i32,
         role: ReplicaRole,
+        is_new: bool,
         now_ms: i64,
     ) -> Result<(Arc<Partition>, bool), LogError> {
-        let partition = self.get_or_create(topic, index)?;
+        let partition = self.get_or_create(topic, index, is_new)?;
+        partition.check_online()?;
         let leader = role.leader;
         let epoch = role.leader_epoch;
         let applied = partition.apply_role(role, now_ms);
@@ -245,19 +284,33 @@ impl ReplicaManager {
             .collect()
     }
 
-    /// Writes every log dir's high-watermark checkpoint.
+    /// Writes every online log dir's high-watermark checkpoint (a failure fails the dir).
     pub fn checkpoint_high_watermarks(&self) {
         let partitions = self.all();
-        for dir in &self.log_dirs {
+        for dir in self.log_dirs.online() {
             let entries: Vec<_> = partitions
                 .iter()
-                .filter(|p| p.dir_parent() == Some(dir.as_path()))
+                .filter(|p| Arc::ptr_eq(p.log_dir(), dir))
                 .map(|p| ((p.topic.clone(), p.index), p.high_watermark()))
                 .collect();
-            if let Err(e) = checkpoint::write(&dir.join(HIGH_WATERMARK_FILE), &entries) {
-                warn!(dir = %dir.display(), error = %e, "high watermark checkpoint failed");
-            }
+            let path = dir.path().join(HIGH_WATERMARK_FILE);
+            let _ = dir.guard(|| checkpoint::write(&path, &entries));
         }
+    }
+
+    /// The partitions in `dir`, which has failed: their parked requests are released; the
+    /// caller stops their fetchers. They stay listed, answering KAFKA_STORAGE_ERROR.
+    pub fn take_offline(&self, dir: &Arc<LogDir>) -> Vec<Arc<Partition>> {
+        let offline: Vec<Arc<Partition>> = self
+            .all()
+            .into_iter()
+            .filter(|p| Arc::ptr_eq(p.log_dir(), dir))
+            .collect();
+        for p in &offline {
+            // Wakes parked acks=all produces (answered KAFKA_STORAGE_ERROR) and long polls.
+            p.release_waiters();
+        }
+        offline
     }
 
     /// Releases every partition's parked acks=all produces and long-poll fetches (see
@@ -269,18 +322,18 @@ impl ReplicaManager {
         }
     }
 
-    /// Flushes every log (shutdown, or a periodic flush).
+    /// Flushes every log in an online dir (shutdown, or a periodic flush).
     pub fn flush_all(&self) {
-        for p in self.all() {
+        for p in self.all().into_iter().filter(|p| !p.log_dir().is_offline()) {
             if let Err(e) = p.flush() {
                 warn!(topic = %p.topic, partition = p.index, error = %e, "flush failed");
             }
         }
     }
 
-    /// Applies time and size retention to every log.
+    /// Applies time and size retention to every log in an online dir.
     pub fn enforce_retention(&self, now_ms: i64) {
-        for p in self.all() {
+        for p in self.all().into_iter().filter(|p| !p.log_dir().is_offline()) {
             match p.enforce_retention(now_ms) {
                 Ok(0) => {}
                 Ok(n) => {
@@ -307,27 +360,31 @@ impl ReplicaManager {
             info!(topic, partition, "stopped replica");
             return Ok(());
         }
+        if let Some(p) = self.get(topic, partition) {
+            // A log in a failed dir is neither deleted nor forgotten (Kafka answers the same).
+            p.check_online()?;
+        }
         let removed = self.write().remove(&(topic.to_string(), partition));
         let Some(removed) = removed else {
             return Ok(());
         };
         // Fetch sessions holding it look it up again (and find it gone).
         removed.changed();
-        let Some(parent) = removed.dir_parent() else {
-            return Ok(());
-        };
-        let dir = parent.join(format!("{topic}-{partition}"));
-        let doomed = parent.join(format!(
+        let log_dir = removed.log_dir();
+        let dir = log_dir.path().join(format!("{topic}-{partition}"));
+        let doomed = log_dir.path().join(format!(
             "{topic}-{partition}.{}-delete",
             uuid::Uuid::new_v4().simple()
         ));
-        std::fs::rename(&dir, &doomed).map_err(|source| LogError::Io {
-            context: format!("renaming {} for deletion", dir.display()),
-            source,
-        })?;
-        std::fs::remove_dir_all(&doomed).map_err(|source| LogError::Io {
-            context: format!("deleting {}", doomed.display()),
-            source,
+        log_dir.guard(|| {
+            std::fs::rename(&dir, &doomed).map_err(|source| LogError::Io {
+                context: format!("renaming {} for deletion", dir.display()),
+                source,
+            })?;
+            std::fs::remove_dir_all(&doomed).map_err(|source| LogError::Io {
+                context: format!("deleting {}", doomed.display()),
+                source,
+            })
         })?;
         info!(topic, partition, "deleted replica");
         Ok(())
@@ -352,7 +409,7 @@ mod tests {
 
     fn dir_of(manager: &ReplicaManager, topic: &str, index: i32) -> PathBuf {
         let p = manager.get(topic, index).expect("hosted");
-        p.dir_parent().expect("in a log dir").to_path_buf()
+        p.log_dir().path().to_path_buf()
     }
 
     #[test]
@@ -364,7 +421,7 @@ mod tests {
         let dirs = vec![a.path().to_path_buf(), b.path().to_path_buf()];
         let manager = ReplicaManager::open(1, dirs.clone(), LogConfig::default()).expect("open");
         for i in 0..3 {
-            manager.get_or_create("t", i).expect("create");
+            manager.get_or_create("t", i, true).expect("create");
         }
         assert_eq!(dir_of(&manager, "t", 0), dirs[0]);
         assert_eq!(dir_of(&manager, "t", 1), dirs[1]);
@@ -375,16 +432,136 @@ mod tests {
         // Reopened, the partitions found on disk count: the next one goes to the second dir.
         let manager = ReplicaManager::open(1, dirs.clone(), LogConfig::default()).expect("reopen");
         assert_eq!(dir_of(&manager, "t", 2), dirs[0]);
-        manager.get_or_create("u", 0).expect("create");
+        manager.get_or_create("u", 0, true).expect("create");
         assert_eq!(dir_of(&manager, "u", 0), dirs[1]);
 
         // Deleting frees its dir's place: two deleted from the second dir, the next two go there.
         manager.stop_replica("t", 1, true).expect("delete");
         manager.stop_replica("u", 0, true).expect("delete");
         assert!(!dirs[1].join("t-1").exists());
-        manager.get_or_create("v", 0).expect("create");
-        manager.get_or_create("v", 1).expect("create");
+        manager.get_or_create("v", 0, true).expect("create");
+        manager.get_or_create("v", 1, true).expect("create");
         assert_eq!(dir_of(&manager, "v", 0), dirs[1]);
         assert_eq!(dir_of(&manager, "v", 1), dirs[1]);
+    }
+
+    /// One validated batch of one record, as a Produce request brings it.
+    fn produced() -> crate::records::validate::ValidatedBatches {
+        use kafka_protocol::records::{
+            Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+        };
+        let records: Vec<Record> = (0..1)
+            .map(|i| Record {
+                transactional: false,
+                control: false,
+                partition_leader_epoch: -1,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i,
+                sequence: -1,
+                timestamp: 1000,
+                key: None,
+                value: Some(bytes::Bytes::from_static(b"value")),
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = bytes::BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        };
+        RecordBatchEncoder::encode(&mut buf, &records, &options).expect("encode");
+        crate::records::validate::validate_produce(&buf.freeze(), 8, 1 << 20).expect("valid")
+    }
+
+    fn leader_role() -> ReplicaRole {
+        ReplicaRole {
+            leader: 1,
+            leader_epoch: 1,
+            isr: vec![1],
+            replicas: vec![1],
+            partition_epoch: 1,
+            controller_epoch: 1,
+        }
+    }
+
+    /// Writes to `path` fail with ENOSPC from now on.
+    fn full(path: &std::path::Path) {
+        let _ = std::fs::remove_file(path);
+        std::os::unix::fs::symlink("/dev/full", path).expect("symlink to /dev/full");
+    }
+
+    #[test]
+    fn a_write_the_disk_refuses_takes_the_whole_dir_offline() {
+        use crate::replica::PartitionError;
+        let (a, b) = (
+            tempfile::tempdir().expect("tempdir"),
+            tempfile::tempdir().expect("tempdir"),
+        );
+        let dirs = vec![a.path().to_path_buf(), b.path().to_path_buf()];
+        // t-0 lives in the first dir, whose disk is full.
+        drop(Log::open(&dirs[0].join("t-0"), LogConfig::default()).expect("log"));
+        full(&dirs[0].join("t-0").join(format!("{:020}.log", 0)));
+        let manager = ReplicaManager::open(1, dirs.clone(), LogConfig::default()).expect("open");
+        let (p, _) = manager
+            .apply_role("t", 0, leader_role(), false, 0)
+            .expect("leader");
+        let failed = p.append_as_leader(produced(), 1, 1, None);
+        assert!(matches!(
+            failed,
+            Err(PartitionError::Log(LogError::Io { .. }))
+        ));
+        let a_dir = manager.log_dirs().all()[0].clone();
+        assert!(a_dir.is_offline() && !manager.log_dirs().all_offline());
+        // From now on nothing in the dir is touched: KAFKA_STORAGE_ERROR at once.
+        let offline = |r: Result<_, LogError>| matches!(r, Err(LogError::DirOffline(_)));
+        assert!(matches!(
+            p.append_as_leader(produced(), 1, 1, None),
+            Err(PartitionError::Log(LogError::DirOffline(_)))
+        ));
+        assert!(offline(p.read(0, 1024, true, false).map(drop)));
+        assert!(offline(p.flush()));
+        assert!(offline(
+            manager
+                .apply_role("t", 0, leader_role(), false, 0)
+                .map(drop)
+        ));
+        assert!(offline(manager.stop_replica("t", 0, true)));
+        // A replica that should exist may be in the failed dir: not re-created elsewhere.
+        assert!(offline(manager.get_or_create("u", 0, false).map(drop)));
+        // A new one goes to the dir still online.
+        manager.get_or_create("u", 0, true).expect("new replica");
+        assert_eq!(dir_of(&manager, "u", 0), dirs[1]);
+        let taken: Vec<_> = manager
+            .take_offline(&a_dir)
+            .iter()
+            .map(|p| (p.topic.clone(), p.index))
+            .collect();
+        assert_eq!(taken, vec![("t".to_string(), 0)]);
+
+        // The last dir fails on its high-watermark checkpoint.
+        full(&dirs[1].join(HIGH_WATERMARK_FILE).with_extension("tmp"));
+        manager.checkpoint_high_watermarks();
+        assert!(manager.log_dirs().all_offline());
+    }
+
+    #[test]
+    fn a_dir_that_cannot_be_read_at_start_is_offline_and_the_others_serve() {
+        let (a, b) = (
+            tempfile::tempdir().expect("tempdir"),
+            tempfile::tempdir().expect("tempdir"),
+        );
+        let dirs = vec![a.path().to_path_buf(), b.path().to_path_buf()];
+        // Reading the first dir's checkpoint fails (EISDIR stands for EIO here).
+        std::fs::create_dir(dirs[0].join(HIGH_WATERMARK_FILE)).expect("mkdir");
+        drop(Log::open(&dirs[1].join("t-1"), LogConfig::default()).expect("log"));
+        let manager = ReplicaManager::open(1, dirs.clone(), LogConfig::default()).expect("open");
+        assert!(manager.log_dirs().all()[0].is_offline());
+        assert!(manager.get("t", 1).is_some());
+        drop(manager);
+        // With no dir left, starting fails with the cause.
+        let alone = ReplicaManager::open(1, dirs[..1].to_vec(), LogConfig::default());
+        assert!(matches!(alone, Err(LogError::Io { .. })));
     }
 }

@@ -7,6 +7,7 @@
 //! - [`fetcher`]: follower fetches from leaders, with leader-epoch truncation.
 //! - [`fetch_delays`]: partitions a fetcher leaves out for a while after an error.
 //! - [`follower_polls`]: ends a follower's long poll when it is needed on a new partition.
+//! - [`log_dirs`]: the log dirs, and taking one offline when an I/O error fails it.
 //! - [`isr`]: leader-side ISR shrink/expand, written to ZooKeeper by the leader.
 //! - [`checkpoint`]: high-watermark checkpoint files.
 
@@ -15,6 +16,7 @@ mod fetch_delays;
 pub mod fetcher;
 pub mod follower_polls;
 pub mod isr;
+pub mod log_dirs;
 pub mod manager;
 pub mod partition;
 pub mod producer_state;

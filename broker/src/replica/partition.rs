@@ -2,7 +2,6 @@
 //! the leader epoch and ISR the controller decided), its high watermark and producer state.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
@@ -14,6 +13,7 @@ use crate::records::validate::ValidatedBatches;
 use crate::records::BatchHeader;
 use crate::records::RecordError;
 use crate::replica::isr::{self, FollowerState};
+use crate::replica::log_dirs::LogDir;
 use crate::replica::producer_state::{ProducerError, ProducerStateManager, SequenceCheck};
 
 /// Why a partition operation failed; each maps to one Kafka error code at the API edge.
@@ -67,9 +67,9 @@ pub struct Partition {
     pub topic: String,
     pub index: i32,
     broker_id: i32,
-    /// The log dir holding this partition's directory (logs never move between dirs), kept
-    /// so that counting partitions per dir takes no lock and allocates nothing.
-    log_dir: Option<PathBuf>,
+    /// The log dir holding this partition's directory (logs never move between dirs). Once
+    /// it has failed, nothing here reads or writes the log: see [`LogDir::guard`].
+    log_dir: Arc<LogDir>,
     log: RwLock<Log>,
     producers: Mutex<ProducerStateManager>,
     role: Mutex<ReplicaRole>,
@@ -113,14 +113,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Partition {
-    /// Wraps an opened log; the partition has no role until the controller gives it one.
-    pub fn new(topic: String, index: i32, broker_id: i32, log: Log) -> Result<Self, LogError> {
+    /// Wraps an opened log kept in `log_dir`; the partition has no role until the controller
+    /// gives it one.
+    pub fn new(
+        topic: String,
+        index: i32,
+        broker_id: i32,
+        log: Log,
+        log_dir: Arc<LogDir>,
+    ) -> Result<Self, LogError> {
         let headers = log.batch_headers_from(log.log_start_offset())?;
         let producers = ProducerStateManager::rebuild(&headers);
         let start = log.log_start_offset();
         let (hw_tx, _) = watch::channel(start);
         let (leo_tx, _) = watch::channel(log.log_end_offset());
-        let log_dir = log.dir().parent().map(Path::to_path_buf);
         Ok(Partition {
             topic,
             index,
@@ -314,6 +320,7 @@ impl Partition {
         min_insync_replicas: usize,
         log_append_time_ms: Option<i64>,
     ) -> Result<Appended, PartitionError> {
+        self.log_dir.check_online()?;
         let role = self.role();
         if role.leader != self.broker_id {
             return Err(PartitionError::NotLeader);
@@ -336,7 +343,9 @@ impl Partition {
             });
         }
         let mut log = self.log_write();
-        let info = log.append_as_leader(&batches.data, role.leader_epoch, log_append_time_ms)?;
+        let info = self
+            .log_dir
+            .guard(|| log.append_as_leader(&batches.data, role.leader_epoch, log_append_time_ms))?;
         let mut offset = info.first_offset;
         for h in &batches.headers {
             let mut stored = *h;
@@ -374,7 +383,9 @@ impl Partition {
         } else {
             hw
         };
-        let result = log.read(offset, max_bytes, bound, min_one_batch)?;
+        let result = self
+            .log_dir
+            .guard(|| log.read(offset, max_bytes, bound, min_one_batch))?;
         Ok(FetchedData {
             records: result.data,
             high_watermark: hw,
@@ -445,7 +456,9 @@ impl Partition {
     /// The ISR to propose without followers lagging more than `lag_ms`, if any lag.
     pub fn isr_shrink_candidate(&self, now_ms: i64, lag_ms: i64) -> Option<Vec<i32>> {
         let role = self.role();
-        if role.leader != self.broker_id {
+        // A replica in a failed log dir hears no more of the controller's decisions: its
+        // followers have gone to the leader elected instead, and it must not shrink the ISR.
+        if role.leader != self.broker_id || self.log_dir.is_offline() {
             return None;
         }
         let leo = self.log_end_offset();
@@ -496,11 +509,13 @@ impl Partition {
 
     /// ListOffsets helpers.
     pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
-        self.log_read().offset_for_timestamp(ts)
+        self.log_dir
+            .guard(|| self.log_read().offset_for_timestamp(ts))
     }
 
     pub fn max_timestamp_and_offset(&self) -> Result<Option<(i64, i64)>, LogError> {
-        self.log_read().max_timestamp_and_offset()
+        self.log_dir
+            .guard(|| self.log_read().max_timestamp_and_offset())
     }
 
     /// New log settings (a topic config change).
@@ -509,11 +524,13 @@ impl Partition {
     }
 
     pub fn flush(&self) -> Result<(), LogError> {
-        self.log_write().flush()
+        self.log_dir.guard(|| self.log_write().flush())
     }
 
     pub fn enforce_retention(&self, now_ms: i64) -> Result<usize, LogError> {
-        let deleted = self.log_write().enforce_retention(now_ms)?;
+        let deleted = self
+            .log_dir
+            .guard(|| self.log_write().enforce_retention(now_ms))?;
         if deleted > 0 {
             // The log start moved.
             self.changed();
@@ -543,10 +560,15 @@ fn duplicate_of(
 }
 
 impl Partition {
-    /// The log dir this partition's directory sits in.
     /// The log dir this partition's directory is in.
-    pub fn dir_parent(&self) -> Option<&Path> {
-        self.log_dir.as_deref()
+    pub fn log_dir(&self) -> &Arc<LogDir> {
+        &self.log_dir
+    }
+
+    /// `Err(DirOffline)` once this replica's log dir has failed (KAFKA_STORAGE_ERROR at the
+    /// API edge), for requests answered from memory that Kafka refuses all the same.
+    pub fn check_online(&self) -> Result<(), LogError> {
+        self.log_dir.check_online()
     }
 }
 
@@ -567,7 +589,7 @@ impl Partition {
         let mut producers = lock(&self.producers);
         let mut log = self.log_write();
         let before = log.log_end_offset();
-        log.append_as_follower(data)?;
+        self.log_dir.guard(|| log.append_as_follower(data))?;
         for (h, _) in crate::records::header::batches(data).flatten() {
             if h.base_offset >= before {
                 producers.update(&h);
@@ -600,7 +622,7 @@ impl Partition {
     pub fn truncate_to(&self, offset: i64) -> Result<(), LogError> {
         let mut producers = lock(&self.producers);
         let mut log = self.log_write();
-        log.truncate_to(offset)?;
+        self.log_dir.guard(|| log.truncate_to(offset))?;
         producers.truncate_to(log.log_end_offset());
         let leo = log.log_end_offset();
         drop(log);
@@ -617,7 +639,8 @@ impl Partition {
     pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<(), LogError> {
         let mut producers = lock(&self.producers);
         let mut log = self.log_write();
-        log.truncate_fully_and_start_at(offset)?;
+        self.log_dir
+            .guard(|| log.truncate_fully_and_start_at(offset))?;
         *producers = ProducerStateManager::default();
         drop(log);
         self.high_watermark.store(offset, Ordering::Release);
@@ -658,7 +681,8 @@ mod tests {
     fn losing_leadership_releases_high_watermark_waiters() {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = Log::open(&dir.path().join("t-0"), LogConfig::default()).expect("log");
-        let partition = Partition::new("t".into(), 0, 1, log).expect("partition");
+        let partition = Partition::new("t".into(), 0, 1, log, LogDir::standalone(dir.path()))
+            .expect("partition");
         partition.apply_role(role(1, 0), 0);
         let waiter = partition.subscribe();
         // A new epoch as leader keeps waiters waiting.
@@ -677,7 +701,8 @@ mod tests {
     fn appends_name_the_followers_yet_to_fetch_at_most_every_few_ms_until_all_have() {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = Log::open(&dir.path().join("t-0"), LogConfig::default()).expect("log");
-        let partition = Partition::new("t".into(), 0, 1, log).expect("partition");
+        let partition = Partition::new("t".into(), 0, 1, log, LogDir::standalone(dir.path()))
+            .expect("partition");
         assert_eq!(
             partition.followers_yet_to_fetch(|| 1000),
             None,
@@ -706,11 +731,37 @@ mod tests {
     }
 
     #[test]
+    fn a_replica_in_a_failed_log_dir_stops_acting_as_leader() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = Log::open(&dir.path().join("t-0"), LogConfig::default()).expect("log");
+        let partition = Partition::new("t".into(), 0, 1, log, LogDir::standalone(dir.path()))
+            .expect("partition");
+        partition.apply_role(role(1, 0), 0);
+        assert_eq!(
+            partition.isr_shrink_candidate(60_000, 10_000),
+            Some(vec![1])
+        );
+        partition.log_dir().fail(&LogError::Io {
+            context: "writing".into(),
+            source: std::io::Error::from_raw_os_error(5),
+        });
+        assert!(partition.check_online().is_err());
+        // The controller elects another leader without telling this replica: it must not
+        // shrink the ISR meanwhile.
+        assert_eq!(partition.isr_shrink_candidate(60_000, 10_000), None);
+        assert!(matches!(
+            partition.truncate_to(0),
+            Err(LogError::DirOffline(_))
+        ));
+    }
+
+    #[test]
     fn a_leader_epoch_lost_with_the_process_comes_back_with_the_role() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("t-0");
         let log = Log::open(&path, LogConfig::default()).expect("log");
-        let partition = Partition::new("t".into(), 0, 1, log).expect("partition");
+        let partition = Partition::new("t".into(), 0, 1, log, LogDir::standalone(dir.path()))
+            .expect("partition");
         partition.apply_role(role(1, 3), 0);
         assert_eq!(partition.end_offset_for_epoch(3), (3, 0));
         // Killed before any record or flush: the checkpoint file never saw epoch 3.
@@ -718,7 +769,8 @@ mod tests {
         let log = Log::open(&path, LogConfig::default()).expect("reopen");
         assert_eq!(log.leader_epochs().latest_epoch(), None);
         // A restarted broker's first LeaderAndIsr names its role again, at that epoch or later.
-        let partition = Partition::new("t".into(), 0, 1, log).expect("partition");
+        let partition = Partition::new("t".into(), 0, 1, log, LogDir::standalone(dir.path()))
+            .expect("partition");
         partition.apply_role(role(1, 3), 0);
         assert_eq!(partition.latest_epoch(), Some(3));
         assert_eq!(partition.end_offset_for_epoch(3), (3, 0));

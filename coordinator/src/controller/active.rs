@@ -45,6 +45,8 @@ pub(crate) enum Event {
     TopicDeletion,
     /// `/isr_change_notification` children changed.
     IsrChange,
+    /// `/log_dir_event_notification` children changed.
+    LogDirFailure,
     /// A broker asks to shut down (ControlledShutdown, through the handle).
     ControlledShutdown {
         broker_id: i32,
@@ -66,13 +68,19 @@ pub(super) async fn run(
     let _guard = watches.clone().drop_guard();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (stop_replica_tx, mut stop_replica_rx) = mpsc::unbounded_channel();
+    let (leader_and_isr_tx, mut leader_and_isr_rx) = mpsc::unbounded_channel();
     let view = ClusterView {
         controller_id: config.broker_id,
         epoch: elected.epoch,
         unclean_default: config.unclean_leader_election_enable,
         ..ClusterView::default()
     };
-    let channels = ChannelManager::new(config.broker_id, &config.inter_broker_listener, &watches);
+    let channels = ChannelManager::new(
+        config.broker_id,
+        &config.inter_broker_listener,
+        &watches,
+        leader_and_isr_tx,
+    );
     let mut active = Active {
         zk,
         config: config.clone(),
@@ -102,6 +110,10 @@ pub(super) async fn run(
                 active.on_stop_replica_reply(reply).await?;
                 continue;
             }
+            Some(reply) = leader_and_isr_rx.recv() => {
+                active.on_leader_and_isr_reply(reply).await?;
+                continue;
+            }
             _ = rebalance.tick(), if config.auto_leader_rebalance_enable => {
                 active.auto_rebalance().await?;
                 continue;
@@ -118,6 +130,7 @@ pub(super) async fn run(
             Event::SessionEnded => return Err(ZkError::Closed),
             Event::TopicDeletion => active.on_topic_deletion().await?,
             Event::IsrChange => active.on_isr_change().await?,
+            Event::LogDirFailure => active.on_log_dir_event().await?,
             Event::ControlledShutdown {
                 broker_id,
                 broker_epoch,
@@ -137,7 +150,7 @@ pub(super) async fn run(
 }
 
 /// The active controller's state; its handlers live in this module and its siblings
-/// (`shutdown`, `topic_deletion`, `isr_changes`).
+/// (`shutdown`, `topic_deletion`, `isr_changes`, `log_dir_events`).
 pub(super) struct Active {
     pub(super) zk: Zk,
     pub(super) config: ControllerConfig,
@@ -169,6 +182,7 @@ impl Active {
             self.load_topic(&topic).await?;
         }
         self.clear_isr_change_notifications().await?;
+        self.clear_log_dir_event_notifications().await?;
         self.send_update_metadata_to_all();
         let brokers: Vec<i32> = self.view.live.keys().copied().collect();
         for broker in brokers {
@@ -346,6 +360,7 @@ impl Active {
             tracing::info!(?dead, "brokers failed");
             for id in &dead {
                 self.view.live.remove(id);
+                self.view.offline_replicas.remove(id);
                 self.view.shutting_down.remove(id);
                 self.channels.remove_broker(*id);
             }
@@ -360,6 +375,8 @@ impl Active {
             tracing::info!(joined = ?joined.iter().map(|b| b.info.id).collect::<Vec<_>>(), "brokers joined");
             for broker in &joined {
                 self.channels.add_broker(&broker.info);
+                // A restarted broker's log dirs are tried afresh (Kafka's `onBrokerStartup`).
+                self.view.offline_replicas.remove(&broker.info.id);
                 self.view.live.insert(broker.info.id, broker.clone());
             }
             self.send_update_metadata_to_all();
@@ -492,7 +509,7 @@ impl Active {
     }
 
     /// LeaderAndIsr with the current state of every partition `broker` hosts that has a state.
-    fn send_current_state(&self, broker: i32) {
+    pub(super) fn send_current_state(&self, broker: i32) {
         let partitions: Vec<(TopicPartition, bool)> = self
             .view
             .partitions_on(broker)

@@ -1,7 +1,9 @@
 //! The controller's channel to brokers (Kafka's `ControllerChannelManager`): per live broker one
 //! task with a FIFO queue and one TCP connection to the broker's inter-broker listener. Requests are
 //! retried in order, with backoff, until they get a response or the broker is removed: a broker
-//! whose listener is not up yet (including this very broker) receives them once it is.
+//! whose listener is not up yet (including this very broker) receives them once it is. Every
+//! LeaderAndIsr answer goes back to the event loop: a replica answering KAFKA_STORAGE_ERROR is
+//! on a failed log dir.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -38,6 +40,17 @@ pub enum ControllerRequest {
     },
 }
 
+/// A broker's answer to a LeaderAndIsr.
+#[derive(Clone, Debug)]
+pub struct LeaderAndIsrReply {
+    /// Which broker answered.
+    pub broker: i32,
+    /// The broker epoch the request named: an answer from before a restart is stale.
+    pub broker_epoch: i64,
+    /// Its response (partitions named by topic id).
+    pub response: LeaderAndIsrResponse,
+}
+
 /// A broker's answer to a StopReplica.
 #[derive(Clone, Debug)]
 pub struct StopReplicaReply {
@@ -58,20 +71,24 @@ pub struct ChannelManager {
     listener: String,
     cancel: CancellationToken,
     brokers: BTreeMap<i32, BrokerChannel>,
+    leader_and_isr_replies: mpsc::UnboundedSender<LeaderAndIsrReply>,
 }
 
 impl ChannelManager {
-    /// A manager whose tasks stop when `parent` is cancelled.
+    /// A manager whose tasks stop when `parent` is cancelled; LeaderAndIsr answers go to
+    /// `leader_and_isr_replies`.
     pub fn new(
         controller_id: i32,
         inter_broker_listener: &str,
         parent: &CancellationToken,
+        leader_and_isr_replies: mpsc::UnboundedSender<LeaderAndIsrReply>,
     ) -> Self {
         ChannelManager {
             client_id: format!("controller-{controller_id}"),
             listener: inter_broker_listener.to_string(),
             cancel: parent.child_token(),
             brokers: BTreeMap::new(),
+            leader_and_isr_replies,
         }
     }
 
@@ -89,6 +106,7 @@ impl ChannelManager {
             host: endpoint.host.clone(),
             port: endpoint.port,
             client_id: self.client_id.clone(),
+            leader_and_isr_replies: self.leader_and_isr_replies.clone(),
         };
         tokio::spawn(send_loop(target, rx, cancel.clone()));
         self.brokers
@@ -127,6 +145,7 @@ struct Target {
     host: String,
     port: u16,
     client_id: String,
+    leader_and_isr_replies: mpsc::UnboundedSender<LeaderAndIsrReply>,
 }
 
 async fn send_loop(
@@ -193,6 +212,11 @@ async fn send_once(
             if resp.error_code != 0 || !failed.is_empty() {
                 tracing::warn!(broker = target.id, error = resp.error_code, partitions = ?failed, "LeaderAndIsr errors");
             }
+            let _ = target.leader_and_isr_replies.send(LeaderAndIsrReply {
+                broker: target.id,
+                broker_epoch: req.broker_epoch,
+                response: resp,
+            });
         }
         ControllerRequest::UpdateMetadata(req) => {
             let resp: UpdateMetadataResponse = stream.request(req, UPDATE_METADATA_VERSION).await?;

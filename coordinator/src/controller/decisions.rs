@@ -59,14 +59,14 @@ pub fn elect_new_partitions(view: &ClusterView, partitions: &[TopicPartition]) -
         .collect()
 }
 
-/// Offline partitions (leader -1 or not live): leader = first replica in assignment order that is
-/// live and in the ISR; ISR = ISR ∩ live; leader epoch + 1. No candidate → unchanged (unclean
-/// election is off). Also elects New partitions.
+/// Offline partitions (leader -1, not live, or its replica on a failed log dir): leader = first
+/// replica in assignment order that is online and in the ISR; ISR = its online members; leader
+/// epoch + 1. No candidate → unchanged (unclean election is off). Also elects New partitions.
 pub fn elect_offline_and_new(view: &ClusterView) -> Vec<StateChange> {
     let all: Vec<TopicPartition> = view.all_partitions().collect();
     let mut changes = elect_new_partitions(view, &all);
     for (tp, state) in &view.states {
-        if view.is_live(state.lic.leader) || view.deleting.contains(&tp.0) {
+        if view.is_replica_online(tp, state.lic.leader) || view.deleting.contains(&tp.0) {
             continue;
         }
         if let Some(lic) = offline_election(view, tp, &state.lic) {
@@ -84,34 +84,38 @@ pub fn elect_offline_and_new(view: &ClusterView) -> Vec<StateChange> {
 
 fn offline_election(
     view: &ClusterView,
-    (topic, p): &TopicPartition,
+    tp: &TopicPartition,
     old: &LeaderIsrAndControllerEpoch,
 ) -> Option<LeaderIsrAndControllerEpoch> {
-    let candidates = view.replicas(topic, *p);
+    let candidates = view.replicas(&tp.0, tp.1);
     let clean = candidates
         .iter()
         .copied()
-        .find(|b| view.is_eligible(*b) && old.isr.contains(b));
+        .find(|b| view.is_replica_eligible(tp, *b) && old.isr.contains(b));
     let Some(leader) = clean else {
-        return unclean_election(view, topic, candidates, old);
+        return unclean_election(view, tp, candidates, old);
     };
     Some(LeaderIsrAndControllerEpoch {
         leader,
         leader_epoch: old.leader_epoch + 1,
-        isr: live_isr(view, old),
+        isr: live_isr(view, tp, old),
         controller_epoch: view.epoch,
         leader_recovery_state: old.leader_recovery_state,
     })
 }
 
-/// The ISR members that are live brokers, in ISR order: what remains of the ISR when brokers
-/// fail. Shutting-down brokers are still live here; callers that must exclude them filter
-/// differently.
-fn live_isr(view: &ClusterView, lic: &LeaderIsrAndControllerEpoch) -> Vec<i32> {
+/// The ISR members whose replicas are online (live broker, log dir not failed), in ISR order:
+/// what remains of the ISR when brokers or log dirs fail. Shutting-down brokers are still live
+/// here; callers that must exclude them filter differently.
+fn live_isr(
+    view: &ClusterView,
+    tp: &TopicPartition,
+    lic: &LeaderIsrAndControllerEpoch,
+) -> Vec<i32> {
     lic.isr
         .iter()
         .copied()
-        .filter(|b| view.is_live(*b))
+        .filter(|b| view.is_replica_online(tp, *b))
         .collect()
 }
 
@@ -120,14 +124,18 @@ fn live_isr(view: &ClusterView, lic: &LeaderIsrAndControllerEpoch) -> Vec<i32> {
 /// and the state records RECOVERING (1), as Kafka 3.2+ writes it.
 fn unclean_election(
     view: &ClusterView,
-    topic: &str,
+    tp: &TopicPartition,
     candidates: &[i32],
     old: &LeaderIsrAndControllerEpoch,
 ) -> Option<LeaderIsrAndControllerEpoch> {
+    let topic = tp.0.as_str();
     if !view.unclean_allowed(topic) {
         return None;
     }
-    let leader = candidates.iter().copied().find(|b| view.is_eligible(*b))?;
+    let leader = candidates
+        .iter()
+        .copied()
+        .find(|b| view.is_replica_eligible(tp, *b))?;
     tracing::warn!(
         topic,
         leader,
@@ -146,17 +154,38 @@ fn unclean_election(
 /// as in [`elect_offline_and_new`] or leader -1 with the ISR kept as is if none is eligible;
 /// partitions whose ISR merely contained them get the ISR shrunk. Every change bumps the leader epoch.
 pub fn on_brokers_failed(view: &ClusterView, dead: &BTreeSet<i32>) -> Vec<StateChange> {
+    on_replicas_failed(view, |_, broker| dead.contains(&broker))
+}
+
+/// `broker`'s replicas of `partitions` are on a failed log dir (and already in
+/// `view.offline_replicas`): as if the broker had failed, for those replicas only (Kafka's
+/// `onReplicasBecomeOffline`). Partitions it led get a new leader from the rest of the ISR, or
+/// leader -1; partitions it followed lose it from the ISR.
+pub fn on_replicas_offline(
+    view: &ClusterView,
+    broker: i32,
+    partitions: &BTreeSet<TopicPartition>,
+) -> Vec<StateChange> {
+    on_replicas_failed(view, |tp, b| b == broker && partitions.contains(tp))
+}
+
+/// The replicas for which `failed(partition, broker)` holds are gone: elections for the
+/// partitions they led, ISR shrinks for those they followed.
+fn on_replicas_failed(
+    view: &ClusterView,
+    failed: impl Fn(&TopicPartition, i32) -> bool,
+) -> Vec<StateChange> {
     let mut changes = Vec::new();
     for (tp, state) in &view.states {
         if view.deleting.contains(&tp.0) {
             continue;
         }
         let old = &state.lic;
-        let led_by_dead = dead.contains(&old.leader);
-        if !led_by_dead && !old.isr.iter().any(|b| dead.contains(b)) {
+        let led_by_dead = failed(tp, old.leader);
+        if !led_by_dead && !old.isr.iter().any(|b| failed(tp, *b)) {
             continue;
         }
-        let live_isr = live_isr(view, old);
+        let live_isr = live_isr(view, tp, old);
         let lic = if led_by_dead {
             offline_election(view, tp, old).unwrap_or_else(|| LeaderIsrAndControllerEpoch {
                 leader: -1,
@@ -219,7 +248,7 @@ pub fn controlled_shutdown(view: &ClusterView, broker: i32) -> Vec<StateChange> 
             let Some(leader) = replicas
                 .iter()
                 .copied()
-                .find(|b| view.is_eligible(*b) && old.isr.contains(b))
+                .find(|b| view.is_replica_eligible(tp, *b) && old.isr.contains(b))
             else {
                 continue;
             };
@@ -282,7 +311,7 @@ pub fn preferred_elections(view: &ClusterView, partitions: &[TopicPartition]) ->
             let preferred = *view.replicas(&tp.0, tp.1).first()?;
             let old = &state.lic;
             if old.leader == preferred
-                || !view.is_eligible(preferred)
+                || !view.is_replica_eligible(tp, preferred)
                 || !old.isr.contains(&preferred)
             {
                 return None;
@@ -349,7 +378,7 @@ pub fn ineligible_isr_members_removed(
                 .isr
                 .iter()
                 .copied()
-                .filter(|b| *b == old.leader || view.is_eligible(*b))
+                .filter(|b| *b == old.leader || view.is_replica_eligible(tp, *b))
                 .collect();
             if isr.len() == old.isr.len() || isr.is_empty() {
                 return None;
@@ -370,12 +399,34 @@ pub fn ineligible_isr_members_removed(
         .collect()
 }
 
-/// Who gets a LeaderAndIsr for a change: the partition's live assigned replicas.
-pub fn leader_and_isr_recipients(view: &ClusterView, (topic, p): &TopicPartition) -> Vec<i32> {
-    view.replicas(topic, *p)
+/// A broker's LeaderAndIsr answer, `(partition, error code)` each, updates which of its replicas
+/// are on a failed log dir (Kafka's `processLeaderAndIsrResponseReceived`): KAFKA_STORAGE_ERROR
+/// makes a replica offline, no error makes it online again, other errors change nothing.
+/// Returns all of the broker's offline replicas, and those of them that were not before.
+pub fn offline_after_answer(
+    previous: &BTreeSet<TopicPartition>,
+    answers: &[(TopicPartition, i16)],
+) -> (BTreeSet<TopicPartition>, BTreeSet<TopicPartition>) {
+    let storage_error = kafka_protocol::ResponseError::KafkaStorageError.code();
+    let mut offline = previous.clone();
+    for (tp, code) in answers {
+        if *code == storage_error {
+            offline.insert(tp.clone());
+        } else if *code == 0 {
+            offline.remove(tp);
+        }
+    }
+    let new = offline.difference(previous).cloned().collect();
+    (offline, new)
+}
+
+/// Who gets a LeaderAndIsr for a change: the partition's online assigned replicas (a replica on
+/// a failed log dir has nothing to apply it to).
+pub fn leader_and_isr_recipients(view: &ClusterView, tp: &TopicPartition) -> Vec<i32> {
+    view.replicas(&tp.0, tp.1)
         .iter()
         .copied()
-        .filter(|b| view.is_live(*b))
+        .filter(|b| view.is_replica_online(tp, *b))
         .collect()
 }
 
@@ -427,6 +478,7 @@ mod tests {
             deleting: BTreeSet::new(),
             unclean_default: false,
             unclean_topics: BTreeMap::new(),
+            offline_replicas: BTreeMap::new(),
         }
     }
 
@@ -621,6 +673,69 @@ mod tests {
         assert!(elect_offline_and_new(&v).is_empty());
         let v2 = with_state(v, 0, lic(-1, 0, &[1]));
         assert!(elect_offline_and_new(&v2).is_empty());
+    }
+
+    #[test]
+    fn replicas_on_a_failed_log_dir_lose_leadership_and_isr_membership() {
+        let mut v = view(
+            &[1, 2, 3],
+            &[(0, &[1, 2, 3]), (1, &[2, 1, 3]), (2, &[1]), (3, &[2, 3])],
+        );
+        v = with_state(v, 0, lic(1, 4, &[1, 2, 3]));
+        v = with_state(v, 1, lic(2, 0, &[2, 1, 3]));
+        v = with_state(v, 2, lic(1, 0, &[1]));
+        v = with_state(v, 3, lic(2, 0, &[2, 3]));
+        let failed: BTreeSet<TopicPartition> = (0..3).map(|p| ("t".to_string(), p)).collect();
+        v.offline_replicas.insert(1, failed.clone());
+        let by_p: BTreeMap<i32, _> = on_replicas_offline(&v, 1, &failed)
+            .into_iter()
+            .map(|c| (c.partition.1, c.lic))
+            .collect();
+        // Led there: the next ISR member in assignment order leads; the ISR loses broker 1.
+        assert_eq!(by_p[&0], lic(2, 5, &[2, 3]));
+        // Followed there: the leader stays, the ISR shrinks.
+        assert_eq!(by_p[&1], lic(2, 1, &[2, 3]));
+        // No other replica: offline (leader -1), the ISR kept for when it comes back.
+        assert_eq!(by_p[&2], lic(-1, 1, &[1]));
+        assert!(!by_p.contains_key(&3), "broker 1 holds no replica of it");
+        // The rest of the broker's replicas are unaffected by its failed dir.
+        let other = [("t".to_string(), 0)].into();
+        assert!(on_replicas_offline(&view(&[1, 2], &[(0, &[1, 2])]), 1, &other).is_empty());
+    }
+
+    #[test]
+    fn storage_errors_in_a_leader_and_isr_answer_mark_replicas_offline() {
+        let tp = |p: i32| ("t".to_string(), p);
+        let (offline, new) =
+            offline_after_answer(&BTreeSet::new(), &[(tp(0), 56), (tp(1), 0), (tp(2), 56)]);
+        assert_eq!(offline, [tp(0), tp(2)].into());
+        assert_eq!(new, offline);
+        // Asked again: nothing new; an answer without error brings one back; other errors
+        // (a stale epoch, say) say nothing about the disk.
+        let (offline, new) =
+            offline_after_answer(&offline, &[(tp(0), 56), (tp(2), 0), (tp(3), 11)]);
+        assert_eq!(offline, [tp(0)].into());
+        assert!(new.is_empty());
+    }
+
+    #[test]
+    fn a_replica_on_a_failed_log_dir_is_never_elected() {
+        let mut v = with_state(view(&[1, 2], &[(0, &[1, 2])]), 0, lic(-1, 3, &[1, 2]));
+        v.offline_replicas.insert(1, [("t".to_string(), 0)].into());
+        assert_eq!(elect_offline_and_new(&v)[0].lic, lic(2, 4, &[2]));
+        // A leader whose replica went offline is an offline partition too.
+        let mut v = with_state(view(&[1, 2], &[(0, &[1, 2])]), 0, lic(1, 3, &[1, 2]));
+        v.offline_replicas.insert(1, [("t".to_string(), 0)].into());
+        assert_eq!(elect_offline_and_new(&v)[0].lic, lic(2, 4, &[2]));
+        let tp = [("t".to_string(), 0)];
+        let mut v = with_state(view(&[1, 2], &[(0, &[1, 2])]), 0, lic(2, 3, &[2, 1]));
+        v.offline_replicas.insert(1, [("t".to_string(), 0)].into());
+        assert!(preferred_elections(&v, &tp).is_empty());
+        assert_eq!(
+            ineligible_isr_members_removed(&v, &tp)[0].lic,
+            lic(2, 4, &[2])
+        );
+        assert_eq!(leader_and_isr_recipients(&v, &tp[0]), vec![2]);
     }
 
     #[test]

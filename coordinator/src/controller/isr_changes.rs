@@ -22,7 +22,8 @@ impl Active {
             .watch_children(IsrChangeNotificationZNode::PATH)
             .await?;
         self.forward(watcher, Event::IsrChange);
-        self.delete_notifications(&children).await
+        self.delete_notifications(IsrChangeNotificationZNode::PATH, &children)
+            .await
     }
 
     /// New notifications: re-read those partitions' states, take dead and shutting-down
@@ -86,7 +87,8 @@ impl Active {
             })
             .await?;
         }
-        self.delete_notifications(&children).await?;
+        self.delete_notifications(IsrChangeNotificationZNode::PATH, &children)
+            .await?;
         if self.config.auto_leader_rebalance_enable {
             // A returning preferred replica is back in the ISR: it may lead again.
             self.auto_rebalance().await?;
@@ -94,18 +96,23 @@ impl Active {
         Ok(())
     }
 
-    async fn delete_notifications(&self, children: &[String]) -> Result<(), ZkError> {
+    /// Deletes handled notifications, `children` of `parent` (ISR changes, log dir events).
+    pub(super) async fn delete_notifications(
+        &self,
+        parent: &str,
+        children: &[String],
+    ) -> Result<(), ZkError> {
         for chunk in children.chunks(100) {
             let ops: Vec<ZkOp> = chunk
                 .iter()
                 .map(|c| ZkOp::Delete {
-                    path: format!("{}/{c}", IsrChangeNotificationZNode::PATH),
+                    path: format!("{parent}/{c}"),
                     version: None,
                 })
                 .collect();
             match self.zk.fenced_multi(self.epoch_zk_version, ops).await {
                 Err(e) if e.is_no_node() => {
-                    tracing::debug!(%e, "ISR change notification already gone")
+                    tracing::debug!(%e, "notification already gone")
                 }
                 other => {
                     other?;

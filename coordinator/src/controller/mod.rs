@@ -3,7 +3,8 @@
 //! Every broker runs [`start`]: it watches `/controller` and, when it is absent, tries to win the
 //! election ([`election`]). The winner runs [`active`]'s single event loop: watches on
 //! `/brokers/ids`, `/brokers/topics`, each topic, `/admin/delete_topics`,
-//! `/isr_change_notification` and `/controller` only enqueue events, as do requests arriving
+//! `/isr_change_notification`, `/log_dir_event_notification` and `/controller` only enqueue
+//! events, as do brokers' LeaderAndIsr answers and requests arriving
 //! through a [`ControllerHandle`] (ControlledShutdown) and the auto-rebalance timer. Decisions are
 //! pure functions in [`decisions`] and [`deletion`] over a [`view::ClusterView`]; every ZooKeeper
 //! write is a multi fenced by `/controller_epoch`'s zkVersion; brokers are told through
@@ -13,7 +14,7 @@
 //!
 //! Handlers of the event loop, by duty: [`active`] (failover, brokers, topics, state writes),
 //! `shutdown` (ControlledShutdown), `topic_deletion`, `isr_changes` (ISR change notifications
-//! and preferred-leader rebalance).
+//! and preferred-leader rebalance), `log_dir_events` (replicas on failed log dirs).
 //!
 //! After the session expires this module stops: the broker must open a new session, re-register
 //! and call [`start`] again (Kafka's `RegisterBrokerAndReelect`).
@@ -24,6 +25,7 @@ pub mod decisions;
 pub mod deletion;
 pub mod election;
 mod isr_changes;
+mod log_dir_events;
 pub mod requests;
 mod shutdown;
 mod topic_deletion;

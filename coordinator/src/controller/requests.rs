@@ -142,10 +142,11 @@ pub fn update_metadata(view: &ClusterView, recipient_epoch: i64) -> UpdateMetada
             continue;
         }
         let replicas = view.replicas(topic, *p);
+        let tp = (topic.clone(), *p);
         let offline: Vec<i32> = replicas
             .iter()
             .copied()
-            .filter(|b| !view.is_live(*b))
+            .filter(|b| !view.is_replica_online(&tp, *b))
             .collect();
         let partition = UpdateMetadataPartitionState::default()
             .with_topic_name(name(topic))

@@ -47,6 +47,9 @@ pub struct ClusterView {
     pub unclean_default: bool,
     /// Topics whose `/config/topics/<t>` overrides `unclean.leader.election.enable`.
     pub unclean_topics: BTreeMap<String, bool>,
+    /// Replicas on a failed log dir, by broker (Kafka's `replicasOnOfflineDirs`): the broker
+    /// answered KAFKA_STORAGE_ERROR for them. Offline until the broker registers again.
+    pub offline_replicas: BTreeMap<i32, BTreeSet<TopicPartition>>,
 }
 
 impl ClusterView {
@@ -74,6 +77,33 @@ impl ClusterView {
     /// Whether broker `id` may lead or be elected: live and not shutting down.
     pub fn is_eligible(&self, id: i32) -> bool {
         self.is_live(id) && !self.shutting_down.contains(&id)
+    }
+
+    /// Whether `broker`'s replica of `tp` sits on a failed log dir.
+    pub fn is_replica_offline(&self, tp: &TopicPartition, broker: i32) -> bool {
+        self.offline_replicas
+            .get(&broker)
+            .is_some_and(|partitions| partitions.contains(tp))
+    }
+
+    /// Whether `broker`'s replica of `tp` is online: the broker is live and the replica's log
+    /// dir has not failed (Kafka's `isReplicaOnline`).
+    pub fn is_replica_online(&self, tp: &TopicPartition, broker: i32) -> bool {
+        self.is_live(broker) && !self.is_replica_offline(tp, broker)
+    }
+
+    /// Whether `broker`'s replica of `tp` may lead or be elected: online, and the broker not
+    /// shutting down.
+    pub fn is_replica_eligible(&self, tp: &TopicPartition, broker: i32) -> bool {
+        self.is_eligible(broker) && !self.is_replica_offline(tp, broker)
+    }
+
+    /// The name of the topic with id `id`.
+    pub fn topic_by_id(&self, id: uuid::Uuid) -> Option<&str> {
+        self.topics
+            .iter()
+            .find(|(_, t)| t.topic_id == id)
+            .map(|(name, _)| name.as_str())
     }
 
     /// The assignment of one partition.

@@ -577,6 +577,39 @@ impl DeleteTopicsZNode {
     }
 }
 
+/// `/log_dir_event_notification/log_dir_event_NNNNNNNNNN` (persistent sequential), written by
+/// a broker when one of its log dirs fails: `{"version":1,"broker":<id>,"event":1}` (event 1 =
+/// log dir failure, the only one). The controller asks that broker which of its replicas are
+/// offline, then deletes the notification.
+pub struct LogDirEventNotificationZNode;
+
+impl LogDirEventNotificationZNode {
+    /// The parent path.
+    pub const PATH: &'static str = "/log_dir_event_notification";
+    /// Child name prefix; ZooKeeper appends a 10-digit sequence.
+    pub const PREFIX: &'static str = "log_dir_event_";
+    /// The `event` of a log dir failure.
+    const LOG_DIR_FAILURE: i64 = 1;
+
+    /// The path to create sequentially (prefix only).
+    pub fn sequential_prefix() -> String {
+        format!("{}/{}", Self::PATH, Self::PREFIX)
+    }
+
+    /// Version 1 JSON announcing a failed log dir on `broker`.
+    pub fn encode(broker: i32) -> Vec<u8> {
+        json!({"version": 1, "broker": broker, "event": Self::LOG_DIR_FAILURE})
+            .to_string()
+            .into_bytes()
+    }
+
+    /// The broker it names (`path` is the child's full path, for errors). Like Kafka, only
+    /// `broker` is read: every event means a failed log dir.
+    pub fn decode(path: &str, data: &[u8]) -> Result<i32, ZkError> {
+        Obj::parse(path, data)?.i32("broker")
+    }
+}
+
 /// `/isr_change_notification/isr_change_NNNNNNNNNN` (persistent sequential), written by
 /// partition leaders after they change an ISR themselves (legacy path, IBP < 2.7-IV2):
 /// `{"version":1,"partitions":[{"topic":"t","partition":0}]}`.

@@ -235,6 +235,28 @@ fn isr_change_notification_round_trips() {
 }
 
 #[test]
+fn log_dir_event_notification_is_kafkas() {
+    let data = LogDirEventNotificationZNode::encode(3);
+    let v: serde_json::Value = serde_json::from_slice(&data).unwrap();
+    assert_eq!(v, serde_json::json!({"version":1,"broker":3,"event":1}));
+    assert_eq!(
+        LogDirEventNotificationZNode::decode("/x", &data).unwrap(),
+        3
+    );
+    // What a Kafka broker writes (its key order) reads the same.
+    let kafka = br#"{"version":1,"broker":1002,"event":1}"#;
+    assert_eq!(
+        LogDirEventNotificationZNode::decode("/x", kafka).unwrap(),
+        1002
+    );
+    assert!(LogDirEventNotificationZNode::decode("/x", b"{}").is_err());
+    assert_eq!(
+        LogDirEventNotificationZNode::sequential_prefix(),
+        "/log_dir_event_notification/log_dir_event_"
+    );
+}
+
+#[test]
 fn config_change_notification_is_v2() {
     let v: serde_json::Value =
         serde_json::from_slice(&ConfigChangeNotificationZNode::encode("topics/t")).unwrap();
