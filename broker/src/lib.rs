@@ -12,6 +12,7 @@
 //! - [`fetch_session`]: incremental fetch sessions (which partitions a fetcher follows, what it
 //!   was last told).
 //! - [`metadata_cache`]: brokers and partition leadership as the controller last described them.
+//! - [`log_throttle`]: rate limits for log lines a peer can cause once per request.
 //! - [`zk_session`]: the controller module's lifecycle and re-registration after a ZooKeeper
 //!   session expiry; [`controlled_shutdown`]: asking the controller to move leadership away
 //!   before stopping.
@@ -35,6 +36,7 @@ pub mod fetch_session;
 pub mod frame;
 pub mod group;
 pub mod log;
+pub mod log_throttle;
 pub mod meta_properties;
 pub mod metadata_cache;
 pub mod producer_ids;
