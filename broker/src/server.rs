@@ -183,7 +183,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
             config.max_incremental_fetch_session_cache_slots,
         ),
         zk_session: std::sync::RwLock::new(zk.clone()),
-        broker_epoch: std::sync::atomic::AtomicI64::new(broker_epoch),
+        controller_fence: crate::controller_fence::ControllerFence::new(broker_id, broker_epoch),
         controller: coordinator::controller::ControllerHandle::new(),
         groups: crate::group::GroupCoordinator::new(
             broker_id,

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, RwLock};
 
 use tracing::{info, warn};
@@ -35,7 +34,6 @@ pub struct ReplicaManager {
     log_dirs: Vec<PathBuf>,
     log_config: LogConfig,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
-    controller_epoch: AtomicI32,
     /// Per-topic config overrides from `/config/topics/<t>`.
     topic_overrides: RwLock<HashMap<String, Overrides>>,
 }
@@ -52,7 +50,6 @@ impl ReplicaManager {
             log_dirs,
             log_config,
             partitions: RwLock::new(HashMap::new()),
-            controller_epoch: AtomicI32::new(0),
             topic_overrides: RwLock::new(HashMap::new()),
         };
         for dir in manager.log_dirs.clone() {
@@ -195,12 +192,6 @@ impl ReplicaManager {
         for p in self.all().into_iter().filter(|p| p.topic == topic) {
             p.set_log_config(config.clone());
         }
-    }
-
-    /// Records the highest controller epoch seen; returns false for a stale controller.
-    pub fn accept_controller_epoch(&self, epoch: i32) -> bool {
-        let seen = self.controller_epoch.fetch_max(epoch, Ordering::AcqRel);
-        epoch >= seen
     }
 
     /// Applies one partition's state from a LeaderAndIsr request; returns the partition and
