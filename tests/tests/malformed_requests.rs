@@ -3,8 +3,10 @@
 //! and the broker must neither die nor panic (a panic would only end one connection's task,
 //! so the broker's log is checked for one).
 
+use std::fs;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -44,9 +46,8 @@ fn frame<R: Encodable + HeaderVersion>(key: ApiKey, version: i16, request: &R) -
     encode_frame(key, version, 1, Some("mutator"), request).or_panic("encode template")
 }
 
-/// Well-formed requests to start from, each at a few versions (old, middle, flexible).
-fn templates() -> Vec<BytesMut> {
-    let topic = TopicName(s(TOPIC));
+/// The records of the Produce template: one v2 batch of three.
+fn template_records() -> Bytes {
     let records: Vec<_> = (0..3)
         .map(|i| {
             (
@@ -55,6 +56,31 @@ fn templates() -> Vec<BytesMut> {
             )
         })
         .collect();
+    batch::v2(Producer::PLAIN, &records)
+}
+
+/// Writes the templates as the fuzzers' starting corpus (README.md, "Fuzzing"): each request
+/// frame without its size prefix into `<dir>/request/`, and the Produce records behind each
+/// version selector byte into `<dir>/produce_records/`.
+fn write_fuzz_seeds(dir: &Path, templates: &[BytesMut]) -> io::Result<()> {
+    let requests = dir.join("request");
+    let records = dir.join("produce_records");
+    fs::create_dir_all(&requests)?;
+    fs::create_dir_all(&records)?;
+    for (i, template) in templates.iter().enumerate() {
+        fs::write(requests.join(format!("template-{i:02}")), &template[4..])?;
+    }
+    for version in [0u8, 3, 9] {
+        let mut seed = vec![version];
+        seed.extend_from_slice(&template_records());
+        fs::write(records.join(format!("v2-batch-produce-v{version}")), seed)?;
+    }
+    Ok(())
+}
+
+/// Well-formed requests to start from, each at a few versions (old, middle, flexible).
+fn templates() -> Vec<BytesMut> {
+    let topic = TopicName(s(TOPIC));
     let produce = ProduceRequest::default()
         .with_acks(1)
         .with_timeout_ms(1000)
@@ -62,7 +88,7 @@ fn templates() -> Vec<BytesMut> {
             .with_name(topic.clone())
             .with_partition_data(vec![PartitionProduceData::default()
                 .with_index(0)
-                .with_records(Some(batch::v2(Producer::PLAIN, &records)))])]);
+                .with_records(Some(template_records()))])]);
     let fetch = FetchRequest::default()
         .with_replica_id(BrokerId(-1))
         .with_max_wait_ms(50)
@@ -275,6 +301,9 @@ fn mutated_requests_are_answered_or_closed_and_the_broker_survives() {
     good.wait_for_leader(TOPIC, Duration::from_secs(30))
         .or_panic("topic leader");
     let templates = templates();
+    if let Some(dir) = std::env::var_os("FUZZ_SEEDS") {
+        write_fuzz_seeds(Path::new(&dir), &templates).or_panic("write fuzz seeds");
+    }
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut seen = Outcomes::default();
     let mut conn = None;
