@@ -22,6 +22,7 @@ use crate::config::BrokerConfig;
 use crate::connection;
 use crate::context::Broker;
 use crate::log::{LogConfig, LogError};
+use crate::log_throttle::{LogThrottle, DEFAULT_INTERVAL};
 use crate::meta_properties::{self, MetaError};
 use crate::metadata_cache::MetadataCache;
 use crate::producer_ids::ProducerIdAllocator;
@@ -263,6 +264,9 @@ async fn drain(
     info!("broker stopped");
 }
 
+/// Failed accepts, logged at most once per interval.
+static ACCEPT_FAILURES: LogThrottle = LogThrottle::new(DEFAULT_INTERVAL);
+
 async fn accept_loop(
     bound: Bound,
     broker: Arc<Broker>,
@@ -286,8 +290,11 @@ async fn accept_loop(
                 ));
             }
             Err(e) => {
-                // Usually too many open files: back off instead of spinning.
-                error!(listener = %bound.name, error = %e, "accept failed");
+                // Usually too many open files (a client can hold that many connections open):
+                // back off instead of spinning, and log one line per interval, not ten a second.
+                if let Some(skipped) = ACCEPT_FAILURES.admit() {
+                    error!(listener = %bound.name, error = %e, skipped, "accept failed (at most one such line per {DEFAULT_INTERVAL:?}; `skipped` counts those left out before this one)");
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
