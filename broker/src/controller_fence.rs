@@ -154,7 +154,7 @@ pub fn judge_by(claim: &Claim, facts: &ZkFacts, mine: i64) -> Result<(), Stale> 
 pub struct Sender<'a> {
     /// The peer's address ("/127.0.0.1").
     pub host: &'a str,
-    /// The client id in the request header (a controller's is "controller-<id>").
+    /// The client id in the request header (a controller's is `controller-<id>`).
     pub client_id: &'a str,
 }
 

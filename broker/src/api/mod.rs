@@ -3,7 +3,8 @@
 //! Handlers take typed requests and return typed responses; this module is the only place
 //! that decodes request bodies and encodes response frames. Kafka closes the connection on a
 //! request it cannot parse (unknown API key, unsupported version other than ApiVersions,
-//! malformed body), and so do we.
+//! malformed body), and so do we. Requests from the controller (LeaderAndIsr, UpdateMetadata,
+//! StopReplica) pass one more stage before their handler, [`from_controller::admit_then`].
 
 pub mod alter_configs;
 pub mod config_defs;
@@ -243,7 +244,6 @@ async fn dispatch(
             let req: OffsetForLeaderEpochRequest = decode(body, api_key, v)?;
             encode_response(api_key, v, corr, &offset_for_leader_epoch::handle(ctx, req))
         }
-        // From the controller: admitted by the broker's controller fence first.
         ApiKey::LeaderAndIsr => {
             let req: LeaderAndIsrRequest = decode(body, api_key, v)?;
             let handle = |req| leader_and_isr::handle(ctx, req, v);
