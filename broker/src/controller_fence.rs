@@ -51,7 +51,9 @@ pub struct Claim {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verified {
     pub epoch: i32,
-    /// Its broker id; `None` when ZooKeeper named no controller for `epoch` when read.
+    /// Its broker id; `None` when the read that found `epoch` found no controller holding it
+    /// (gone, or `/controller` read across a later election), so claims of `epoch` are checked
+    /// again.
     pub id: Option<i32>,
 }
 
