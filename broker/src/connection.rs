@@ -28,6 +28,25 @@ use tracing::{debug, info};
 use crate::api::{self, Outcome, Part, Reply};
 use crate::context::{Broker, RequestContext};
 use crate::frame::{FrameReader, ReadEnd};
+use crate::log_throttle::{LogThrottle, DEFAULT_INTERVAL};
+
+/// Connections closed on a bad request or a broken frame: a client can cause one line per
+/// request, as fast as it reconnects, so at most one per interval is logged at info (each one
+/// at debug).
+static CLOSES: LogThrottle = LogThrottle::new(DEFAULT_INTERVAL);
+
+fn log_close(peer: SocketAddr, reason: &str) {
+    debug!(%peer, reason, "closing connection");
+    if let Some(skipped) = CLOSES.admit() {
+        info!(
+            %peer,
+            reason,
+            skipped,
+            "closing connection (at most one such line per \
+             {DEFAULT_INTERVAL:?}; `skipped` counts those left out before this one)"
+        );
+    }
+}
 
 /// Requests read ahead of the one being answered. Bounds the memory a client can pin with
 /// pipelined requests (each up to `socket.request.max.bytes`).
@@ -192,7 +211,7 @@ pub async fn serve(
                 Ok(f) => f,
                 Err(ReadEnd::Closed) => break,
                 Err(ReadEnd::Fatal(reason)) => {
-                    info!(%peer, reason, "closing connection");
+                    log_close(peer, &reason);
                     break;
                 }
             };
@@ -227,7 +246,7 @@ pub async fn serve(
                 Outcome::RespondParts(parts) => write_parts(&mut writer, &parts).await,
                 Outcome::NoResponse => Ok(()),
                 Outcome::Close(reason) => {
-                    info!(%peer, reason, "closing connection after bad request");
+                    log_close(peer, &reason);
                     break;
                 }
             };

@@ -1,12 +1,12 @@
 //! What request handlers share: the broker's identity, configuration and the components that
 //! own state. Each component guards its own state; this struct only bundles references.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::RwLock;
 
 use coordinator::controller::ControllerHandle;
 
 use crate::config::BrokerConfig;
+use crate::controller_fence::ControllerFence;
 use crate::fetch_session::FetchSessions;
 use crate::group::GroupCoordinator;
 use crate::metadata_cache::MetadataCache;
@@ -23,8 +23,8 @@ pub struct Broker {
     pub config: BrokerConfig,
     /// The current ZooKeeper session; replaced after an expiry (see [`Broker::zk`]).
     pub zk_session: RwLock<coordinator::Zk>,
-    /// The czxid of our current `/brokers/ids/<id>` registration.
-    pub broker_epoch: AtomicI64,
+    /// Our registration's broker epoch, and which controller requests we obey.
+    pub controller_fence: ControllerFence,
     /// Reaches this broker's controller while it is the active one.
     pub controller: ControllerHandle,
     pub replicas: ReplicaManager,
@@ -52,12 +52,12 @@ impl Broker {
     pub fn replace_zk(&self, zk: coordinator::Zk, broker_epoch: i64) {
         self.groups.replace_zk(zk.clone());
         *self.zk_session.write().unwrap_or_else(|e| e.into_inner()) = zk;
-        self.broker_epoch.store(broker_epoch, Ordering::Release);
+        self.controller_fence.set_broker_epoch(broker_epoch);
     }
 
-    /// The broker epoch of the current registration.
+    /// The broker epoch of the current registration (the czxid of `/brokers/ids/<id>`).
     pub fn broker_epoch(&self) -> i64 {
-        self.broker_epoch.load(Ordering::Acquire)
+        self.controller_fence.broker_epoch()
     }
 }
 

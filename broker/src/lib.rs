@@ -12,6 +12,9 @@
 //! - [`fetch_session`]: incremental fetch sessions (which partitions a fetcher follows, what it
 //!   was last told).
 //! - [`metadata_cache`]: brokers and partition leadership as the controller last described them.
+//! - [`controller_fence`]: which controller requests the broker obeys (the controller ZooKeeper
+//!   names, for our current registration).
+//! - [`log_throttle`]: rate limits for log lines a peer can cause once per request.
 //! - [`zk_session`]: the controller module's lifecycle and re-registration after a ZooKeeper
 //!   session expiry; [`controlled_shutdown`]: asking the controller to move leadership away
 //!   before stopping.
@@ -31,10 +34,12 @@ pub mod config;
 pub mod connection;
 pub mod context;
 pub mod controlled_shutdown;
+pub mod controller_fence;
 pub mod fetch_session;
 pub mod frame;
 pub mod group;
 pub mod log;
+pub mod log_throttle;
 pub mod meta_properties;
 pub mod metadata_cache;
 pub mod producer_ids;

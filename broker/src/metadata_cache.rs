@@ -1,5 +1,7 @@
 //! The broker's view of the cluster, fed only by the controller's UpdateMetadata requests,
-//! as in Kafka's ZooKeeper mode (brokers never watch partition state themselves).
+//! as in Kafka's ZooKeeper mode (brokers never watch partition state themselves). Which
+//! controller's requests get here is the controller fence's decision
+//! ([`crate::controller_fence`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
@@ -53,7 +55,6 @@ pub struct TopicInfo {
 #[derive(Debug, Default)]
 struct Snapshot {
     controller_id: i32,
-    controller_epoch: i32,
     brokers: BTreeMap<i32, LiveBroker>,
     topics: HashMap<String, TopicInfo>,
 }
@@ -75,14 +76,6 @@ impl Default for MetadataCache {
     }
 }
 
-/// Outcome of applying an UpdateMetadata request.
-#[derive(Debug, PartialEq, Eq)]
-pub enum UpdateOutcome {
-    Applied,
-    /// The request came from a controller older than one we already heard from.
-    StaleControllerEpoch,
-}
-
 impl MetadataCache {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Snapshot> {
         self.inner.read().unwrap_or_else(|e| e.into_inner())
@@ -94,12 +87,8 @@ impl MetadataCache {
 
     /// Applies an UpdateMetadata request: the live broker list is replaced, partition states
     /// are merged (leader -2 removes a partition of a topic being deleted).
-    pub fn apply(&self, req: &UpdateMetadataRequest) -> UpdateOutcome {
+    pub fn apply(&self, req: &UpdateMetadataRequest) {
         let mut snap = self.write();
-        if req.controller_epoch < snap.controller_epoch {
-            return UpdateOutcome::StaleControllerEpoch;
-        }
-        snap.controller_epoch = req.controller_epoch;
         snap.controller_id = req.controller_id.0;
         snap.brokers = req
             .live_brokers
@@ -160,7 +149,6 @@ impl MetadataCache {
                 },
             );
         }
-        UpdateOutcome::Applied
     }
 
     pub fn controller_id(&self) -> i32 {
@@ -227,9 +215,9 @@ mod tests {
     }
 
     #[test]
-    fn applies_and_fences_stale_controllers() {
+    fn applies_brokers_and_partitions() {
         let cache = MetadataCache::default();
-        assert_eq!(cache.apply(&request(2, 1)), UpdateOutcome::Applied);
+        cache.apply(&request(2, 1));
         assert_eq!(cache.controller_id(), 1);
         assert_eq!(cache.partition("t", 0).map(|p| p.leader), Some(1));
         assert_eq!(
@@ -237,10 +225,6 @@ mod tests {
                 .broker(1)
                 .and_then(|b| b.endpoint("PLAINTEXT").map(|e| e.port)),
             Some(9092)
-        );
-        assert_eq!(
-            cache.apply(&request(1, 1)),
-            UpdateOutcome::StaleControllerEpoch
         );
     }
 

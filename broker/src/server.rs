@@ -24,6 +24,7 @@ use crate::config::BrokerConfig;
 use crate::connection;
 use crate::context::Broker;
 use crate::log::{LogConfig, LogError};
+use crate::log_throttle::{LogThrottle, DEFAULT_INTERVAL};
 use crate::meta_properties::{self, MetaError};
 use crate::metadata_cache::MetadataCache;
 use crate::producer_ids::ProducerIdAllocator;
@@ -187,7 +188,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
             config.max_incremental_fetch_session_cache_slots,
         ),
         zk_session: std::sync::RwLock::new(zk.clone()),
-        broker_epoch: std::sync::atomic::AtomicI64::new(broker_epoch),
+        controller_fence: crate::controller_fence::ControllerFence::new(broker_id, broker_epoch),
         controller: coordinator::controller::ControllerHandle::new(),
         groups: crate::group::GroupCoordinator::new(
             broker_id,
@@ -338,6 +339,9 @@ async fn drain(
     info!("broker stopped");
 }
 
+/// Failed accepts, logged at most once per interval.
+static ACCEPT_FAILURES: LogThrottle = LogThrottle::new(DEFAULT_INTERVAL);
+
 async fn accept_loop(
     bound: Bound,
     broker: Arc<Broker>,
@@ -361,8 +365,11 @@ async fn accept_loop(
                 ));
             }
             Err(e) => {
-                // Usually too many open files: back off instead of spinning.
-                error!(listener = %bound.name, error = %e, "accept failed");
+                // Usually too many open files (a client can hold that many connections open):
+                // back off instead of spinning, and log one line per interval, not ten a second.
+                if let Some(skipped) = ACCEPT_FAILURES.admit() {
+                    error!(listener = %bound.name, error = %e, skipped, "accept failed (at most one such line per {DEFAULT_INTERVAL:?}; `skipped` counts those left out before this one)");
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }

@@ -120,6 +120,11 @@ async fn registered_epoch(
     Ok(epoch)
 }
 
+/// The broker epoch (czxid) of broker `id`'s current registration; `None` if it has none.
+pub async fn registered_epoch_of(zk: &Zk, id: i32) -> Result<Option<i64>, ZkError> {
+    Ok(zk.stat(&BrokerIdZNode::path(id)).await?.map(|s| s.czxid))
+}
+
 /// Every registered broker (sorted by id) with its epoch. Brokers whose node vanishes between
 /// listing and reading are skipped; undecodable registrations are logged and skipped.
 pub async fn live_brokers(zk: &Zk) -> Result<Vec<LiveBroker>, ZkError> {

@@ -124,6 +124,15 @@ impl Zk {
         }
     }
 
+    /// ZooKeeper's `sync`: the server this session talks to catches up with the leader, so
+    /// reads issued after it see every write committed before the call (the session's own
+    /// server may lag behind a write another session's server has acknowledged).
+    pub async fn sync(&self) -> Result<(), ZkError> {
+        let client = self.client()?;
+        let result = client.sync("/").await;
+        result.map_err(|e| ZkError::client("sync", e))
+    }
+
     /// Reads a node's stat; `None` if it does not exist.
     pub async fn stat(&self, path: &str) -> Result<Option<Stat>, ZkError> {
         let client = self.client()?;

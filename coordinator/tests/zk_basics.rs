@@ -280,3 +280,68 @@ async fn producer_id_blocks_are_consecutive() {
     .await
     .unwrap();
 }
+
+/// What a broker checks a controller request against: `/controller_epoch`, and `/controller`
+/// only when the election that wrote this epoch created it; and a broker's registration epoch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn current_controller_is_the_one_the_epoch_was_elected_with() {
+    use coordinator::controller::election::{current_controller, try_elect, CurrentController};
+    use coordinator::registration::registered_epoch_of;
+    use coordinator::znode::ControllerZNode;
+
+    let server = shared().unwrap();
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let zk = connect(
+            &server.connect_string(),
+            "/current-controller",
+            Duration::from_secs(6),
+        )
+        .await;
+        bootstrap::ensure_persistent_paths(&zk).await.unwrap();
+        zk.sync().await.unwrap();
+        let none = CurrentController { epoch: 0, id: None };
+        assert_eq!(current_controller(&zk).await.unwrap(), none);
+
+        let elected = try_elect(&zk, 1).await.unwrap().unwrap();
+        let current = current_controller(&zk).await.unwrap();
+        let expected = CurrentController {
+            epoch: elected.epoch,
+            id: Some(1),
+        };
+        assert_eq!(current, expected);
+
+        // The controller is gone: its epoch stays, nobody holds it.
+        zk.delete(ControllerZNode::PATH).await.unwrap();
+        let gone = CurrentController {
+            epoch: elected.epoch,
+            id: None,
+        };
+        assert_eq!(current_controller(&zk).await.unwrap(), gone);
+        // A /controller not written with the epoch (not by an election) does not count.
+        let forged = ControllerZNode {
+            broker_id: 2,
+            timestamp: 0,
+        };
+        zk.create(ControllerZNode::PATH, &forged.encode(), true)
+            .await
+            .unwrap();
+        assert_eq!(current_controller(&zk).await.unwrap(), gone);
+        zk.delete(ControllerZNode::PATH).await.unwrap();
+        let next = try_elect(&zk, 3).await.unwrap().unwrap();
+        assert_eq!(next.epoch, elected.epoch + 1);
+        let expected = CurrentController {
+            epoch: next.epoch,
+            id: Some(3),
+        };
+        assert_eq!(current_controller(&zk).await.unwrap(), expected);
+
+        assert_eq!(registered_epoch_of(&zk, 1).await.unwrap(), None);
+        let epoch = register_broker(&zk, &registration(1, "localhost", 9092), Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(registered_epoch_of(&zk, 1).await.unwrap(), Some(epoch));
+        zk.close().await;
+    })
+    .await
+    .unwrap();
+}

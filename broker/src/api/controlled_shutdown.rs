@@ -1,6 +1,8 @@
 //! ControlledShutdown (API 7), controller side: a stopping broker asks the active controller to
 //! move leadership away (Kafka's `KafkaApis.handleControlledShutdownRequest`). Brokers that are
-//! not the active controller answer NOT_CONTROLLER.
+//! not the active controller answer NOT_CONTROLLER. The request must carry the broker's current
+//! broker epoch (STALE_BROKER_EPOCH otherwise): v1, which has none, is refused, unlike in Kafka,
+//! since without it any client could have a broker taken out of leadership and every ISR.
 
 use kafka_protocol::messages::controlled_shutdown_response::RemainingPartition;
 use kafka_protocol::messages::{ControlledShutdownRequest, ControlledShutdownResponse, TopicName};
@@ -22,7 +24,7 @@ pub async fn handle(
         return ControlledShutdownResponse::default()
             .with_error_code(ResponseError::NotController.code());
     }
-    // v0-1 carry no broker epoch: -1 means "unknown" and is accepted.
+    // v0-1 carry no broker epoch: -1, "unknown", which the controller refuses.
     let epoch = if version >= 2 { req.broker_epoch } else { -1 };
     match controller.controlled_shutdown(req.broker_id.0, epoch).await {
         Ok(remaining) => {

@@ -1,8 +1,8 @@
 //! LeaderAndIsr (API 4), from the controller: become leader or follower for partitions.
-//! Requests from a controller older than the newest one seen are refused
-//! (STALE_CONTROLLER_EPOCH), as are partitions whose replica set does not include us. A
-//! replica in a failed log dir answers KAFKA_STORAGE_ERROR, which the controller takes as
-//! "this replica is offline".
+//! Admitted by the controller fence before this runs (see `api::from_controller`); partitions
+//! whose replica set does not include us are refused (UNKNOWN_TOPIC_OR_PARTITION). A replica
+//! in a failed log dir answers KAFKA_STORAGE_ERROR, which the controller takes as "this
+//! replica is offline".
 
 use kafka_protocol::messages::leader_and_isr_request::{
     LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState,
@@ -23,11 +23,6 @@ pub async fn handle(
     req: LeaderAndIsrRequest,
     version: i16,
 ) -> LeaderAndIsrResponse {
-    let replicas = &ctx.broker.replicas;
-    if !replicas.accept_controller_epoch(req.controller_epoch) {
-        return LeaderAndIsrResponse::default()
-            .with_error_code(ResponseError::StaleControllerEpoch.code());
-    }
     load_overrides_of_new_topics(ctx, &req).await;
     let me = ctx.broker.broker_id;
     let mut resp = LeaderAndIsrResponse::default();

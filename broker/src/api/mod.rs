@@ -3,7 +3,8 @@
 //! Handlers take typed requests and return typed responses; this module is the only place
 //! that decodes request bodies and encodes response frames. Kafka closes the connection on a
 //! request it cannot parse (unknown API key, unsupported version other than ApiVersions,
-//! malformed body), and so do we.
+//! malformed body), and so do we. Requests from the controller (LeaderAndIsr, UpdateMetadata,
+//! StopReplica) pass one more stage before their handler, [`from_controller::admit_then`].
 
 pub mod alter_configs;
 pub mod config_defs;
@@ -20,6 +21,7 @@ pub mod errors;
 pub mod fetch;
 mod fetch_encode;
 pub mod find_coordinator;
+pub mod from_controller;
 pub mod heartbeat;
 pub mod incremental_alter_configs;
 pub mod init_producer_id;
@@ -61,6 +63,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 
 use crate::context::RequestContext;
 use crate::log::LogSlice;
+use from_controller::admit_then;
 
 /// What the connection should do after a request.
 #[derive(Debug)]
@@ -243,15 +246,18 @@ async fn dispatch(
         }
         ApiKey::LeaderAndIsr => {
             let req: LeaderAndIsrRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &leader_and_isr::handle(ctx, req, v).await)
+            let handle = |req| leader_and_isr::handle(ctx, req, v);
+            encode_response(api_key, v, corr, &admit_then(ctx, req, handle).await?)
         }
         ApiKey::UpdateMetadata => {
             let req: UpdateMetadataRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &update_metadata::handle(ctx, req))
+            let handle = |req| async move { update_metadata::handle(ctx, req) };
+            encode_response(api_key, v, corr, &admit_then(ctx, req, handle).await?)
         }
         ApiKey::StopReplica => {
             let req: StopReplicaRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &stop_replica::handle(ctx, req, v))
+            let handle = |req| async move { stop_replica::handle(ctx, req, v) };
+            encode_response(api_key, v, corr, &admit_then(ctx, req, handle).await?)
         }
         ApiKey::ControlledShutdown => {
             let req: ControlledShutdownRequest = decode(body, api_key, v)?;

@@ -1,8 +1,8 @@
 //! StopReplica (API 5), from the controller: stop leading/following partitions and, with the
-//! delete flag, remove them (topic deletion). Requests from a stale controller are refused
-//! (STALE_CONTROLLER_EPOCH), as are ones for an older registration (STALE_BROKER_EPOCH); per
-//! partition a leader epoch older than ours is FENCED_LEADER_EPOCH, except -2 (deletion) and
-//! -1 (no epoch), as in Kafka's `ReplicaManager.stopReplicas`.
+//! delete flag, remove them (topic deletion). Admitted by the controller fence before this
+//! runs (see `api::from_controller`); per partition a leader epoch older than ours is
+//! FENCED_LEADER_EPOCH, except -2 (deletion) and -1 (no epoch), as in Kafka's
+//! `ReplicaManager.stopReplicas`.
 
 use kafka_protocol::messages::stop_replica_response::StopReplicaPartitionError;
 use kafka_protocol::messages::{StopReplicaRequest, StopReplicaResponse, TopicName};
@@ -23,18 +23,6 @@ pub fn handle(
     req: StopReplicaRequest,
     version: i16,
 ) -> StopReplicaResponse {
-    let broker = ctx.broker;
-    if version >= 1 && req.broker_epoch != -1 && req.broker_epoch < broker.broker_epoch() {
-        return StopReplicaResponse::default()
-            .with_error_code(ResponseError::StaleBrokerEpoch.code());
-    }
-    if !broker
-        .replicas
-        .accept_controller_epoch(req.controller_epoch)
-    {
-        return StopReplicaResponse::default()
-            .with_error_code(ResponseError::StaleControllerEpoch.code());
-    }
     // (topic, partition, leader epoch, delete) whatever the version's layout.
     let mut work: Vec<(TopicName, i32, i32, bool)> = Vec::new();
     if version >= 3 {

@@ -1,16 +1,12 @@
 //! UpdateMetadata (API 6), from the controller: the live brokers and partition states this
-//! broker answers Metadata requests from.
+//! broker answers Metadata requests from. Admitted by the controller fence before this runs
+//! (see `api::from_controller`).
 
 use kafka_protocol::messages::{UpdateMetadataRequest, UpdateMetadataResponse};
-use kafka_protocol::ResponseError;
 
 use crate::context::RequestContext;
-use crate::metadata_cache::UpdateOutcome;
 
 pub fn handle(ctx: RequestContext<'_>, req: UpdateMetadataRequest) -> UpdateMetadataResponse {
-    match ctx.broker.metadata.apply(&req) {
-        UpdateOutcome::Applied => UpdateMetadataResponse::default(),
-        UpdateOutcome::StaleControllerEpoch => UpdateMetadataResponse::default()
-            .with_error_code(ResponseError::StaleControllerEpoch.code()),
-    }
+    ctx.broker.metadata.apply(&req);
+    UpdateMetadataResponse::default()
 }

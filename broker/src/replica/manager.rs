@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, RwLock};
 
 use tracing::{info, warn};
@@ -36,7 +35,6 @@ pub struct ReplicaManager {
     log_dirs: LogDirs,
     log_config: LogConfig,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
-    controller_epoch: AtomicI32,
     /// Per-topic config overrides from `/config/topics/<t>`.
     topic_overrides: RwLock<HashMap<String, Overrides>>,
 }
@@ -55,7 +53,6 @@ impl ReplicaManager {
             log_dirs: LogDirs::new(log_dirs),
             log_config,
             partitions: RwLock::new(HashMap::new()),
-            controller_epoch: AtomicI32::new(0),
             topic_overrides: RwLock::new(HashMap::new()),
         };
         let mut first_failure = None;
@@ -231,12 +228,6 @@ impl ReplicaManager {
         for p in self.all().into_iter().filter(|p| p.topic == topic) {
             p.set_log_config(config.clone());
         }
-    }
-
-    /// Records the highest controller epoch seen; returns false for a stale controller.
-    pub fn accept_controller_epoch(&self, epoch: i32) -> bool {
-        let seen = self.controller_epoch.fetch_max(epoch, Ordering::AcqRel);
-        epoch >= seen
     }
 
     /// Applies one partition's state from a LeaderAndIsr request (`is_new`: its IsNew flag);

@@ -26,6 +26,38 @@ pub async fn controller_id(zk: &Zk) -> Result<Option<i32>, ZkError> {
     }
 }
 
+/// The controller as ZooKeeper names it now: the epoch in `/controller_epoch`, and the broker
+/// in `/controller` if that node belongs to the election that wrote this epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CurrentController {
+    /// `/controller_epoch` (0 before the first election).
+    pub epoch: i32,
+    /// The controller holding `epoch`; `None` when it is gone (its session ended) or when the
+    /// two nodes were read across another election.
+    pub id: Option<i32>,
+}
+
+/// Reads `/controller` and `/controller_epoch` (call [`Zk::sync`] first to see the latest
+/// election). An election creates the one and sets the other in one multi, so they belong
+/// together exactly when `/controller`'s czxid is `/controller_epoch`'s mzxid.
+pub async fn current_controller(zk: &Zk) -> Result<CurrentController, ZkError> {
+    let (controller, epoch) = futures::try_join!(
+        zk.get(ControllerZNode::PATH),
+        zk.get(ControllerEpochZNode::PATH)
+    )?;
+    let Some((data, epoch_stat)) = epoch else {
+        return Ok(CurrentController { epoch: 0, id: None });
+    };
+    let epoch = ControllerEpochZNode::decode(&data)?;
+    let id = match controller {
+        Some((data, stat)) if stat.czxid == epoch_stat.mzxid => {
+            Some(ControllerZNode::decode(&data)?.broker_id)
+        }
+        _ => None,
+    };
+    Ok(CurrentController { epoch, id })
+}
+
 /// Reads `/controller_epoch` → (epoch, zkVersion), creating it with `0` if missing.
 async fn read_or_create_epoch(zk: &Zk) -> Result<(i32, i32), ZkError> {
     loop {

@@ -19,8 +19,12 @@ impl Active {
         let Some(current) = self.view.live.get(&broker_id).map(|b| b.epoch) else {
             return Err(ControllerError::BrokerNotAvailable(broker_id));
         };
-        // Kafka accepts -1 ("unknown", old request versions) and the current epoch.
-        if broker_epoch != -1 && broker_epoch < current {
+        // Only the broker's current registration may ask. Kafka also takes -1 (v0-1 carry no
+        // epoch) and newer epochs, which lets any client reaching the controller mark a broker
+        // shutting down, so that it leads nothing and joins no ISR until it re-registers. Our
+        // brokers always send their epoch; one whose re-registration the controller has not
+        // seen yet is refused and asks again.
+        if broker_epoch != current {
             return Err(ControllerError::StaleBrokerEpoch {
                 id: broker_id,
                 given: broker_epoch,
