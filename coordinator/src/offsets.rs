@@ -319,6 +319,60 @@ pub async fn delete_all_offsets(zk: &Zk, group: &str) -> Result<(), ZkError> {
     Ok(())
 }
 
+/// How many groups' offsets of a deleted topic are removed at once.
+const TOPIC_OFFSETS_PARALLELISM: usize = 32;
+
+/// Removes every group's committed offsets of `topic`, which was deleted: Kafka's group
+/// coordinators drop them too, so a topic created again under that name starts from
+/// `auto.offset.reset`, not from the old topic's positions. Returns the groups that had some;
+/// a group that cannot be cleaned is logged and skipped.
+pub async fn delete_topic_offsets(zk: &Zk, topic: &str) -> Result<usize, ZkError> {
+    use futures::StreamExt;
+    let groups = list_groups(zk).await?;
+    let cleaned: Vec<bool> = futures::stream::iter(groups)
+        .map(|group| async move {
+            match delete_group_topic_offsets(zk, &group, topic).await {
+                Ok(had) => had,
+                Err(e) => {
+                    tracing::warn!(group, topic, error = %e, "removing a deleted topic's offsets failed");
+                    false
+                }
+            }
+        })
+        .buffer_unordered(TOPIC_OFFSETS_PARALLELISM)
+        .collect()
+        .await;
+    Ok(cleaned.into_iter().filter(|had| *had).count())
+}
+
+/// Removes `group`'s committed offsets of `topic`; false if it had none.
+pub async fn delete_group_topic_offsets(
+    zk: &Zk,
+    group: &str,
+    topic: &str,
+) -> Result<bool, ZkError> {
+    let mut nodes = Vec::new();
+    for dir in [
+        format!("{}/{topic}", offsets_dir(group)),
+        format!("{CONSUMERS_PATH}/{group}/offset_metadata/{topic}"),
+    ] {
+        collect_subtree(zk, &dir, &mut nodes).await?;
+    }
+    if nodes.is_empty() {
+        return Ok(false);
+    }
+    let ops: Vec<ZkOp> = nodes
+        .into_iter()
+        .rev()
+        .map(|path| ZkOp::Delete {
+            path,
+            version: None,
+        })
+        .collect();
+    zk.multi(&ops).await?;
+    Ok(true)
+}
+
 /// Pushes `path` (if it exists) and then all its descendants, parents before children.
 async fn collect_subtree(zk: &Zk, path: &str, out: &mut Vec<String>) -> Result<(), ZkError> {
     if zk.stat(path).await?.is_none() {

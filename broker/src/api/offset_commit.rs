@@ -28,6 +28,23 @@ fn check_partition(
     Ok(())
 }
 
+/// A topic deleted while its commit was being written: the controller removed the topic's
+/// offsets when the deletion completed, possibly before this write landed, so they are removed
+/// again here rather than left for a topic created later under the same name.
+async fn forget_deleted_topics(ctx: RequestContext<'_>, group: &str, commits: &[OffsetCommit]) {
+    let mut topics: Vec<&str> = commits.iter().map(|c| c.topic.as_str()).collect();
+    topics.dedup();
+    for topic in topics {
+        if ctx.broker.metadata.topic(topic).is_some() {
+            continue;
+        }
+        let zk = ctx.broker.zk();
+        if let Err(e) = coordinator::offsets::delete_group_topic_offsets(&zk, group, topic).await {
+            tracing::warn!(group, topic, error = %e, "removing a deleted topic's offsets failed");
+        }
+    }
+}
+
 #[tracing::instrument(level = "debug", skip_all, fields(group = %req.group_id.0, v))]
 pub async fn handle(
     ctx: RequestContext<'_>,
@@ -88,6 +105,9 @@ pub async fn handle(
                 .await
         }
     };
+    if group_result.is_ok() {
+        forget_deleted_topics(ctx, &group, &commits).await;
+    }
     let mut topics: Vec<OffsetCommitResponseTopic> = Vec::new();
     for (topic, partition, check) in results {
         let error = check.and(group_result);

@@ -8,6 +8,7 @@ use super::channel::{ControllerRequest, StopReplicaReply};
 use super::requests;
 use super::view::TopicPartition;
 use crate::error::ZkError;
+use crate::offsets;
 use crate::zk_ops::ZkOp;
 use crate::znode::{DeleteTopicsZNode, TopicConfigZNode, TopicZNode};
 
@@ -94,9 +95,19 @@ impl Active {
         }
     }
 
-    /// Deletes the znodes of every topic whose replicas all confirmed (epoch-fenced).
+    /// Deletes the znodes of every topic whose replicas all confirmed (epoch-fenced), after
+    /// the groups' committed offsets of it (before the marker goes, so that a controller that
+    /// fails in between finishes the job).
     async fn complete_deletions(&mut self) -> Result<(), ZkError> {
         for topic in self.deletions.completed() {
+            let groups = offsets::delete_topic_offsets(&self.zk, &topic).await?;
+            if groups > 0 {
+                tracing::info!(
+                    topic,
+                    groups,
+                    "removed the deleted topic's committed offsets"
+                );
+            }
             let mut paths = self
                 .zk
                 .subtree_deepest_first(&TopicZNode::path(&topic))
