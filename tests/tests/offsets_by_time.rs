@@ -197,3 +197,51 @@ fn offsets_for_times_finds_the_first_record_at_or_after_a_time() {
         check(s.topic, delivered, targets, &answers, "after a restart");
     }
 }
+
+/// Binary searches with seek() + consume() over a 1000-record RF 3 partition of small
+/// segments (gzip and plain batches): every seek, backwards or forwards, yields exactly the
+/// record sought, also after leadership moved to a replica whose log came by replication.
+#[test]
+fn binary_searches_with_seek_find_every_record() {
+    let mut c = MultiCluster::start("seek-search", 3, &[]).or_panic("cluster");
+    for (topic, compression) in [("seek-plain", "none"), ("seek-gzip", "gzip")] {
+        c.create_topic(topic, 1, 3, &[("segment.bytes", "2000")])
+            .or_panic(topic);
+        let search = |c: &mut MultiCluster, seed: &str, produce: bool| {
+            let bootstrap = c.bootstrap();
+            let mut args = vec![
+                "--bootstrap",
+                &bootstrap,
+                "--topic",
+                topic,
+                "--compression",
+                compression,
+                "--searches",
+                "15",
+                "--seed",
+                seed,
+            ];
+            if !produce {
+                args.push("--skip-produce");
+            }
+            let lines = python::run_json("ck_seek_search.py", &args, TIMEOUT).or_panic(topic);
+            let searched = lines
+                .iter()
+                .find(|l| l["event"] == "searched")
+                .or_panic("searched line");
+            assert!(int(searched, "seeks") >= 15 * 9, "{topic}: {searched}");
+        };
+        search(&mut c, "1", true);
+        // Leadership moves to a follower (controlled shutdown of the leader), and back.
+        let leader = c.partitions(topic).or_panic("leaders")[&0].0;
+        c.broker(leader).stop().or_panic("stop the leader");
+        c.wait_for(TIMEOUT, "a new leader", |c| {
+            Ok(c.partitions(topic)?
+                .get(&0)
+                .is_some_and(|(l, _)| *l >= 0 && *l != leader))
+        })
+        .or_panic("leadership moved");
+        search(&mut c, "2", false);
+        c.broker(leader).restart().or_panic("restart");
+    }
+}
