@@ -277,46 +277,16 @@ pub async fn list_groups(zk: &Zk) -> Result<Vec<String>, ZkError> {
 
 /// Deletes `/consumers/<group>` and everything under it in one multi; false if it was absent.
 pub async fn delete_group(zk: &Zk, group: &str) -> Result<bool, ZkError> {
-    let root = group_path(group);
-    let mut nodes = Vec::new();
-    collect_subtree(zk, &root, &mut nodes).await?;
-    if nodes.is_empty() {
-        return Ok(false);
-    }
-    // Children were pushed after parents: delete in reverse.
-    let ops: Vec<ZkOp> = nodes
-        .into_iter()
-        .rev()
-        .map(|path| ZkOp::Delete {
-            path,
-            version: None,
-        })
-        .collect();
-    zk.multi(&ops).await?;
-    Ok(true)
+    delete_subtrees(zk, &[group_path(group)]).await
 }
 
 /// Deletes only the group's committed offsets (expiry), keeping the group node.
 pub async fn delete_all_offsets(zk: &Zk, group: &str) -> Result<(), ZkError> {
-    let mut nodes = Vec::new();
-    for dir in [
+    let dirs = [
         offsets_dir(group),
         format!("{CONSUMERS_PATH}/{group}/offset_metadata"),
-    ] {
-        collect_subtree(zk, &dir, &mut nodes).await?;
-    }
-    let ops: Vec<ZkOp> = nodes
-        .into_iter()
-        .rev()
-        .map(|path| ZkOp::Delete {
-            path,
-            version: None,
-        })
-        .collect();
-    if !ops.is_empty() {
-        zk.multi(&ops).await?;
-    }
-    Ok(())
+    ];
+    delete_subtrees(zk, &dirs).await.map(|_| ())
 }
 
 /// How many groups' offsets of a deleted topic are removed at once.
@@ -351,16 +321,24 @@ pub async fn delete_group_topic_offsets(
     group: &str,
     topic: &str,
 ) -> Result<bool, ZkError> {
-    let mut nodes = Vec::new();
-    for dir in [
+    let dirs = [
         format!("{}/{topic}", offsets_dir(group)),
         format!("{CONSUMERS_PATH}/{group}/offset_metadata/{topic}"),
-    ] {
-        collect_subtree(zk, &dir, &mut nodes).await?;
+    ];
+    delete_subtrees(zk, &dirs).await
+}
+
+/// Deletes each of `roots` that exists with everything under it, in one multi; false if none
+/// existed.
+async fn delete_subtrees(zk: &Zk, roots: &[String]) -> Result<bool, ZkError> {
+    let mut nodes = Vec::new();
+    for root in roots {
+        collect_subtree(zk, root, &mut nodes).await?;
     }
     if nodes.is_empty() {
         return Ok(false);
     }
+    // Children were pushed after their parents: delete in reverse.
     let ops: Vec<ZkOp> = nodes
         .into_iter()
         .rev()
