@@ -64,6 +64,11 @@ pub fn log_config(config: &BrokerConfig) -> LogConfig {
         max_index_entries: (config.log_index_size_max_bytes / 8).max(1),
         flush_interval_messages: config.log_flush_interval_messages,
         flush_interval_ms: config.log_flush_interval_ms,
+        cleanup_policy: config.log_cleanup_policy,
+        min_cleanable_dirty_ratio: config.log_cleaner_min_cleanable_ratio,
+        min_compaction_lag_ms: config.log_cleaner_min_compaction_lag_ms,
+        max_compaction_lag_ms: config.log_cleaner_max_compaction_lag_ms,
+        delete_retention_ms: config.log_cleaner_delete_retention_ms,
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use tracing::warn;
 
 use crate::config::{BrokerConfig, TimestampType};
-use crate::log::LogConfig;
+use crate::log::{CleanupPolicy, LogConfig, Ratio};
 
 /// Topic-level overrides by Kafka key (`retention.ms`, `segment.bytes`, ...).
 pub type Overrides = BTreeMap<String, String>;
@@ -58,6 +58,30 @@ pub fn log_config(base: &LogConfig, overrides: &Overrides) -> LogConfig {
     }
     if let Some(v) = parse::<i64>(overrides, "flush.ms") {
         c.flush_interval_ms = (v > 0 && v != i64::MAX).then_some(v as u64);
+    }
+    if let Some(v) = overrides.get("cleanup.policy") {
+        match CleanupPolicy::parse(v) {
+            Some(policy) => c.cleanup_policy = policy,
+            None => warn!(value = v.as_str(), "ignoring unparsable cleanup.policy"),
+        }
+    }
+    if let Some(v) = overrides.get("min.cleanable.dirty.ratio") {
+        match Ratio::parse(v) {
+            Some(ratio) => c.min_cleanable_dirty_ratio = ratio,
+            None => warn!(
+                value = v.as_str(),
+                "ignoring unparsable min.cleanable.dirty.ratio"
+            ),
+        }
+    }
+    if let Some(v) = parse::<i64>(overrides, "min.compaction.lag.ms") {
+        c.min_compaction_lag_ms = v.max(0) as u64;
+    }
+    if let Some(v) = parse::<i64>(overrides, "max.compaction.lag.ms") {
+        c.max_compaction_lag_ms = (v > 0 && v != i64::MAX).then_some(v as u64);
+    }
+    if let Some(v) = parse::<i64>(overrides, "delete.retention.ms") {
+        c.delete_retention_ms = v.max(0) as u64;
     }
     c
 }
@@ -115,5 +139,27 @@ mod tests {
         assert_eq!(c.index_interval_bytes, base.index_interval_bytes);
         let unparsable = log_config(&base, &overrides(&[("segment.bytes", "lots")]));
         assert_eq!(unparsable.segment_bytes, base.segment_bytes);
+    }
+
+    #[test]
+    fn compaction_settings_come_from_the_topic() {
+        let base = LogConfig::default();
+        let c = log_config(
+            &base,
+            &overrides(&[
+                ("cleanup.policy", "compact"),
+                ("min.cleanable.dirty.ratio", "0.01"),
+                ("min.compaction.lag.ms", "100"),
+                ("max.compaction.lag.ms", "9223372036854775807"),
+                ("delete.retention.ms", "500"),
+            ]),
+        );
+        assert_eq!(c.cleanup_policy, CleanupPolicy::COMPACT);
+        assert_eq!(c.min_cleanable_dirty_ratio.get(), 0.01);
+        assert_eq!(c.min_compaction_lag_ms, 100);
+        assert_eq!(c.max_compaction_lag_ms, None);
+        assert_eq!(c.delete_retention_ms, 500);
+        let bad = log_config(&base, &overrides(&[("cleanup.policy", "shred")]));
+        assert_eq!(bad.cleanup_policy, CleanupPolicy::DELETE);
     }
 }

@@ -31,6 +31,8 @@ pub use listener::{Listener, SecurityProtocol};
 
 use layers::Settings;
 
+use crate::log::{CleanupPolicy, Ratio};
+
 /// Kafka's `int` limit, which caps byte sizes that travel as int32 on the wire or index
 /// 32-bit file positions.
 const I32_MAX_U64: u64 = 2_147_483_647;
@@ -119,6 +121,18 @@ pub struct BrokerConfig {
     /// `None`: never fsync by time.
     pub log_flush_interval_ms: Option<u64>,
     pub log_message_timestamp_type: TimestampType,
+    pub log_cleanup_policy: CleanupPolicy,
+    pub log_cleaner_enable: bool,
+    pub log_cleaner_threads: usize,
+    pub log_cleaner_dedupe_buffer_size: usize,
+    /// `None`: no limit (Kafka's default, Double.MAX_VALUE).
+    pub log_cleaner_io_max_bytes_per_second: Option<u64>,
+    pub log_cleaner_backoff_ms: u64,
+    pub log_cleaner_min_cleanable_ratio: Ratio,
+    pub log_cleaner_min_compaction_lag_ms: u64,
+    /// `None`: no limit (Kafka's default, Long.MAX_VALUE).
+    pub log_cleaner_max_compaction_lag_ms: Option<u64>,
+    pub log_cleaner_delete_retention_ms: u64,
     pub message_max_bytes: usize,
     pub socket_request_max_bytes: usize,
     pub min_insync_replicas: i32,
@@ -237,6 +251,19 @@ fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigErr
         log_flush_interval_messages: flush_interval_messages(s)?,
         log_flush_interval_ms: explicit_int(s, "log.flush.interval.ms", 0)?,
         log_message_timestamp_type: timestamp_type(s)?,
+        log_cleanup_policy: cleanup_policy(s)?,
+        log_cleaner_enable: s.bool("log.cleaner.enable")?,
+        log_cleaner_threads: s.int_between("log.cleaner.threads", 0, I32_MAX_USIZE)?,
+        log_cleaner_dedupe_buffer_size: s.int_at_least("log.cleaner.dedupe.buffer.size", 0)?,
+        log_cleaner_io_max_bytes_per_second: io_limit(s)?,
+        log_cleaner_backoff_ms: s.int_at_least("log.cleaner.backoff.ms", 0)?,
+        log_cleaner_min_cleanable_ratio: ratio(s, "log.cleaner.min.cleanable.ratio")?,
+        log_cleaner_min_compaction_lag_ms: s
+            .int_at_least("log.cleaner.min.compaction.lag.ms", 0)?,
+        log_cleaner_max_compaction_lag_ms: unlimited_at_max(
+            s.int_at_least("log.cleaner.max.compaction.lag.ms", 1)?,
+        ),
+        log_cleaner_delete_retention_ms: s.int_at_least("log.cleaner.delete.retention.ms", 0)?,
         message_max_bytes: s.int_between("message.max.bytes", 0, I32_MAX_USIZE)?,
         socket_request_max_bytes: s.int_between("socket.request.max.bytes", 1, I32_MAX_USIZE)?,
         min_insync_replicas: s.int_at_least("min.insync.replicas", 1)?,
@@ -336,6 +363,32 @@ fn log_retention_ms(s: &Settings) -> Result<Option<i64>, ConfigError> {
 fn flush_interval_messages(s: &Settings) -> Result<Option<u64>, ConfigError> {
     let n: i64 = s.int_at_least("log.flush.interval.messages", 1)?;
     Ok(if n == i64::MAX { None } else { non_negative(n) })
+}
+
+fn cleanup_policy(s: &Settings) -> Result<CleanupPolicy, ConfigError> {
+    let raw = s.get("log.cleanup.policy")?;
+    CleanupPolicy::parse(raw.value).ok_or_else(|| raw.invalid("delete, compact or compact,delete"))
+}
+
+fn ratio(s: &Settings, key: &str) -> Result<Ratio, ConfigError> {
+    let raw = s.get(key)?;
+    Ratio::parse(raw.value).ok_or_else(|| raw.invalid("a number from 0 to 1"))
+}
+
+/// Kafka's Long.MAX_VALUE means "no limit".
+fn unlimited_at_max(v: u64) -> Option<u64> {
+    (v < i64::MAX as u64).then_some(v)
+}
+
+/// `log.cleaner.io.max.bytes.per.second`, a double in Kafka: a positive number of bytes per
+/// second, `None` for values too large to be a limit (its default is Double.MAX_VALUE).
+fn io_limit(s: &Settings) -> Result<Option<u64>, ConfigError> {
+    let raw = s.get("log.cleaner.io.max.bytes.per.second")?;
+    match raw.value.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v < u64::MAX as f64 => Ok(Some(v as u64)),
+        Ok(v) if v >= u64::MAX as f64 => Ok(None),
+        _ => Err(raw.invalid("a positive number of bytes per second")),
+    }
 }
 
 fn timestamp_type(s: &Settings) -> Result<TimestampType, ConfigError> {

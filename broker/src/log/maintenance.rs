@@ -138,6 +138,10 @@ impl Log {
     /// segment at LEO always remains.
     pub fn enforce_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
         let mut deleted = 0;
+        // A compacted log is trimmed by time and size only if its policy also says `delete`.
+        if !self.config.cleanup_policy.delete {
+            return Ok(0);
+        }
         if let Some(ms) = self.config.retention_ms {
             deleted +=
                 self.delete_oldest_while(|s| s.is_empty() || now_ms - s.max_timestamp() > ms)?;

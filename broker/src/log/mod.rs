@@ -20,6 +20,7 @@ mod epoch;
 mod index;
 mod lookup;
 mod maintenance;
+mod policy;
 mod segment;
 mod slice;
 #[cfg(test)]
@@ -32,6 +33,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 pub use epoch::{EpochEntry, LeaderEpochCache, CHECKPOINT_FILE};
+pub use policy::{CleanupPolicy, Ratio};
 pub use slice::LogSlice;
 
 use crate::records::header::{self, batches, BatchHeader, RecordError, HEADER_SIZE};
@@ -57,6 +59,18 @@ pub struct LogConfig {
     /// `flush.ms`: fsync when the last flush is older than this (checked on append and by
     /// [`Log::flush_if_due`]). None = leave it to the OS.
     pub flush_interval_ms: Option<u64>,
+    /// `cleanup.policy`: time and size retention apply only with `delete`; the cleaner keeps
+    /// the latest record of every key with `compact`.
+    pub cleanup_policy: CleanupPolicy,
+    /// `min.cleanable.dirty.ratio`: a compacted log is cleaned once this share of it is dirty.
+    pub min_cleanable_dirty_ratio: Ratio,
+    /// `min.compaction.lag.ms`: records younger than this are never cleaned.
+    pub min_compaction_lag_ms: u64,
+    /// `max.compaction.lag.ms`: a log whose oldest dirty record is older is cleaned whatever
+    /// its dirty ratio. None = no limit (Kafka's Long.MAX_VALUE).
+    pub max_compaction_lag_ms: Option<u64>,
+    /// `delete.retention.ms`: how long a tombstone outlives the cleaning that first reached it.
+    pub delete_retention_ms: u64,
 }
 
 impl Default for LogConfig {
@@ -71,6 +85,11 @@ impl Default for LogConfig {
             max_index_entries: (10 << 20) / 8,
             flush_interval_messages: None,
             flush_interval_ms: None,
+            cleanup_policy: CleanupPolicy::DELETE,
+            min_cleanable_dirty_ratio: Ratio::default(),
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: None,
+            delete_retention_ms: 24 * 60 * 60 * 1000,
         }
     }
 }
