@@ -88,6 +88,11 @@ impl<E: IndexEntry> IndexFile<E> {
         &self.path
     }
 
+    /// The file was renamed (its handle is unchanged).
+    pub(crate) fn set_path(&mut self, path: PathBuf) {
+        self.path = path;
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }

@@ -7,9 +7,11 @@ use super::epoch::sync_dir;
 use super::segment::{segment_path, Segment, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use super::{now_ms, IoContext, Log, LogError};
 
-/// Base offsets of the segments in `dir`, ascending. Leftovers that belong to no segment
-/// (an index whose `.log` is gone, Kafka's `.deleted`/`.cleaned`/`.swap` files) are removed.
+/// Base offsets of the segments in `dir`, ascending, after finishing an interrupted cleaning
+/// ([`complete_swaps`]). Leftovers that belong to no segment (an index whose `.log` is gone,
+/// Kafka's `.deleted` and `.cleaned` files) are removed.
 pub(super) fn list_segments(dir: &Path) -> Result<Vec<i64>, LogError> {
+    complete_swaps(dir)?;
     let mut logs = Vec::new();
     let mut others = Vec::new();
     for entry in fs::read_dir(dir).ctx(|| format!("listing {}", dir.display()))? {
@@ -27,7 +29,7 @@ pub(super) fn list_segments(dir: &Path) -> Result<Vec<i64>, LogError> {
         match suffix {
             LOG_SUFFIX => logs.push(base),
             INDEX_SUFFIX | TIME_INDEX_SUFFIX => others.push((base, entry.path())),
-            s if s.ends_with("deleted") || s.ends_with("cleaned") || s.ends_with("swap") => {
+            s if s.ends_with("deleted") || s.ends_with("cleaned") => {
                 fs::remove_file(entry.path()).ctx(|| format!("removing {name}"))?;
             }
             _ => {}
@@ -40,6 +42,94 @@ pub(super) fn list_segments(dir: &Path) -> Result<Vec<i64>, LogError> {
         }
     }
     Ok(logs)
+}
+
+/// Finishes the swaps a crash interrupted (Kafka's log loading does the same). A
+/// `<base>.log.swap` was fully written and synced before any segment it replaces was deleted,
+/// so it wins: every segment whose base offset lies in the swap's offset range is deleted,
+/// then the swap takes its final name (its indexes are rebuilt on open). A `.cleaned` file
+/// never got that far and is left for [`list_segments`] to remove.
+fn complete_swaps(dir: &Path) -> Result<(), LogError> {
+    let listing = || format!("listing {}", dir.display());
+    let mut swaps = Vec::new();
+    let mut logs = Vec::new();
+    for entry in fs::read_dir(dir).ctx(listing)? {
+        let name = entry
+            .ctx(listing)?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let Some((stem, suffix)) = name.split_once('.') else {
+            continue;
+        };
+        let Ok(base) = stem.parse::<i64>() else {
+            continue;
+        };
+        match suffix {
+            "log.swap" if stem.len() == 20 => swaps.push(base),
+            LOG_SUFFIX if stem.len() == 20 => logs.push(base),
+            _ => {}
+        }
+    }
+    for base in swaps {
+        let swap = segment_path(dir, base, "log.swap");
+        let next = next_offset_of(&swap)?;
+        for &old in logs.iter().filter(|&&b| b >= base && b < next) {
+            for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+                remove_if_present(&segment_path(dir, old, suffix))?;
+            }
+        }
+        for suffix in ["index.swap", "timeindex.swap"] {
+            remove_if_present(&segment_path(dir, base, suffix))?;
+        }
+        let target = segment_path(dir, base, LOG_SUFFIX);
+        fs::rename(&swap, &target).ctx(|| format!("renaming {}", swap.display()))?;
+        tracing::info!(segment = %target.display(), "completed an interrupted swap of cleaned segments");
+    }
+    sync_dir(dir)
+}
+
+/// The offset after the last complete batch of the segment file at `path`.
+fn next_offset_of(path: &Path) -> Result<i64, LogError> {
+    use std::io::Read;
+    let file = fs::File::open(path).ctx(|| format!("opening {}", path.display()))?;
+    let len = file
+        .metadata()
+        .ctx(|| format!("stat {}", path.display()))?
+        .len();
+    let mut reader = std::io::BufReader::new(file);
+    let mut head = [0u8; crate::records::header::HEADER_SIZE];
+    let (mut pos, mut next) = (0u64, i64::MIN);
+    while len - pos >= head.len() as u64 {
+        reader
+            .read_exact(&mut head)
+            .ctx(|| format!("reading {}", path.display()))?;
+        let Ok(h) = crate::records::BatchHeader::parse(&head) else {
+            break;
+        };
+        let size = h.total_size() as u64;
+        if size > len - pos {
+            break;
+        }
+        std::io::copy(
+            &mut (&mut reader).take(size - head.len() as u64),
+            &mut std::io::sink(),
+        )
+        .ctx(|| format!("reading {}", path.display()))?;
+        next = h.next_offset();
+        pos += size;
+    }
+    Ok(next)
+}
+
+fn remove_if_present(path: &Path) -> Result<(), LogError> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LogError::Io {
+            context: format!("deleting {}", path.display()),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Removes the files of segments that come after a corrupt one (recovery drops them).

@@ -14,6 +14,7 @@
 //! - `lookup`: timestamp lookups (ListOffsets) and batch header listing.
 //! - [`slice`]: what a read returns, batches left in their segment file until sent.
 
+pub mod cleaner;
 #[cfg(test)]
 mod disk_errors;
 mod epoch;

@@ -85,12 +85,78 @@ impl Segment {
         Segment::open_files(dir, base_offset, index_interval_bytes)
     }
 
+    /// Creates a new empty segment whose files carry an extra suffix (`<base>.log.cleaned`,
+    /// ...), written beside the log's own until [`Self::rename_aside`] moves it in.
+    pub(crate) fn create_aside(
+        dir: &Path,
+        base_offset: i64,
+        index_interval_bytes: usize,
+        extra: &str,
+    ) -> Result<Segment, LogError> {
+        for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+            remove_if_exists(&segment_path(
+                dir,
+                base_offset,
+                &format!("{suffix}.{extra}"),
+            ))?;
+        }
+        Segment::open_files_as(dir, base_offset, index_interval_bytes, extra)
+    }
+
+    /// Renames the segment's three files from extra suffix `from` to `to` ("" for the log's
+    /// own names); open handles stay valid.
+    pub(crate) fn rename_aside(
+        &mut self,
+        dir: &Path,
+        from: &str,
+        to: &str,
+    ) -> Result<(), LogError> {
+        let name = |suffix: &str, extra: &str| {
+            if extra.is_empty() {
+                segment_path(dir, self.base_offset, suffix)
+            } else {
+                segment_path(dir, self.base_offset, &format!("{suffix}.{extra}"))
+            }
+        };
+        for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+            let (old, new) = (name(suffix, from), name(suffix, to));
+            fs::rename(&old, &new)
+                .ctx(|| format!("renaming {} to {}", old.display(), new.display()))?;
+        }
+        self.log_path = name(LOG_SUFFIX, to);
+        self.index.set_path(name(INDEX_SUFFIX, to));
+        self.time_index.set_path(name(TIME_INDEX_SUFFIX, to));
+        Ok(())
+    }
+
+    /// The segment's file, for reading it without the log's lock (only sealed segments are
+    /// read that way: they change only by being replaced or deleted).
+    pub(crate) fn file(&self) -> Arc<File> {
+        Arc::clone(&self.file)
+    }
+
     fn open_files(
         dir: &Path,
         base_offset: i64,
         index_interval_bytes: usize,
     ) -> Result<Segment, LogError> {
-        let log_path = segment_path(dir, base_offset, LOG_SUFFIX);
+        Segment::open_files_as(dir, base_offset, index_interval_bytes, "")
+    }
+
+    fn open_files_as(
+        dir: &Path,
+        base_offset: i64,
+        index_interval_bytes: usize,
+        extra: &str,
+    ) -> Result<Segment, LogError> {
+        let path = |suffix: &str| {
+            if extra.is_empty() {
+                segment_path(dir, base_offset, suffix)
+            } else {
+                segment_path(dir, base_offset, &format!("{suffix}.{extra}"))
+            }
+        };
+        let log_path = path(LOG_SUFFIX);
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -103,8 +169,8 @@ impl Segment {
             file: Arc::new(file),
             size: 0,
             next_offset: base_offset,
-            index: IndexFile::open(&segment_path(dir, base_offset, INDEX_SUFFIX))?,
-            time_index: IndexFile::open(&segment_path(dir, base_offset, TIME_INDEX_SUFFIX))?,
+            index: IndexFile::open(&path(INDEX_SUFFIX))?,
+            time_index: IndexFile::open(&path(TIME_INDEX_SUFFIX))?,
             max_timestamp: -1,
             offset_of_max_timestamp: -1,
             bytes_since_index_entry: 0,

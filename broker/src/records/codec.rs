@@ -68,6 +68,31 @@ fn decompress_at_most(codec: i16, data: &[u8], limit: usize) -> Result<Bytes, Re
     }
 }
 
+/// Compresses a batch payload with `codec` (0..=4) through the compressors kafka-protocol
+/// builds on, in the framing Kafka's clients read.
+pub(crate) fn compress(codec: i16, data: &[u8]) -> Result<Vec<u8>, RecordError> {
+    use kafka_protocol::compression::{Compressor, Gzip, Lz4, Snappy, Zstd};
+    let mut out = BytesMut::new();
+    let fill = |b: &mut BytesMut| {
+        b.extend_from_slice(data);
+        Ok(())
+    };
+    let done = match codec {
+        NONE => return Ok(data.to_vec()),
+        GZIP => Gzip::compress(&mut out, fill),
+        SNAPPY => Snappy::compress(&mut out, fill),
+        LZ4 => Lz4::compress(&mut out, fill),
+        ZSTD => Zstd::compress(&mut out, fill),
+        other => {
+            return Err(RecordError::Corrupt(format!(
+                "unknown compression codec {other}"
+            )))
+        }
+    };
+    done.map_err(|e| RecordError::Invalid(format!("{} compression failed: {e}", name(codec))))?;
+    Ok(out.to_vec())
+}
+
 fn corrupt(codec: i16, e: impl std::fmt::Display) -> RecordError {
     RecordError::Corrupt(format!("{} decompression failed: {e}", name(codec)))
 }

@@ -31,6 +31,8 @@ const COMPRESSION_MASK: i16 = 0x07;
 const TIMESTAMP_TYPE_BIT: i16 = 0x08;
 const TRANSACTIONAL_BIT: i16 = 0x10;
 const CONTROL_BIT: i16 = 0x20;
+/// KIP-534: the base timestamp holds the time after which the batch's tombstones may go.
+pub(crate) const DELETE_HORIZON_BIT: i16 = 0x40;
 
 /// Why a batch or message set was refused. Mapped to Kafka error codes at the API edge.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -151,6 +153,12 @@ impl BatchHeader {
 
     pub fn is_transactional(&self) -> bool {
         self.attributes & TRANSACTIONAL_BIT != 0
+    }
+
+    /// KIP-534: when the log cleaner may drop this batch's tombstones (its base timestamp,
+    /// once a cleaning has set the flag).
+    pub fn delete_horizon_ms(&self) -> Option<i64> {
+        (self.attributes & DELETE_HORIZON_BIT != 0).then_some(self.base_timestamp)
     }
 
     pub fn is_control(&self) -> bool {

@@ -12,6 +12,7 @@ mod codec;
 pub mod convert;
 pub mod header;
 mod legacy;
+pub(crate) mod rewrite;
 #[cfg(test)]
 pub(crate) mod testutil;
 pub(crate) mod v2;

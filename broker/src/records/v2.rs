@@ -11,13 +11,15 @@ use super::wire::Reader;
 use super::RecordError;
 
 /// One record, borrowed from the (possibly decompressed) batch payload. Headers are checked
-/// but not kept: nothing in this module needs them.
+/// and kept as their raw bytes (count included), which is all a rewrite needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RecordRef<'a> {
+    pub(crate) attributes: i8,
     pub(crate) timestamp_delta: i64,
     pub(crate) offset_delta: i32,
     pub(crate) key: Option<&'a [u8]>,
     pub(crate) value: Option<&'a [u8]>,
+    pub(crate) headers: &'a [u8],
 }
 
 /// Calls `f` on each record of the complete batch `batch` (described by `header`), in order,
@@ -33,6 +35,24 @@ where
 {
     with_payload(header, batch, |data| {
         walk(data, header.records_count as usize, f)
+    })
+}
+
+/// Calls `f` once with every record of the complete batch `batch` (borrowed from its payload,
+/// decompressed first if needed), for callers that need them all at once (a rewrite).
+pub(crate) fn with_records<R>(
+    header: &BatchHeader,
+    batch: &[u8],
+    f: impl FnOnce(&[RecordRef<'_>]) -> Result<R, RecordError>,
+) -> Result<R, RecordError> {
+    let count = header.records_count.max(0) as usize;
+    with_payload(header, batch, |data| {
+        let mut records = Vec::with_capacity(count);
+        walk(data, count, |r| {
+            records.push(r);
+            Ok(())
+        })?;
+        f(&records)
     })
 }
 
@@ -176,9 +196,9 @@ fn skip_bytes(data: &[u8], at: &mut usize, nullable: bool) -> bool {
     }
 }
 
-fn walk<F>(data: &[u8], count: usize, mut f: F) -> Result<(), RecordError>
+fn walk<'a, F>(data: &'a [u8], count: usize, mut f: F) -> Result<(), RecordError>
 where
-    F: FnMut(RecordRef<'_>) -> Result<(), RecordError>,
+    F: FnMut(RecordRef<'a>) -> Result<(), RecordError>,
 {
     let mut r = Reader::new(data);
     for _ in 0..count {
@@ -198,12 +218,14 @@ fn read_record<'a>(r: &mut Reader<'a>) -> Result<RecordRef<'a>, RecordError> {
     let len = r.varint("record length")?;
     let len = usize::try_from(len)
         .map_err(|_| RecordError::Corrupt(format!("negative record length {len}")))?;
-    let mut b = Reader::new(r.take(len, "record")?);
-    let _attributes = b.i8("record attributes")?;
+    let body = r.take(len, "record")?;
+    let mut b = Reader::new(body);
+    let attributes = b.i8("record attributes")?;
     let timestamp_delta = b.varlong("timestamp delta")?;
     let offset_delta = b.varint("offset delta")?;
     let key = b.varint_bytes("record key")?;
     let value = b.varint_bytes("record value")?;
+    let headers_at = b.position();
     skip_headers(&mut b)?;
     if b.remaining() != 0 {
         return Err(RecordError::Corrupt(format!(
@@ -212,10 +234,12 @@ fn read_record<'a>(r: &mut Reader<'a>) -> Result<RecordRef<'a>, RecordError> {
         )));
     }
     Ok(RecordRef {
+        attributes,
         timestamp_delta,
         offset_delta,
         key,
         value,
+        headers: &body[headers_at..],
     })
 }
 

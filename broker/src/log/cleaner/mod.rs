@@ -1,0 +1,552 @@
+//! Log compaction (Kafka's `Cleaner`): keep the latest record of every key, at its offset.
+//!
+//! One cleaning of a log, in three steps so that the log's lock is held only to look and to
+//! swap, never while reading or writing segments:
+//! 1. [`Log::clean_snapshot`] (read lock): the sealed segments from the log start up to the
+//!    first uncleanable offset (the active segment, or the first segment with records younger
+//!    than `min.compaction.lag.ms`), where the dirty section starts (the cleaner's checkpoint)
+//!    and how dirty the log is.
+//! 2. [`clean`] (no lock): map every key of the dirty section to its latest offset (at most as
+//!    many keys as the memory given holds; the rest stays dirty for the next pass), then copy
+//!    the snapshot's segments, in groups that fit `segment.bytes`, into new segments written
+//!    aside (`<base>.log.cleaned`), keeping a record only if it is its key's latest. Batches
+//!    keep their base and last offsets and producer identity; a batch emptied of records is
+//!    kept when it is its producer's last, for the producer's sequence. Tombstones are kept
+//!    until `delete.retention.ms` after the cleaning that first reached them (KIP-534: the
+//!    batch carries that delete horizon).
+//! 3. [`Log::swap_cleaned`] (write lock): for each group still in the log unchanged, the
+//!    cleaned files are renamed `.swap`, the old segments deleted and the swap renamed into
+//!    place (Kafka's on-disk contract: after a crash a `.swap` is completed on open, a
+//!    `.cleaned` discarded; see `maintenance::complete_swaps`).
+
+pub(crate) mod offset_map;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::epoch::sync_dir;
+use super::segment::Segment;
+use super::{IoContext, Log, LogConfig, LogError};
+use crate::records::header::HEADER_SIZE;
+use crate::records::rewrite::{rewrite_batch, KeptRecord};
+use crate::records::{v2, BatchHeader};
+use offset_map::OffsetMap;
+
+/// The extra suffix of a segment being written by the cleaner.
+pub(crate) const CLEANED: &str = "cleaned";
+/// The extra suffix of a cleaned segment being swapped in.
+pub(crate) const SWAP: &str = "swap";
+
+/// A sealed segment as the snapshot saw it.
+#[derive(Clone)]
+struct SegmentFile {
+    base: i64,
+    next_offset: i64,
+    size: u64,
+    file: Arc<File>,
+}
+
+/// How dirty a compacted log is, and what a cleaning of it would read.
+pub struct CleanSnapshot {
+    dir: PathBuf,
+    config: LogConfig,
+    /// Offsets below this are clean (already compacted).
+    pub first_dirty: i64,
+    /// Offsets from here on are not cleaned this time.
+    pub first_uncleanable: i64,
+    /// Bytes of the segments holding clean and dirty records.
+    pub clean_bytes: u64,
+    pub dirty_bytes: u64,
+    /// The oldest dirty records are older than `max.compaction.lag.ms`.
+    pub overdue: bool,
+    segments: Vec<SegmentFile>,
+}
+
+impl CleanSnapshot {
+    /// `dirty / (clean + dirty)`, Kafka's cleanable ratio.
+    pub fn dirty_ratio(&self) -> f64 {
+        let total = self.clean_bytes + self.dirty_bytes;
+        if total == 0 {
+            0.0
+        } else {
+            self.dirty_bytes as f64 / total as f64
+        }
+    }
+
+    /// Whether this log should be cleaned now.
+    pub fn needs_cleaning(&self) -> bool {
+        self.dirty_bytes > 0
+            && (self.overdue || self.dirty_ratio() >= self.config.min_cleanable_dirty_ratio.get())
+    }
+}
+
+/// What a cleaning produced: the cleaned segments and the offset the next one starts from.
+pub struct CleanOutput {
+    groups: Vec<CleanedGroup>,
+    /// The new first dirty offset (the cleaner's checkpoint).
+    pub end_offset: i64,
+    pub stats: CleanStats,
+}
+
+/// What one cleaning did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CleanStats {
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+    pub records_read: u64,
+    pub records_kept: u64,
+    pub keys: usize,
+    pub map_bytes: usize,
+}
+
+/// One cleaned segment and the segments it replaces (base offset, size).
+struct CleanedGroup {
+    replaces: Vec<(i64, u64)>,
+    segment: Segment,
+}
+
+impl Log {
+    /// Step 1: what the cleaner would clean, from the checkpointed first dirty offset
+    /// (`None`: the whole log is dirty). `None` when the log is not compacted or has no sealed
+    /// segment to clean.
+    pub fn clean_snapshot(&self, checkpoint: Option<i64>, now_ms: i64) -> Option<CleanSnapshot> {
+        if !self.config.cleanup_policy.compact {
+            return None;
+        }
+        let active_base = self.active().base_offset();
+        let lag = i64::try_from(self.config.min_compaction_lag_ms).unwrap_or(i64::MAX);
+        // The first sealed segment with records younger than the lag, or the active one.
+        let first_uncleanable = self
+            .segments
+            .values()
+            .find(|s| {
+                s.base_offset() == active_base || now_ms.saturating_sub(s.max_timestamp()) < lag
+            })
+            .map_or(active_base, |s| s.base_offset());
+        let first_dirty = checkpoint
+            .unwrap_or(self.log_start_offset)
+            .clamp(self.log_start_offset, first_uncleanable);
+        let mut snapshot = CleanSnapshot {
+            dir: self.dir.clone(),
+            config: self.config.clone(),
+            first_dirty,
+            first_uncleanable,
+            clean_bytes: 0,
+            dirty_bytes: 0,
+            overdue: false,
+            segments: Vec::new(),
+        };
+        for s in self.segments.values() {
+            if s.base_offset() >= first_uncleanable {
+                break;
+            }
+            if s.next_offset() <= first_dirty {
+                snapshot.clean_bytes += s.size();
+            } else {
+                snapshot.dirty_bytes += s.size();
+                if let Some(max_lag) = self.config.max_compaction_lag_ms {
+                    let max_lag = i64::try_from(max_lag).unwrap_or(i64::MAX);
+                    snapshot.overdue |= now_ms.saturating_sub(s.max_timestamp()) >= max_lag;
+                }
+            }
+            snapshot.segments.push(SegmentFile {
+                base: s.base_offset(),
+                next_offset: s.next_offset(),
+                size: s.size(),
+                file: s.file(),
+            });
+        }
+        (!snapshot.segments.is_empty()).then_some(snapshot)
+    }
+
+    /// Step 3: swaps in the cleaned groups whose segments are still in the log as the
+    /// snapshot saw them (retention, DeleteRecords or a truncation may have removed some
+    /// meanwhile: those groups are discarded). Returns how many groups were swapped in.
+    pub fn swap_cleaned(&mut self, output: CleanOutput) -> Result<usize, LogError> {
+        let mut swapped = 0;
+        for group in output.groups {
+            let unchanged = group
+                .replaces
+                .iter()
+                .all(|(base, size)| self.segments.get(base).is_some_and(|s| s.size() == *size))
+                && group
+                    .replaces
+                    .last()
+                    .is_some_and(|(base, _)| *base < self.active().base_offset());
+            if !unchanged {
+                group.segment.delete()?;
+                continue;
+            }
+            self.swap_group(group)?;
+            swapped += 1;
+        }
+        Ok(swapped)
+    }
+
+    /// `.cleaned` → `.swap`, old segments deleted, `.swap` → final: a crash at any point
+    /// leaves either the old segments or a swap that opening completes. A group cleaned down
+    /// to nothing just loses its segments (a crash half-way leaves some, cleaned again later).
+    fn swap_group(&mut self, mut group: CleanedGroup) -> Result<(), LogError> {
+        if group.segment.is_empty() {
+            group.segment.delete()?;
+            for (base, _) in &group.replaces {
+                if let Some(old) = self.segments.remove(base) {
+                    old.delete()?;
+                }
+            }
+            return sync_dir(&self.dir);
+        }
+        group.segment.rename_aside(&self.dir, CLEANED, SWAP)?;
+        sync_dir(&self.dir)?;
+        for (base, _) in &group.replaces {
+            if let Some(old) = self.segments.remove(base) {
+                old.delete()?;
+            }
+        }
+        group.segment.rename_aside(&self.dir, SWAP, "")?;
+        sync_dir(&self.dir)?;
+        self.segments
+            .insert(group.segment.base_offset(), group.segment);
+        Ok(())
+    }
+}
+
+/// Step 2: cleans `snapshot` with a key map of at most `memory` bytes, at time `now_ms`.
+/// `throttle` is told every chunk of bytes read or written (the I/O limit sleeps in it).
+pub fn clean(
+    snapshot: &CleanSnapshot,
+    memory: usize,
+    now_ms: i64,
+    throttle: &mut dyn FnMut(u64),
+) -> Result<CleanOutput, LogError> {
+    let mut stats = CleanStats::default();
+    let (map, end_offset) = build_offset_map(snapshot, memory, throttle, &mut stats)?;
+    stats.keys = map.len();
+    stats.map_bytes = map.memory_bytes();
+    let last_of_producer = last_batch_of_each_producer(snapshot, throttle)?;
+    let rules = Rules {
+        map: &map,
+        end_offset,
+        now_ms,
+        new_horizon: now_ms
+            .saturating_add(i64::try_from(snapshot.config.delete_retention_ms).unwrap_or(i64::MAX)),
+        last_of_producer: &last_of_producer,
+    };
+    let mut groups = Vec::new();
+    for group in group_segments(&snapshot.segments, end_offset, &snapshot.config) {
+        match clean_group(snapshot, group, &rules, throttle, &mut stats) {
+            Ok(g) => groups.push(g),
+            Err(e) => {
+                for g in groups {
+                    let _ = g.segment.delete();
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(CleanOutput {
+        groups,
+        end_offset,
+        stats,
+    })
+}
+
+/// Reads the complete batches of a sealed segment in order: `f(header, bytes)`.
+fn for_each_batch(
+    seg: &SegmentFile,
+    dir: &Path,
+    throttle: &mut dyn FnMut(u64),
+    mut f: impl FnMut(&BatchHeader, &[u8]) -> Result<bool, LogError>,
+) -> Result<(), LogError> {
+    let path = || format!("reading segment {} of {}", seg.base, dir.display());
+    // Positional reads: a cloned handle would share (and move) the segment file's cursor.
+    let mut reader = BufReader::with_capacity(
+        1 << 20,
+        PositionalReader {
+            file: &seg.file,
+            pos: 0,
+        },
+    );
+    let mut batch = Vec::new();
+    let mut pos = 0u64;
+    while seg.size - pos >= HEADER_SIZE as u64 {
+        batch.resize(HEADER_SIZE, 0);
+        reader.read_exact(&mut batch).ctx(path)?;
+        let h = BatchHeader::parse(&batch)
+            .map_err(|e| LogError::Corrupt(format!("{}: {e}", path())))?;
+        batch.resize(h.total_size(), 0);
+        reader.read_exact(&mut batch[HEADER_SIZE..]).ctx(path)?;
+        throttle(batch.len() as u64);
+        pos += batch.len() as u64;
+        if !f(&h, &batch)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Reads a file from offset 0 on with `pread`, leaving its cursor alone.
+struct PositionalReader<'a> {
+    file: &'a File,
+    pos: u64,
+}
+
+impl Read for PositionalReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+fn corrupt(dir: &Path, h: &BatchHeader, e: impl std::fmt::Display) -> LogError {
+    LogError::Corrupt(format!(
+        "batch at {} in {}: {e}",
+        h.base_offset,
+        dir.display()
+    ))
+}
+
+/// Maps every key of the dirty section to its latest offset, batch by batch, until a batch
+/// might not fit. Returns the map and the first offset it does not cover.
+fn build_offset_map(
+    snapshot: &CleanSnapshot,
+    memory: usize,
+    throttle: &mut dyn FnMut(u64),
+    stats: &mut CleanStats,
+) -> Result<(OffsetMap, i64), LogError> {
+    let dirty: Vec<&SegmentFile> = snapshot
+        .segments
+        .iter()
+        .filter(|s| s.next_offset > snapshot.first_dirty)
+        .collect();
+    let expected_keys = dirty
+        .iter()
+        .map(|s| (s.next_offset - s.base.max(snapshot.first_dirty)).max(0) as usize)
+        .sum();
+    let mut map = OffsetMap::new(memory, expected_keys);
+    let mut end = snapshot.first_uncleanable;
+    'segments: for seg in dirty {
+        let mut stopped = None;
+        for_each_batch(seg, &snapshot.dir, throttle, |h, bytes| {
+            stats.bytes_read += bytes.len() as u64;
+            if h.last_offset() < snapshot.first_dirty || h.is_control() {
+                return Ok(true);
+            }
+            // Kafka's rule: stop before a batch that might not fit (all new keys), unless the
+            // map is empty (then at least this batch is mapped; keys that do not fit are
+            // not mapped, and a key not mapped keeps all its records: never too few).
+            if map.len() > 0 && map.len() + h.records_count.max(0) as usize > map.capacity() {
+                stopped = Some(h.base_offset.max(snapshot.first_dirty));
+                return Ok(false);
+            }
+            v2::for_each_record(h, bytes, |r| {
+                let offset = h.base_offset + i64::from(r.offset_delta);
+                if offset >= snapshot.first_dirty {
+                    if let Some(key) = r.key {
+                        map.put(key, offset);
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| corrupt(&snapshot.dir, h, e))?;
+            Ok(true)
+        })?;
+        if let Some(at) = stopped {
+            end = at;
+            break 'segments;
+        }
+    }
+    Ok((map, end))
+}
+
+/// The last offset of each producer's last batch in the snapshot: that batch is kept even
+/// when cleaning empties it, so the producer's sequence survives (Kafka keeps it through its
+/// producer state; batches in the active segment are not looked at, which only keeps an
+/// extra empty batch now and then).
+fn last_batch_of_each_producer(
+    snapshot: &CleanSnapshot,
+    throttle: &mut dyn FnMut(u64),
+) -> Result<HashMap<i64, i64>, LogError> {
+    let mut last = HashMap::new();
+    for seg in &snapshot.segments {
+        for_each_batch(seg, &snapshot.dir, throttle, |h, _| {
+            if h.has_producer_id() {
+                last.insert(h.producer_id, h.last_offset());
+            }
+            Ok(true)
+        })?;
+    }
+    Ok(last)
+}
+
+/// Groups consecutive segments below `end` whose sizes add up to at most `segment.bytes` and
+/// whose offsets fit one segment's 32-bit relative offsets (Kafka's `groupSegmentsBySize`).
+/// The segment holding `end` (partly mapped) is cleaned too: its unmapped records stay.
+fn group_segments<'a>(
+    segments: &'a [SegmentFile],
+    end: i64,
+    config: &LogConfig,
+) -> Vec<&'a [SegmentFile]> {
+    let limit = config.segment_bytes.min(i32::MAX as u64);
+    let in_range = segments.iter().take_while(|s| s.base < end).count();
+    let segments = &segments[..in_range];
+    let mut groups = Vec::new();
+    let mut start = 0;
+    while start < segments.len() {
+        let mut size = segments[start].size;
+        let mut stop = start + 1;
+        while stop < segments.len() {
+            let next = &segments[stop];
+            let fits = size + next.size <= limit
+                && next.next_offset - 1 - segments[start].base <= i64::from(i32::MAX);
+            if !fits {
+                break;
+            }
+            size += next.size;
+            stop += 1;
+        }
+        groups.push(&segments[start..stop]);
+        start = stop;
+    }
+    groups
+}
+
+/// What decides whether a record stays.
+struct Rules<'a> {
+    map: &'a OffsetMap,
+    /// Records at or beyond this offset were not mapped: they stay.
+    end_offset: i64,
+    now_ms: i64,
+    /// The delete horizon a batch gets when a cleaning first keeps one of its tombstones.
+    new_horizon: i64,
+    last_of_producer: &'a HashMap<i64, i64>,
+}
+
+impl Rules<'_> {
+    /// Kafka's `shouldRetainRecord`.
+    fn keep(
+        &self,
+        offset: i64,
+        key: Option<&[u8]>,
+        is_tombstone: bool,
+        horizon: Option<i64>,
+    ) -> bool {
+        if offset >= self.end_offset {
+            return true;
+        }
+        let Some(key) = key else {
+            // A compacted log has no use for records without a key.
+            return false;
+        };
+        if offset < self.map.get(key) {
+            return false;
+        }
+        !is_tombstone || horizon.is_none_or(|h| self.now_ms < h)
+    }
+}
+
+/// Cleans one group of segments into one new segment written aside.
+fn clean_group(
+    snapshot: &CleanSnapshot,
+    group: &[SegmentFile],
+    rules: &Rules<'_>,
+    throttle: &mut dyn FnMut(u64),
+    stats: &mut CleanStats,
+) -> Result<CleanedGroup, LogError> {
+    let base = group[0].base;
+    let mut segment = Segment::create_aside(
+        &snapshot.dir,
+        base,
+        snapshot.config.index_interval_bytes,
+        CLEANED,
+    )?;
+    let written = copy_kept(snapshot, group, rules, throttle, stats, &mut segment)
+        .and_then(|()| segment.seal());
+    if let Err(e) = written {
+        let _ = segment.delete();
+        return Err(e);
+    }
+    Ok(CleanedGroup {
+        replaces: group.iter().map(|s| (s.base, s.size)).collect(),
+        segment,
+    })
+}
+
+fn copy_kept(
+    snapshot: &CleanSnapshot,
+    group: &[SegmentFile],
+    rules: &Rules<'_>,
+    throttle: &mut dyn FnMut(u64),
+    stats: &mut CleanStats,
+    out: &mut Segment,
+) -> Result<(), LogError> {
+    for seg in group {
+        let written_before = stats.bytes_written;
+        for_each_batch(seg, &snapshot.dir, throttle, |h, bytes| {
+            stats.bytes_read += bytes.len() as u64;
+            let Some(batch) =
+                filter_batch(h, bytes, rules, stats).map_err(|e| corrupt(&snapshot.dir, h, e))?
+            else {
+                return Ok(true);
+            };
+            let header = BatchHeader::parse(&batch).map_err(|e| corrupt(&snapshot.dir, h, e))?;
+            out.append(&[&batch], &[header])?;
+            stats.bytes_written += batch.len() as u64;
+            Ok(true)
+        })?;
+        throttle(stats.bytes_written - written_before);
+    }
+    Ok(())
+}
+
+/// The batch as it stays: unchanged (the same bytes), rewritten with fewer records or a new
+/// delete horizon, or gone (`None`).
+fn filter_batch(
+    h: &BatchHeader,
+    bytes: &[u8],
+    rules: &Rules<'_>,
+    stats: &mut CleanStats,
+) -> Result<Option<Vec<u8>>, crate::records::RecordError> {
+    if h.is_control() {
+        return Ok(Some(bytes.to_vec()));
+    }
+    let horizon = h.delete_horizon_ms();
+    v2::with_records(h, bytes, |records| {
+        let mut kept = Vec::with_capacity(records.len());
+        let mut kept_tombstone = false;
+        for r in records {
+            let offset = h.base_offset + i64::from(r.offset_delta);
+            let tombstone = r.value.is_none();
+            if rules.keep(offset, r.key, tombstone, horizon) {
+                kept_tombstone |= tombstone && offset < rules.end_offset;
+                kept.push(KeptRecord {
+                    attributes: r.attributes,
+                    timestamp: h.base_timestamp.wrapping_add(r.timestamp_delta),
+                    offset_delta: r.offset_delta,
+                    key: r.key,
+                    value: r.value,
+                    headers: r.headers,
+                });
+            }
+        }
+        stats.records_read += records.len() as u64;
+        stats.records_kept += kept.len() as u64;
+        let new_horizon = (kept_tombstone && horizon.is_none()).then_some(rules.new_horizon);
+        if kept.len() == records.len() && new_horizon.is_none() {
+            return Ok(Some(bytes.to_vec()));
+        }
+        let last_of_producer = h.has_producer_id()
+            && rules.last_of_producer.get(&h.producer_id) == Some(&h.last_offset());
+        if kept.is_empty() && !last_of_producer {
+            return Ok(None);
+        }
+        rewrite_batch(h, &kept, new_horizon.or(horizon)).map(Some)
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,148 @@
+//! The cleaner's key map (Kafka's `SkimpyOffsetMap`): for each key of the dirty section, the
+//! offset of its latest record. A flat open-addressing table of (128-bit key hash, offset)
+//! slots, allocated once and never grown, so its memory is exactly what it was given; keys
+//! are not stored. Two keys with the same 128-bit hash would be taken for one (as with
+//! Kafka's MD5), with odds far below those of a disk error.
+
+use std::hash::{Hash, Hasher};
+
+/// Bytes one slot takes: two hash words and an offset.
+pub(crate) const SLOT_BYTES: usize = 24;
+/// Kafka's `log.cleaner.io.buffer.load.factor`: the map counts as full beyond this.
+const LOAD_FACTOR: f64 = 0.9;
+
+#[derive(Clone, Copy)]
+struct Slot {
+    /// 0 in both words marks an empty slot (real hashes have bit 0 of `hi` set).
+    hi: u64,
+    lo: u64,
+    offset: i64,
+}
+
+const EMPTY: Slot = Slot {
+    hi: 0,
+    lo: 0,
+    offset: -1,
+};
+
+pub(crate) struct OffsetMap {
+    slots: Vec<Slot>,
+    len: usize,
+    /// Entries allowed before the map reports itself full.
+    max_entries: usize,
+}
+
+impl OffsetMap {
+    /// A map for at most `expected_keys` keys within `memory_bytes`: the smaller of the two
+    /// decides its size (at least one slot).
+    pub(crate) fn new(memory_bytes: usize, expected_keys: usize) -> OffsetMap {
+        let by_memory = memory_bytes / SLOT_BYTES;
+        let wanted = ((expected_keys as f64 / LOAD_FACTOR) as usize).saturating_add(1);
+        let slots = by_memory.min(wanted).max(1);
+        OffsetMap {
+            slots: vec![EMPTY; slots],
+            len: 0,
+            max_entries: ((slots as f64 * LOAD_FACTOR) as usize).max(1),
+        }
+    }
+
+    /// Bytes the table holds.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.slots.len() * SLOT_BYTES
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Keys the map takes before it is full.
+    pub(crate) fn capacity(&self) -> usize {
+        self.max_entries
+    }
+
+    /// Records `offset` as the latest for `key`; false (and nothing recorded) when the key is
+    /// new and the map is full.
+    pub(crate) fn put(&mut self, key: &[u8], offset: i64) -> bool {
+        let (hi, lo) = hash(key);
+        let i = self.find(hi, lo);
+        let slot = &mut self.slots[i];
+        if slot.hi == 0 {
+            if self.len >= self.max_entries {
+                return false;
+            }
+            self.len += 1;
+            slot.hi = hi;
+            slot.lo = lo;
+        }
+        slot.offset = slot.offset.max(offset);
+        true
+    }
+
+    /// The latest offset recorded for `key`, -1 if none.
+    pub(crate) fn get(&self, key: &[u8]) -> i64 {
+        let (hi, lo) = hash(key);
+        self.slots[self.find(hi, lo)].offset
+    }
+
+    /// The slot holding (hi, lo), or the empty slot where it would go (linear probing; the
+    /// load factor guarantees an empty slot exists).
+    fn find(&self, hi: u64, lo: u64) -> usize {
+        let n = self.slots.len();
+        let mut i = (lo as usize) % n;
+        loop {
+            let s = &self.slots[i];
+            if s.hi == 0 || (s.hi == hi && s.lo == lo) {
+                return i;
+            }
+            i = (i + 1) % n;
+        }
+    }
+}
+
+/// A 128-bit hash of `key` from two SipHash runs (std's, fixed keys: the same on every run).
+fn hash(key: &[u8]) -> (u64, u64) {
+    let mut a = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut a);
+    let mut b = std::collections::hash_map::DefaultHasher::new();
+    0xc1ea_u16.hash(&mut b);
+    key.hash(&mut b);
+    (a.finish() | 1, b.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latest_offset_per_key_within_the_memory_given() {
+        let mut map = OffsetMap::new(SLOT_BYTES * 100, 1000);
+        assert_eq!(map.memory_bytes(), SLOT_BYTES * 100);
+        for offset in 0..60 {
+            assert!(map.put(format!("k{}", offset % 20).as_bytes(), offset));
+        }
+        assert_eq!(map.len(), 20);
+        assert_eq!(map.get(b"k3"), 43);
+        assert_eq!(map.get(b"k19"), 59);
+        assert_eq!(map.get(b"absent"), -1);
+        // An older offset never replaces a newer one.
+        map.put(b"k3", 1);
+        assert_eq!(map.get(b"k3"), 43);
+        let mut full_at = None;
+        for i in 0..200 {
+            if !map.put(format!("new{i}").as_bytes(), 100 + i) {
+                full_at = Some(i);
+                break;
+            }
+        }
+        assert_eq!(full_at, Some(90 - 20), "full at the load factor");
+        assert_eq!(map.len(), map.capacity());
+        assert!(map.put(b"k5", 500), "known keys still update when full");
+        assert_eq!(map.get(b"k5"), 500);
+    }
+
+    #[test]
+    fn a_small_log_gets_a_small_map() {
+        let map = OffsetMap::new(128 << 20, 10);
+        assert!(map.memory_bytes() < 1024, "{}", map.memory_bytes());
+    }
+}
