@@ -7,7 +7,8 @@
 //! - [`api`]: dispatch on the API key, one file per Kafka API.
 //! - [`group`]: the consumer-group coordinator; offsets in ZooKeeper under `/consumers`.
 //! - [`replica`]: the partitions this broker hosts (leader epoch, high watermark, producer state).
-//! - [`log`]: segments and indexes on disk: append, read, recover, retention.
+//! - [`log`]: segments and indexes on disk: append, read, recover, retention, compaction.
+//! - [`cleaner`]: the background threads that compact `cleanup.policy=compact` logs.
 //! - [`records`]: record batch validation and format conversion.
 //! - [`fetch_session`]: incremental fetch sessions (which partitions a fetcher follows, what it
 //!   was last told).
@@ -30,6 +31,7 @@
 static ALLOCATOR: huge_alloc::HugeAlloc = huge_alloc::HugeAlloc;
 
 pub mod api;
+pub mod cleaner;
 pub mod config;
 pub mod connection;
 pub mod context;

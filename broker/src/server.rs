@@ -236,12 +236,18 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         shutdown.clone(),
         serving.clone(),
     ));
+    let cleaner = crate::cleaner::CleanerConfig::of(&broker.config)
+        .map(|c| crate::cleaner::LogCleaner::start(broker.clone(), c));
     info!(broker_id, "broker started");
 
     shutdown.cancelled().await;
     info!("shutting down: controlled shutdown");
     crate::controlled_shutdown::run(&broker).await;
     serving.cancel();
+    if let Some(cleaner) = cleaner {
+        // Before the logs are flushed and closed: a cleaning under way is abandoned.
+        let _ = tokio::task::spawn_blocking(move || cleaner.shutdown()).await;
+    }
     let log_dirs_failed = broker.replicas.log_dirs().all_offline();
     let dirs = config_dirs(&broker);
     drain(broker, tracker, controller_stop, supervisor).await;

@@ -22,6 +22,8 @@ pub fn log_error_code(e: &LogError) -> i16 {
         LogError::Io { .. } | LogError::Corrupt(_) | LogError::DirOffline(_) => {
             ResponseError::KafkaStorageError.code()
         }
+        // Never a request's answer (only background jobs abort); retriable if it were.
+        LogError::Aborted => ResponseError::UnknownServerError.code(),
     }
 }
 

@@ -114,6 +114,9 @@ pub enum LogError {
     /// written there any more.
     #[error("log dir {} is offline", .0.display())]
     DirOffline(PathBuf),
+    /// A background job on the log (a cleaning) was stopped before it finished.
+    #[error("aborted")]
+    Aborted,
 }
 
 impl LogError {

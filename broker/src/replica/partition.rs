@@ -518,6 +518,29 @@ impl Partition {
             .guard(|| self.log_read().max_timestamp_and_offset())
     }
 
+    /// What the log cleaner would clean in this replica now (`None`: nothing, or not
+    /// compacted). Holds the log's read lock only while it looks.
+    pub fn clean_snapshot(
+        &self,
+        checkpoint: Option<i64>,
+        now_ms: i64,
+    ) -> Option<crate::log::cleaner::CleanSnapshot> {
+        if self.log_dir.is_offline() {
+            return None;
+        }
+        self.log_read().clean_snapshot(checkpoint, now_ms)
+    }
+
+    /// Swaps a cleaning's segments in, under the log's write lock (a segment swap is all an
+    /// append or a fetch of this partition may wait for). Returns the groups swapped in.
+    pub fn swap_cleaned(
+        &self,
+        output: crate::log::cleaner::CleanOutput,
+    ) -> Result<usize, LogError> {
+        self.log_dir.check_online()?;
+        self.log_write().swap_cleaned(output)
+    }
+
     /// New log settings (a topic config change).
     pub fn set_log_config(&self, config: crate::log::LogConfig) {
         self.log_write().set_config(config);

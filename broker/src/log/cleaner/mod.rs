@@ -91,6 +91,13 @@ pub struct CleanOutput {
     pub stats: CleanStats,
 }
 
+impl CleanOutput {
+    /// Cleaned segments to swap in (the checkpoint may move only if all of them were).
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+}
+
 /// What one cleaning did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CleanStats {
@@ -102,9 +109,9 @@ pub struct CleanStats {
     pub map_bytes: usize,
 }
 
-/// One cleaned segment and the segments it replaces (base offset, size).
+/// One cleaned segment and the segments it replaces.
 struct CleanedGroup {
-    replaces: Vec<(i64, u64)>,
+    replaces: Vec<SegmentFile>,
     segment: Segment,
 }
 
@@ -168,14 +175,16 @@ impl Log {
     pub fn swap_cleaned(&mut self, output: CleanOutput) -> Result<usize, LogError> {
         let mut swapped = 0;
         for group in output.groups {
-            let unchanged = group
+            // The same segment objects (a truncation reopens a segment: a new file handle),
+            // the same sizes, all still sealed.
+            let unchanged = group.replaces.iter().all(|old| {
+                self.segments
+                    .get(&old.base)
+                    .is_some_and(|s| s.size() == old.size && Arc::ptr_eq(&s.file(), &old.file))
+            }) && group
                 .replaces
-                .iter()
-                .all(|(base, size)| self.segments.get(base).is_some_and(|s| s.size() == *size))
-                && group
-                    .replaces
-                    .last()
-                    .is_some_and(|(base, _)| *base < self.active().base_offset());
+                .last()
+                .is_some_and(|old| old.base < self.active().base_offset());
             if !unchanged {
                 group.segment.delete()?;
                 continue;
@@ -192,8 +201,8 @@ impl Log {
     fn swap_group(&mut self, mut group: CleanedGroup) -> Result<(), LogError> {
         if group.segment.is_empty() {
             group.segment.delete()?;
-            for (base, _) in &group.replaces {
-                if let Some(old) = self.segments.remove(base) {
+            for old in &group.replaces {
+                if let Some(old) = self.segments.remove(&old.base) {
                     old.delete()?;
                 }
             }
@@ -201,8 +210,8 @@ impl Log {
         }
         group.segment.rename_aside(&self.dir, CLEANED, SWAP)?;
         sync_dir(&self.dir)?;
-        for (base, _) in &group.replaces {
-            if let Some(old) = self.segments.remove(base) {
+        for old in &group.replaces {
+            if let Some(old) = self.segments.remove(&old.base) {
                 old.delete()?;
             }
         }
@@ -215,18 +224,19 @@ impl Log {
 }
 
 /// Step 2: cleans `snapshot` with a key map of at most `memory` bytes, at time `now_ms`.
-/// `throttle` is told every chunk of bytes read or written (the I/O limit sleeps in it).
+/// `io` is told every chunk of bytes read or written: the I/O limit sleeps in it, and an error
+/// from it (a shutdown) stops the cleaning.
 pub fn clean(
     snapshot: &CleanSnapshot,
     memory: usize,
     now_ms: i64,
-    throttle: &mut dyn FnMut(u64),
+    io: &mut dyn FnMut(u64) -> Result<(), LogError>,
 ) -> Result<CleanOutput, LogError> {
     let mut stats = CleanStats::default();
-    let (map, end_offset) = build_offset_map(snapshot, memory, throttle, &mut stats)?;
+    let (map, end_offset) = build_offset_map(snapshot, memory, io, &mut stats)?;
     stats.keys = map.len();
     stats.map_bytes = map.memory_bytes();
-    let last_of_producer = last_batch_of_each_producer(snapshot, throttle)?;
+    let last_of_producer = last_batch_of_each_producer(snapshot, io)?;
     let rules = Rules {
         map: &map,
         end_offset,
@@ -237,7 +247,7 @@ pub fn clean(
     };
     let mut groups = Vec::new();
     for group in group_segments(&snapshot.segments, end_offset, &snapshot.config) {
-        match clean_group(snapshot, group, &rules, throttle, &mut stats) {
+        match clean_group(snapshot, group, &rules, io, &mut stats) {
             Ok(g) => groups.push(g),
             Err(e) => {
                 for g in groups {
@@ -258,7 +268,7 @@ pub fn clean(
 fn for_each_batch(
     seg: &SegmentFile,
     dir: &Path,
-    throttle: &mut dyn FnMut(u64),
+    io: &mut dyn FnMut(u64) -> Result<(), LogError>,
     mut f: impl FnMut(&BatchHeader, &[u8]) -> Result<bool, LogError>,
 ) -> Result<(), LogError> {
     let path = || format!("reading segment {} of {}", seg.base, dir.display());
@@ -279,7 +289,7 @@ fn for_each_batch(
             .map_err(|e| LogError::Corrupt(format!("{}: {e}", path())))?;
         batch.resize(h.total_size(), 0);
         reader.read_exact(&mut batch[HEADER_SIZE..]).ctx(path)?;
-        throttle(batch.len() as u64);
+        io(batch.len() as u64)?;
         pos += batch.len() as u64;
         if !f(&h, &batch)? {
             break;
@@ -315,7 +325,7 @@ fn corrupt(dir: &Path, h: &BatchHeader, e: impl std::fmt::Display) -> LogError {
 fn build_offset_map(
     snapshot: &CleanSnapshot,
     memory: usize,
-    throttle: &mut dyn FnMut(u64),
+    io: &mut dyn FnMut(u64) -> Result<(), LogError>,
     stats: &mut CleanStats,
 ) -> Result<(OffsetMap, i64), LogError> {
     let dirty: Vec<&SegmentFile> = snapshot
@@ -331,7 +341,7 @@ fn build_offset_map(
     let mut end = snapshot.first_uncleanable;
     'segments: for seg in dirty {
         let mut stopped = None;
-        for_each_batch(seg, &snapshot.dir, throttle, |h, bytes| {
+        for_each_batch(seg, &snapshot.dir, io, |h, bytes| {
             stats.bytes_read += bytes.len() as u64;
             if h.last_offset() < snapshot.first_dirty || h.is_control() {
                 return Ok(true);
@@ -369,11 +379,11 @@ fn build_offset_map(
 /// extra empty batch now and then).
 fn last_batch_of_each_producer(
     snapshot: &CleanSnapshot,
-    throttle: &mut dyn FnMut(u64),
+    io: &mut dyn FnMut(u64) -> Result<(), LogError>,
 ) -> Result<HashMap<i64, i64>, LogError> {
     let mut last = HashMap::new();
     for seg in &snapshot.segments {
-        for_each_batch(seg, &snapshot.dir, throttle, |h, _| {
+        for_each_batch(seg, &snapshot.dir, io, |h, _| {
             if h.has_producer_id() {
                 last.insert(h.producer_id, h.last_offset());
             }
@@ -454,7 +464,7 @@ fn clean_group(
     snapshot: &CleanSnapshot,
     group: &[SegmentFile],
     rules: &Rules<'_>,
-    throttle: &mut dyn FnMut(u64),
+    io: &mut dyn FnMut(u64) -> Result<(), LogError>,
     stats: &mut CleanStats,
 ) -> Result<CleanedGroup, LogError> {
     let base = group[0].base;
@@ -464,14 +474,14 @@ fn clean_group(
         snapshot.config.index_interval_bytes,
         CLEANED,
     )?;
-    let written = copy_kept(snapshot, group, rules, throttle, stats, &mut segment)
-        .and_then(|()| segment.seal());
+    let written =
+        copy_kept(snapshot, group, rules, io, stats, &mut segment).and_then(|()| segment.seal());
     if let Err(e) = written {
         let _ = segment.delete();
         return Err(e);
     }
     Ok(CleanedGroup {
-        replaces: group.iter().map(|s| (s.base, s.size)).collect(),
+        replaces: group.to_vec(),
         segment,
     })
 }
@@ -480,13 +490,13 @@ fn copy_kept(
     snapshot: &CleanSnapshot,
     group: &[SegmentFile],
     rules: &Rules<'_>,
-    throttle: &mut dyn FnMut(u64),
+    io: &mut dyn FnMut(u64) -> Result<(), LogError>,
     stats: &mut CleanStats,
     out: &mut Segment,
 ) -> Result<(), LogError> {
     for seg in group {
         let written_before = stats.bytes_written;
-        for_each_batch(seg, &snapshot.dir, throttle, |h, bytes| {
+        for_each_batch(seg, &snapshot.dir, io, |h, bytes| {
             stats.bytes_read += bytes.len() as u64;
             let Some(batch) =
                 filter_batch(h, bytes, rules, stats).map_err(|e| corrupt(&snapshot.dir, h, e))?
@@ -498,7 +508,7 @@ fn copy_kept(
             stats.bytes_written += batch.len() as u64;
             Ok(true)
         })?;
-        throttle(stats.bytes_written - written_before);
+        io(stats.bytes_written - written_before)?;
     }
     Ok(())
 }

@@ -128,7 +128,7 @@ fn fill(
 /// One cleaning of `log`, as the cleaner runs it; `None` when nothing was cleanable.
 fn clean_once(log: &mut Log, checkpoint: Option<i64>, memory: usize, now_ms: i64) -> Option<i64> {
     let snapshot = log.clean_snapshot(checkpoint, now_ms)?;
-    let output = clean(&snapshot, memory, now_ms, &mut |_| {}).expect("clean");
+    let output = clean(&snapshot, memory, now_ms, &mut |_| Ok(())).expect("clean");
     let end = output.end_offset;
     log.swap_cleaned(output).expect("swap");
     Some(end)
@@ -328,7 +328,7 @@ fn a_group_changed_since_the_snapshot_is_not_swapped_in() {
     let mut log = Log::open(dir.path(), config).expect("open");
     fill(&mut log, 3, 6, Compression::None);
     let snapshot = log.clean_snapshot(None, 10_000).expect("snapshot");
-    let output = clean(&snapshot, 1 << 20, 10_000, &mut |_| {}).expect("clean");
+    let output = clean(&snapshot, 1 << 20, 10_000, &mut |_| Ok(())).expect("clean");
     // Retention deletes segments meanwhile (timestamps 1000 are long past).
     assert!(log.enforce_retention(10_000).expect("retention") > 0);
     let contents_before = contents(&log);
@@ -359,9 +359,9 @@ fn a_swap_interrupted_at_any_step_completes_or_is_discarded_on_open() {
     log.roll().expect("roll");
     let want = latest(&written);
     let snapshot = log.clean_snapshot(None, 10_000).expect("snapshot");
-    let output = clean(&snapshot, 1 << 20, 10_000, &mut |_| {}).expect("clean");
+    let output = clean(&snapshot, 1 << 20, 10_000, &mut |_| Ok(())).expect("clean");
     let group = &output.groups[0];
-    let base = group.replaces[0].0;
+    let base = group.replaces[0].base;
     let check = |state: &Path, what: &str| {
         let log = Log::open(state, compacted(600)).expect(what);
         let got: BTreeMap<String, (i64, Option<String>)> = contents(&log)
@@ -400,9 +400,9 @@ fn a_swap_interrupted_at_any_step_completes_or_is_discarded_on_open() {
     // Crash after the old segments were deleted too.
     let s3 = crashes.path().join("crash-deleted");
     copy_dir(&s2, &s3);
-    for (old, _) in &group.replaces {
+    for old in &group.replaces {
         for suffix in ["log", "index", "timeindex"] {
-            let _ = fs::remove_file(segment_path(&s3, *old, suffix));
+            let _ = fs::remove_file(segment_path(&s3, old.base, suffix));
         }
     }
     check(&s3, "after deleting the old segments");
