@@ -343,17 +343,19 @@ impl Log {
         Ok(info)
     }
 
-    /// Followers: batches keep the leader's offsets; the first must start at LEO. Each
-    /// batch's CRC is checked since it crossed the network. A partial batch at the end (a
-    /// fetch response may end with one) is ignored, as Kafka's replica fetcher does.
+    /// Followers: batches keep the leader's offsets, at or after LEO (a compacted log has gaps
+    /// between batches, as Kafka's `appendAsFollower` allows). Each batch's CRC is checked
+    /// since it crossed the network. A partial batch at the end (a fetch response may end with
+    /// one) is ignored, as Kafka's replica fetcher does.
     pub fn append_as_follower(&mut self, batches: &[u8]) -> Result<AppendInfo, LogError> {
         let leo = self.log_end_offset();
         let mut expected = leo;
         let mut iter = header::batches(batches);
-        for (i, item) in iter.by_ref().enumerate() {
+        for item in iter.by_ref() {
             let (h, bytes) = item?;
             h.verify_crc(bytes)?;
-            if h.base_offset < expected || (i == 0 && h.base_offset != leo) {
+            // Gaps are fine: a compacted leader's log has them. Going back is not.
+            if h.base_offset < expected {
                 return Err(LogError::Corrupt(format!(
                     "follower batch at offset {} does not follow offset {expected} (LEO {leo})",
                     h.base_offset
