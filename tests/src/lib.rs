@@ -12,6 +12,7 @@
 //! - [`python`]: runs the client scripts in `tests/clients/` (kafka-python, confluent-kafka).
 //! - [`kcat`]: byte-exact produce/consume through kcat.
 //! - [`docker`]: the docker tier: local images, the compose cluster, the docker CLI.
+//! - [`segments`]: a stopped replica's records, read from its segment files.
 //! - [`check`]: assertions on client output (hex, contiguous offsets, binary payloads).
 //! - [`process`]: running child processes with deadlines; [`ports`]: free ports.
 //! - [`tmpfs`]: a small tmpfs (a disk that fills up), unmounted on drop.
@@ -31,6 +32,7 @@ pub mod multi;
 pub mod ports;
 pub mod process;
 pub mod python;
+pub mod segments;
 pub mod tmpfs;
 pub mod traffic;
 pub mod wire;
