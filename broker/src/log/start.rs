@@ -46,6 +46,13 @@ impl Log {
         self.raise_log_start_offset(offset).map(drop)
     }
 
+    /// The log start to keep in the checkpoint: only one inside the first segment, since a
+    /// reopened log starts at its first segment anyway (Kafka writes no other).
+    pub fn log_start_to_checkpoint(&self) -> Option<i64> {
+        let first = self.segments.keys().next().copied();
+        (first.is_some_and(|base| self.log_start_offset > base)).then_some(self.log_start_offset)
+    }
+
     /// Deletes, oldest first, every segment whose successor starts at or below the log start.
     fn delete_segments_below_start(&mut self) -> Result<usize, LogError> {
         let bases: Vec<i64> = self.segments.keys().copied().collect();
@@ -163,7 +170,9 @@ mod tests {
     fn a_restored_start_is_raised_to_or_restarts_a_log_that_ends_below_it() {
         let (dir, mut log) = log_with_segments();
         let inside = bases(&log)[2] + 2;
+        assert_eq!(log.log_start_to_checkpoint(), None);
         log.raise_log_start_offset(inside).expect("raise");
+        assert_eq!(log.log_start_to_checkpoint(), Some(inside));
         drop(log);
         // Reopened, the log starts at its first segment until the checkpoint is applied.
         let mut log = open(dir.path(), small_config());
