@@ -10,9 +10,11 @@
 //! OFFSET_OUT_OF_RANGE, an unknown topic UNKNOWN_TOPIC_OR_PARTITION and a follower answers
 //! NOT_LEADER_OR_FOLLOWER.
 //!
-//! OffsetDelete, from kafka-python's admin client: an empty group's offsets are removed from
-//! `/consumers` (the topic node too once its last partition went), a topic an active member
-//! consumes is refused with GROUP_SUBSCRIBED_TO_TOPIC until the member left.
+//! OffsetDelete, from kafka-python's admin client and from librdkafka's (the one confluent-kafka
+//! bundles, called through ctypes: confluent-kafka 2.16 has no Python method for it): an empty
+//! group's offsets are removed from `/consumers` (the topic node too once its last partition
+//! went), a topic an active member consumes is refused with GROUP_SUBSCRIBED_TO_TOPIC until the
+//! member left, unknown groups and topics are errors.
 
 use std::fs;
 use std::path::Path;
@@ -311,9 +313,39 @@ fn offset_delete_removes_an_empty_groups_offsets_but_not_those_members_consume()
     assert_eq!(left("od-empty"), serde_json::json!(["od-consumed/1"]));
     assert_eq!(left("od-active"), serde_json::json!(["od-consumed/1"]));
 
+    // The same through librdkafka (confluent-kafka's), whose request is its own encoding.
+    let lines = python::run_json("ck_offset_delete.py", &args, TIMEOUT).or_panic("librdkafka");
+    let step = |event: &str| {
+        let line = lines.iter().find(|l| l["event"] == event).or_panic(event);
+        (line["error"].clone(), line["results"].clone())
+    };
+    let ok = Value::Null;
+    assert_eq!(
+        step("empty"),
+        (
+            ok.clone(),
+            serde_json::json!({"od-consumed/0": "NO_ERROR", "od-other/0": "NO_ERROR"})
+        )
+    );
+    assert_eq!(
+        step("active"),
+        (
+            ok.clone(),
+            serde_json::json!({
+                "od-consumed/0": "GROUP_SUBSCRIBED_TO_TOPIC",
+                "od-other/0": "NO_ERROR",
+            })
+        )
+    );
+    assert_eq!(
+        step("left"),
+        (ok, serde_json::json!({"od-consumed/0": "NO_ERROR"}))
+    );
+    assert_eq!(step("unknown_group").0, "GROUP_ID_NOT_FOUND", "{lines:?}");
+
     // In ZooKeeper: the deleted partitions' nodes are gone, and od-other's topic nodes with
     // its last partition.
-    for group in ["od-empty", "od-active"] {
+    for group in ["od-empty", "od-active", "ck-empty", "ck-active"] {
         for subtree in ["offsets", "offset_metadata"] {
             let path = format!("/consumers/{group}/{subtree}");
             assert_eq!(
