@@ -1,5 +1,7 @@
 //! One partition replica hosted by this broker: its log, its role (leader or follower, with
 //! the leader epoch and ISR the controller decided), its high watermark and producer state.
+//! How its log start offset moves (DeleteRecords, followers, the low watermark) is in
+//! [`log_start`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -67,7 +69,7 @@ pub struct FetchedData {
     pub log_end_offset: i64,
 }
 
-/// A hosted partition. Lock order: `producers` before `log`.
+/// A hosted partition. Lock order: `producers` before `log`, `role` before `log`.
 pub struct Partition {
     pub topic: String,
     pub index: i32,

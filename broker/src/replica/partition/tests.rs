@@ -170,6 +170,16 @@ fn delete_records_moves_the_leaders_start_up_to_the_high_watermark() {
     // -1 is the high watermark.
     assert_eq!(partition.delete_records(-1).expect("delete"), 60);
     assert_eq!(partition.log_start_offset(), 60);
+    // Not on a compacted log.
+    let compacted = LogConfig {
+        cleanup_policy: crate::log::CleanupPolicy::parse("compact").expect("policy"),
+        ..LogConfig::default()
+    };
+    partition.set_log_config(compacted);
+    assert!(matches!(
+        partition.delete_records(60),
+        Err(PartitionError::DeleteNotAllowed)
+    ));
     // A follower is not asked.
     partition.apply_role(role(2, 1), 0);
     assert!(matches!(
