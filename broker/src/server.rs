@@ -344,7 +344,7 @@ async fn drain(
     }
     info!("flushing logs");
     broker.replicas.flush_all();
-    broker.replicas.checkpoint_high_watermarks();
+    broker.replicas.write_checkpoints();
     info!("closing ZooKeeper session");
     broker.zk().close().await;
     info!("broker stopped");
@@ -417,7 +417,8 @@ async fn follow_topic_configs(broker: Arc<Broker>, shutdown: CancellationToken) 
 /// Kafka's `replica.high.watermark.checkpoint.interval.ms`.
 const HW_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Periodic maintenance: retention, time-based flushing, ISR shrinking, HW checkpoints.
+/// Periodic maintenance: retention, time-based flushing, ISR shrinking, offset checkpoints
+/// (high watermarks and log starts).
 async fn housekeeping(broker: Arc<Broker>, shutdown: CancellationToken) {
     let config = &broker.config;
     let retention_every = Duration::from_millis(config.log_retention_check_interval_ms.max(1));
@@ -450,7 +451,7 @@ async fn housekeeping(broker: Arc<Broker>, shutdown: CancellationToken) {
             }
             _ = checkpoint.tick() => {
                 let b = broker.clone();
-                let _ = tokio::task::spawn_blocking(move || b.replicas.checkpoint_high_watermarks()).await;
+                let _ = tokio::task::spawn_blocking(move || b.replicas.write_checkpoints()).await;
             }
         }
     }

@@ -328,6 +328,75 @@ pub async fn delete_group_topic_offsets(
     delete_subtrees(zk, &dirs).await
 }
 
+/// Removes `group`'s committed offsets of `partitions` (OffsetDelete), with the topic nodes
+/// this leaves empty, in one multi; returns how many of the partitions had one.
+pub async fn delete_partition_offsets(
+    zk: &Zk,
+    group: &str,
+    partitions: &[(String, i32)],
+) -> Result<usize, ZkError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (ops, count) = partition_delete_ops(zk, group, partitions).await?;
+        if ops.is_empty() {
+            return Ok(0);
+        }
+        match zk.multi(&ops).await {
+            Ok(_) => return Ok(count),
+            // A commit or another deletion changed the nodes since we listed them.
+            Err(e) if attempt < COMMIT_ATTEMPTS && (e.is_no_node() || e.is_not_empty()) => {
+                tracing::debug!(group, error = %e, "offset deletion raced another writer; retrying");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Delete ops for the offset and metadata nodes of `partitions` that exist, then for the
+/// topic nodes (under `offsets` and `offset_metadata`) left without children; and how many
+/// partitions had an offset node.
+async fn partition_delete_ops(
+    zk: &Zk,
+    group: &str,
+    partitions: &[(String, i32)],
+) -> Result<(Vec<ZkOp>, usize), ZkError> {
+    let delete = |path: String| ZkOp::Delete {
+        path,
+        version: None,
+    };
+    let mut ops = Vec::new();
+    let mut count = 0;
+    let mut topics: Vec<&str> = partitions.iter().map(|(t, _)| t.as_str()).collect();
+    topics.sort_unstable();
+    topics.dedup();
+    for topic in topics {
+        let doomed: Vec<String> = partitions
+            .iter()
+            .filter(|(t, _)| t == topic)
+            .map(|(_, p)| p.to_string())
+            .collect();
+        for (dir, counted) in [
+            (format!("{}/{topic}", offsets_dir(group)), true),
+            (
+                format!("{CONSUMERS_PATH}/{group}/offset_metadata/{topic}"),
+                false,
+            ),
+        ] {
+            let children = zk.children(&dir).await?;
+            let gone: Vec<&String> = children.iter().filter(|c| doomed.contains(c)).collect();
+            if counted {
+                count += gone.len();
+            }
+            ops.extend(gone.iter().map(|c| delete(format!("{dir}/{c}"))));
+            if !children.is_empty() && gone.len() == children.len() {
+                ops.push(delete(dir));
+            }
+        }
+    }
+    Ok((ops, count))
+}
+
 /// Deletes each of `roots` that exists with everything under it, in one multi; false if none
 /// existed.
 async fn delete_subtrees(zk: &Zk, roots: &[String]) -> Result<bool, ZkError> {

@@ -345,3 +345,65 @@ async fn current_controller_is_the_one_the_epoch_was_elected_with() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offset_delete_removes_partitions_and_the_topic_nodes_it_empties() {
+    use coordinator::offsets::{self, CommittedOffset, OffsetCommit};
+    let server = shared().unwrap();
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let zk = connect(
+            &server.connect_string(),
+            "/offset-delete",
+            Duration::from_secs(6),
+        )
+        .await;
+        bootstrap::ensure_persistent_paths(&zk).await.unwrap();
+        let commit = |topic: &str, partition: i32| OffsetCommit {
+            topic: topic.into(),
+            partition,
+            committed: CommittedOffset {
+                offset: 42,
+                leader_epoch: -1,
+                metadata: String::new(),
+                commit_timestamp: 0,
+            },
+        };
+        let commits = [commit("t", 0), commit("t", 1), commit("u", 0)];
+        offsets::commit_offsets(&zk, "g", Some("consumer"), &commits)
+            .await
+            .unwrap();
+        let tp = |t: &str, p: i32| (t.to_string(), p);
+        // t-0 and a partition never committed: one had an offset.
+        let deleted = offsets::delete_partition_offsets(&zk, "g", &[tp("t", 0), tp("t", 7)])
+            .await
+            .unwrap();
+        assert_eq!(deleted, 1);
+        let left: Vec<_> = offsets::fetch_all_offsets(&zk, "g")
+            .await
+            .unwrap()
+            .into_keys()
+            .collect();
+        assert_eq!(left, vec![tp("t", 1), tp("u", 0)]);
+        // The last partition of t takes its topic nodes along; the group stays.
+        let deleted = offsets::delete_partition_offsets(&zk, "g", &[tp("t", 1)])
+            .await
+            .unwrap();
+        assert_eq!(deleted, 1);
+        assert_eq!(zk.children("/consumers/g/offsets").await.unwrap(), ["u"]);
+        assert_eq!(
+            zk.children("/consumers/g/offset_metadata").await.unwrap(),
+            ["u"]
+        );
+        assert_eq!(
+            offsets::read_protocol_type(&zk, "g").await.unwrap(),
+            Some("consumer".to_string())
+        );
+        let none = offsets::delete_partition_offsets(&zk, "g", &[tp("t", 1)])
+            .await
+            .unwrap();
+        assert_eq!(none, 0);
+        zk.close().await;
+    })
+    .await
+    .unwrap();
+}

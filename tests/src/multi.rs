@@ -371,7 +371,9 @@ pub fn produce_direct(
             producer_epoch: -1,
             timestamp_type: TimestampType::Creation,
             offset: i64::try_from(i).unwrap_or(0),
-            sequence: -1,
+            // The encoder puts records in one batch only while offset - sequence stays the
+            // same; the batch's base sequence is the first record's, -1 (no producer id).
+            sequence: i32::try_from(i).unwrap_or(0) - 1,
             // Now: a timestamp from the past would make time-based retention delete the
             // segment (a broker checks retention as it starts).
             timestamp: now_ms,

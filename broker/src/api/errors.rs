@@ -42,6 +42,7 @@ pub fn partition_error_code(e: &PartitionError) -> i16 {
         PartitionError::Producer(p) => producer_error_code(p),
         PartitionError::Log(l) => log_error_code(l),
         PartitionError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas.code(),
+        PartitionError::DeleteNotAllowed => ResponseError::PolicyViolation.code(),
     }
 }
 

@@ -316,8 +316,11 @@ fn read_topic(
                 let fenced = leading_epoch
                     .is_some_and(|ours| check_leader_epoch(ours, p.current_leader_epoch).is_some());
                 if replica_id >= 0 && leading_epoch.is_some() && !fenced {
-                    if let Some(isr) = partition.update_follower(replica_id, p.fetch_offset, now_ms)
-                    {
+                    if let Some(isr) = partition.update_follower(
+                        replica_id,
+                        (p.fetch_offset, p.log_start_offset),
+                        now_ms,
+                    ) {
                         round.isr_expansions.push((partition.clone(), isr));
                     }
                 }

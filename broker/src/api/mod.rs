@@ -12,6 +12,7 @@ pub mod controlled_shutdown;
 pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_groups;
+pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
@@ -32,6 +33,7 @@ pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
 pub mod offset_commit;
+pub mod offset_delete;
 pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
@@ -44,6 +46,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::DeleteRecordsRequest;
 use kafka_protocol::messages::{
     AlterConfigsRequest, ControlledShutdownRequest, CreatePartitionsRequest, CreateTopicsRequest,
     DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeLogDirsRequest,
@@ -57,7 +60,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::messages::{
     DeleteGroupsRequest, DescribeGroupsRequest, FindCoordinatorRequest, HeartbeatRequest,
     JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest, OffsetCommitRequest,
-    OffsetFetchRequest, SyncGroupRequest,
+    OffsetDeleteRequest, OffsetFetchRequest, SyncGroupRequest,
 };
 use kafka_protocol::protocol::{Decodable, Encodable};
 
@@ -240,6 +243,10 @@ async fn dispatch(
             let req: InitProducerIdRequest = decode(body, api_key, v)?;
             encode_response(api_key, v, corr, &init_producer_id::handle(ctx, req).await)
         }
+        ApiKey::DeleteRecords => {
+            let req: DeleteRecordsRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &delete_records::handle(ctx, req).await)
+        }
         ApiKey::OffsetForLeaderEpoch => {
             let req: OffsetForLeaderEpochRequest = decode(body, api_key, v)?;
             encode_response(api_key, v, corr, &offset_for_leader_epoch::handle(ctx, req))
@@ -346,6 +353,10 @@ async fn dispatch(
         ApiKey::DeleteGroups => {
             let req: DeleteGroupsRequest = decode(body, api_key, v)?;
             encode_response(api_key, v, corr, &delete_groups::handle(ctx, req).await)
+        }
+        ApiKey::OffsetDelete => {
+            let req: OffsetDeleteRequest = decode(body, api_key, v)?;
+            encode_response(api_key, v, corr, &offset_delete::handle(ctx, req).await)
         }
         other => return Err(format!("API {other:?} is not served by this broker")),
     };

@@ -19,6 +19,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ApiVersions, 0, 4),
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::OffsetForLeaderEpoch, 0, 4),
+    (ApiKey::DeleteRecords, 0, 2),
     (ApiKey::StopReplica, 0, 3),
     // v0 has a non-standard request header (no client id): not served.
     (ApiKey::ControlledShutdown, 1, 3),
@@ -40,6 +41,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListGroups, 0, 4),
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
+    (ApiKey::OffsetDelete, 0, 0),
 ];
 
 pub fn is_supported(key: ApiKey, version: i16) -> bool {

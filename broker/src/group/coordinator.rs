@@ -23,6 +23,7 @@ use super::join::JoinRequest;
 use super::membership::CommitKind;
 use super::placement::coordinator_for;
 use super::state::{Group, GroupConfig, GroupState, JoinResult, Output, Reply};
+use super::subscriptions::Subscriptions;
 
 /// Commit metadata longer than this is refused (`offset.metadata.max.bytes`).
 pub const OFFSET_METADATA_MAX_BYTES: usize = 4096;
@@ -522,6 +523,46 @@ impl GroupCoordinator {
         } else {
             Err(GroupError::GroupIdNotFound)
         }
+    }
+
+    /// OffsetDelete: removes the group's committed offsets of `partitions`, except those of
+    /// topics its active members consume (GROUP_SUBSCRIBED_TO_TOPIC); one result per partition,
+    /// in order. A group known only by its offsets in ZooKeeper is Empty.
+    pub async fn delete_offsets(
+        &self,
+        group: &str,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<Result<(), GroupError>>, GroupError> {
+        let unavailable = |e: coordinator::ZkError| {
+            warn!(group, error = %e, "deleting offsets in ZooKeeper failed");
+            GroupError::CoordinatorNotAvailable
+        };
+        let kept = match self.existing(group) {
+            Some(slot) => slot.lock().group.offsets_kept_by_members()?,
+            None => match offsets::read_protocol_type(&self.zk(), group).await {
+                Ok(Some(_)) => Subscriptions::Topics(Default::default()),
+                Ok(None) => return Err(GroupError::GroupIdNotFound),
+                Err(e) => return Err(unavailable(e)),
+            },
+        };
+        let deletable: Vec<(String, i32)> = partitions
+            .iter()
+            .filter(|(topic, _)| !kept.includes(topic))
+            .cloned()
+            .collect();
+        if !deletable.is_empty() {
+            let removed = offsets::delete_partition_offsets(&self.zk(), group, &deletable)
+                .await
+                .map_err(unavailable)?;
+            info!(group, partitions = ?deletable, removed, "offsets deleted");
+        }
+        Ok(partitions
+            .iter()
+            .map(|(topic, _)| match kept.includes(topic) {
+                true => Err(GroupError::GroupSubscribedToTopic),
+                false => Ok(()),
+            })
+            .collect())
     }
 
     /// Marks a group Dead, answers its parked requests with `why` and forgets it.

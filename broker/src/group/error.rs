@@ -48,6 +48,9 @@ pub enum GroupError {
     /// Commit metadata longer than `offset.metadata.max.bytes`.
     #[error("offset metadata too large")]
     OffsetMetadataTooLarge,
+    /// OffsetDelete of a topic the group's active members consume.
+    #[error("the group is subscribed to the topic")]
+    GroupSubscribedToTopic,
 }
 
 impl GroupError {
@@ -68,6 +71,7 @@ impl GroupError {
             GroupError::NonEmptyGroup => ResponseError::NonEmptyGroup,
             GroupError::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
             GroupError::OffsetMetadataTooLarge => ResponseError::OffsetMetadataTooLarge,
+            GroupError::GroupSubscribedToTopic => ResponseError::GroupSubscribedToTopic,
         };
         e.code()
     }

@@ -6,6 +6,7 @@
 //! - [`state`]: a group as plain data: Kafka's states, members, deadlines.
 //! - [`join`]: JoinGroup and rebalance completion, as pure transitions.
 //! - [`membership`]: SyncGroup, Heartbeat, LeaveGroup, commit validation, timer expiry.
+//! - [`subscriptions`]: the topics members subscribe to, and what OffsetDelete may remove.
 //! - [`coordinator`]: the running component: groups behind mutexes, parked requests, one timer
 //!   task per group, offsets through ZooKeeper.
 //! - [`error`]: [`GroupError`] and its Kafka codes.
@@ -27,6 +28,7 @@ pub mod join;
 pub mod membership;
 pub mod placement;
 pub mod state;
+pub mod subscriptions;
 
 #[cfg(test)]
 mod tests;

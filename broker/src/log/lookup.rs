@@ -6,11 +6,12 @@ use super::{Log, LogError};
 use crate::records::{v2, BatchHeader};
 
 impl Log {
-    /// ListOffsets by timestamp: the first record whose timestamp is ≥ `ts`, as
-    /// `(offset, timestamp)`. The time index narrows the search to a position in the first
-    /// segment whose max timestamp reaches `ts`; batches are then scanned by header and the
-    /// matching one decoded to find the exact record.
+    /// ListOffsets by timestamp: the first record at or after the log start whose timestamp
+    /// is ≥ `ts`, as `(offset, timestamp)`. The time index narrows the search to a position in
+    /// the first segment whose max timestamp reaches `ts`; batches are then scanned by header
+    /// and the matching one decoded to find the exact record.
     pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
+        let start = self.log_start_offset;
         for seg in self.segments.values() {
             if seg.is_empty() || seg.max_timestamp() < ts {
                 continue;
@@ -18,8 +19,9 @@ impl Log {
             let mut pos = seg.time_lookup_position(ts);
             while pos < seg.size() {
                 let h = seg.header_at(pos)?;
-                if h.max_timestamp >= ts {
-                    if let Some(found) = first_record_matching(seg, pos, &h, |t| t >= ts)? {
+                if h.max_timestamp >= ts && h.last_offset() >= start {
+                    let wanted = |o: i64, t: i64| t >= ts && o >= start;
+                    if let Some(found) = first_record_matching(seg, pos, &h, wanted)? {
                         return Ok(Some(found));
                     }
                 }
@@ -44,7 +46,7 @@ impl Log {
         let Some((pos, h)) = seg.find_batch(seg.offset_of_max_timestamp())? else {
             return Ok(None);
         };
-        let found = first_record_matching(seg, pos, &h, |t| t == max)?;
+        let found = first_record_matching(seg, pos, &h, |_, t| t == max)?;
         let offset = found.map_or(h.last_offset(), |(offset, _)| offset);
         Ok(Some((max, offset)))
     }
@@ -72,20 +74,28 @@ impl Log {
     }
 }
 
-/// The first record of the batch at `pos` whose timestamp satisfies `pred`, as
+/// The first record of the batch at `pos` whose `(offset, timestamp)` satisfies `pred`, as
 /// `(offset, timestamp)`. A LogAppendTime batch stamps every record with the batch's max
-/// timestamp (its records keep their create times), so its first record answers directly.
+/// timestamp (its records keep their create times), so its first record answers directly
+/// unless it lies below the log start.
 fn first_record_matching(
     seg: &Segment,
     pos: u64,
     h: &BatchHeader,
-    pred: impl Fn(i64) -> bool,
+    pred: impl Fn(i64, i64) -> bool,
 ) -> Result<Option<(i64, i64)>, LogError> {
-    if h.is_log_append_time() {
-        return Ok(pred(h.max_timestamp).then_some((h.base_offset, h.max_timestamp)));
+    let append_time = h.is_log_append_time().then_some(h.max_timestamp);
+    if let Some(t) = append_time {
+        if pred(h.base_offset, t) {
+            return Ok(Some((h.base_offset, t)));
+        }
     }
     let batch = seg.read_at(pos, h.total_size())?;
-    v2::find_record(h, &batch, pred).map_err(|e| {
+    let found = match append_time {
+        Some(t) => v2::find_record(h, &batch, |o, _| pred(o, t)).map(|f| f.map(|(o, _)| (o, t))),
+        None => v2::find_record(h, &batch, pred),
+    };
+    found.map_err(|e| {
         LogError::Corrupt(format!(
             "reading batch at {} in {}: {e}",
             h.base_offset,

@@ -262,18 +262,11 @@ impl Log {
                 self.roll()?;
             }
         }
-        let doomed: Vec<i64> = self.segments.keys().take(count).copied().collect();
-        for base in doomed {
-            if let Some(seg) = self.segments.remove(&base) {
-                tracing::info!(segment = %seg.log_path().display(), "deleting segment (retention)");
-                seg.delete()?;
-            }
+        // The log now starts at the first segment kept: those before it go with the move.
+        match self.segments.keys().nth(count) {
+            Some(&kept) if count > 0 => self.raise_log_start_offset(kept),
+            _ => Ok(0),
         }
-        if count > 0 {
-            self.log_start_offset = self.log_start_offset.max(self.first_base());
-            self.epochs.truncate_from_start(self.log_start_offset)?;
-        }
-        Ok(count)
     }
 
     fn first_base(&self) -> i64 {

@@ -11,6 +11,7 @@
 //! - [`index`]: the sparse offset and time indexes.
 //! - [`epoch`]: the leader epoch cache.
 //! - `maintenance`: roll, flush, retention, truncation.
+//! - `start`: raising the log start offset (DeleteRecords, followers, retention).
 //! - `lookup`: timestamp lookups (ListOffsets) and batch header listing.
 //! - [`slice`]: what a read returns, batches left in their segment file until sent.
 
@@ -24,6 +25,7 @@ mod maintenance;
 mod policy;
 mod segment;
 mod slice;
+mod start;
 #[cfg(test)]
 mod tests;
 

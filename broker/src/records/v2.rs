@@ -102,19 +102,20 @@ pub(crate) fn check_records(header: &BatchHeader, batch: &[u8]) -> Result<i64, R
     })
 }
 
-/// The first record of the complete batch `batch` whose timestamp satisfies `pred`, as
-/// `(offset, timestamp)`. Timestamp deltas are varlongs: a batch may span more than the
-/// ~24.8 days an i32 of milliseconds holds (kafka-protocol's decoder reads them as i32).
+/// The first record of the complete batch `batch` whose `(offset, timestamp)` satisfies
+/// `pred`, as `(offset, timestamp)`. Timestamp deltas are varlongs: a batch may span more than
+/// the ~24.8 days an i32 of milliseconds holds (kafka-protocol's decoder reads them as i32).
 pub(crate) fn find_record(
     header: &BatchHeader,
     batch: &[u8],
-    pred: impl Fn(i64) -> bool,
+    pred: impl Fn(i64, i64) -> bool,
 ) -> Result<Option<(i64, i64)>, RecordError> {
     let mut found = None;
     for_each_record(header, batch, |rec| {
         let timestamp = header.base_timestamp.saturating_add(rec.timestamp_delta);
-        if found.is_none() && pred(timestamp) {
-            found = Some((header.base_offset + i64::from(rec.offset_delta), timestamp));
+        let offset = header.base_offset + i64::from(rec.offset_delta);
+        if found.is_none() && pred(offset, timestamp) {
+            found = Some((offset, timestamp));
         }
         Ok(())
     })?;

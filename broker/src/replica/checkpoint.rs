@@ -1,7 +1,8 @@
-//! Kafka's offset checkpoint files (`replication-offset-checkpoint` holds each partition's
-//! high watermark): line `0` (version), the entry count, then `<topic> <partition> <offset>`
-//! lines. Written to a temp file, fsynced and renamed, so a crash leaves the old or the new
-//! file, never half of one.
+//! Kafka's offset checkpoint files, one of each per log dir: `replication-offset-checkpoint`
+//! holds each partition's high watermark, `log-start-offset-checkpoint` the log start offset
+//! of each partition whose start lies inside its first segment (after DeleteRecords). Line
+//! `0` (version), the entry count, then `<topic> <partition> <offset>` lines. Written to a temp
+//! file, fsynced and renamed, so a crash leaves the old or the new file, never half of one.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -10,6 +11,7 @@ use std::path::Path;
 use crate::log::LogError;
 
 pub const HIGH_WATERMARK_FILE: &str = "replication-offset-checkpoint";
+pub const LOG_START_OFFSET_FILE: &str = "log-start-offset-checkpoint";
 
 fn io_err(context: String) -> impl FnOnce(std::io::Error) -> LogError {
     move |source| LogError::Io { context, source }

@@ -523,7 +523,9 @@ impl FetchTask {
                     p.append_as_follower(&records).map_err(|e| e.to_string())?;
                 }
                 p.update_follower_high_watermark(pd.high_watermark);
-                Ok(())
+                // Records the leader deleted (DeleteRecords, retention) go here too.
+                p.follow_leader_log_start(pd.log_start_offset)
+                    .map_err(|e| e.to_string())
             }
             code if code == ResponseError::OffsetOutOfRange.code() => {
                 let leo = p.log_end_offset();

@@ -18,6 +18,8 @@ use crate::replica::Partition;
 pub struct FollowerState {
     /// The follower's log end offset (its last fetch offset), -1 until it fetches.
     pub leo: i64,
+    /// The follower's log start offset (sent with its fetches), -1 until it fetches.
+    pub log_start: i64,
     /// Last time the follower was known to be caught up with the leader.
     pub last_caught_up_ms: i64,
     /// The leader's log end offset at the follower's previous fetch.
@@ -31,6 +33,7 @@ impl FollowerState {
     pub fn new(now_ms: i64) -> Self {
         FollowerState {
             leo: -1,
+            log_start: -1,
             last_caught_up_ms: now_ms,
             last_fetch_leader_leo: -1,
             last_fetch_ms: now_ms,

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use tracing::{info, warn};
 
 use crate::log::{Log, LogConfig, LogError};
-use crate::replica::checkpoint::{self, HIGH_WATERMARK_FILE};
+use crate::replica::checkpoint::{self, HIGH_WATERMARK_FILE, LOG_START_OFFSET_FILE};
 use crate::replica::log_dirs::{LogDir, LogDirs};
 use crate::replica::partition::{Partition, ReplicaRole};
 use crate::topic_config::{self, Overrides};
@@ -84,6 +84,7 @@ impl ReplicaManager {
             source,
         })?;
         let high_watermarks = checkpoint::read(&dir.join(HIGH_WATERMARK_FILE))?;
+        let log_starts = checkpoint::read(&dir.join(LOG_START_OFFSET_FILE))?;
         for entry in entries.flatten() {
             let path = entry.path();
             if !path.is_dir() {
@@ -95,10 +96,14 @@ impl ReplicaManager {
             let Some((topic, index)) = parse_partition_dir(name) else {
                 continue;
             };
-            let log = Log::open(&path, self.log_config.clone())?;
+            let mut log = Log::open(&path, self.log_config.clone())?;
+            if let Some(&start) = log_starts.get(&(topic.clone(), index)) {
+                log.restore_log_start_offset(start)?;
+            }
             info!(
                 topic,
                 partition = index,
+                log_start_offset = log.log_start_offset(),
                 log_end_offset = log.log_end_offset(),
                 "loaded partition log"
             );
@@ -275,18 +280,31 @@ impl ReplicaManager {
             .collect()
     }
 
-    /// Writes every online log dir's high-watermark checkpoint (a failure fails the dir).
-    pub fn checkpoint_high_watermarks(&self) {
+    /// Writes every online log dir's high-watermark and log-start checkpoints (a failure fails
+    /// the dir). Kafka writes the log starts every minute; here both go every few seconds.
+    pub fn write_checkpoints(&self) {
         let partitions = self.all();
         for dir in self.log_dirs.online() {
-            let entries: Vec<_> = partitions
-                .iter()
-                .filter(|p| Arc::ptr_eq(p.log_dir(), dir))
-                .map(|p| ((p.topic.clone(), p.index), p.high_watermark()))
-                .collect();
-            let path = dir.path().join(HIGH_WATERMARK_FILE);
-            let _ = dir.guard(|| checkpoint::write(&path, &entries));
+            Self::write_dir_checkpoints(dir, &partitions);
         }
+    }
+
+    /// The checkpoints of `dir`, from those of `partitions` that live there.
+    fn write_dir_checkpoints(dir: &Arc<LogDir>, partitions: &[Arc<Partition>]) {
+        let here: Vec<&Arc<Partition>> = partitions
+            .iter()
+            .filter(|p| Arc::ptr_eq(p.log_dir(), dir))
+            .collect();
+        let tp = |p: &Partition| (p.topic.clone(), p.index);
+        let high_watermarks: Vec<_> = here.iter().map(|p| (tp(p), p.high_watermark())).collect();
+        let log_starts: Vec<_> = here
+            .iter()
+            .filter_map(|p| p.log_start_to_checkpoint().map(|start| (tp(p), start)))
+            .collect();
+        let _ = dir.guard(|| {
+            checkpoint::write(&dir.path().join(HIGH_WATERMARK_FILE), &high_watermarks)?;
+            checkpoint::write(&dir.path().join(LOG_START_OFFSET_FILE), &log_starts)
+        });
     }
 
     /// The partitions in `dir`, which has failed: their parked requests are released; the
@@ -362,6 +380,9 @@ impl ReplicaManager {
         // Fetch sessions holding it look it up again (and find it gone).
         removed.changed();
         let log_dir = removed.log_dir();
+        // Its checkpoint entries go first, as in Kafka: a log created later under the same
+        // name must not inherit this one's start.
+        Self::write_dir_checkpoints(log_dir, &self.all());
         let dir = log_dir.path().join(format!("{topic}-{partition}"));
         let doomed = log_dir.path().join(format!(
             "{topic}-{partition}.{}-delete",
@@ -533,8 +554,62 @@ mod tests {
 
         // The last dir fails on its high-watermark checkpoint.
         full(&dirs[1].join(HIGH_WATERMARK_FILE).with_extension("tmp"));
-        manager.checkpoint_high_watermarks();
+        manager.write_checkpoints();
         assert!(manager.log_dirs().all_offline());
+    }
+
+    #[test]
+    fn log_starts_survive_a_restart_through_the_checkpoint_and_leave_with_their_replica() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dirs = vec![dir.path().to_path_buf()];
+        let config = LogConfig {
+            segment_bytes: 200,
+            ..LogConfig::default()
+        };
+        let manager = ReplicaManager::open(1, dirs.clone(), config.clone()).expect("open");
+        let (p, _) = manager
+            .apply_role("t", 0, leader_role(), true, 0)
+            .expect("leader");
+        for _ in 0..10 {
+            p.append_as_leader(produced(), 1, 1, None).expect("append");
+        }
+        // Small segments: those below 7 are deleted, and 7 may or may not be a segment base.
+        assert_eq!(p.delete_records(7).expect("delete"), 7);
+        manager.write_checkpoints();
+        drop(p);
+        drop(manager);
+        let manager = ReplicaManager::open(1, dirs.clone(), config.clone()).expect("reopen");
+        assert_eq!(manager.get("t", 0).expect("hosted").log_start_offset(), 7);
+        drop(manager);
+
+        // A start inside a segment needs the checkpoint.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dirs = vec![dir.path().to_path_buf()];
+        let big = LogConfig::default();
+        let manager = ReplicaManager::open(1, dirs.clone(), big.clone()).expect("open");
+        let (p, _) = manager
+            .apply_role("u", 0, leader_role(), true, 0)
+            .expect("leader");
+        for _ in 0..10 {
+            p.append_as_leader(produced(), 1, 1, None).expect("append");
+        }
+        p.delete_records(4).expect("delete");
+        manager.write_checkpoints();
+        let text = std::fs::read_to_string(dir.path().join(LOG_START_OFFSET_FILE)).expect("file");
+        assert_eq!(text, "0\n1\nu 0 4\n");
+        drop(p);
+        drop(manager);
+        let manager = ReplicaManager::open(1, dirs.clone(), big.clone()).expect("reopen");
+        let p = manager.get("u", 0).expect("hosted");
+        assert_eq!(p.log_start_offset(), 4);
+        assert!(matches!(
+            p.read(3, 1 << 20, true, true),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+        // Deleting the replica drops its entry at once.
+        manager.stop_replica("u", 0, true).expect("delete");
+        let text = std::fs::read_to_string(dir.path().join(LOG_START_OFFSET_FILE)).expect("file");
+        assert_eq!(text, "0\n0\n");
     }
 
     #[test]

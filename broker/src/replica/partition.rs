@@ -1,5 +1,7 @@
 //! One partition replica hosted by this broker: its log, its role (leader or follower, with
 //! the leader epoch and ISR the controller decided), its high watermark and producer state.
+//! How its log start offset moves (DeleteRecords, followers, the low watermark) is in
+//! [`log_start`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -16,6 +18,8 @@ use crate::replica::isr::{self, FollowerState};
 use crate::replica::log_dirs::LogDir;
 use crate::replica::producer_state::{ProducerError, ProducerStateManager, SequenceCheck};
 
+mod log_start;
+
 /// Why a partition operation failed; each maps to one Kafka error code at the API edge.
 #[derive(Debug, Error)]
 pub enum PartitionError {
@@ -29,6 +33,9 @@ pub enum PartitionError {
     Log(#[from] LogError),
     #[error("ISR size {isr} is below min.insync.replicas {min}")]
     NotEnoughReplicas { isr: usize, min: usize },
+    /// DeleteRecords on a log whose `cleanup.policy` does not include `delete`.
+    #[error("records of a log whose cleanup policy is not delete cannot be deleted")]
+    DeleteNotAllowed,
 }
 
 /// Role and replica set as last decided by the controller (LeaderAndIsr).
@@ -62,7 +69,7 @@ pub struct FetchedData {
     pub log_end_offset: i64,
 }
 
-/// A hosted partition. Lock order: `producers` before `log`.
+/// A hosted partition. Lock order: `producers` before `log`, `role` before `log`.
 pub struct Partition {
     pub topic: String,
     pub index: i32,
@@ -83,12 +90,8 @@ pub struct Partition {
     /// counts its members too (Kafka's "maximal ISR"), so a joining follower that has not got
     /// a record yet cannot see it committed without it, and then lead without it.
     pending_isr: Mutex<Option<Vec<i32>>>,
-    /// Bumped whenever the high watermark moves; long-poll fetches and acks=all produces wait on it.
-    /// Replaced (closing every receiver) when this replica stops being leader: a write parked for
-    /// acks=all must not be acknowledged by the high watermark it later follows as a follower,
-    /// since its own records may have been truncated away (Kafka's DelayedProduce fails with
-    /// NOT_LEADER_OR_FOLLOWER then). Waiters see the channel close and give up.
-    hw_tx: Mutex<watch::Sender<i64>>,
+    /// What parked requests wait on (see [`Waiters`]).
+    waiters: Mutex<Waiters>,
     /// Bumped on every append; follower fetches long-poll on it (the leader's high watermark
     /// only moves after followers fetch, so waiting on it would stall replication).
     leo_tx: watch::Sender<i64>,
@@ -102,6 +105,29 @@ pub struct Partition {
     followers_pending: AtomicBool,
     /// When those followers were last poked (epoch ms), to poke at most every [`POKE_EVERY_MS`].
     last_poke_ms: AtomicI64,
+}
+
+/// The channels parked requests wait on. Both are replaced together (closing every receiver)
+/// when this replica stops being leader: a write parked for acks=all must not be acknowledged
+/// by the high watermark it later follows as a follower, since its own records may have been
+/// truncated away (Kafka's DelayedProduce fails with NOT_LEADER_OR_FOLLOWER then), and a
+/// DeleteRecords must not wait for followers that no longer follow us. Waiters see the channel
+/// close and give up.
+struct Waiters {
+    /// Bumped whenever the high watermark moves: long-poll fetches and acks=all produces.
+    high_watermark: watch::Sender<i64>,
+    /// Bumped whenever the log start of this replica or of a follower moves: DeleteRecords
+    /// waits for the low watermark (the lowest of them, see [`Partition::low_watermark`]).
+    log_starts: watch::Sender<()>,
+}
+
+impl Waiters {
+    fn new(hw: i64) -> Self {
+        Waiters {
+            high_watermark: watch::channel(hw).0,
+            log_starts: watch::channel(()).0,
+        }
+    }
 }
 
 /// How often appends poke followers that have not fetched yet: a follower that is down never
@@ -125,7 +151,6 @@ impl Partition {
         let headers = log.batch_headers_from(log.log_start_offset())?;
         let producers = ProducerStateManager::rebuild(&headers);
         let start = log.log_start_offset();
-        let (hw_tx, _) = watch::channel(start);
         let (leo_tx, _) = watch::channel(log.log_end_offset());
         Ok(Partition {
             topic,
@@ -143,7 +168,7 @@ impl Partition {
             epoch_start_offset: AtomicI64::new(0),
             isr_change_in_flight: AtomicBool::new(false),
             pending_isr: Mutex::new(None),
-            hw_tx: Mutex::new(hw_tx),
+            waiters: Mutex::new(Waiters::new(start)),
             leo_tx,
             generation: AtomicU64::new(0),
             listeners: Mutex::new(Vec::new()),
@@ -223,7 +248,12 @@ impl Partition {
 
     /// A receiver that changes whenever the high watermark moves.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
-        lock(&self.hw_tx).subscribe()
+        lock(&self.waiters).high_watermark.subscribe()
+    }
+
+    /// A receiver that changes whenever this replica's or a follower's log start moves.
+    pub fn subscribe_log_starts(&self) -> watch::Receiver<()> {
+        lock(&self.waiters).log_starts.subscribe()
     }
 
     /// A receiver that changes whenever the log end offset moves (new data for followers).
@@ -394,24 +424,29 @@ impl Partition {
         })
     }
 
-    /// Records a follower's fetch at `fetch_offset` (its log end offset), moves the high
-    /// watermark if it can, and returns the ISR to propose if the follower has caught up.
+    /// Records a follower's fetch at `fetch_offset` (its log end offset) with its log start,
+    /// moves the high watermark if it can, and returns the ISR to propose if the follower has
+    /// caught up.
     pub fn update_follower(
         &self,
         replica: i32,
-        fetch_offset: i64,
+        (fetch_offset, log_start): (i64, i64),
         now_ms: i64,
     ) -> Option<Vec<i32>> {
         let leo = self.log_end_offset();
-        let (moved, state) = {
+        let (moved, start_moved, state) = {
             let mut followers = lock(&self.followers);
             let f = followers
                 .entry(replica)
                 .or_insert_with(|| FollowerState::new(now_ms));
-            let before = f.leo;
+            let before = *f;
             f.on_fetch(fetch_offset, leo, now_ms);
-            (f.leo != before, *f)
+            f.log_start = log_start;
+            (f.leo != before.leo, f.log_start != before.log_start, *f)
         };
+        if start_moved {
+            lock(&self.waiters).log_starts.send_replace(());
+        }
         // The high watermark is the ISR's lowest log end: it can only move with this
         // follower's (appends and ISR changes move it on their own paths).
         if moved {
@@ -497,13 +532,20 @@ impl Partition {
     /// whose in-flight requests must end although no LeaderAndIsr will reach it any more.
     pub fn release_waiters(&self) {
         let hw = self.high_watermark();
-        *lock(&self.hw_tx) = watch::channel(hw).0;
+        *lock(&self.waiters) = Waiters::new(hw);
         self.changed();
     }
 
     /// Tells waiters the high watermark moved to `hw`.
     fn publish_high_watermark(&self, hw: i64) {
-        lock(&self.hw_tx).send_replace(hw);
+        lock(&self.waiters).high_watermark.send_replace(hw);
+        self.changed();
+    }
+
+    /// Tells fetchers (a leader's start is in its fetch responses, a follower's in its fetch
+    /// requests) and DeleteRecords waiters that a log start moved.
+    fn publish_log_start(&self) {
+        lock(&self.waiters).log_starts.send_replace(());
         self.changed();
     }
 
@@ -555,8 +597,7 @@ impl Partition {
             .log_dir
             .guard(|| self.log_write().enforce_retention(now_ms))?;
         if deleted > 0 {
-            // The log start moved.
-            self.changed();
+            self.publish_log_start();
         }
         Ok(deleted)
     }
@@ -685,117 +726,4 @@ impl Partition {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::log::LogConfig;
-
-    fn role(leader: i32, leader_epoch: i32) -> ReplicaRole {
-        ReplicaRole {
-            leader,
-            leader_epoch,
-            isr: vec![1, 2],
-            replicas: vec![1, 2],
-            partition_epoch: leader_epoch,
-            controller_epoch: 1,
-        }
-    }
-
-    #[test]
-    fn losing_leadership_releases_high_watermark_waiters() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = Log::open(&dir.path().join("t-0"), LogConfig::default()).expect("log");
-        let partition = Partition::new("t".into(), 0, 1, log, LogDir::standalone(dir.path()))
-            .expect("partition");
-        partition.apply_role(role(1, 0), 0);
-        let waiter = partition.subscribe();
-        // A new epoch as leader keeps waiters waiting.
-        partition.apply_role(role(1, 1), 0);
-        assert!(waiter.has_changed().is_ok(), "still open");
-        partition.apply_role(role(2, 2), 0);
-        assert!(
-            waiter.has_changed().is_err(),
-            "closed when leadership moved"
-        );
-        // Later subscribers follow the new term's channel.
-        assert!(partition.subscribe().has_changed().is_ok());
-    }
-
-    #[test]
-    fn appends_name_the_followers_yet_to_fetch_at_most_every_few_ms_until_all_have() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = Log::open(&dir.path().join("t-0"), LogConfig::default()).expect("log");
-        let partition = Partition::new("t".into(), 0, 1, log, LogDir::standalone(dir.path()))
-            .expect("partition");
-        assert_eq!(
-            partition.followers_yet_to_fetch(|| 1000),
-            None,
-            "no role yet"
-        );
-        partition.apply_role(role(1, 0), 0);
-        assert_eq!(partition.followers_yet_to_fetch(|| 1000), Some(vec![2]));
-        assert_eq!(
-            partition.followers_yet_to_fetch(|| 1000 + POKE_EVERY_MS - 1),
-            None,
-            "poked just now"
-        );
-        assert_eq!(
-            partition.followers_yet_to_fetch(|| 1000 + POKE_EVERY_MS),
-            Some(vec![2])
-        );
-        partition.update_follower(2, 0, 1010);
-        assert_eq!(
-            partition.followers_yet_to_fetch(|| 2000),
-            None,
-            "it fetched"
-        );
-        // A new term starts over.
-        partition.apply_role(role(1, 1), 2000);
-        assert_eq!(partition.followers_yet_to_fetch(|| 2000), Some(vec![2]));
-    }
-
-    #[test]
-    fn a_replica_in_a_failed_log_dir_stops_acting_as_leader() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = Log::open(&dir.path().join("t-0"), LogConfig::default()).expect("log");
-        let partition = Partition::new("t".into(), 0, 1, log, LogDir::standalone(dir.path()))
-            .expect("partition");
-        partition.apply_role(role(1, 0), 0);
-        assert_eq!(
-            partition.isr_shrink_candidate(60_000, 10_000),
-            Some(vec![1])
-        );
-        partition.log_dir().fail(&LogError::Io {
-            context: "writing".into(),
-            source: std::io::Error::from_raw_os_error(5),
-        });
-        assert!(partition.check_online().is_err());
-        // The controller elects another leader without telling this replica: it must not
-        // shrink the ISR meanwhile.
-        assert_eq!(partition.isr_shrink_candidate(60_000, 10_000), None);
-        assert!(matches!(
-            partition.truncate_to(0),
-            Err(LogError::DirOffline(_))
-        ));
-    }
-
-    #[test]
-    fn a_leader_epoch_lost_with_the_process_comes_back_with_the_role() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("t-0");
-        let log = Log::open(&path, LogConfig::default()).expect("log");
-        let partition = Partition::new("t".into(), 0, 1, log, LogDir::standalone(dir.path()))
-            .expect("partition");
-        partition.apply_role(role(1, 3), 0);
-        assert_eq!(partition.end_offset_for_epoch(3), (3, 0));
-        // Killed before any record or flush: the checkpoint file never saw epoch 3.
-        drop(partition);
-        let log = Log::open(&path, LogConfig::default()).expect("reopen");
-        assert_eq!(log.leader_epochs().latest_epoch(), None);
-        // A restarted broker's first LeaderAndIsr names its role again, at that epoch or later.
-        let partition = Partition::new("t".into(), 0, 1, log, LogDir::standalone(dir.path()))
-            .expect("partition");
-        partition.apply_role(role(1, 3), 0);
-        assert_eq!(partition.latest_epoch(), Some(3));
-        assert_eq!(partition.end_offset_for_epoch(3), (3, 0));
-    }
-}
+mod tests;
