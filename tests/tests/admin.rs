@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tests::multi::MultiCluster;
 use tests::python;
+use tests::wire::WireClient;
 use tests::{BrokerSetup, Cluster, OrPanic};
 
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -88,6 +89,7 @@ fn config_sources_defaults_and_validation_through_both_admin_clients() {
     };
     let cluster = Cluster::start_setup("configs", &setup).or_panic("cluster");
     let bootstrap = cluster.bootstrap();
+    check_versions_on_the_wire(&bootstrap);
     for (script, topic) in [
         ("kp_configs.py", "kp-configs"),
         ("ck_configs.py", "ck-configs"),
@@ -290,4 +292,63 @@ fn check_refusals(script: &str, topic: &str, lines: &[Value]) {
         );
     }
     assert!(seen >= 15, "{script}: {seen} refusals");
+}
+
+/// What only some versions carry: v0's `is_default`, v3's type and (when asked) documentation.
+fn check_versions_on_the_wire(addr: &str) {
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use kafka_protocol::messages::DescribeConfigsRequest;
+    use kafka_protocol::protocol::StrBytes;
+
+    let keys = ["num.partitions", "log.segment.bytes", "log.cleanup.policy"];
+    let request = |documentation: bool| {
+        DescribeConfigsRequest::default()
+            .with_include_documentation(documentation)
+            .with_resources(vec![DescribeConfigsResource::default()
+                .with_resource_type(4)
+                .with_resource_name(StrBytes::from_static_str("1"))
+                .with_configuration_keys(Some(
+                    keys.iter().map(|k| StrBytes::from_static_str(k)).collect(),
+                ))])
+    };
+    let mut client = WireClient::connect(addr).or_panic("connect");
+    let v0 = client
+        .request(0, &request(false))
+        .or_panic("DescribeConfigs v0");
+    let defaults: std::collections::BTreeMap<String, bool> = v0.results[0]
+        .configs
+        .iter()
+        .map(|c| (c.name.to_string(), c.is_default))
+        .collect();
+    let expected = [
+        ("log.cleanup.policy", true),
+        ("log.segment.bytes", false),
+        ("num.partitions", true),
+    ];
+    assert_eq!(
+        defaults,
+        expected
+            .map(|(k, d)| (k.to_string(), d))
+            .into_iter()
+            .collect()
+    );
+    for documentation in [false, true] {
+        let v3 = client
+            .request(3, &request(documentation))
+            .or_panic("DescribeConfigs v3");
+        for c in &v3.results[0].configs {
+            let kind = if c.name.as_str() == "log.cleanup.policy" {
+                7
+            } else {
+                3
+            };
+            assert_eq!(c.config_type, kind, "{}", c.name.as_str());
+            assert_eq!(
+                c.documentation.is_some(),
+                documentation,
+                "{}",
+                c.name.as_str()
+            );
+        }
+    }
 }
