@@ -59,12 +59,7 @@ pub fn log_config(base: &LogConfig, overrides: &Overrides) -> LogConfig {
     if let Some(v) = parse::<i64>(overrides, "flush.ms") {
         c.flush_interval_ms = (v > 0 && v != i64::MAX).then_some(v as u64);
     }
-    if let Some(v) = overrides.get("cleanup.policy") {
-        match CleanupPolicy::parse(v) {
-            Some(policy) => c.cleanup_policy = policy,
-            None => warn!(value = v.as_str(), "ignoring unparsable cleanup.policy"),
-        }
-    }
+    c.cleanup_policy = cleanup_policy(c.cleanup_policy, overrides);
     if let Some(v) = overrides.get("min.cleanable.dirty.ratio") {
         match Ratio::parse(v) {
             Some(ratio) => c.min_cleanable_dirty_ratio = ratio,
@@ -86,12 +81,32 @@ pub fn log_config(base: &LogConfig, overrides: &Overrides) -> LogConfig {
     c
 }
 
+/// The topic's `cleanup.policy`, else `base` (the broker's). The empty list, which Kafka
+/// accepts, means neither deleting nor compacting.
+fn cleanup_policy(base: CleanupPolicy, overrides: &Overrides) -> CleanupPolicy {
+    let Some(v) = overrides.get("cleanup.policy") else {
+        return base;
+    };
+    if v.trim().is_empty() {
+        return CleanupPolicy {
+            delete: false,
+            compact: false,
+        };
+    }
+    CleanupPolicy::parse(v).unwrap_or_else(|| {
+        warn!(value = v.as_str(), "ignoring unparsable cleanup.policy");
+        base
+    })
+}
+
 /// What the produce path checks for a topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProduceSettings {
     pub max_message_bytes: usize,
     pub min_insync_replicas: usize,
     pub log_append_time: bool,
+    /// `cleanup.policy` includes `compact`: every record needs a key.
+    pub compacted: bool,
 }
 
 pub fn produce_settings(config: &BrokerConfig, overrides: Option<&Overrides>) -> ProduceSettings {
@@ -108,6 +123,7 @@ pub fn produce_settings(config: &BrokerConfig, overrides: Option<&Overrides>) ->
             .unwrap_or(config.min_insync_replicas)
             .max(1) as usize,
         log_append_time: timestamp_type == TimestampType::LogAppendTime,
+        compacted: cleanup_policy(config.log_cleanup_policy, o).compact,
     }
 }
 
@@ -161,5 +177,23 @@ mod tests {
         assert_eq!(c.delete_retention_ms, 500);
         let bad = log_config(&base, &overrides(&[("cleanup.policy", "shred")]));
         assert_eq!(bad.cleanup_policy, CleanupPolicy::DELETE);
+        let neither = log_config(&base, &overrides(&[("cleanup.policy", " ")]));
+        assert!(!neither.cleanup_policy.delete && !neither.cleanup_policy.compact);
+    }
+
+    #[test]
+    fn produce_knows_a_compacted_topic_from_its_override_or_the_broker() {
+        let mut config = crate::config::tests_support::minimal();
+        let compacted = |c: &BrokerConfig, o: &[(&str, &str)]| {
+            produce_settings(c, Some(&overrides(o))).compacted
+        };
+        assert!(!compacted(&config, &[]));
+        assert!(!produce_settings(&config, None).compacted);
+        assert!(compacted(&config, &[("cleanup.policy", "compact")]));
+        assert!(compacted(&config, &[("cleanup.policy", "delete, compact")]));
+        config.log_cleanup_policy = CleanupPolicy::COMPACT;
+        assert!(compacted(&config, &[]));
+        assert!(!compacted(&config, &[("cleanup.policy", "delete")]));
+        assert!(!compacted(&config, &[("cleanup.policy", "")]));
     }
 }

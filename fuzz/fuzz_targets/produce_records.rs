@@ -4,7 +4,8 @@
 //! down-conversion to magic 0 and 1 that succeeds. The raw input is also down-converted as if
 //! it were stored log data (disk corruption must be an error, never a panic). Before
 //! validation the payload's outer checksums are recomputed, or the fuzzer would rarely get
-//! past them to the records.
+//! past them to the records. The key rule of compacted topics may only refuse more: what it
+//! accepts is accepted, identically, without it.
 #![no_main]
 
 use broker::records::convert::down_convert;
@@ -28,9 +29,14 @@ fuzz_target!(|data: &[u8]| {
     let mut repaired = payload.to_vec();
     repair_checksums(&mut repaired);
     let records = Bytes::from(repaired);
-    let Ok(valid) = validate_produce(&records, version, MAX_MESSAGE_BYTES) else {
+    let keyed = validate_produce(&records, version, MAX_MESSAGE_BYTES, true);
+    let Ok(valid) = validate_produce(&records, version, MAX_MESSAGE_BYTES, false) else {
+        assert!(keyed.is_err(), "accepted only when every record needs a key");
         return;
     };
+    if let Ok(keyed) = keyed {
+        assert_eq!(keyed, valid, "the key rule changed what was accepted");
+    }
     assert!(!valid.headers.is_empty(), "accepted without a batch");
     let mut pos = 0;
     let mut count = 0usize;

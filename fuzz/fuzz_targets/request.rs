@@ -35,7 +35,9 @@ fuzz_target!(|data: &[u8]| {
         for topic in produce.topic_data {
             for partition in topic.partition_data {
                 let records = partition.records.unwrap_or_default();
-                let _ = validate_produce(&records, version, 1 << 20);
+                for keys_required in [false, true] {
+                    let _ = validate_produce(&records, version, 1 << 20, keys_required);
+                }
             }
         }
     }

@@ -27,6 +27,18 @@ pub const ZK_SESSION_TIMEOUT_MS: &str = "6000";
 /// Lines of the broker's log shown in error messages.
 const TAIL_LINES: usize = 60;
 
+/// Settings a test gives a broker beyond the harness's own (id, ZooKeeper, listener, log dir
+/// and session timeout, passed as `--override`), through each of the broker's config layers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BrokerSetup<'a> {
+    /// `--override key=value` arguments.
+    pub overrides: &'a [(&'a str, &'a str)],
+    /// Environment variables (`KAFKA_LOG_RETENTION_MS`, ...).
+    pub env: &'a [(&'a str, &'a str)],
+    /// Keys of a YAML file given as `--config` (no file when empty).
+    pub file: &'a [(&'a str, &'a str)],
+}
+
 /// One broker process and the directories it owns.
 pub struct BrokerProcess {
     child: Option<Child>,
@@ -34,6 +46,9 @@ pub struct BrokerProcess {
     port: u16,
     zk_connect: String,
     extra: Vec<(String, String)>,
+    env: Vec<(String, String)>,
+    /// The `--config` file, inside `dir`.
+    config_file: Option<PathBuf>,
     bin: PathBuf,
     /// Holds `data/` (the broker's `log.dirs`) and `broker.log`; deleted on drop.
     dir: TempDir,
@@ -47,6 +62,23 @@ impl BrokerProcess {
         zk_connect: &str,
         broker_id: i32,
         extra: &[(&str, &str)],
+    ) -> io::Result<BrokerProcess> {
+        Self::start_with(
+            zk_connect,
+            broker_id,
+            &BrokerSetup {
+                overrides: extra,
+                ..BrokerSetup::default()
+            },
+        )
+    }
+
+    /// [`start`](Self::start) with settings from every config layer: `--override`, the
+    /// environment and a config file.
+    pub fn start_with(
+        zk_connect: &str,
+        broker_id: i32,
+        setup: &BrokerSetup<'_>,
     ) -> io::Result<BrokerProcess> {
         let bin = broker_bin();
         if !bin.is_file() {
@@ -62,15 +94,32 @@ impl BrokerProcess {
             .prefix(&format!("broker-{broker_id}-"))
             .tempdir()?;
         fs::create_dir(dir.path().join("data"))?;
+        let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let config_file = if setup.file.is_empty() {
+            None
+        } else {
+            let path = dir.path().join("broker.yaml");
+            let yaml: String = setup
+                .file
+                .iter()
+                .map(|(k, v)| format!("{k}: \"{v}\"\n"))
+                .collect();
+            fs::write(&path, yaml)?;
+            Some(path)
+        };
         let mut broker = BrokerProcess {
             child: None,
             id: broker_id,
             port: free_port()?,
             zk_connect: zk_connect.to_owned(),
-            extra: extra
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            extra: owned(setup.overrides),
+            env: owned(setup.env),
+            config_file,
             bin,
             dir,
         };
@@ -235,6 +284,9 @@ impl BrokerProcess {
             .append(true)
             .open(self.log_file())?;
         let mut command = Command::new(&self.bin);
+        if let Some(file) = &self.config_file {
+            command.arg("--config").arg(file);
+        }
         command
             .arg("--override")
             .arg(format!("broker.id={}", self.id))
@@ -258,6 +310,7 @@ impl BrokerProcess {
                 command.env_remove(name);
             }
         }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
         command
             .env(
                 "RUST_LOG",

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::broker::BrokerProcess;
+use crate::broker::{BrokerProcess, BrokerSetup};
 use crate::zookeeper::{zk_cli, ZooKeeper};
 
 /// How long a fresh broker may take to register and see a controller.
@@ -31,6 +31,17 @@ impl Cluster {
 
     /// [`start`](Self::start) with extra broker settings (`--override key=value`).
     pub fn start_with(name: &str, extra: &[(&str, &str)]) -> io::Result<Cluster> {
+        Self::start_setup(
+            name,
+            &BrokerSetup {
+                overrides: extra,
+                ..BrokerSetup::default()
+            },
+        )
+    }
+
+    /// [`start`](Self::start) with broker settings from every config layer.
+    pub fn start_setup(name: &str, setup: &BrokerSetup<'_>) -> io::Result<Cluster> {
         let zk = ZooKeeper::start()?;
         let chroot = format!("/t-{name}");
         // Kafka creates a missing chroot itself, but we do not want every test to depend on that.
@@ -44,7 +55,7 @@ impl Cluster {
             )));
         }
         let zk_connect = format!("{}{chroot}", zk.connect_string());
-        let mut broker = BrokerProcess::start(&zk_connect, 1, extra)?;
+        let mut broker = BrokerProcess::start_with(&zk_connect, 1, setup)?;
         broker.wait_registered(REGISTER_DEADLINE)?;
         Ok(Cluster { broker, zk, chroot })
     }

@@ -37,7 +37,7 @@ pub mod tmpfs;
 pub mod traffic;
 pub mod wire;
 
-pub use broker::BrokerProcess;
+pub use broker::{BrokerProcess, BrokerSetup};
 pub use cluster::Cluster;
 
 use std::path::PathBuf;

@@ -1,6 +1,8 @@
 //! AlterConfigs (API 33): replaces a topic's config overrides (`/config/topics/<t>` plus a
-//! `/config/changes` notification), as Kafka's ZooKeeper-mode `ZkAdminManager.alterConfigs`.
-//! Any broker may serve it. Broker configs are static here: INVALID_REQUEST.
+//! `/config/changes` notification), as Kafka's ZooKeeper-mode `ZkAdminManager.alterConfigs`:
+//! the new set is validated whole, against the broker's values for the keys it leaves out,
+//! and refused with INVALID_CONFIG as Kafka words it. Any broker may serve it. Broker configs
+//! are static here: INVALID_REQUEST.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +12,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use tracing::{info, instrument};
 
-use crate::api::config_defs::validate_topic_config;
+use crate::api::config_defs::validate_topic_configs;
 use crate::api::describe_configs::RESOURCE_TOPIC;
 use crate::api::errors::zk_error_code;
 use crate::context::RequestContext;
@@ -67,17 +69,17 @@ async fn replace(
     configs: &[(String, Option<String>)],
     validate_only: bool,
 ) -> AlterResult {
-    let mut new = BTreeMap::new();
-    for (name, value) in configs {
-        let Some(value) = value else { continue };
-        validate_topic_config(name, value).map_err(|m| (ResponseError::InvalidConfig, m))?;
-        new.insert(name.clone(), value.clone());
-    }
-    write(ctx, topic, &new, validate_only).await
+    // A null value removes the key, as every key left out does.
+    let new: BTreeMap<String, String> = configs
+        .iter()
+        .filter_map(|(name, value)| Some((name.clone(), value.clone()?)))
+        .collect();
+    apply(ctx, topic, &new, validate_only).await
 }
 
-/// Writes the full override set (or only checks the topic exists when `validate_only`).
-pub async fn write(
+/// Replaces the topic's whole override set with `configs` once the topic exists and the set
+/// passes Kafka's checks; with `validate_only`, only checks.
+pub async fn apply(
     ctx: RequestContext<'_>,
     topic: &str,
     configs: &BTreeMap<String, String>,
@@ -91,9 +93,11 @@ pub async fn write(
     {
         return Err((
             ResponseError::UnknownTopicOrPartition,
-            format!("Topic {topic} does not exist"),
+            format!("The topic '{topic}' does not exist."),
         ));
     }
+    validate_topic_configs(&ctx.broker.config, configs)
+        .map_err(|e| (ResponseError::InvalidConfig, e.alter_message(topic)))?;
     if validate_only {
         return Ok(());
     }

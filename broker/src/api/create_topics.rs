@@ -1,20 +1,25 @@
 //! CreateTopics (API 19, v0-7): served by the active controller only (others answer
-//! NOT_CONTROLLER, as Kafka's ZooKeeper mode does); writes `/config/topics/<t>` and
+//! NOT_CONTROLLER, as Kafka's ZooKeeper mode does); validates the topic configs as Kafka's
+//! `LogConfig.validate` does (INVALID_CONFIG), writes `/config/topics/<t>` and
 //! `/brokers/topics/<t>` (the controller's watch does the rest), then waits, bounded by the
-//! request's timeout, until every partition has a leader in the metadata cache.
+//! request's timeout, until every partition has a leader in the metadata cache. From v5 the
+//! answer lists the new topic's configs with their sources, as DescribeConfigs would.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use coordinator::admin::NewTopic;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
-use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use tracing::{info, instrument};
 
-use crate::api::config_defs::validate_topic_config;
+use crate::api::config_defs::{validate_topic_configs, TopicConfigError};
+use crate::api::config_sources;
 use crate::api::errors::zk_error_code;
 use crate::context::RequestContext;
 use crate::metadata_cache::MetadataCache;
@@ -43,7 +48,11 @@ pub async fn handle(
         };
         let mut r = CreatableTopicResult::default().with_name(topic.name.clone());
         match outcome {
-            Ok((partitions, rf)) => {
+            Ok(Created {
+                partitions,
+                replication_factor: rf,
+                configs,
+            }) => {
                 if !req.validate_only {
                     created.push(name);
                 }
@@ -53,7 +62,8 @@ pub async fn handle(
                 if version >= 5 {
                     r = r
                         .with_num_partitions(partitions)
-                        .with_replication_factor(rf);
+                        .with_replication_factor(rf)
+                        .with_configs(Some(configs));
                 }
             }
             Err((code, message)) => {
@@ -85,21 +95,34 @@ pub async fn handle(
             }
         }
     }
-    if version >= 5 {
-        for r in results.iter_mut().filter(|r| r.error_code == 0) {
-            r.configs = Some(Vec::new());
-        }
-    }
     CreateTopicsResponse::default().with_topics(results)
 }
 
-/// Validates and creates one topic; returns (partitions, replication factor).
+/// What a created (or validated) topic got.
+struct Created {
+    partitions: i32,
+    replication_factor: i16,
+    /// Its configs as DescribeConfigs reports them (CreateTopics v5+).
+    configs: Vec<CreatableTopicConfigs>,
+}
+
+/// Validates and creates one topic.
 async fn create(
     ctx: RequestContext<'_>,
     topic: &CreatableTopic,
     validate_only: bool,
-) -> Result<(i32, i16), (ResponseError, String)> {
+) -> Result<Created, (ResponseError, String)> {
     let invalid = |m: &str| Err((ResponseError::InvalidRequest, m.to_string()));
+    let nulls: Vec<String> = topic
+        .configs
+        .iter()
+        .filter(|c| c.value.is_none())
+        .map(|c| c.name.to_string())
+        .collect();
+    if !nulls.is_empty() {
+        let e = TopicConfigError::NullValues(nulls);
+        return Err((ResponseError::InvalidConfig, e.to_string()));
+    }
     let cfg = &ctx.broker.config;
     let assignment: Option<BTreeMap<i32, Vec<i32>>> = if topic.assignments.is_empty() {
         None
@@ -130,12 +153,14 @@ async fn create(
     } else {
         topic.replication_factor
     };
-    let mut configs = BTreeMap::new();
-    for c in &topic.configs {
-        let value = c.value.as_ref().map(|v| v.to_string()).unwrap_or_default();
-        validate_topic_config(&c.name, &value).map_err(|m| (ResponseError::InvalidConfig, m))?;
-        configs.insert(c.name.to_string(), value);
-    }
+    let configs: BTreeMap<String, String> = topic
+        .configs
+        .iter()
+        .filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string())))
+        .collect();
+    validate_topic_configs(cfg, &configs)
+        .map_err(|e| (ResponseError::InvalidConfig, e.to_string()))?;
+    let reported = reported_configs(cfg, &configs);
     let new = NewTopic {
         name: topic.name.0.to_string(),
         partitions,
@@ -155,7 +180,29 @@ async fn create(
     if !validate_only {
         info!(topic = new.name, partitions = count, rf, "created topic");
     }
-    Ok((count, rf))
+    Ok(Created {
+        partitions: count,
+        replication_factor: rf,
+        configs: reported,
+    })
+}
+
+/// The new topic's configs as CreateTopics v5+ lists them.
+fn reported_configs(
+    config: &crate::config::BrokerConfig,
+    overrides: &BTreeMap<String, String>,
+) -> Vec<CreatableTopicConfigs> {
+    config_sources::topic_entries(config, overrides)
+        .into_iter()
+        .map(|e| {
+            CreatableTopicConfigs::default()
+                .with_name(StrBytes::from_static_str(e.name))
+                .with_value(e.value.map(StrBytes::from_string))
+                .with_read_only(e.read_only)
+                .with_config_source(e.source as i8)
+                .with_is_sensitive(false)
+        })
+        .collect()
 }
 
 /// Every partition of `topic` in the cache has a leader.

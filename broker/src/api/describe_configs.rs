@@ -1,6 +1,8 @@
-//! DescribeConfigs (API 32): topic configs (overrides from `/config/topics/<t>` over Kafka's
-//! defaults) and this broker's static configs. Fields are set only in the versions that have
-//! them (kafka-protocol refuses to encode others).
+//! DescribeConfigs (API 32): a topic's configs (its overrides from `/config/topics/<t>` over
+//! the broker's values) and this broker's own, each with the source, synonyms, type and
+//! documentation Kafka reports (see `config_sources`). Fields are set only in the versions
+//! that have them (kafka-protocol refuses to encode others): `is_default` in v0,
+//! `config_source` and `synonyms` from v1, `config_type` and `documentation` from v3.
 
 use std::collections::BTreeMap;
 
@@ -12,39 +14,48 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use tracing::warn;
 
-use crate::api::config_defs::{self, ConfigEntry, SOURCE_DEFAULT};
+use crate::api::config_sources::{self, ConfigEntry, ConfigSource};
 use crate::context::RequestContext;
 
 /// ConfigResource types.
 pub const RESOURCE_TOPIC: i8 = 2;
 pub const RESOURCE_BROKER: i8 = 4;
 
+/// What a request asks to see of each entry.
+#[derive(Debug, Clone, Copy)]
+struct Detail {
+    version: i16,
+    synonyms: bool,
+    documentation: bool,
+}
+
 pub async fn handle(
     ctx: RequestContext<'_>,
     req: DescribeConfigsRequest,
     version: i16,
 ) -> DescribeConfigsResponse {
+    let detail = Detail {
+        version,
+        synonyms: req.include_synonyms,
+        documentation: req.include_documentation,
+    };
     let mut results = Vec::new();
     for resource in &req.resources {
         let name = resource.resource_name.to_string();
         let entries = match resource.resource_type {
             RESOURCE_TOPIC => topic(ctx, &name).await,
-            RESOURCE_BROKER => {
-                if name.is_empty() || name == ctx.broker.broker_id.to_string() {
-                    Ok(config_defs::broker_entries(&ctx.broker.config))
-                } else {
-                    Err((ResponseError::InvalidRequest, format!("Unexpected broker id, expected {} or empty string, but received {name}", ctx.broker.broker_id)))
-                }
-            }
+            RESOURCE_BROKER => broker(ctx, &name),
             other => Err((
                 ResponseError::InvalidRequest,
-                format!("Unsupported resource type {other}"),
+                format!("Unsupported resource type: {other}"),
             )),
         };
-        let wanted = resource
+        // Kafka: no key list, or an empty one, means every key.
+        let wanted: Option<Vec<String>> = resource
             .configuration_keys
             .as_ref()
-            .map(|keys| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>());
+            .filter(|keys| !keys.is_empty())
+            .map(|keys| keys.iter().map(|k| k.to_string()).collect());
         let mut result = DescribeConfigsResult::default()
             .with_resource_type(resource.resource_type)
             .with_resource_name(resource.resource_name.clone());
@@ -52,11 +63,12 @@ pub async fn handle(
             Ok(entries) => {
                 let configs = entries
                     .into_iter()
-                    .filter(|e| match &wanted {
-                        Some(w) => w.contains(&e.name),
-                        None => true,
+                    .filter(|e| {
+                        wanted
+                            .as_ref()
+                            .is_none_or(|w| w.iter().any(|k| k == e.name))
                     })
-                    .map(|e| encode(e, version, req.include_synonyms))
+                    .map(|e| encode(e, detail))
                     .collect();
                 result = result.with_configs(configs).with_error_message(None);
             }
@@ -71,10 +83,29 @@ pub async fn handle(
     DescribeConfigsResponse::default().with_results(results)
 }
 
-async fn topic(
-    ctx: RequestContext<'_>,
-    name: &str,
-) -> Result<Vec<ConfigEntry>, (ResponseError, String)> {
+type Described = Result<Vec<ConfigEntry>, (ResponseError, String)>;
+
+/// This broker's configs. The empty name stands for the cluster-wide dynamic defaults, of
+/// which there are none here (Kafka answers those alone for it).
+fn broker(ctx: RequestContext<'_>, name: &str) -> Described {
+    if name.is_empty() {
+        return Ok(Vec::new());
+    }
+    let id = ctx.broker.broker_id;
+    match name.parse::<i32>() {
+        Ok(n) if n == id => Ok(config_sources::broker_entries(&ctx.broker.config)),
+        Ok(_) => Err((
+            ResponseError::InvalidRequest,
+            format!("Unexpected broker id, expected {id} or empty string, but received {name}"),
+        )),
+        Err(_) => Err((
+            ResponseError::InvalidRequest,
+            format!("Broker id must be an integer, but it is: {name}"),
+        )),
+    }
+}
+
+async fn topic(ctx: RequestContext<'_>, name: &str) -> Described {
     let zk = ctx.broker.zk();
     match coordinator::admin::topic_exists(&zk, name).await {
         Ok(true) => {}
@@ -92,29 +123,42 @@ async fn topic(
             warn!(topic = name, error = %e, "reading topic config");
             (ResponseError::UnknownServerError, e.to_string())
         })?;
-    Ok(config_defs::topic_entries(&ctx.broker.config, &overrides))
+    Ok(config_sources::topic_entries(
+        &ctx.broker.config,
+        &overrides,
+    ))
 }
 
-fn encode(e: ConfigEntry, version: i16, include_synonyms: bool) -> DescribeConfigsResourceResult {
+fn encode(e: ConfigEntry, detail: Detail) -> DescribeConfigsResourceResult {
     let mut r = DescribeConfigsResourceResult::default()
-        .with_name(StrBytes::from_string(e.name.clone()))
-        .with_value(Some(StrBytes::from_string(e.value.clone())))
-        .with_read_only(e.read_only);
-    if version == 0 {
-        r = r.with_is_default(e.source == SOURCE_DEFAULT);
+        .with_name(StrBytes::from_static_str(e.name))
+        .with_value(e.value.map(StrBytes::from_string))
+        .with_read_only(e.read_only)
+        .with_is_sensitive(false);
+    if detail.version == 0 {
+        r = r.with_is_default(e.source == ConfigSource::Default);
     } else {
-        r = r.with_config_source(e.source);
-        if include_synonyms {
-            r = r.with_synonyms(vec![DescribeConfigsSynonym::default()
-                .with_name(StrBytes::from_string(e.name))
-                .with_value(Some(StrBytes::from_string(e.value)))
-                .with_source(e.source)]);
+        r = r.with_config_source(e.source as i8);
+        if detail.synonyms {
+            r = r.with_synonyms(
+                e.synonyms
+                    .into_iter()
+                    .map(|s| {
+                        DescribeConfigsSynonym::default()
+                            .with_name(StrBytes::from_static_str(s.name))
+                            .with_value(s.value.map(StrBytes::from_string))
+                            .with_source(s.source as i8)
+                    })
+                    .collect(),
+            );
         }
     }
-    if version >= 3 {
-        r = r
-            .with_config_type(e.config_type as i8)
-            .with_documentation(None);
+    if detail.version >= 3 {
+        r = r.with_config_type(e.kind as i8).with_documentation(
+            detail
+                .documentation
+                .then(|| StrBytes::from_static_str(e.doc)),
+        );
     }
     r
 }

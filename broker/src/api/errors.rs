@@ -10,7 +10,9 @@ use crate::replica::PartitionError;
 pub fn record_error_code(e: &RecordError) -> i16 {
     match e {
         RecordError::Corrupt(_) => ResponseError::CorruptMessage.code(),
-        RecordError::Invalid(_) => ResponseError::InvalidRecord.code(),
+        RecordError::Invalid(_) | RecordError::KeysRequired(_) => {
+            ResponseError::InvalidRecord.code()
+        }
         RecordError::TooLarge { .. } => ResponseError::MessageTooLarge.code(),
         RecordError::UnsupportedCompression(_) => ResponseError::UnsupportedCompressionType.code(),
     }

@@ -1,13 +1,17 @@
 //! IncrementalAlterConfigs (API 44): SET / DELETE / APPEND / SUBTRACT on a topic's config
-//! overrides, then written as AlterConfigs does. Any broker may serve it.
+//! overrides, then validated and written as AlterConfigs does. APPEND and SUBTRACT work on list
+//! keys only (`cleanup.policy`, the throttled-replica lists) and start from the topic's
+//! override, else from Kafka's default of the key (not the broker's), as Kafka's
+//! `prepareIncrementalConfigs` does. Any broker may serve it.
 
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 use kafka_protocol::ResponseError;
+use std::collections::BTreeMap;
 use tracing::instrument;
 
 use crate::api::alter_configs::{self, AlterResult};
-use crate::api::config_defs::validate_topic_config;
+use crate::api::config_defs::{topic_key_def, TopicConfigError};
 use crate::api::describe_configs::RESOURCE_TOPIC;
 use crate::api::errors::zk_error_code;
 use crate::context::RequestContext;
@@ -75,45 +79,212 @@ async fn alter(
     let mut configs = coordinator::admin::topic_config(&zk, topic)
         .await
         .map_err(|e| (zk_error_code(&e), e.to_string()))?;
+    apply_ops(&mut configs, ops).map_err(|e| match e {
+        OpError::Config(e) => (ResponseError::InvalidConfig, e.alter_message(topic)),
+        OpError::UnknownOperation(op) => (
+            ResponseError::InvalidRequest,
+            format!("unknown config operation {op}"),
+        ),
+    })?;
+    alter_configs::apply(ctx, topic, &configs, validate_only).await
+}
+
+/// Why the operations could not be applied.
+#[derive(Debug, PartialEq, Eq)]
+enum OpError {
+    Config(TopicConfigError),
+    UnknownOperation(i8),
+}
+
+/// Applies the operations, in order, to a topic's overrides. Values are checked afterwards,
+/// on the whole result.
+fn apply_ops(
+    configs: &mut BTreeMap<String, String>,
+    ops: &[(String, i8, Option<String>)],
+) -> Result<(), OpError> {
     for (name, op, value) in ops {
-        let value = value.clone().unwrap_or_default();
+        let value = value.as_deref().unwrap_or_default();
         match *op {
             OP_SET => {
-                validate_topic_config(name, &value)
-                    .map_err(|m| (ResponseError::InvalidConfig, m))?;
-                configs.insert(name.clone(), value);
+                configs.insert(name.clone(), value.to_string());
             }
             OP_DELETE => {
                 configs.remove(name);
             }
             OP_APPEND | OP_SUBTRACT => {
-                validate_topic_config(name, &value)
-                    .map_err(|m| (ResponseError::InvalidConfig, m))?;
-                let mut list: Vec<String> = configs
-                    .get(name)
-                    .map(|v| {
-                        v.split(',')
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                for item in value.split(',').filter(|s| !s.is_empty()) {
-                    if *op == OP_APPEND && !list.iter().any(|l| l == item) {
-                        list.push(item.to_string());
-                    } else if *op == OP_SUBTRACT {
-                        list.retain(|l| l != item);
-                    }
-                }
-                configs.insert(name.clone(), list.join(","));
+                let append = *op == OP_APPEND;
+                let key = list_key(name, if append { "append" } else { "subtract" })?;
+                let old = configs.get(name).map_or(key.default, String::as_str);
+                let new = if append {
+                    appended(old, value)
+                } else {
+                    subtracted(old, value)
+                };
+                configs.insert(name.clone(), new);
             }
-            other => {
-                return Err((
-                    ResponseError::InvalidRequest,
-                    format!("unknown config operation {other}"),
-                ))
-            }
+            other => return Err(OpError::UnknownOperation(other)),
         }
     }
-    alter_configs::write(ctx, topic, &configs, validate_only).await
+    Ok(())
+}
+
+/// The definition of `name`, which APPEND and SUBTRACT need to be a list.
+fn list_key(
+    name: &str,
+    op: &'static str,
+) -> Result<&'static crate::api::config_defs::TopicKey, OpError> {
+    let key = topic_key_def(name)
+        .ok_or_else(|| OpError::Config(TopicConfigError::UnknownName(name.to_string())))?;
+    if key.kind != crate::config::ValueType::List {
+        return Err(OpError::Config(TopicConfigError::NotAList {
+            op,
+            name: name.to_string(),
+        }));
+    }
+    Ok(key)
+}
+
+/// `old` with the items of `value` it lacks added at the end.
+fn appended(old: &str, value: &str) -> String {
+    let mut items: Vec<&str> = if old.is_empty() {
+        Vec::new()
+    } else {
+        split_commas(old)
+    };
+    let new: Vec<&str> = split_commas(value)
+        .into_iter()
+        .filter(|v| !items.contains(v))
+        .collect();
+    items.extend(new);
+    items.join(",")
+}
+
+/// `old` with one occurrence of each item of `value` removed.
+fn subtracted(old: &str, value: &str) -> String {
+    let mut items = split_commas(old);
+    for v in split_commas(value) {
+        if let Some(at) = items.iter().position(|i| *i == v) {
+            items.remove(at);
+        }
+    }
+    items.join(",")
+}
+
+/// Splits at commas as Java's `String.split(",")` does: items are not trimmed, trailing
+/// empty items are dropped, and a string without commas is its only item.
+fn split_commas(s: &str) -> Vec<&str> {
+    if !s.contains(',') {
+        return vec![s];
+    }
+    let mut items: Vec<&str> = s.split(',').collect();
+    while items.last() == Some(&"") {
+        items.pop();
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(
+        start: &[(&str, &str)],
+        ops: &[(&str, i8, Option<&str>)],
+    ) -> Result<BTreeMap<String, String>, OpError> {
+        let mut configs: BTreeMap<String, String> = start
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let ops: Vec<(String, i8, Option<String>)> = ops
+            .iter()
+            .map(|(k, op, v)| (k.to_string(), *op, v.map(str::to_string)))
+            .collect();
+        apply_ops(&mut configs, &ops).map(|()| configs)
+    }
+
+    fn policy(configs: &BTreeMap<String, String>) -> &str {
+        configs
+            .get("cleanup.policy")
+            .map_or("(unset)", String::as_str)
+    }
+
+    #[test]
+    fn append_and_subtract_start_from_the_override_or_kafkas_default() {
+        // No override: Kafka's default, delete, is the starting list.
+        let c = run(&[], &[("cleanup.policy", OP_APPEND, Some("compact"))]).expect("append");
+        assert_eq!(policy(&c), "delete,compact");
+        let c = run(
+            &[("cleanup.policy", "compact")],
+            &[("cleanup.policy", OP_APPEND, Some("compact,delete"))],
+        )
+        .expect("append");
+        assert_eq!(policy(&c), "compact,delete");
+        let c = run(
+            &[("cleanup.policy", "compact,delete")],
+            &[("cleanup.policy", OP_SUBTRACT, Some("delete"))],
+        )
+        .expect("subtract");
+        assert_eq!(policy(&c), "compact");
+        // Down to the empty list, which Kafka accepts (neither deleted nor compacted).
+        let c = run(&[], &[("cleanup.policy", OP_SUBTRACT, Some("delete"))]).expect("subtract");
+        assert_eq!(policy(&c), "");
+        let c = run(
+            &[("cleanup.policy", "")],
+            &[("cleanup.policy", OP_APPEND, Some("compact"))],
+        )
+        .expect("append");
+        assert_eq!(policy(&c), "compact");
+    }
+
+    #[test]
+    fn operations_apply_in_order() {
+        let c = run(
+            &[("retention.ms", "5"), ("cleanup.policy", "delete")],
+            &[
+                ("retention.ms", OP_DELETE, None),
+                ("cleanup.policy", OP_SET, Some("compact")),
+                ("cleanup.policy", OP_APPEND, Some("delete")),
+                ("segment.bytes", OP_SET, Some("1024")),
+            ],
+        )
+        .expect("ops");
+        assert_eq!(c.get("retention.ms"), None);
+        assert_eq!(policy(&c), "compact,delete");
+        assert_eq!(c.get("segment.bytes").map(String::as_str), Some("1024"));
+    }
+
+    #[test]
+    fn append_needs_a_known_list_key() {
+        let e = run(&[], &[("retention.ms", OP_APPEND, Some("5"))]).expect_err("not a list");
+        assert_eq!(
+            e,
+            OpError::Config(TopicConfigError::NotAList {
+                op: "append",
+                name: "retention.ms".into()
+            })
+        );
+        assert_eq!(
+            e_message(&e),
+            "Config value append is not allowed for config key: retention.ms"
+        );
+        let e = run(&[], &[("no.such.key", OP_SUBTRACT, Some("x"))]).expect_err("unknown");
+        assert_eq!(e_message(&e), "Unknown topic config name: no.such.key");
+        let e = run(&[], &[("retention.ms", 9, Some("5"))]).expect_err("op");
+        assert_eq!(e, OpError::UnknownOperation(9));
+    }
+
+    fn e_message(e: &OpError) -> String {
+        match e {
+            OpError::Config(c) => c.alter_message("t"),
+            OpError::UnknownOperation(op) => op.to_string(),
+        }
+    }
+
+    #[test]
+    fn commas_split_as_java_splits_them() {
+        assert_eq!(split_commas(""), vec![""]);
+        assert_eq!(split_commas("a,b,,"), vec!["a", "b"]);
+        assert_eq!(split_commas(",a"), vec!["", "a"]);
+        assert_eq!(split_commas("a, b"), vec!["a", " b"]);
+    }
 }

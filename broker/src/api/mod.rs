@@ -8,6 +8,7 @@
 
 pub mod alter_configs;
 pub mod config_defs;
+pub mod config_sources;
 pub mod controlled_shutdown;
 pub mod create_partitions;
 pub mod create_topics;

@@ -1,12 +1,19 @@
 //! Produce (API 0): validate each partition's records, append them as leader, and answer
 //! per partition. acks=0 gets no response; acks=-1 waits (bounded by the request timeout)
 //! until the high watermark covers the appended records.
+//!
+//! On a compacted topic (`cleanup.policy` includes `compact`) the leader refuses records
+//! without a key, as Kafka's `LogValidator.validateKey`: INVALID_RECORD, and from v8 one record
+//! error per keyless record of the batch plus Kafka's summary message. Only batches of
+//! compacted topics are checked for keys.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -16,6 +23,7 @@ use crate::api::errors::{partition_error_code, record_error_code};
 use crate::api::metadata::auto_create_topic;
 use crate::context::RequestContext;
 use crate::records::validate::validate_produce;
+use crate::records::RecordError;
 use crate::replica::partition::Appended;
 use crate::replica::Partition;
 use crate::topic_config;
@@ -114,7 +122,7 @@ async fn produce_topic(
     for data in topic.partition_data {
         let index = data.index;
         let result = match global_error {
-            Some(e) => Err(e.code()),
+            Some(e) => Err(Refused::code(e.code())),
             None => produce_partition(ctx, &name, &settings, data, version, acks).await,
         };
         let resp = match result {
@@ -134,10 +142,7 @@ async fn produce_topic(
                     .with_log_append_time_ms(appended.log_append_time)
                     .with_log_start_offset(appended.log_start_offset)
             }
-            Err(code) => PartitionProduceResponse::default()
-                .with_index(index)
-                .with_error_code(code)
-                .with_base_offset(-1),
+            Err(refused) => refused.response(index, version),
         };
         partitions.push(resp);
     }
@@ -156,28 +161,115 @@ async fn produce_partition(
     data: PartitionProduceData,
     version: i16,
     acks: i16,
-) -> Result<(Appended, Arc<Partition>), i16> {
+) -> Result<(Appended, Arc<Partition>), Refused> {
     let broker = ctx.broker;
     let Some(partition) = broker.replicas.get(topic, data.index) else {
-        return Err(missing_partition(ctx, topic).await);
+        return Err(Refused::code(missing_partition(ctx, topic).await));
     };
     let records = data.records.unwrap_or_default();
-    let validated =
-        validate_produce(&records, version, settings.max_message_bytes).map_err(|e| {
+    // Keys are the leader's check (a follower answers NOT_LEADER_OR_FOLLOWER on append).
+    let keys_required = settings.compacted && partition.is_leader();
+    let validated = validate_produce(&records, version, settings.max_message_bytes, keys_required)
+        .map_err(|e| {
             debug!(topic, partition = data.index, error = %e, "rejected produce");
-            record_error_code(&e)
+            match e {
+                RecordError::KeysRequired(indexes) => Refused::keyless(
+                    &format!("{topic}-{}", data.index),
+                    &indexes,
+                    partition.log_start_offset(),
+                ),
+                other => Refused::code(record_error_code(&other)),
+            }
         })?;
     let append_time = settings.log_append_time.then(now_ms);
     let appended = partition
         .append_as_leader(validated, acks, settings.min_insync_replicas, append_time)
         .map_err(|e| {
             debug!(topic, partition = data.index, error = %e, "append failed");
-            partition_error_code(&e)
+            Refused::code(partition_error_code(&e))
         })?;
     if let Some(followers) = partition.followers_yet_to_fetch(now_ms) {
         broker.follower_polls.poke(&followers);
     }
     Ok((appended, partition))
+}
+
+/// Why a partition's records were not appended, as its answer says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Refused {
+    code: i16,
+    /// (batch index, message) per refused record (Produce v8+).
+    record_errors: Vec<(i32, String)>,
+    /// The summary Kafka sends along with record errors (Produce v8+).
+    message: Option<String>,
+    /// -1 unless known.
+    log_start_offset: i64,
+}
+
+impl Refused {
+    fn code(code: i16) -> Refused {
+        Refused {
+            code,
+            record_errors: Vec::new(),
+            message: None,
+            log_start_offset: -1,
+        }
+    }
+
+    /// Records `indexes` of a batch for compacted `topic_partition` ("t-0") had no key: one
+    /// record error each, and the summary naming at most three, worded as Kafka words them.
+    fn keyless(topic_partition: &str, indexes: &[i32], log_start_offset: i64) -> Refused {
+        let record_errors: Vec<(i32, String)> = indexes
+            .iter()
+            .map(|&i| {
+                let message = format!(
+                    "Compacted topic cannot accept message without key in topic partition \
+                     {topic_partition}"
+                );
+                (i, message)
+            })
+            .collect();
+        let shown: Vec<String> = record_errors
+            .iter()
+            .take(3)
+            .map(|(i, m)| format!("RecordError(batchIndex={i}, message='{m}')"))
+            .collect();
+        let message = format!(
+            "One or more records have been rejected due to {} record errors in total, and only \
+             showing the first three errors at most: [{}]",
+            record_errors.len(),
+            shown.join(", ")
+        );
+        Refused {
+            code: ResponseError::InvalidRecord.code(),
+            record_errors,
+            message: Some(message),
+            log_start_offset,
+        }
+    }
+
+    fn response(self, index: i32, version: i16) -> PartitionProduceResponse {
+        let mut r = PartitionProduceResponse::default()
+            .with_index(index)
+            .with_error_code(self.code)
+            .with_base_offset(-1)
+            .with_log_start_offset(self.log_start_offset);
+        if version >= 8 {
+            r = r
+                .with_record_errors(
+                    self.record_errors
+                        .into_iter()
+                        .map(|(i, m)| {
+                            BatchIndexAndErrorMessage::default()
+                                .with_batch_index(i)
+                                .with_batch_index_error_message(Some(StrBytes::from_string(m)))
+                        })
+                        .collect(),
+                )
+                .with_error_message(self.message.map(StrBytes::from_string));
+        }
+        r
+    }
 }
 
 /// The topic's limits: broker defaults with its `/config/topics` overrides.
@@ -253,5 +345,41 @@ async fn await_replication(
                 p.error_code = code.code();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyless_records_get_kafkas_record_errors_and_summary() {
+        let r = Refused::keyless("t-0", &[0, 2, 3, 5], 7).response(0, 8);
+        assert_eq!(r.error_code, 87);
+        assert_eq!(r.base_offset, -1);
+        assert_eq!(r.log_start_offset, 7);
+        let indexes: Vec<i32> = r.record_errors.iter().map(|e| e.batch_index).collect();
+        assert_eq!(indexes, [0, 2, 3, 5]);
+        let one = "Compacted topic cannot accept message without key in topic partition t-0";
+        assert_eq!(
+            r.record_errors[1].batch_index_error_message.as_deref(),
+            Some(one)
+        );
+        assert_eq!(
+            r.error_message.as_deref(),
+            Some(
+                format!(
+                    "One or more records have been rejected due to 4 record errors in total, \
+                     and only showing the first three errors at most: [RecordError(batchIndex=0, \
+                     message='{one}'), RecordError(batchIndex=2, message='{one}'), \
+                     RecordError(batchIndex=3, message='{one}')]"
+                )
+                .as_str()
+            )
+        );
+        // Before v8 the answer has no room for them.
+        let old = Refused::keyless("t-0", &[0], -1).response(0, 7);
+        assert_eq!(old.error_code, 87);
+        assert!(old.record_errors.is_empty() && old.error_message.is_none());
     }
 }

@@ -5,6 +5,21 @@
 //! documented default *is* the default; a test checks that `config/broker.yaml` lists every
 //! key, so the example cannot drift from the code either.
 
+/// Kafka's type of a config value (`ConfigDef.Type`), with the ids DescribeConfigs v3+ reports
+/// as `config_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValueType {
+    Boolean = 1,
+    String = 2,
+    Int = 3,
+    Short = 4,
+    Long = 5,
+    Double = 6,
+    List = 7,
+}
+
+use ValueType as T;
+
 /// One configuration key the broker acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyDoc {
@@ -13,85 +28,94 @@ pub struct KeyDoc {
     /// The default as it would be written in the file; `None` when there is no literal
     /// default (the key is required, optional, or derived from another key: see `doc`).
     pub default: Option<&'static str>,
+    /// The key's type in Kafka's `KafkaConfig`.
+    pub kind: ValueType,
     /// What the key means, including how a derived default is computed.
     pub doc: &'static str,
 }
 
-const fn key(key: &'static str, default: &'static str, doc: &'static str) -> KeyDoc {
+const fn key(
+    key: &'static str,
+    default: &'static str,
+    kind: ValueType,
+    doc: &'static str,
+) -> KeyDoc {
     KeyDoc {
         key,
         default: Some(default),
+        kind,
         doc,
     }
 }
 
-const fn derived(key: &'static str, doc: &'static str) -> KeyDoc {
+const fn derived(key: &'static str, kind: ValueType, doc: &'static str) -> KeyDoc {
     KeyDoc {
         key,
         default: None,
+        kind,
         doc,
     }
 }
 
 /// Every key the broker acts on (Kafka 3.7 names and defaults).
 pub const KEYS: &[KeyDoc] = &[
-    key("broker.id", "-1", "This broker's id (>= -1). -1: take it from meta.properties in the log dirs, or generate one."),
-    derived("broker.rack", "Rack of this broker, used for rack-aware replica placement. Unset: no rack."),
-    derived("zookeeper.connect", "REQUIRED. ZooKeeper ensemble as host:port[,host:port...][/chroot]; the chroot starts with '/' and has no trailing '/'."),
-    key("zookeeper.session.timeout.ms", "18000", "ZooKeeper session timeout; the broker's registration disappears this long after it stops heartbeating."),
-    derived("zookeeper.connection.timeout.ms", "How long to wait to connect to ZooKeeper. Unset: zookeeper.session.timeout.ms."),
-    key("listeners", "PLAINTEXT://:9092", "Comma list of NAME://host:port to bind. Empty host or 0.0.0.0: all interfaces. Names are upper-cased and must be unique, as must ports (0 = ephemeral)."),
-    derived("advertised.listeners", "Comma list of NAME://host:port published in ZooKeeper for clients and other brokers; names must appear in listeners. Unset: listeners, with an empty or 0.0.0.0 host replaced by this machine's hostname. 0.0.0.0 is not allowed here."),
-    key("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", "Comma list of LISTENER_NAME:PROTOCOL; every listener name must be mapped. Only PLAINTEXT is served for now."),
-    derived("inter.broker.listener.name", "Advertised listener other brokers and the controller use. Unset: the listener named like security.inter.broker.protocol. Do not set both."),
-    key("security.inter.broker.protocol", "PLAINTEXT", "Protocol between brokers; picks the inter-broker listener by name when inter.broker.listener.name is unset."),
-    derived("log.dirs", "Comma list of directories holding partition logs. Unset: log.dir."),
-    key("log.dir", "/tmp/kafka-logs", "Log directory used when log.dirs is unset."),
-    key("num.partitions", "1", "Partitions of an auto-created topic (>= 1)."),
-    key("default.replication.factor", "1", "Replication factor of an auto-created topic (>= 1)."),
-    key("auto.create.topics.enable", "true", "Create a topic when a client asks for metadata of or produces to a missing one."),
-    key("delete.topic.enable", "true", "Allow DeleteTopics; when false deletion requests are refused."),
-    key("log.segment.bytes", "1073741824", "Maximum size of one log segment file (14 .. 2147483647)."),
-    derived("log.roll.ms", "Roll a new segment when the active one is this old (>= 1). Unset: log.roll.hours * 3600000."),
-    key("log.roll.hours", "168", "Segment age in hours that triggers a roll when log.roll.ms is unset (>= 1)."),
-    derived("log.retention.ms", "Delete segments older than this; -1: keep forever. Takes precedence over log.retention.minutes and log.retention.hours."),
-    derived("log.retention.minutes", "Retention in minutes when log.retention.ms is unset; -1: keep forever."),
-    key("log.retention.hours", "168", "Retention in hours when log.retention.ms and log.retention.minutes are unset; -1: keep forever."),
-    key("log.retention.bytes", "-1", "Delete the oldest segments while a partition is larger than this; -1: no size limit."),
-    key("log.retention.check.interval.ms", "300000", "How often the retention checker runs (>= 1)."),
-    key("log.index.interval.bytes", "4096", "Add an offset-index entry after about this many bytes of records."),
-    key("log.index.size.max.bytes", "10485760", "Maximum size of an offset or time index file (>= 4); a full index rolls the segment."),
-    key("log.flush.interval.messages", "9223372036854775807", "fsync after this many messages (>= 1). The default (Long.MAX_VALUE) means never: rely on replication and the OS."),
-    derived("log.flush.interval.ms", "fsync a partition whose oldest unflushed message is this old. Unset: never."),
-    key("log.cleanup.policy", "delete", "Default cleanup.policy of topics: delete (trim by log.retention.*), compact (keep the latest record of every key), or compact,delete."),
-    key("log.cleaner.enable", "true", "Run the log cleaner, which compacts topics whose cleanup.policy includes compact."),
-    key("log.cleaner.threads", "1", "Threads that clean logs (>= 0)."),
-    key("log.cleaner.dedupe.buffer.size", "134217728", "Memory for the cleaner's key maps, over all cleaner threads; a log with more keys than fit is cleaned in several passes."),
-    key("log.cleaner.io.max.bytes.per.second", "1.7976931348623157E308", "Bytes per second the cleaners read and write at most, together; the default means no limit."),
-    key("log.cleaner.backoff.ms", "15000", "How long a cleaner thread sleeps when no log needs cleaning (>= 0)."),
-    key("log.cleaner.min.cleanable.ratio", "0.5", "Default min.cleanable.dirty.ratio: clean a compacted log once this share of it is dirty (0 to 1)."),
-    key("log.cleaner.min.compaction.lag.ms", "0", "Default min.compaction.lag.ms: records younger than this are not cleaned (>= 0)."),
-    key("log.cleaner.max.compaction.lag.ms", "9223372036854775807", "Default max.compaction.lag.ms: a log whose oldest dirty record is older is cleaned whatever its dirty ratio (>= 1)."),
-    key("log.cleaner.delete.retention.ms", "86400000", "Default delete.retention.ms: how long a tombstone outlives the cleaning that first reached it (>= 0)."),
-    key("log.message.timestamp.type", "CreateTime", "Record timestamps kept as sent by the producer (CreateTime) or replaced by the broker's clock (LogAppendTime)."),
-    key("message.max.bytes", "1048588", "Largest record batch the broker accepts."),
-    key("socket.request.max.bytes", "104857600", "Largest request frame accepted on a connection (>= 1)."),
-    key("min.insync.replicas", "1", "With acks=all, the minimum ISR size for a write to succeed (>= 1)."),
-    key("unclean.leader.election.enable", "false", "Allow an out-of-sync replica to become leader when no ISR member is alive (may lose data)."),
-    key("replica.lag.time.max.ms", "30000", "A follower that has not caught up for this long is removed from the ISR."),
-    key("replica.fetch.max.bytes", "1048576", "Bytes a follower asks for per partition in one fetch."),
-    key("replica.fetch.wait.max.ms", "500", "How long a follower's fetch may wait for data; must be below replica.lag.time.max.ms."),
-    key("replica.fetch.backoff.ms", "200", "How long a follower leaves out a partition whose fetch failed, and waits before reconnecting to a leader (>= 0). Kafka's default is 1000; the usual error is a leader a few ms behind on the controller's LeaderAndIsr."),
-    key("max.incremental.fetch.session.cache.slots", "1000", "Incremental fetch sessions (KIP-227) the broker keeps for followers and consumers (>= 0; 0: none)."),
-    key("auto.leader.rebalance.enable", "true", "Periodically move leadership back to the preferred replica."),
-    key("leader.imbalance.check.interval.seconds", "300", "How often the controller checks for leader imbalance (>= 1)."),
-    key("controlled.shutdown.enable", "true", "On shutdown ask the controller to move leadership away first."),
-    key("offsets.topic.replication.factor", "3", "Replication factor of __consumer_offsets (>= 1); set 1 for a single broker."),
-    key("offsets.topic.num.partitions", "50", "Partitions of __consumer_offsets (>= 1); do not change once the topic exists."),
-    key("offsets.retention.minutes", "10080", "Keep committed offsets of an empty group this long (>= 1)."),
-    key("group.initial.rebalance.delay.ms", "3000", "Wait this long for more members before the first rebalance of a new group."),
-    key("group.min.session.timeout.ms", "6000", "Smallest session timeout a consumer may ask for."),
-    key("group.max.session.timeout.ms", "1800000", "Largest session timeout a consumer may ask for (>= group.min.session.timeout.ms)."),
+    key("broker.id", "-1", T::Int, "This broker's id (>= -1). -1: take it from meta.properties in the log dirs, or generate one."),
+    derived("broker.rack", T::String, "Rack of this broker, used for rack-aware replica placement. Unset: no rack."),
+    derived("zookeeper.connect", T::String, "REQUIRED. ZooKeeper ensemble as host:port[,host:port...][/chroot]; the chroot starts with '/' and has no trailing '/'."),
+    key("zookeeper.session.timeout.ms", "18000", T::Int, "ZooKeeper session timeout; the broker's registration disappears this long after it stops heartbeating."),
+    derived("zookeeper.connection.timeout.ms", T::Int, "How long to wait to connect to ZooKeeper. Unset: zookeeper.session.timeout.ms."),
+    key("listeners", "PLAINTEXT://:9092", T::String, "Comma list of NAME://host:port to bind. Empty host or 0.0.0.0: all interfaces. Names are upper-cased and must be unique, as must ports (0 = ephemeral)."),
+    derived("advertised.listeners", T::String, "Comma list of NAME://host:port published in ZooKeeper for clients and other brokers; names must appear in listeners. Unset: listeners, with an empty or 0.0.0.0 host replaced by this machine's hostname. 0.0.0.0 is not allowed here."),
+    key("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", T::String, "Comma list of LISTENER_NAME:PROTOCOL; every listener name must be mapped. Only PLAINTEXT is served for now."),
+    derived("inter.broker.listener.name", T::String, "Advertised listener other brokers and the controller use. Unset: the listener named like security.inter.broker.protocol. Do not set both."),
+    key("security.inter.broker.protocol", "PLAINTEXT", T::String, "Protocol between brokers; picks the inter-broker listener by name when inter.broker.listener.name is unset."),
+    derived("log.dirs", T::String, "Comma list of directories holding partition logs. Unset: log.dir."),
+    key("log.dir", "/tmp/kafka-logs", T::String, "Log directory used when log.dirs is unset."),
+    key("num.partitions", "1", T::Int, "Partitions of an auto-created topic (>= 1)."),
+    key("default.replication.factor", "1", T::Int, "Replication factor of an auto-created topic (>= 1)."),
+    key("auto.create.topics.enable", "true", T::Boolean, "Create a topic when a client asks for metadata of or produces to a missing one."),
+    key("delete.topic.enable", "true", T::Boolean, "Allow DeleteTopics; when false deletion requests are refused."),
+    key("log.segment.bytes", "1073741824", T::Int, "Maximum size of one log segment file (14 .. 2147483647)."),
+    derived("log.roll.ms", T::Long, "Roll a new segment when the active one is this old (>= 1). Unset: log.roll.hours * 3600000."),
+    key("log.roll.hours", "168", T::Int, "Segment age in hours that triggers a roll when log.roll.ms is unset (>= 1)."),
+    derived("log.retention.ms", T::Long, "Delete segments older than this; -1: keep forever. Takes precedence over log.retention.minutes and log.retention.hours."),
+    derived("log.retention.minutes", T::Int, "Retention in minutes when log.retention.ms is unset; -1: keep forever."),
+    key("log.retention.hours", "168", T::Int, "Retention in hours when log.retention.ms and log.retention.minutes are unset; -1: keep forever."),
+    key("log.retention.bytes", "-1", T::Long, "Delete the oldest segments while a partition is larger than this; -1: no size limit."),
+    key("log.retention.check.interval.ms", "300000", T::Long, "How often the retention checker runs (>= 1)."),
+    key("log.index.interval.bytes", "4096", T::Int, "Add an offset-index entry after about this many bytes of records."),
+    key("log.index.size.max.bytes", "10485760", T::Int, "Maximum size of an offset or time index file (>= 4); a full index rolls the segment."),
+    key("log.flush.interval.messages", "9223372036854775807", T::Long, "fsync after this many messages (>= 1). The default (Long.MAX_VALUE) means never: rely on replication and the OS."),
+    derived("log.flush.interval.ms", T::Long, "fsync a partition whose oldest unflushed message is this old. Unset: never."),
+    key("log.cleanup.policy", "delete", T::List, "Default cleanup.policy of topics: delete (trim by log.retention.*), compact (keep the latest record of every key), or compact,delete."),
+    key("log.cleaner.enable", "true", T::Boolean, "Run the log cleaner, which compacts topics whose cleanup.policy includes compact."),
+    key("log.cleaner.threads", "1", T::Int, "Threads that clean logs (>= 0)."),
+    key("log.cleaner.dedupe.buffer.size", "134217728", T::Long, "Memory for the cleaner's key maps, over all cleaner threads; a log with more keys than fit is cleaned in several passes."),
+    key("log.cleaner.io.max.bytes.per.second", "1.7976931348623157E308", T::Double, "Bytes per second the cleaners read and write at most, together; the default means no limit."),
+    key("log.cleaner.backoff.ms", "15000", T::Long, "How long a cleaner thread sleeps when no log needs cleaning (>= 0)."),
+    key("log.cleaner.min.cleanable.ratio", "0.5", T::Double, "Default min.cleanable.dirty.ratio: clean a compacted log once this share of it is dirty (0 to 1)."),
+    key("log.cleaner.min.compaction.lag.ms", "0", T::Long, "Default min.compaction.lag.ms: records younger than this are not cleaned (>= 0)."),
+    key("log.cleaner.max.compaction.lag.ms", "9223372036854775807", T::Long, "Default max.compaction.lag.ms: a log whose oldest dirty record is older is cleaned whatever its dirty ratio (>= 1)."),
+    key("log.cleaner.delete.retention.ms", "86400000", T::Long, "Default delete.retention.ms: how long a tombstone outlives the cleaning that first reached it (>= 0)."),
+    key("log.message.timestamp.type", "CreateTime", T::String, "Record timestamps kept as sent by the producer (CreateTime) or replaced by the broker's clock (LogAppendTime)."),
+    key("message.max.bytes", "1048588", T::Int, "Largest record batch the broker accepts."),
+    key("socket.request.max.bytes", "104857600", T::Int, "Largest request frame accepted on a connection (>= 1)."),
+    key("min.insync.replicas", "1", T::Int, "With acks=all, the minimum ISR size for a write to succeed (>= 1)."),
+    key("unclean.leader.election.enable", "false", T::Boolean, "Allow an out-of-sync replica to become leader when no ISR member is alive (may lose data)."),
+    key("replica.lag.time.max.ms", "30000", T::Long, "A follower that has not caught up for this long is removed from the ISR."),
+    key("replica.fetch.max.bytes", "1048576", T::Int, "Bytes a follower asks for per partition in one fetch."),
+    key("replica.fetch.wait.max.ms", "500", T::Int, "How long a follower's fetch may wait for data; must be below replica.lag.time.max.ms."),
+    key("replica.fetch.backoff.ms", "200", T::Int, "How long a follower leaves out a partition whose fetch failed, and waits before reconnecting to a leader (>= 0). Kafka's default is 1000; the usual error is a leader a few ms behind on the controller's LeaderAndIsr."),
+    key("max.incremental.fetch.session.cache.slots", "1000", T::Int, "Incremental fetch sessions (KIP-227) the broker keeps for followers and consumers (>= 0; 0: none)."),
+    key("auto.leader.rebalance.enable", "true", T::Boolean, "Periodically move leadership back to the preferred replica."),
+    key("leader.imbalance.check.interval.seconds", "300", T::Long, "How often the controller checks for leader imbalance (>= 1)."),
+    key("controlled.shutdown.enable", "true", T::Boolean, "On shutdown ask the controller to move leadership away first."),
+    key("offsets.topic.replication.factor", "3", T::Short, "Replication factor of __consumer_offsets (>= 1); set 1 for a single broker."),
+    key("offsets.topic.num.partitions", "50", T::Int, "Partitions of __consumer_offsets (>= 1); do not change once the topic exists."),
+    key("offsets.retention.minutes", "10080", T::Int, "Keep committed offsets of an empty group this long (>= 1)."),
+    key("group.initial.rebalance.delay.ms", "3000", T::Int, "Wait this long for more members before the first rebalance of a new group."),
+    key("group.min.session.timeout.ms", "6000", T::Int, "Smallest session timeout a consumer may ask for."),
+    key("group.max.session.timeout.ms", "1800000", T::Int, "Largest session timeout a consumer may ask for (>= group.min.session.timeout.ms)."),
 ];
 
 /// Real Kafka broker keys that are accepted without a warning but not acted on yet, so

@@ -24,10 +24,11 @@ pub(crate) struct Raw<'a> {
     pub(crate) origin: &'a Origin,
 }
 
-#[derive(Debug, Clone)]
-struct Setting {
-    value: String,
-    origin: Origin,
+/// A value some layer set explicitly, as written there, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub value: String,
+    pub origin: Origin,
 }
 
 /// The merged layers plus the warnings collected while merging.
@@ -56,6 +57,11 @@ impl Settings {
             value: &s.value,
             origin: &s.origin,
         })
+    }
+
+    /// Every explicitly set key with its value and origin (defaults are not included).
+    pub(crate) fn all_explicit(&self) -> BTreeMap<String, Setting> {
+        self.values.clone()
     }
 
     /// The value of `key`, falling back to its documented default; `Missing` if neither.

@@ -26,7 +26,10 @@ use std::str::FromStr;
 
 pub use env::{env_to_key, EXCLUDED_ENV};
 pub use error::{ConfigError, Origin};
-pub use keys::{KeyDoc, IGNORED_KEYS, KEYS};
+pub use keys::{KeyDoc, ValueType, IGNORED_KEYS, KEYS};
+pub use layers::Setting;
+
+pub(crate) use keys::doc as key_doc;
 pub use listener::{Listener, SecurityProtocol};
 
 use layers::Settings;
@@ -151,6 +154,10 @@ pub struct BrokerConfig {
     pub group_initial_rebalance_delay_ms: u64,
     pub group_min_session_timeout_ms: u64,
     pub group_max_session_timeout_ms: u64,
+    /// Every key the file, the environment or `--override` set, as written there (keys left to
+    /// their default are absent): what DescribeConfigs reports as STATIC_BROKER_CONFIG, and
+    /// the synonyms it lists.
+    pub explicit: BTreeMap<String, Setting>,
 }
 
 /// A loaded configuration plus warnings (unknown keys) for the caller to log.
@@ -210,6 +217,11 @@ impl BrokerConfig {
         self.listener_security_protocol_map
             .get(&listener.to_ascii_uppercase())
             .copied()
+    }
+
+    /// The value `key` was given in the file, the environment or `--override`, if any.
+    pub fn explicit_value(&self, key: &str) -> Option<&str> {
+        self.explicit.get(key).map(|s| s.value.as_str())
     }
 
     /// The advertised endpoint other brokers and the controller use.
@@ -287,6 +299,7 @@ fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigErr
         group_initial_rebalance_delay_ms: s.int_at_least("group.initial.rebalance.delay.ms", 0)?,
         group_min_session_timeout_ms: s.int_at_least("group.min.session.timeout.ms", 0)?,
         group_max_session_timeout_ms: s.int_at_least("group.max.session.timeout.ms", 0)?,
+        explicit: s.all_explicit(),
     };
     check_relations(s, &config)?;
     Ok(config)
@@ -418,3 +431,43 @@ fn local_hostname(env: &[(String, String)]) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Configs for other modules' unit tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::io::Write;
+
+    use super::BrokerConfig;
+
+    /// Only `zookeeper.connect` set (by the environment); everything else defaults.
+    pub(crate) fn minimal() -> BrokerConfig {
+        layered(&[], &[], &[])
+    }
+
+    /// `file` written as the YAML config file, `env` as `KAFKA_*` variables (with
+    /// `zookeeper.connect` added), `overrides` as `--override key=value`.
+    pub(crate) fn layered(
+        file: &[(&str, &str)],
+        env: &[(&str, &str)],
+        overrides: &[&str],
+    ) -> BrokerConfig {
+        let mut yaml = tempfile::NamedTempFile::new().expect("temp file");
+        for (k, v) in file {
+            writeln!(yaml, "{k}: \"{v}\"").expect("write");
+        }
+        let mut vars = vec![
+            (
+                "KAFKA_ZOOKEEPER_CONNECT".to_string(),
+                "127.0.0.1:2181".to_string(),
+            ),
+            ("HOSTNAME".to_string(), "testhost".to_string()),
+        ];
+        vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let overrides: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
+        BrokerConfig::load(Some(yaml.path()), vars, &overrides)
+            .expect("valid test config")
+            .config
+    }
+}

@@ -50,6 +50,13 @@ pub enum RecordError {
     /// (UNSUPPORTED_COMPRESSION_TYPE).
     #[error("unsupported compression: {0}")]
     UnsupportedCompression(String),
+    /// Records without a key sent to a compacted topic (INVALID_RECORD, one record error per
+    /// record): their indexes in the first batch that had any, as Kafka's `LogValidator`
+    /// stops at the first such batch.
+    #[error(
+        "invalid record: a compacted topic needs a key on every record (records {0:?} have none)"
+    )]
+    KeysRequired(Vec<i32>),
 }
 
 /// A parsed v2 batch header. Parsing never trusts the peer: every length is checked.

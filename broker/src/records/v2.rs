@@ -73,20 +73,32 @@ fn with_payload<R>(
 }
 
 /// Checks that the records of the complete batch `batch` are well formed (as
-/// [`for_each_record`] reads them) and that their offset deltas run 0, 1, ..., n-1; returns
-/// the largest record timestamp (base timestamp plus the largest delta), which Kafka writes
-/// into the header's max timestamp whatever the producer put there.
+/// [`for_each_record`] reads them) and that their offset deltas run 0, 1, ..., n-1, and with
+/// `keys_required` (a compacted topic) that each has a key; returns the largest record
+/// timestamp (base timestamp plus the largest delta), which Kafka writes into the header's max
+/// timestamp whatever the producer put there.
 ///
 /// Every produced batch goes through here, record by record, so the check is made twice over:
 /// a lean pass that only answers yes or no, and only when it says no, the detailed walk that
-/// finds what is wrong for the error message.
-pub(crate) fn check_records(header: &BatchHeader, batch: &[u8]) -> Result<i64, RecordError> {
+/// finds what is wrong for the error message. The lean pass is compiled once per key rule, so
+/// batches of topics that are not compacted pay nothing for the key check.
+pub(crate) fn check_records(
+    header: &BatchHeader,
+    batch: &[u8],
+    keys_required: bool,
+) -> Result<i64, RecordError> {
     let count = header.records_count as usize;
     with_payload(header, batch, |data| {
-        if let Some(max_delta) = well_formed(data, count) {
+        let lean = if keys_required {
+            well_formed::<true>(data, count)
+        } else {
+            well_formed::<false>(data, count)
+        };
+        if let Some(max_delta) = lean {
             return Ok(header.base_timestamp.saturating_add(max_delta));
         }
         let mut expected = 0i32;
+        let mut keyless = Vec::new();
         walk(data, count, |rec| {
             if rec.offset_delta != expected {
                 return Err(RecordError::Corrupt(format!(
@@ -94,9 +106,15 @@ pub(crate) fn check_records(header: &BatchHeader, batch: &[u8]) -> Result<i64, R
                     rec.offset_delta
                 )));
             }
+            if keys_required && rec.key.is_none() {
+                keyless.push(expected);
+            }
             expected += 1;
             Ok(())
         })?;
+        if !keyless.is_empty() {
+            return Err(RecordError::KeysRequired(keyless));
+        }
         // The two passes disagree: a bug, but never a reason to store the batch.
         Err(RecordError::Corrupt("malformed records".into()))
     })
@@ -123,9 +141,9 @@ pub(crate) fn find_record(
 }
 
 /// The lean pass of [`check_records`]: exactly what [`walk`] and [`read_record`] check, plus
-/// the offset deltas, with no error values on the way. The largest timestamp delta when the
-/// records are well formed.
-fn well_formed(data: &[u8], count: usize) -> Option<i64> {
+/// the offset deltas and, with `KEYED`, a key on every record, with no error values on the
+/// way. The largest timestamp delta when the records pass.
+fn well_formed<const KEYED: bool>(data: &[u8], count: usize) -> Option<i64> {
     let mut at = 0usize;
     let mut max_delta = i64::MIN;
     for expected in 0..count as i64 {
@@ -141,11 +159,9 @@ fn well_formed(data: &[u8], count: usize) -> Option<i64> {
         if zigzag(record, &mut at, 5) != Some(expected) {
             return None;
         }
-        // Key and value: null (-1) or that many bytes.
-        for _ in 0..2 {
-            if !skip_bytes(record, &mut at, true) {
-                return None;
-            }
+        // Key and value: null (-1) or that many bytes; the key not null when `KEYED`.
+        if !skip_bytes(record, &mut at, !KEYED) || !skip_bytes(record, &mut at, true) {
+            return None;
         }
         let headers = zigzag(record, &mut at, 5).filter(|n| *n >= 0)?;
         for _ in 0..headers {
@@ -297,12 +313,12 @@ mod tests {
             Some(Bytes::from(vec![7u8; 300])),
         );
         let (data, count) = payload(&recs);
-        assert!(well_formed(&data, count).is_some());
+        assert!(well_formed::<false>(&data, count).is_some());
         assert!(detailed(&data, count));
         // Every truncation, every single-byte change and a wrong count: both passes agree.
         for cut in 0..data.len() {
             assert_eq!(
-                well_formed(&data[..cut], count).is_some(),
+                well_formed::<false>(&data[..cut], count).is_some(),
                 detailed(&data[..cut], count)
             );
         }
@@ -315,7 +331,7 @@ mod tests {
                 let mut bad = data.clone();
                 bad[i] ^= (seed as u8) | 1;
                 assert_eq!(
-                    well_formed(&bad, count).is_some(),
+                    well_formed::<false>(&bad, count).is_some(),
                     detailed(&bad, count),
                     "byte {i} changed to {:#x}",
                     bad[i]
@@ -324,9 +340,82 @@ mod tests {
         }
         for n in [0, count - 1, count + 1] {
             assert!(
-                well_formed(&data, n).is_none() && !detailed(&data, n),
+                well_formed::<false>(&data, n).is_none() && !detailed(&data, n),
                 "count {n}"
             );
+        }
+    }
+
+    /// The detailed walk's verdict with the key rule: well formed and every record keyed.
+    fn detailed_keyed(data: &[u8], count: usize) -> bool {
+        let mut keyed = true;
+        detailed(data, count)
+            && walk(data, count, |rec| {
+                keyed &= rec.key.is_some();
+                Ok(())
+            })
+            .is_ok()
+            && keyed
+    }
+
+    #[test]
+    fn the_keyed_lean_pass_accepts_what_the_detailed_walk_accepts() {
+        let mut recs = records(0, 40);
+        for (i, r) in recs.iter_mut().enumerate() {
+            r.key = (i != 17).then(|| Bytes::from(format!("k{i}")));
+        }
+        recs[3].key = Some(Bytes::new());
+        let (data, count) = payload(&recs);
+        assert!(
+            well_formed::<true>(&data, count).is_none(),
+            "record 17 has no key"
+        );
+        assert!(!detailed_keyed(&data, count));
+        recs[17].key = Some(Bytes::from_static(b"k"));
+        let (data, count) = payload(&recs);
+        assert_eq!(
+            well_formed::<true>(&data, count),
+            well_formed::<false>(&data, count)
+        );
+        assert!(well_formed::<true>(&data, count).is_some());
+        for cut in 0..data.len() {
+            assert_eq!(
+                well_formed::<true>(&data[..cut], count).is_some(),
+                detailed_keyed(&data[..cut], count)
+            );
+        }
+        for i in 0..data.len() {
+            for flip in [0x01u8, 0x80] {
+                let mut bad = data.clone();
+                bad[i] ^= flip;
+                assert_eq!(
+                    well_formed::<true>(&bad, count).is_some(),
+                    detailed_keyed(&bad, count),
+                    "byte {i} ^ {flip:#x}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn keyless_records_are_named_when_keys_are_required() {
+        // records() leaves every third record without a key: 0, 3 and 6 here.
+        for compression in [Compression::None, Compression::Gzip, Compression::Zstd] {
+            let batch = v2_batch(&records(0, 7), compression);
+            let header = BatchHeader::parse(&batch).expect("header");
+            assert_eq!(
+                check_records(&header, &batch, true),
+                Err(RecordError::KeysRequired(vec![0, 3, 6])),
+                "{compression:?}"
+            );
+            let unchecked = check_records(&header, &batch, false).expect("no key rule");
+            let mut keyed = records(0, 7);
+            for r in &mut keyed {
+                r.key.get_or_insert_with(|| Bytes::from_static(b"k"));
+            }
+            let batch = v2_batch(&keyed, compression);
+            let header = BatchHeader::parse(&batch).expect("header");
+            assert_eq!(check_records(&header, &batch, true), Ok(unchecked));
         }
     }
 
@@ -335,7 +424,7 @@ mod tests {
         for compression in [Compression::None, Compression::Lz4] {
             let batch = v2_batch(&[record(1, 5), record(0, 5)], compression);
             let header = BatchHeader::parse(&batch).expect("header");
-            let err = check_records(&header, &batch).expect_err("out of order");
+            let err = check_records(&header, &batch, false).expect_err("out of order");
             assert!(err.to_string().contains("offset delta"), "{err}");
         }
     }

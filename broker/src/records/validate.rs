@@ -49,29 +49,36 @@ pub struct ValidatedBatches {
     pub converted: bool,
 }
 
-/// Validates the raw `records` of one partition of a Produce request of `produce_version`.
-/// Errors map to CORRUPT_MESSAGE, INVALID_RECORD, MESSAGE_TOO_LARGE and
-/// UNSUPPORTED_COMPRESSION_TYPE at the API edge.
+/// Validates the raw `records` of one partition of a Produce request of `produce_version`;
+/// with `keys_required` (the topic is compacted) every record must have a key, as Kafka's
+/// `LogValidator.validateKey` demands. Errors map to CORRUPT_MESSAGE, INVALID_RECORD,
+/// MESSAGE_TOO_LARGE and UNSUPPORTED_COMPRESSION_TYPE at the API edge.
 pub fn validate_produce(
     records: &Bytes,
     produce_version: i16,
     max_message_bytes: usize,
+    keys_required: bool,
 ) -> Result<ValidatedBatches, RecordError> {
     let magic = records
         .get(MAGIC_OFFSET)
         .map(|m| *m as i8)
         .ok_or_else(|| RecordError::Corrupt(format!("{} bytes of records", records.len())))?;
     match magic {
-        2 => validate_v2(records, produce_version, max_message_bytes),
+        2 => validate_v2(records, produce_version, max_message_bytes, keys_required),
         0 | 1 if produce_version >= PRODUCE_V2_ONLY => Err(RecordError::Invalid(format!(
             "Produce v{produce_version} requires magic 2, found {magic}"
         ))),
-        0 | 1 => up_convert(records, produce_version, max_message_bytes),
+        0 | 1 => up_convert(records, produce_version, max_message_bytes, keys_required),
         other => Err(RecordError::Corrupt(format!("unknown magic {other}"))),
     }
 }
 
-fn validate_v2(records: &Bytes, version: i16, max: usize) -> Result<ValidatedBatches, RecordError> {
+fn validate_v2(
+    records: &Bytes,
+    version: i16,
+    max: usize,
+    keys_required: bool,
+) -> Result<ValidatedBatches, RecordError> {
     let mut headers = Vec::new();
     let mut record_count = 0usize;
     // (position, true max timestamp) of batches whose header says otherwise.
@@ -92,7 +99,7 @@ fn validate_v2(records: &Bytes, version: i16, max: usize) -> Result<ValidatedBat
                 rest.len()
             ))
         })?;
-        let max_timestamp = validate_batch(&header, batch, version, max)?;
+        let max_timestamp = validate_batch(&header, batch, version, max, keys_required)?;
         if !header.is_log_append_time() && max_timestamp != header.max_timestamp {
             wrong_max.push((pos, max_timestamp));
         }
@@ -134,12 +141,14 @@ fn fix_max_timestamps(
 }
 
 /// All checks on one complete producer batch, in Kafka's order: codec, size, CRC, control,
-/// counts, then every record. Returns the largest record timestamp.
+/// counts, then every record (and its key, with `keys_required`). Returns the largest record
+/// timestamp.
 fn validate_batch(
     header: &BatchHeader,
     batch: &[u8],
     version: i16,
     max: usize,
+    keys_required: bool,
 ) -> Result<i64, RecordError> {
     check_codec(header.compression(), version)?;
     check_size(batch.len(), max)?;
@@ -150,7 +159,7 @@ fn validate_batch(
         ));
     }
     check_counts(header)?;
-    v2::check_records(header, batch)
+    v2::check_records(header, batch, keys_required)
 }
 
 fn check_codec(codec: i16, version: i16) -> Result<(), RecordError> {
@@ -194,10 +203,20 @@ struct Collected {
     codec: i16,
     /// Set when a top-level message asked for LogAppendTime: its (max) timestamp.
     log_append_time: Option<i64>,
+    /// Every message needs a key (a compacted topic).
+    keys_required: bool,
 }
 
-fn up_convert(records: &[u8], version: i16, max: usize) -> Result<ValidatedBatches, RecordError> {
-    let mut collected = Collected::default();
+fn up_convert(
+    records: &[u8],
+    version: i16,
+    max: usize,
+    keys_required: bool,
+) -> Result<ValidatedBatches, RecordError> {
+    let mut collected = Collected {
+        keys_required,
+        ..Collected::default()
+    };
     let mut r = Reader::new(records);
     while r.remaining() > 0 {
         let msg = legacy::read_entry(&mut r)?;
@@ -218,6 +237,10 @@ fn collect_entry(
         out.log_append_time = Some(out.log_append_time.unwrap_or(i64::MIN).max(msg.timestamp));
     }
     if msg.codec() == codec::NONE {
+        // An uncompressed message is a batch of its own to Kafka: record 0 of it.
+        if out.keys_required && msg.key.is_none() {
+            return Err(RecordError::KeysRequired(vec![0]));
+        }
         out.records.push(new_record(
             out.records.len(),
             msg.timestamp,
@@ -241,9 +264,13 @@ fn collect_wrapped(wrapper: &Message<'_>, out: &mut Collected) -> Result<(), Rec
     let inner = codec::decompress(wrapper.codec(), value)?;
     let mut r = Reader::new(&inner);
     let mut expected_offset = 0i64;
+    let mut keyless = Vec::new();
     while r.remaining() > 0 {
         let msg = legacy::read_entry(&mut r)?;
         check_inner(wrapper, &msg, expected_offset)?;
+        if out.keys_required && msg.key.is_none() {
+            keyless.push(i32::try_from(expected_offset).unwrap_or(i32::MAX));
+        }
         let timestamp = if wrapper.is_log_append_time() {
             wrapper.timestamp
         } else {
@@ -257,6 +284,9 @@ fn collect_wrapped(wrapper: &Message<'_>, out: &mut Collected) -> Result<(), Rec
         return Err(RecordError::Corrupt(
             "compressed wrapper holds no messages".into(),
         ));
+    }
+    if !keyless.is_empty() {
+        return Err(RecordError::KeysRequired(keyless));
     }
     Ok(())
 }
@@ -374,7 +404,7 @@ mod tests {
 
     /// The production entry point, fed a copy of a test buffer.
     fn validate(records: &[u8], version: i16, max: usize) -> Result<ValidatedBatches, RecordError> {
-        validate_produce(&Bytes::copy_from_slice(records), version, max)
+        validate_produce(&Bytes::copy_from_slice(records), version, max, false)
     }
 
     const MAX: usize = 1 << 20;
@@ -513,6 +543,34 @@ mod tests {
             .insert("id".into(), Some(Bytes::from_static(b"7")));
         let batch = v2_batch(&recs, Compression::Snappy);
         assert!(validate(&batch, 3, MAX).is_ok());
+    }
+
+    #[test]
+    fn compacted_topics_need_keys_in_every_format() {
+        // records() leaves every third record without a key.
+        for codec in CODECS {
+            let batch = v2_batch(&records(0, 5), codec);
+            let err = validate_produce(&Bytes::from(batch.clone()), 9, MAX, true)
+                .expect_err("keyless records");
+            assert_eq!(err, RecordError::KeysRequired(vec![0, 3]), "{codec:?}");
+            assert!(validate_produce(&Bytes::from(batch), 9, MAX, false).is_ok());
+            let keyed = v2_batch(&records(1, 3), codec);
+            assert!(validate_produce(&Bytes::from(keyed), 9, MAX, true).is_ok());
+        }
+        // Old producers: each plain message is a batch of its own to Kafka (record 0 of it),
+        // a compressed wrapper one batch.
+        let plain = legacy_plain(&records(1, 4), 1, |i| i as i64);
+        assert_eq!(
+            validate_produce(&Bytes::from(plain), 2, MAX, true),
+            Err(RecordError::KeysRequired(vec![0]))
+        );
+        let wrapped = legacy_wrapped(&records(1, 5), 1, Compression::Gzip, 0);
+        assert_eq!(
+            validate_produce(&Bytes::from(wrapped), 2, MAX, true),
+            Err(RecordError::KeysRequired(vec![2]))
+        );
+        let keyed = legacy_wrapped(&records(1, 3), 0, Compression::Gzip, 0);
+        assert!(validate_produce(&Bytes::from(keyed), 1, MAX, true).is_ok());
     }
 
     #[test]
@@ -689,7 +747,8 @@ mod tests {
             // librdkafka-style batch spanning more than an i32 of milliseconds, its header
             // claiming the first timestamp as the max.
             let raw = wide_batch(&[1234, 999_999_999_999, 5], codec, Some(1234));
-            let got = validate_produce(&Bytes::from(raw.clone()), 9, 1 << 20).expect("valid");
+            let got =
+                validate_produce(&Bytes::from(raw.clone()), 9, 1 << 20, false).expect("valid");
             let header = got.headers[0];
             assert_eq!(header.max_timestamp, 999_999_999_999);
             assert_eq!(BatchHeader::parse(&got.data).expect("parse"), header);
@@ -697,7 +756,8 @@ mod tests {
             assert_eq!(got.data.len(), raw.len());
             // A right one is kept byte for byte.
             let right = wide_batch(&[1234, 999_999_999_999, 5], codec, None);
-            let kept = validate_produce(&Bytes::from(right.clone()), 9, 1 << 20).expect("valid");
+            let kept =
+                validate_produce(&Bytes::from(right.clone()), 9, 1 << 20, false).expect("valid");
             assert_eq!(&kept.data[..], &right[..]);
         }
     }
@@ -707,7 +767,7 @@ mod tests {
         let mut recs = records(0, 4);
         recs[2].timestamp = 999_999_999_999;
         let set = legacy_plain(&recs, 1, |i| i as i64);
-        let got = validate_produce(&Bytes::from(set), 2, 1 << 20).expect("valid");
+        let got = validate_produce(&Bytes::from(set), 2, 1 << 20, false).expect("valid");
         assert_eq!(got.record_count, 4);
         let spans: Vec<(i32, i64)> = got
             .headers

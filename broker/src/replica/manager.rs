@@ -484,7 +484,7 @@ mod tests {
             compression: Compression::None,
         };
         RecordBatchEncoder::encode(&mut buf, &records, &options).expect("encode");
-        crate::records::validate::validate_produce(&buf.freeze(), 8, 1 << 20).expect("valid")
+        crate::records::validate::validate_produce(&buf.freeze(), 8, 1 << 20, false).expect("valid")
     }
 
     fn leader_role() -> ReplicaRole {
