@@ -53,7 +53,9 @@ impl fmt::Display for CleanupPolicy {
         match (self.compact, self.delete) {
             (true, true) => f.write_str("compact,delete"),
             (true, false) => f.write_str("compact"),
-            _ => f.write_str("delete"),
+            (false, true) => f.write_str("delete"),
+            // Kafka's empty list: neither trimmed nor compacted.
+            (false, false) => Ok(()),
         }
     }
 }

@@ -120,7 +120,8 @@ fn append_batches(partition: &Partition, n: usize) {
     for _ in 0..n {
         let batch = v2_batch(&records(0, 3), Compression::None);
         let validated =
-            crate::records::validate::validate_produce(&batch.into(), 8, 1 << 20).expect("valid");
+            crate::records::validate::validate_produce(&batch.into(), 8, 1 << 20, false)
+                .expect("valid");
         partition
             .append_as_leader(validated, 1, 1, None)
             .expect("append");
