@@ -546,13 +546,14 @@ fn filter_batch(
         stats.records_read += records.len() as u64;
         stats.records_kept += kept.len() as u64;
         let new_horizon = (kept_tombstone && horizon.is_none()).then_some(rules.new_horizon);
-        if kept.len() == records.len() && new_horizon.is_none() {
-            return Ok(Some(bytes.to_vec()));
-        }
         let last_of_producer = h.has_producer_id()
             && rules.last_of_producer.get(&h.producer_id) == Some(&h.last_offset());
+        // Emptied now or by an earlier cleaning: only a producer's last batch stays.
         if kept.is_empty() && !last_of_producer {
             return Ok(None);
+        }
+        if kept.len() == records.len() && new_horizon.is_none() {
+            return Ok(Some(bytes.to_vec()));
         }
         rewrite_batch(h, &kept, new_horizon.or(horizon)).map(Some)
     })
