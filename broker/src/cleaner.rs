@@ -199,7 +199,9 @@ impl Shared {
             self.throttle.record(bytes);
             Ok(())
         };
-        let result = clean(&snapshot, memory, crate::log::now_ms(), &mut io).and_then(|out| {
+        let producers = p.producers_last_offsets();
+        let now = crate::log::now_ms();
+        let result = clean(&snapshot, memory, now, &producers, &mut io).and_then(|out| {
             let (end, stats, groups) = (out.end_offset, out.stats, out.group_count());
             let swapped = p.swap_cleaned(out)?;
             Ok((end, stats, swapped == groups))

@@ -573,6 +573,11 @@ impl Partition {
         self.log_read().clean_snapshot(checkpoint, now_ms)
     }
 
+    /// The last offset of each idempotent producer's latest batch (kept by the cleaner).
+    pub fn producers_last_offsets(&self) -> HashMap<i64, i64> {
+        lock(&self.producers).last_offsets()
+    }
+
     /// Swaps a cleaning's segments in, under the log's write lock (a segment swap is all an
     /// append or a fetch of this partition may wait for). Returns the groups swapped in.
     pub fn swap_cleaned(

@@ -167,6 +167,16 @@ impl ProducerStateManager {
         state
     }
 
+    /// The last offset of each producer's latest batch: the batch log compaction keeps even
+    /// when cleaning empties it, so that the producer's sequence survives (Kafka's
+    /// `lastRecordsOfActiveProducers`).
+    pub fn last_offsets(&self) -> HashMap<i64, i64> {
+        self.producers
+            .iter()
+            .filter_map(|(pid, e)| Some((*pid, e.batches.back()?.last_offset)))
+            .collect()
+    }
+
     /// Forgets everything at or after `offset` (the log was truncated there).
     pub fn truncate_to(&mut self, offset: i64) {
         for entry in self.producers.values_mut() {

@@ -23,7 +23,7 @@ pub(crate) mod offset_map;
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -224,26 +224,28 @@ impl Log {
 }
 
 /// Step 2: cleans `snapshot` with a key map of at most `memory` bytes, at time `now_ms`.
-/// `io` is told every chunk of bytes read or written: the I/O limit sleeps in it, and an error
-/// from it (a shutdown) stops the cleaning.
+/// `last_of_producer` is the last offset of each producer's latest batch (from the replica's
+/// producer state): that batch stays even when cleaning empties it. `io` is told every chunk
+/// of bytes read or written: the I/O limit sleeps in it, and an error from it (a shutdown)
+/// stops the cleaning.
 pub fn clean(
     snapshot: &CleanSnapshot,
     memory: usize,
     now_ms: i64,
+    last_of_producer: &HashMap<i64, i64>,
     io: &mut dyn FnMut(u64) -> Result<(), LogError>,
 ) -> Result<CleanOutput, LogError> {
     let mut stats = CleanStats::default();
     let (map, end_offset) = build_offset_map(snapshot, memory, io, &mut stats)?;
     stats.keys = map.len();
     stats.map_bytes = map.memory_bytes();
-    let last_of_producer = last_batch_of_each_producer(snapshot, io)?;
     let rules = Rules {
         map: &map,
         end_offset,
         now_ms,
         new_horizon: now_ms
             .saturating_add(i64::try_from(snapshot.config.delete_retention_ms).unwrap_or(i64::MAX)),
-        last_of_producer: &last_of_producer,
+        last_of_producer,
     };
     let mut groups = Vec::new();
     for group in group_segments(&snapshot.segments, end_offset, &snapshot.config) {
@@ -264,51 +266,117 @@ pub fn clean(
     })
 }
 
-/// Reads the complete batches of a sealed segment in order: `f(header, bytes)`.
+/// Bytes read from a segment at a time: batches smaller than this cost no syscall of their
+/// own, and larger ones are read whole.
+const READ_CHUNK: usize = 1 << 20;
+
+/// Reads the complete batches of a sealed segment in order: `f(header, bytes)`, until `f`
+/// says false.
 fn for_each_batch(
     seg: &SegmentFile,
     dir: &Path,
     io: &mut dyn FnMut(u64) -> Result<(), LogError>,
     mut f: impl FnMut(&BatchHeader, &[u8]) -> Result<bool, LogError>,
 ) -> Result<(), LogError> {
-    let path = || format!("reading segment {} of {}", seg.base, dir.display());
-    // Positional reads: a cloned handle would share (and move) the segment file's cursor.
-    let mut reader = BufReader::with_capacity(
-        1 << 20,
-        PositionalReader {
-            file: &seg.file,
-            pos: 0,
-        },
-    );
-    let mut batch = Vec::new();
-    let mut pos = 0u64;
-    while seg.size - pos >= HEADER_SIZE as u64 {
-        batch.resize(HEADER_SIZE, 0);
-        reader.read_exact(&mut batch).ctx(path)?;
-        let h = BatchHeader::parse(&batch)
-            .map_err(|e| LogError::Corrupt(format!("{}: {e}", path())))?;
-        batch.resize(h.total_size(), 0);
-        reader.read_exact(&mut batch[HEADER_SIZE..]).ctx(path)?;
-        io(batch.len() as u64)?;
-        pos += batch.len() as u64;
-        if !f(&h, &batch)? {
+    let mut reader = ChunkReader::new(seg, dir);
+    while let Some(h) = reader.next_header()? {
+        let bytes = reader.take(h.total_size())?;
+        io(bytes.len() as u64)?;
+        if !f(&h, bytes)? {
             break;
         }
     }
     Ok(())
 }
 
-/// Reads a file from offset 0 on with `pread`, leaving its cursor alone.
-struct PositionalReader<'a> {
-    file: &'a File,
-    pos: u64,
+/// A sealed segment read forwards in large positional reads (`pread`: the segment's file
+/// handle is shared and its cursor left alone) into one buffer that batches are borrowed
+/// from, without a copy of their own.
+struct ChunkReader<'a> {
+    seg: &'a SegmentFile,
+    dir: &'a Path,
+    buf: Vec<u8>,
+    /// The unread bytes are `buf[start..end]`; `end` is at file position `file_pos`.
+    start: usize,
+    end: usize,
+    file_pos: u64,
 }
 
-impl Read for PositionalReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.pos)?;
-        self.pos += n as u64;
-        Ok(n)
+impl<'a> ChunkReader<'a> {
+    fn new(seg: &'a SegmentFile, dir: &'a Path) -> ChunkReader<'a> {
+        ChunkReader {
+            seg,
+            dir,
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            file_pos: 0,
+        }
+    }
+
+    fn context(&self) -> String {
+        format!(
+            "reading segment {} of {}",
+            self.seg.base,
+            self.dir.display()
+        )
+    }
+
+    /// The header of the next batch (not consumed), or `None` at the segment's end.
+    fn next_header(&mut self) -> Result<Option<BatchHeader>, LogError> {
+        let left = (self.end - self.start) as u64 + (self.seg.size - self.file_pos);
+        if left < HEADER_SIZE as u64 {
+            return Ok(None);
+        }
+        self.fill(HEADER_SIZE)?;
+        BatchHeader::parse(&self.buf[self.start..self.end])
+            .map(Some)
+            .map_err(|e| LogError::Corrupt(format!("{}: {e}", self.context())))
+    }
+
+    /// The next `len` bytes.
+    fn take(&mut self, len: usize) -> Result<&[u8], LogError> {
+        self.fill(len)?;
+        let at = self.start;
+        self.start += len;
+        Ok(&self.buf[at..at + len])
+    }
+
+    /// Makes at least `len` unread bytes available.
+    fn fill(&mut self, len: usize) -> Result<(), LogError> {
+        if self.end - self.start >= len {
+            return Ok(());
+        }
+        self.buf.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        let want = len.max(READ_CHUNK);
+        if self.buf.len() < want {
+            // Zeroed once: later reads reuse it.
+            self.buf.resize(want, 0);
+        }
+        while self.end < len {
+            let room = (self.buf.len() - self.end) as u64;
+            let n = room.min(self.seg.size - self.file_pos) as usize;
+            let read = if n == 0 {
+                0
+            } else {
+                let (seg, dir) = (self.seg, self.dir);
+                seg.file
+                    .read_at(&mut self.buf[self.end..self.end + n], self.file_pos)
+                    .ctx(|| format!("reading segment {} of {}", seg.base, dir.display()))?
+            };
+            if read == 0 {
+                return Err(LogError::Corrupt(format!(
+                    "{}: a batch runs past the end at {}",
+                    self.context(),
+                    self.seg.size
+                )));
+            }
+            self.end += read;
+            self.file_pos += read as u64;
+        }
+        Ok(())
     }
 }
 
@@ -371,26 +439,6 @@ fn build_offset_map(
         }
     }
     Ok((map, end))
-}
-
-/// The last offset of each producer's last batch in the snapshot: that batch is kept even
-/// when cleaning empties it, so the producer's sequence survives (Kafka keeps it through its
-/// producer state; batches in the active segment are not looked at, which only keeps an
-/// extra empty batch now and then).
-fn last_batch_of_each_producer(
-    snapshot: &CleanSnapshot,
-    io: &mut dyn FnMut(u64) -> Result<(), LogError>,
-) -> Result<HashMap<i64, i64>, LogError> {
-    let mut last = HashMap::new();
-    for seg in &snapshot.segments {
-        for_each_batch(seg, &snapshot.dir, io, |h, _| {
-            if h.has_producer_id() {
-                last.insert(h.producer_id, h.last_offset());
-            }
-            Ok(true)
-        })?;
-    }
-    Ok(last)
 }
 
 /// Groups consecutive segments below `end` whose sizes add up to at most `segment.bytes` and
@@ -494,68 +542,127 @@ fn copy_kept(
     stats: &mut CleanStats,
     out: &mut Segment,
 ) -> Result<(), LogError> {
+    let mut pending = Pending::default();
     for seg in group {
         let written_before = stats.bytes_written;
         for_each_batch(seg, &snapshot.dir, io, |h, bytes| {
             stats.bytes_read += bytes.len() as u64;
-            let Some(batch) =
-                filter_batch(h, bytes, rules, stats).map_err(|e| corrupt(&snapshot.dir, h, e))?
-            else {
-                return Ok(true);
-            };
-            let header = BatchHeader::parse(&batch).map_err(|e| corrupt(&snapshot.dir, h, e))?;
-            out.append(&[&batch], &[header])?;
-            stats.bytes_written += batch.len() as u64;
+            let kept =
+                filter_batch(h, bytes, rules, stats).map_err(|e| corrupt(&snapshot.dir, h, e))?;
+            match kept {
+                Kept::Nothing => {}
+                Kept::Unchanged => pending.push(out, h, bytes, stats)?,
+                Kept::Rewritten(batch) => {
+                    let header =
+                        BatchHeader::parse(&batch).map_err(|e| corrupt(&snapshot.dir, h, e))?;
+                    pending.push(out, &header, &batch, stats)?;
+                }
+            }
             Ok(true)
         })?;
         io(stats.bytes_written - written_before)?;
     }
-    Ok(())
+    pending.flush(out)
 }
 
-/// The batch as it stays: unchanged (the same bytes), rewritten with fewer records or a new
-/// delete horizon, or gone (`None`).
+/// Batches on their way into the cleaned segment: small ones are gathered into one write.
+#[derive(Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    headers: Vec<BatchHeader>,
+}
+
+impl Pending {
+    /// Batches at least this large are written on their own.
+    const GATHER: usize = 64 << 10;
+
+    fn push(
+        &mut self,
+        out: &mut Segment,
+        h: &BatchHeader,
+        batch: &[u8],
+        stats: &mut CleanStats,
+    ) -> Result<(), LogError> {
+        stats.bytes_written += batch.len() as u64;
+        if batch.len() >= Self::GATHER {
+            self.flush(out)?;
+            return out.append(&[batch], std::slice::from_ref(h));
+        }
+        self.bytes.extend_from_slice(batch);
+        self.headers.push(*h);
+        if self.bytes.len() >= READ_CHUNK {
+            self.flush(out)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut Segment) -> Result<(), LogError> {
+        if !self.headers.is_empty() {
+            out.append(&[&self.bytes], &self.headers)?;
+            self.bytes.clear();
+            self.headers.clear();
+        }
+        Ok(())
+    }
+}
+
+/// What cleaning leaves of a batch.
+enum Kept {
+    /// All of it, unchanged (the same bytes).
+    Unchanged,
+    /// Fewer records, or a new delete horizon.
+    Rewritten(Vec<u8>),
+    Nothing,
+}
+
+/// The batch as it stays.
 fn filter_batch(
     h: &BatchHeader,
     bytes: &[u8],
     rules: &Rules<'_>,
     stats: &mut CleanStats,
-) -> Result<Option<Vec<u8>>, crate::records::RecordError> {
+) -> Result<Kept, crate::records::RecordError> {
     if h.is_control() {
-        return Ok(Some(bytes.to_vec()));
+        return Ok(Kept::Unchanged);
     }
     let horizon = h.delete_horizon_ms();
     v2::with_records(h, bytes, |records| {
-        let mut kept = Vec::with_capacity(records.len());
+        let mut keep = Vec::with_capacity(records.len());
         let mut kept_tombstone = false;
         for r in records {
             let offset = h.base_offset + i64::from(r.offset_delta);
             let tombstone = r.value.is_none();
-            if rules.keep(offset, r.key, tombstone, horizon) {
-                kept_tombstone |= tombstone && offset < rules.end_offset;
-                kept.push(KeptRecord {
-                    attributes: r.attributes,
-                    timestamp: h.base_timestamp.wrapping_add(r.timestamp_delta),
-                    offset_delta: r.offset_delta,
-                    key: r.key,
-                    value: r.value,
-                    headers: r.headers,
-                });
-            }
+            let kept = rules.keep(offset, r.key, tombstone, horizon);
+            kept_tombstone |= kept && tombstone && offset < rules.end_offset;
+            keep.push(kept);
         }
+        let kept_count = keep.iter().filter(|k| **k).count();
         stats.records_read += records.len() as u64;
-        stats.records_kept += kept.len() as u64;
+        stats.records_kept += kept_count as u64;
         let new_horizon = (kept_tombstone && horizon.is_none()).then_some(rules.new_horizon);
         let last_of_producer = h.has_producer_id()
             && rules.last_of_producer.get(&h.producer_id) == Some(&h.last_offset());
         // Emptied now or by an earlier cleaning: only a producer's last batch stays.
-        if kept.is_empty() && !last_of_producer {
-            return Ok(None);
+        if kept_count == 0 && !last_of_producer {
+            return Ok(Kept::Nothing);
         }
-        if kept.len() == records.len() && new_horizon.is_none() {
-            return Ok(Some(bytes.to_vec()));
+        if kept_count == records.len() && new_horizon.is_none() {
+            return Ok(Kept::Unchanged);
         }
-        rewrite_batch(h, &kept, new_horizon.or(horizon)).map(Some)
+        let kept: Vec<KeptRecord<'_>> = records
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(r, _)| KeptRecord {
+                attributes: r.attributes,
+                timestamp: h.base_timestamp.wrapping_add(r.timestamp_delta),
+                offset_delta: r.offset_delta,
+                key: r.key,
+                value: r.value,
+                headers: r.headers,
+            })
+            .collect();
+        rewrite_batch(h, &kept, new_horizon.or(horizon)).map(Kept::Rewritten)
     })
 }
 

@@ -88,13 +88,17 @@ impl OffsetMap {
     /// load factor guarantees an empty slot exists).
     fn find(&self, hi: u64, lo: u64) -> usize {
         let n = self.slots.len();
-        let mut i = (lo as usize) % n;
+        // The hash scaled onto 0..n: a multiply, where `%` would divide on every lookup.
+        let mut i = ((u128::from(lo) * n as u128) >> 64) as usize;
         loop {
             let s = &self.slots[i];
             if s.hi == 0 || (s.hi == hi && s.lo == lo) {
                 return i;
             }
-            i = (i + 1) % n;
+            i += 1;
+            if i == n {
+                i = 0;
+            }
         }
     }
 }

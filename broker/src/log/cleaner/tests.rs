@@ -125,10 +125,21 @@ fn fill(
     written
 }
 
+/// Each producer's last batch, as the replica's producer state knows it.
+fn producers_last(log: &Log) -> HashMap<i64, i64> {
+    let headers = log
+        .batch_headers_from(log.log_start_offset())
+        .expect("headers");
+    crate::replica::producer_state::ProducerStateManager::rebuild(&headers).last_offsets()
+}
+
 /// One cleaning of `log`, as the cleaner runs it; `None` when nothing was cleanable.
 fn clean_once(log: &mut Log, checkpoint: Option<i64>, memory: usize, now_ms: i64) -> Option<i64> {
     let snapshot = log.clean_snapshot(checkpoint, now_ms)?;
-    let output = clean(&snapshot, memory, now_ms, &mut |_| Ok(())).expect("clean");
+    let output = clean(&snapshot, memory, now_ms, &producers_last(log), &mut |_| {
+        Ok(())
+    })
+    .expect("clean");
     let end = output.end_offset;
     log.swap_cleaned(output).expect("swap");
     Some(end)
@@ -283,6 +294,71 @@ fn a_producers_last_batch_survives_as_an_empty_batch() {
         (0, 1, 1)
     );
     assert_eq!(contents(&log).len(), 2);
+    // Once producer 7 wrote again (here into the active segment), the emptied batch is no
+    // longer its last and goes, as in Kafka.
+    let p7 = batch(&[("k2", Some("c"))], 1000, (7, 0, 2), Compression::None);
+    log.append_as_leader(&p7, 0, None).expect("append");
+    clean_once(&mut log, None, 1 << 20, 10_000).expect("clean");
+    let headers = log.batch_headers_from(0).expect("headers");
+    let offsets: Vec<i64> = headers.iter().map(|h| h.base_offset).collect();
+    assert_eq!(offsets, vec![2, 4]);
+}
+
+#[test]
+fn batches_across_read_chunks_and_larger_than_one_are_cleaned_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = Log::open(dir.path(), compacted(64 << 20)).expect("open");
+    // Batches of 1 KiB up to 1.5 MiB around the reader's 1 MiB chunks, over 20 keys.
+    let mut written = Vec::new();
+    for (i, size) in [
+        700, 300_000, 1_500_000, 90_000, 1_048_576, 5, 400_000, 2_000_000,
+    ]
+    .iter()
+    .cycle()
+    .take(40)
+    .enumerate()
+    {
+        let value = format!("{i}-{}", "v".repeat(*size));
+        let key = format!("k{}", i % 20);
+        let b = batch(
+            &[(key.as_str(), Some(value.as_str()))],
+            1000,
+            NO_PRODUCER,
+            Compression::None,
+        );
+        let info = log.append_as_leader(&b, 0, None).expect("append");
+        written.push((info.first_offset, key, Some(value)));
+    }
+    log.roll().expect("roll");
+    clean_once(&mut log, None, 1 << 20, 10_000).expect("clean");
+    let got: BTreeMap<String, (i64, Option<String>)> = contents(&log)
+        .into_iter()
+        .map(|(o, (k, v))| (k, (o, v)))
+        .collect();
+    assert_eq!(got, latest(&written));
+}
+
+#[test]
+fn a_segment_cut_inside_a_batch_is_reported_as_corrupt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = Log::open(dir.path(), compacted(64 << 20)).expect("open");
+    fill(&mut log, 5, 4, Compression::None);
+    log.roll().expect("roll");
+    let snapshot = log.clean_snapshot(None, 10_000).expect("snapshot");
+    // The file loses its last bytes under the cleaner (the snapshot still counts them).
+    let path = segment_path(dir.path(), 0, "log");
+    let len = fs::metadata(&path).expect("stat").len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open")
+        .set_len(len - 3)
+        .expect("truncate");
+    match clean(&snapshot, 1 << 20, 10_000, &HashMap::new(), &mut |_| Ok(())) {
+        Err(LogError::Corrupt(msg)) => assert!(msg.contains("past the end"), "{msg}"),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a cut batch was cleaned"),
+    }
 }
 
 #[test]
@@ -328,7 +404,14 @@ fn a_group_changed_since_the_snapshot_is_not_swapped_in() {
     let mut log = Log::open(dir.path(), config).expect("open");
     fill(&mut log, 3, 6, Compression::None);
     let snapshot = log.clean_snapshot(None, 10_000).expect("snapshot");
-    let output = clean(&snapshot, 1 << 20, 10_000, &mut |_| Ok(())).expect("clean");
+    let output = clean(
+        &snapshot,
+        1 << 20,
+        10_000,
+        &producers_last(&log),
+        &mut |_| Ok(()),
+    )
+    .expect("clean");
     // Retention deletes segments meanwhile (timestamps 1000 are long past).
     assert!(log.enforce_retention(10_000).expect("retention") > 0);
     let contents_before = contents(&log);
@@ -359,7 +442,14 @@ fn a_swap_interrupted_at_any_step_completes_or_is_discarded_on_open() {
     log.roll().expect("roll");
     let want = latest(&written);
     let snapshot = log.clean_snapshot(None, 10_000).expect("snapshot");
-    let output = clean(&snapshot, 1 << 20, 10_000, &mut |_| Ok(())).expect("clean");
+    let output = clean(
+        &snapshot,
+        1 << 20,
+        10_000,
+        &producers_last(&log),
+        &mut |_| Ok(()),
+    )
+    .expect("clean");
     let group = &output.groups[0];
     let base = group.replaces[0].base;
     let check = |state: &Path, what: &str| {
