@@ -52,24 +52,20 @@ pub(crate) fn rewrite_batch(
         Some(max) if !original.is_log_append_time() => max,
         _ => original.max_timestamp,
     };
-    let mut payload = Vec::new();
-    for r in records {
-        write_record(&mut payload, r, base_timestamp);
-    }
     // Kafka writes an empty batch uncompressed.
     let codec = if records.is_empty() {
         codec::NONE
     } else {
         original.compression()
     };
-    let payload = codec::compress(codec, &payload)?;
     let mut attributes = (original.attributes & KEPT_ATTRIBUTES) | codec;
     if delete_horizon_ms.is_some() {
         attributes |= DELETE_HORIZON_BIT;
     }
     let count = i32::try_from(records.len())
         .map_err(|_| RecordError::Invalid("too many records for one batch".into()))?;
-    let mut out = Vec::with_capacity(HEADER_SIZE + payload.len());
+    let size: usize = records.iter().map(|r| record_size(r, base_timestamp)).sum();
+    let mut out = Vec::with_capacity(HEADER_SIZE + size);
     out.extend_from_slice(&original.base_offset.to_be_bytes());
     out.extend_from_slice(&0i32.to_be_bytes()); // batch length, set below
     out.extend_from_slice(&original.partition_leader_epoch.to_be_bytes());
@@ -83,7 +79,17 @@ pub(crate) fn rewrite_batch(
     out.extend_from_slice(&original.producer_epoch.to_be_bytes());
     out.extend_from_slice(&original.base_sequence.to_be_bytes());
     out.extend_from_slice(&count.to_be_bytes());
-    out.extend_from_slice(&payload);
+    if codec == codec::NONE {
+        for r in records {
+            write_record(&mut out, r, base_timestamp);
+        }
+    } else {
+        let mut payload = Vec::with_capacity(size);
+        for r in records {
+            write_record(&mut payload, r, base_timestamp);
+        }
+        out.extend_from_slice(&codec::compress(codec, &payload)?);
+    }
     let length = i32::try_from(out.len() - LOG_OVERHEAD)
         .map_err(|_| RecordError::Invalid("batch larger than 2 GiB".into()))?;
     out[BATCH_LENGTH_AT..BATCH_LENGTH_AT + 4].copy_from_slice(&length.to_be_bytes());
@@ -95,24 +101,43 @@ pub(crate) fn rewrite_batch(
 /// Kafka's `DefaultRecord`: a varint length, then attributes, varlong timestamp delta, varint
 /// offset delta, key and value as varint-length bytes (-1: null), and the headers.
 fn write_record(out: &mut Vec<u8>, r: &KeptRecord<'_>, base_timestamp: i64) {
-    let mut body = Vec::with_capacity(
-        16 + r.key.map_or(0, <[u8]>::len) + r.value.map_or(0, <[u8]>::len) + r.headers.len(),
-    );
-    body.push(r.attributes as u8);
-    varlong(&mut body, r.timestamp.wrapping_sub(base_timestamp));
-    varlong(&mut body, i64::from(r.offset_delta));
+    varlong(out, body_size(r, base_timestamp) as i64);
+    out.push(r.attributes as u8);
+    varlong(out, r.timestamp.wrapping_sub(base_timestamp));
+    varlong(out, i64::from(r.offset_delta));
     for field in [r.key, r.value] {
         match field {
-            None => varlong(&mut body, -1),
+            None => varlong(out, -1),
             Some(bytes) => {
-                varlong(&mut body, bytes.len() as i64);
-                body.extend_from_slice(bytes);
+                varlong(out, bytes.len() as i64);
+                out.extend_from_slice(bytes);
             }
         }
     }
-    body.extend_from_slice(r.headers);
-    varlong(out, body.len() as i64);
-    out.extend_from_slice(&body);
+    out.extend_from_slice(r.headers);
+}
+
+/// The bytes [`write_record`] writes after the length.
+fn body_size(r: &KeptRecord<'_>, base_timestamp: i64) -> usize {
+    let field =
+        |f: Option<&[u8]>| f.map_or(varlong_size(-1), |b| varlong_size(b.len() as i64) + b.len());
+    1 + varlong_size(r.timestamp.wrapping_sub(base_timestamp))
+        + varlong_size(i64::from(r.offset_delta))
+        + field(r.key)
+        + field(r.value)
+        + r.headers.len()
+}
+
+/// The bytes [`write_record`] writes.
+fn record_size(r: &KeptRecord<'_>, base_timestamp: i64) -> usize {
+    let body = body_size(r, base_timestamp);
+    varlong_size(body as i64) + body
+}
+
+/// The bytes [`varlong`] writes for `v`.
+fn varlong_size(v: i64) -> usize {
+    let z = ((v << 1) ^ (v >> 63)) as u64;
+    (64 - (z | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// A zig-zag varlong; values that fit an i32 come out as Kafka's varint would write them.
@@ -198,5 +223,29 @@ mod tests {
         assert_eq!(got.last_offset(), h.last_offset());
         assert_eq!(got.last_sequence(), h.last_sequence());
         assert_eq!(got.max_timestamp, 30);
+    }
+
+    #[test]
+    fn sizes_are_computed_as_written() {
+        let mut values = vec![0, 1, -1, 63, 64, -64, -65, i64::MAX, i64::MIN];
+        for shift in 0..63 {
+            values.extend([1i64 << shift, (1i64 << shift) - 1, -(1i64 << shift)]);
+        }
+        for v in values {
+            let mut out = Vec::new();
+            varlong(&mut out, v);
+            assert_eq!(varlong_size(v), out.len(), "{v}");
+        }
+        let r = KeptRecord {
+            attributes: 0,
+            timestamp: 1_000_000,
+            offset_delta: 300,
+            key: Some(&[1u8; 200]),
+            value: None,
+            headers: &[2, 0, 0],
+        };
+        let mut out = Vec::new();
+        write_record(&mut out, &r, 5);
+        assert_eq!(record_size(&r, 5), out.len());
     }
 }

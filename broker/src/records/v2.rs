@@ -38,6 +38,66 @@ where
     })
 }
 
+/// What the log cleaner's key map needs of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyRef<'a> {
+    pub(crate) offset_delta: i32,
+    pub(crate) key: Option<&'a [u8]>,
+}
+
+/// Calls `f` on the offset delta and key of each record of the complete batch `batch`
+/// (decompressed first if needed), reading each record only up to its key: the log cleaner's
+/// first pass over every record of a log, which needs nothing else. Fails with `Corrupt` where
+/// a record does not fit its declared length or the batch.
+pub(crate) fn for_each_key<F>(
+    header: &BatchHeader,
+    batch: &[u8],
+    mut f: F,
+) -> Result<(), RecordError>
+where
+    F: FnMut(KeyRef<'_>),
+{
+    let count = header.records_count.max(0);
+    with_payload(header, batch, |data| {
+        let corrupt = |i: i32| RecordError::Corrupt(format!("record {i} of {count} is malformed"));
+        let mut at = 0usize;
+        for i in 0..count {
+            let len = zigzag(data, &mut at, 5)
+                .filter(|l| *l >= 0)
+                .ok_or_else(|| corrupt(i))?;
+            let end = at
+                .checked_add(len as usize)
+                .filter(|e| *e <= data.len())
+                .ok_or_else(|| corrupt(i))?;
+            let record = &data[..end];
+            // Attributes, then the timestamp delta.
+            at += 1;
+            zigzag(record, &mut at, 10).ok_or_else(|| corrupt(i))?;
+            let offset_delta = zigzag(record, &mut at, 5).ok_or_else(|| corrupt(i))?;
+            let key = match zigzag(record, &mut at, 5) {
+                Some(-1) => None,
+                Some(n) if n >= 0 && at + n as usize <= end => {
+                    at += n as usize;
+                    Some(&record[at - n as usize..at])
+                }
+                _ => return Err(corrupt(i)),
+            };
+            f(KeyRef {
+                offset_delta: offset_delta as i32,
+                key,
+            });
+            at = end;
+        }
+        if at != data.len() {
+            return Err(RecordError::Corrupt(format!(
+                "{} bytes left after the declared {count} records",
+                data.len() - at
+            )));
+        }
+        Ok(())
+    })
+}
+
 /// Calls `f` once with every record of the complete batch `batch` (borrowed from its payload,
 /// decompressed first if needed), for callers that need them all at once (a rewrite).
 pub(crate) fn with_records<R>(
@@ -427,5 +487,45 @@ mod tests {
             let err = check_records(&header, &batch, false).expect_err("out of order");
             assert!(err.to_string().contains("offset delta"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_key_pass_reads_what_the_full_walk_reads_and_fails_cleanly_on_damage() {
+        for codec in [Compression::None, Compression::Lz4] {
+            let mut recs = records(0, 50);
+            recs[4].headers.insert(
+                kafka_protocol::protocol::StrBytes::from_static_str("h"),
+                Some(Bytes::from_static(b"x")),
+            );
+            let batch = v2_batch(&recs, codec);
+            let h = BatchHeader::parse(&batch).expect("header");
+            let mut full = Vec::new();
+            for_each_record(&h, &batch, |r| {
+                full.push((r.offset_delta, r.key.map(<[u8]>::to_vec)));
+                Ok(())
+            })
+            .expect("walk");
+            let mut keys = Vec::new();
+            for_each_key(&h, &batch, |r| {
+                keys.push((r.offset_delta, r.key.map(<[u8]>::to_vec)))
+            })
+            .expect("keys");
+            assert_eq!(keys, full);
+            assert!(keys.iter().any(|(_, k)| k.is_none()));
+        }
+        // Cut anywhere in the records, or with a count that is too large: an error, no panic.
+        let batch = v2_batch(&records(0, 20), Compression::None);
+        let h = BatchHeader::parse(&batch).expect("header");
+        for cut in HEADER_SIZE..batch.len() {
+            let mut short = h;
+            short.batch_length -= (batch.len() - cut) as i32;
+            assert!(
+                for_each_key(&short, &batch[..cut], |_| {}).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let mut more = h;
+        more.records_count += 1;
+        assert!(for_each_key(&more, &batch, |_| {}).is_err());
     }
 }

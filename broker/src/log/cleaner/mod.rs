@@ -33,7 +33,7 @@ use super::{IoContext, Log, LogConfig, LogError};
 use crate::records::header::HEADER_SIZE;
 use crate::records::rewrite::{rewrite_batch, KeptRecord};
 use crate::records::{v2, BatchHeader};
-use offset_map::OffsetMap;
+use offset_map::{KeyHash, OffsetMap};
 
 /// The extra suffix of a segment being written by the cleaner.
 pub(crate) const CLEANED: &str = "cleaned";
@@ -407,6 +407,7 @@ fn build_offset_map(
         .sum();
     let mut map = OffsetMap::new(memory, expected_keys);
     let mut end = snapshot.first_uncleanable;
+    let mut batch_keys = Vec::new();
     'segments: for seg in dirty {
         let mut stopped = None;
         for_each_batch(seg, &snapshot.dir, io, |h, bytes| {
@@ -421,16 +422,18 @@ fn build_offset_map(
                 stopped = Some(h.base_offset.max(snapshot.first_dirty));
                 return Ok(false);
             }
-            v2::for_each_record(h, bytes, |r| {
+            batch_keys.clear();
+            v2::for_each_key(h, bytes, |r| {
                 let offset = h.base_offset + i64::from(r.offset_delta);
-                if offset >= snapshot.first_dirty {
-                    if let Some(key) = r.key {
-                        map.put(key, offset);
-                    }
+                if let (Some(key), true) = (r.key, offset >= snapshot.first_dirty) {
+                    batch_keys.push((KeyHash::of(key), offset));
                 }
-                Ok(())
             })
             .map_err(|e| corrupt(&snapshot.dir, h, e))?;
+            map.warm(batch_keys.iter().map(|(k, _)| *k));
+            for (key, offset) in &batch_keys {
+                map.put(*key, *offset);
+            }
             Ok(true)
         })?;
         if let Some(at) = stopped {
@@ -489,7 +492,7 @@ impl Rules<'_> {
     fn keep(
         &self,
         offset: i64,
-        key: Option<&[u8]>,
+        key: Option<KeyHash>,
         is_tombstone: bool,
         horizon: Option<i64>,
     ) -> bool {
@@ -627,12 +630,22 @@ fn filter_batch(
     }
     let horizon = h.delete_horizon_ms();
     v2::with_records(h, bytes, |records| {
+        let offset = |r: &v2::RecordRef<'_>| h.base_offset + i64::from(r.offset_delta);
+        let keys: Vec<Option<KeyHash>> = records
+            .iter()
+            .map(|r| {
+                r.key
+                    .filter(|_| offset(r) < rules.end_offset)
+                    .map(KeyHash::of)
+            })
+            .collect();
+        rules.map.warm(keys.iter().flatten().copied());
         let mut keep = Vec::with_capacity(records.len());
         let mut kept_tombstone = false;
-        for r in records {
-            let offset = h.base_offset + i64::from(r.offset_delta);
+        for (r, key) in records.iter().zip(&keys) {
+            let offset = offset(r);
             let tombstone = r.value.is_none();
-            let kept = rules.keep(offset, r.key, tombstone, horizon);
+            let kept = rules.keep(offset, *key, tombstone, horizon);
             kept_tombstone |= kept && tombstone && offset < rules.end_offset;
             keep.push(kept);
         }

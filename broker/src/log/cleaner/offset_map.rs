@@ -62,8 +62,8 @@ impl OffsetMap {
 
     /// Records `offset` as the latest for `key`; false (and nothing recorded) when the key is
     /// new and the map is full.
-    pub(crate) fn put(&mut self, key: &[u8], offset: i64) -> bool {
-        let (hi, lo) = hash(key);
+    pub(crate) fn put(&mut self, key: KeyHash, offset: i64) -> bool {
+        let KeyHash(hi, lo) = key;
         let i = self.find(hi, lo);
         let slot = &mut self.slots[i];
         if slot.hi == 0 {
@@ -79,17 +79,32 @@ impl OffsetMap {
     }
 
     /// The latest offset recorded for `key`, -1 if none.
-    pub(crate) fn get(&self, key: &[u8]) -> i64 {
-        let (hi, lo) = hash(key);
+    pub(crate) fn get(&self, key: KeyHash) -> i64 {
+        let KeyHash(hi, lo) = key;
         self.slots[self.find(hi, lo)].offset
+    }
+
+    /// Reads the first slot of each key, so that a batch's keys wait for memory together
+    /// rather than one after another: the table is far larger than the CPU's caches, and its
+    /// slots are visited at random.
+    pub(crate) fn warm(&self, keys: impl Iterator<Item = KeyHash>) {
+        let mut any = 0u64;
+        for KeyHash(_, lo) in keys {
+            any ^= self.slots[self.home(lo)].hi;
+        }
+        std::hint::black_box(any);
+    }
+
+    fn home(&self, lo: u64) -> usize {
+        // The hash scaled onto 0..n: a multiply, where `%` would divide on every lookup.
+        ((u128::from(lo) * self.slots.len() as u128) >> 64) as usize
     }
 
     /// The slot holding (hi, lo), or the empty slot where it would go (linear probing; the
     /// load factor guarantees an empty slot exists).
     fn find(&self, hi: u64, lo: u64) -> usize {
         let n = self.slots.len();
-        // The hash scaled onto 0..n: a multiply, where `%` would divide on every lookup.
-        let mut i = ((u128::from(lo) * n as u128) >> 64) as usize;
+        let mut i = self.home(lo);
         loop {
             let s = &self.slots[i];
             if s.hi == 0 || (s.hi == hi && s.lo == lo) {
@@ -103,14 +118,19 @@ impl OffsetMap {
     }
 }
 
-/// A 128-bit hash of `key` from two SipHash runs (std's, fixed keys: the same on every run).
-fn hash(key: &[u8]) -> (u64, u64) {
-    let mut a = std::collections::hash_map::DefaultHasher::new();
-    key.hash(&mut a);
-    let mut b = std::collections::hash_map::DefaultHasher::new();
-    0xc1ea_u16.hash(&mut b);
-    key.hash(&mut b);
-    (a.finish() | 1, b.finish())
+/// A key's 128-bit hash, from two SipHash runs (std's, fixed keys: the same on every run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyHash(u64, u64);
+
+impl KeyHash {
+    pub(crate) fn of(key: &[u8]) -> KeyHash {
+        let mut a = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut a);
+        let mut b = std::collections::hash_map::DefaultHasher::new();
+        0xc1ea_u16.hash(&mut b);
+        key.hash(&mut b);
+        KeyHash(a.finish() | 1, b.finish())
+    }
 }
 
 #[cfg(test)]
@@ -122,26 +142,29 @@ mod tests {
         let mut map = OffsetMap::new(SLOT_BYTES * 100, 1000);
         assert_eq!(map.memory_bytes(), SLOT_BYTES * 100);
         for offset in 0..60 {
-            assert!(map.put(format!("k{}", offset % 20).as_bytes(), offset));
+            assert!(map.put(KeyHash::of(format!("k{}", offset % 20).as_bytes()), offset));
         }
         assert_eq!(map.len(), 20);
-        assert_eq!(map.get(b"k3"), 43);
-        assert_eq!(map.get(b"k19"), 59);
-        assert_eq!(map.get(b"absent"), -1);
+        assert_eq!(map.get(KeyHash::of(b"k3")), 43);
+        assert_eq!(map.get(KeyHash::of(b"k19")), 59);
+        assert_eq!(map.get(KeyHash::of(b"absent")), -1);
         // An older offset never replaces a newer one.
-        map.put(b"k3", 1);
-        assert_eq!(map.get(b"k3"), 43);
+        map.put(KeyHash::of(b"k3"), 1);
+        assert_eq!(map.get(KeyHash::of(b"k3")), 43);
         let mut full_at = None;
         for i in 0..200 {
-            if !map.put(format!("new{i}").as_bytes(), 100 + i) {
+            if !map.put(KeyHash::of(format!("new{i}").as_bytes()), 100 + i) {
                 full_at = Some(i);
                 break;
             }
         }
         assert_eq!(full_at, Some(90 - 20), "full at the load factor");
         assert_eq!(map.len(), map.capacity());
-        assert!(map.put(b"k5", 500), "known keys still update when full");
-        assert_eq!(map.get(b"k5"), 500);
+        assert!(
+            map.put(KeyHash::of(b"k5"), 500),
+            "known keys still update when full"
+        );
+        assert_eq!(map.get(KeyHash::of(b"k5")), 500);
     }
 
     #[test]
