@@ -259,13 +259,14 @@ impl Shared {
             .filter(|q| Arc::ptr_eq(q.log_dir(), dir))
             .map(|q| key_of(q))
             .collect();
-        let entries: Vec<(TopicPartition, i64)> = {
-            let mut all = lock(&self.checkpoints);
-            let entries = all.entry(dir.path().to_path_buf()).or_default();
-            entries.insert(key_of(p), first_dirty);
-            entries.retain(|k, _| hosted.contains(k));
-            entries.iter().map(|(k, v)| (k.clone(), *v)).collect()
-        };
+        // Written under the lock: cleaner threads would share the temporary file, and the
+        // file must end with the latest entries.
+        let mut all = lock(&self.checkpoints);
+        let entries = all.entry(dir.path().to_path_buf()).or_default();
+        entries.insert(key_of(p), first_dirty);
+        entries.retain(|k, _| hosted.contains(k));
+        let entries: Vec<(TopicPartition, i64)> =
+            entries.iter().map(|(k, v)| (k.clone(), *v)).collect();
         let path = checkpoint_path(dir.path());
         if let Err(e) = dir.guard(|| checkpoint::write(&path, &entries)) {
             warn!(path = %path.display(), error = %e, "writing the cleaner checkpoint failed");

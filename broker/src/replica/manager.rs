@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use tracing::{info, warn};
 
@@ -37,6 +37,10 @@ pub struct ReplicaManager {
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     /// Per-topic config overrides from `/config/topics/<t>`.
     topic_overrides: RwLock<HashMap<String, Overrides>>,
+    /// Held while a dir's checkpoints are computed and written: two writers would share the
+    /// temporary file (one renames it from under the other, failing the dir), and the later
+    /// one must also have looked later, or a deleted replica's entry could come back.
+    checkpoint_writes: Mutex<()>,
 }
 
 impl ReplicaManager {
@@ -54,6 +58,7 @@ impl ReplicaManager {
             log_config,
             partitions: RwLock::new(HashMap::new()),
             topic_overrides: RwLock::new(HashMap::new()),
+            checkpoint_writes: Mutex::new(()),
         };
         let mut first_failure = None;
         for dir in manager.log_dirs.all() {
@@ -283,14 +288,18 @@ impl ReplicaManager {
     /// Writes every online log dir's high-watermark and log-start checkpoints (a failure fails
     /// the dir). Kafka writes the log starts every minute; here both go every few seconds.
     pub fn write_checkpoints(&self) {
-        let partitions = self.all();
         for dir in self.log_dirs.online() {
-            Self::write_dir_checkpoints(dir, &partitions);
+            self.write_dir_checkpoints(dir);
         }
     }
 
-    /// The checkpoints of `dir`, from those of `partitions` that live there.
-    fn write_dir_checkpoints(dir: &Arc<LogDir>, partitions: &[Arc<Partition>]) {
+    /// The checkpoints of `dir`, from the partitions that live there now.
+    fn write_dir_checkpoints(&self, dir: &Arc<LogDir>) {
+        let _writing = self
+            .checkpoint_writes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let partitions = self.all();
         let here: Vec<&Arc<Partition>> = partitions
             .iter()
             .filter(|p| Arc::ptr_eq(p.log_dir(), dir))
@@ -382,7 +391,7 @@ impl ReplicaManager {
         let log_dir = removed.log_dir();
         // Its checkpoint entries go first, as in Kafka: a log created later under the same
         // name must not inherit this one's start.
-        Self::write_dir_checkpoints(log_dir, &self.all());
+        self.write_dir_checkpoints(log_dir);
         let dir = log_dir.path().join(format!("{topic}-{partition}"));
         let doomed = log_dir.path().join(format!(
             "{topic}-{partition}.{}-delete",
@@ -610,6 +619,38 @@ mod tests {
         manager.stop_replica("u", 0, true).expect("delete");
         let text = std::fs::read_to_string(dir.path().join(LOG_START_OFFSET_FILE)).expect("file");
         assert_eq!(text, "0\n0\n");
+    }
+
+    #[test]
+    fn checkpoints_written_while_replicas_are_deleted_never_fail_the_dir() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dirs = vec![dir.path().to_path_buf()];
+        let manager = Arc::new(ReplicaManager::open(1, dirs, LogConfig::default()).expect("open"));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // The periodic checkpoint task, as the server runs it, but without pause.
+        let writer = {
+            let (manager, stop) = (manager.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    manager.write_checkpoints();
+                }
+            })
+        };
+        for i in 0..40 {
+            manager
+                .apply_role("t", i, leader_role(), true, 0)
+                .expect("leader");
+            manager.stop_replica("t", i, true).expect("delete");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writer.join().expect("writer");
+        assert!(
+            !manager.log_dirs().all_offline(),
+            "a checkpoint write failed the dir"
+        );
+        manager.write_checkpoints();
+        let text = std::fs::read_to_string(dir.path().join(HIGH_WATERMARK_FILE)).expect("file");
+        assert_eq!(text, "0\n0\n", "deleted replicas left entries behind");
     }
 
     #[test]
