@@ -178,9 +178,10 @@ fn oldest_segments(c: &mut MultiCluster, topic: &str) -> Vec<(i32, PathBuf)> {
 }
 
 /// A topic switched from delete to compact and back with tiny segments and `retention.ms=1`:
-/// every replica keeps its segments while the topic is compacted and trims them once it is not
-/// (the change reaches each broker through `/config/changes`); while compacted, records without
-/// a key are refused with INVALID_RECORD, from the wire, kafka-python and confluent-kafka (~10 s).
+/// every replica keeps its segments while the topic is compacted and trims them once it is
+/// `compact,delete` (the change reaches each broker through `/config/changes`); while
+/// compacted, records without a key are refused with INVALID_RECORD, from the wire,
+/// kafka-python and confluent-kafka, and accepted again once the policy is `delete` (~10 s).
 #[test]
 fn cleanup_policy_switches_on_every_replica_and_compacted_topics_need_keys() {
     let mut c = MultiCluster::start("policy", 3, &[("log.retention.check.interval.ms", "100")])
@@ -270,22 +271,20 @@ fn cleanup_policy_switches_on_every_replica_and_compacted_topics_need_keys() {
 
     check_keyless_refusals(&mut c, topic, leader);
 
-    // Back to delete (APPEND then SUBTRACT in one request): retention trims every replica.
-    incremental_alter(
-        &leader_addr,
-        topic,
-        &[
-            ("cleanup.policy", 2, "delete"),
-            ("cleanup.policy", 3, "compact"),
-        ],
-    );
-    wait_until("delete policy trims every replica again", || {
+    // compact,delete (APPEND): retention trims every replica, keys are still required.
+    incremental_alter(&leader_addr, topic, &[("cleanup.policy", 2, "delete")]);
+    wait_until("compact,delete trims every replica", || {
         kept.iter().all(|(_, f)| !f.exists())
     });
     assert_eq!(
         produce_v8(&leader_addr, topic, -1, &[(None, "no key")]).error_code,
-        0
+        87
     );
+    // Back to delete (SUBTRACT): records without keys are welcome again.
+    incremental_alter(&leader_addr, topic, &[("cleanup.policy", 3, "compact")]);
+    wait_until("the leader takes keyless records again", || {
+        produce_v8(&leader_addr, topic, -1, &[(None, "no key")]).error_code == 0
+    });
 }
 
 /// While `topic` is compacted: the wire's record errors, a follower's answer, and both
