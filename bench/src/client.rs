@@ -1,14 +1,16 @@
 //! The independent client: librdkafka (through the `rdkafka` crate) producing and consuming,
 //! plus topic creation through its admin API. Nothing here uses the broker's own codec.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use hdrhistogram::Histogram;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, AlterConfig, NewTopic, ResourceSpecifier, TopicReplication,
+};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -23,14 +25,25 @@ const DEADLINE_CHECK: u64 = 1024;
 /// Creates `topic` with `partitions` partitions and replication factor `rf`, then waits until
 /// Metadata shows a leader for every partition.
 pub fn create_topic(bootstrap: &str, topic: &str, partitions: i32, rf: i32) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .context("creating the admin client")?;
+    create_topic_with(bootstrap, topic, partitions, rf, &[])
+}
+
+/// [`create_topic`] with topic configs (`cleanup.policy`, `segment.bytes`, ...).
+pub fn create_topic_with(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    rf: i32,
+    configs: &[(&str, &str)],
+) -> Result<()> {
+    let admin = admin_client(bootstrap)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(rf));
+    let new = configs.iter().fold(
+        NewTopic::new(topic, partitions, TopicReplication::Fixed(rf)),
+        |new, (k, v)| new.set(k, v),
+    );
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let results = runtime
         .block_on(admin.create_topics([&new], &opts))
@@ -64,6 +77,37 @@ pub fn create_topic(bootstrap: &str, topic: &str, partitions: i32, rf: i32) -> R
         }
         thread::sleep(Duration::from_millis(100));
     }
+}
+
+fn admin_client(bootstrap: &str) -> Result<AdminClient<DefaultClientContext>> {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .context("creating the admin client")
+}
+
+/// Replaces the config overrides of `topic` with `configs` (AlterConfigs: keys left out go
+/// back to the broker's defaults). The brokers apply it when ZooKeeper tells them, shortly
+/// after this returns.
+pub fn alter_topic(bootstrap: &str, topic: &str, configs: &[(&str, &str)]) -> Result<()> {
+    let admin = admin_client(bootstrap)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let alter = configs.iter().fold(
+        AlterConfig::new(ResourceSpecifier::Topic(topic)),
+        |alter, (k, v)| alter.set(k, v),
+    );
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = runtime
+        .block_on(admin.alter_configs([&alter], &opts))
+        .context("AlterConfigs")?;
+    for r in results {
+        if let Err((resource, code)) = r {
+            bail!("AlterConfigs {resource:?}: {code}");
+        }
+    }
+    Ok(())
 }
 
 /// Producer settings shared by every mode. `linger_ms` 5 (librdkafka's default) for
@@ -200,7 +244,7 @@ pub enum Pace {
 #[derive(Debug, Clone, Copy)]
 pub struct Load {
     pub count: u64,
-    /// Payload bytes per message (no key).
+    /// Payload bytes per message (keys, if any, come from [`Extra`]).
     pub size: usize,
     pub pace: Pace,
     /// Sending stops after this long; unsent messages are dropped (the outcome says so).
@@ -220,13 +264,36 @@ pub fn produce(
     load: &Load,
     partition: impl Fn(u64) -> i32,
 ) -> Result<ProduceOutcome> {
+    produce_with(config, topic, load, partition, Extra::default())
+}
+
+/// Writes the key of message `i` into the buffer (handed over empty).
+pub type KeyFn<'a> = &'a mut dyn FnMut(u64, &mut Vec<u8>);
+
+/// What a producer run may do beyond its [`Load`].
+#[derive(Default)]
+pub struct Extra<'a> {
+    /// Keys for the messages (none without).
+    pub keys: Option<KeyFn<'a>>,
+    /// Sending stops early once this is set (a background load).
+    pub stop: Option<&'a AtomicBool>,
+}
+
+/// [`produce`] with keys or an early stop.
+pub fn produce_with(
+    config: &ClientConfig,
+    topic: &str,
+    load: &Load,
+    partition: impl Fn(u64) -> i32,
+    mut extra: Extra<'_>,
+) -> Result<ProduceOutcome> {
     let base = load.stamp.unwrap_or_else(Instant::now);
     let ctx = BenchContext::new(base, load.ack_latency)?;
     let producer: ThreadedProducer<BenchContext> = config
         .create_with_context(ctx)
         .context("creating the producer")?;
     let start = Instant::now();
-    let sent = send_all(&producer, topic, load, base, start, &partition)?;
+    let sent = send_all(&producer, topic, load, base, start, &partition, &mut extra)?;
     let send_seconds = start.elapsed().as_secs_f64();
     // A flush that times out is a result (unacknowledged messages), not a harness failure.
     let flushed = wait_acknowledged(&producer, Duration::from_secs(30));
@@ -266,8 +333,10 @@ fn send_all(
     base: Instant,
     start: Instant,
     partition: &impl Fn(u64) -> i32,
+    extra: &mut Extra<'_>,
 ) -> Result<u64> {
     let mut payload = vec![0x61u8; load.size];
+    let mut key = Vec::new();
     let deadline = start + load.max_time;
     // Only a fixed rate or a latency needs the time of every send; at full speed the clock is
     // read every DEADLINE_CHECK messages (at 2M messages/s, reading it twice per message was a
@@ -276,6 +345,9 @@ fn send_all(
     // Message `i` is sent only after messages 0..i were: `i` is also the count sent so far.
     for i in 0..load.count {
         if (timed || i % DEADLINE_CHECK == 0) && Instant::now() >= deadline {
+            return Ok(i);
+        }
+        if extra.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
             return Ok(i);
         }
         if let Pace::Rate(rate) = load.pace {
@@ -293,11 +365,16 @@ fn send_all(
         if load.stamp.is_some() && load.size >= 8 {
             payload[..8].copy_from_slice(&sent_ns.to_be_bytes());
         }
-        let mut record = BaseRecord::with_opaque_to(topic, sent_ns as usize)
+        let mut record = BaseRecord::<[u8], [u8], usize>::with_opaque_to(topic, sent_ns as usize)
             .payload(&payload[..])
             .partition(partition(i));
+        if let Some(keys) = extra.keys.as_mut() {
+            key.clear();
+            keys(i, &mut key);
+            record = record.key(&key[..]);
+        }
         loop {
-            match producer.send::<(), [u8]>(record) {
+            match producer.send::<[u8], [u8]>(record) {
                 Ok(()) => break,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
                     record = r;
@@ -469,10 +546,7 @@ pub fn end_to_end(
 
 /// Times `n` Metadata requests for `topic` through librdkafka; microsecond percentiles.
 pub fn metadata_latency(bootstrap: &str, topic: &str, n: usize) -> Result<[u64; 4]> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .context("creating the admin client")?;
+    let admin = admin_client(bootstrap)?;
     let mut h = new_histogram()?;
     // Not measured: the first request waits for the bootstrap connection, the second for the
     // connection to the broker learned from it, which librdkafka holds back for ~50 ms after

@@ -8,12 +8,17 @@
 //! - [`target`]: start the cluster (through the integration-test harness) or use a bootstrap;
 //!   CPU seconds and peak RSS of the broker processes from /proc.
 //! - [`ceiling`]: the machine's own ceilings (TCP loopback blast, sequential file write).
-//! - [`client`]: produce (full speed / fixed rate with latency), consume, end to end.
+//! - [`client`]: produce (full speed / fixed rate with latency, keyed), consume, end to end,
+//!   topic creation and configs.
 //! - [`corrupt`]: the corrupt-batch check over a raw connection.
 //! - [`report`]: JSON lines and the Markdown table.
 //! - [`suite`]: the scenarios.
+//! - [`cleaner`]: the log cleaner's scenarios (`bench cleaner`, part of `bench all`).
+//! - [`cleaner_log`]: what the cleaner did, from a broker's log lines and files.
 
 mod ceiling;
+mod cleaner;
+mod cleaner_log;
 mod client;
 mod corrupt;
 mod report;
@@ -21,7 +26,7 @@ mod suite;
 mod target;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -41,12 +46,26 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// The whole suite: ceilings, 1-broker and 3-broker scenarios (starts everything itself).
+    /// The whole suite: ceilings, 1-broker and 3-broker scenarios, then the log cleaner's
+    /// (starts everything itself).
     All {
         /// The broker binary to start.
         #[arg(long, default_value = "target/release/broker")]
         broker_bin: PathBuf,
         /// Multiplies every message count (e.g. 0.05 for a smoke run).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Scenarios not started within this many seconds are recorded as skipped.
+        #[arg(long, default_value_t = 540)]
+        budget_secs: u64,
+    },
+    /// The log cleaner's scenarios only (the last group of `all`): cleaning throughput and
+    /// produce latency beside a busy cleaner (starts everything itself).
+    Cleaner {
+        /// The broker binary to start.
+        #[arg(long, default_value = "target/release/broker")]
+        broker_bin: PathBuf,
+        /// Multiplies every message count and the segment and key-map sizes.
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
         /// Scenarios not started within this many seconds are recorded as skipped.
@@ -141,6 +160,18 @@ fn wait_for_stop(duration: Duration) -> Result<()> {
     })
 }
 
+/// Writes the Markdown table of a suite run and prints it.
+fn finish_suite(suite: &suite::Suite, report: &Report) -> Result<()> {
+    let path = report.write_table()?;
+    println!("\n{}", report.table());
+    eprintln!(
+        "suite took {:.0} s; table in {}",
+        suite.started.elapsed().as_secs_f64(),
+        path.display()
+    );
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let mut report = Report::create(&args.out)?;
@@ -151,23 +182,20 @@ fn main() -> Result<()> {
             scale,
             budget_secs,
         } => {
-            let broker_bin = broker_bin
-                .canonicalize()
-                .with_context(|| format!("broker binary {}", broker_bin.display()))?;
-            let suite = suite::Suite {
-                broker_bin,
-                scale,
-                budget: Duration::from_secs(budget_secs),
-                started: Instant::now(),
-            };
+            let suite = suite::Suite::new(broker_bin, scale, budget_secs)?;
             let result = suite.all(&mut report);
-            let path = report.write_table()?;
-            println!("\n{}", report.table());
-            eprintln!(
-                "suite took {:.0} s; table in {}",
-                suite.started.elapsed().as_secs_f64(),
-                path.display()
-            );
+            finish_suite(&suite, &report)?;
+            result?;
+        }
+        Cmd::Cleaner {
+            broker_bin,
+            scale,
+            budget_secs,
+        } => {
+            let suite = suite::Suite::new(broker_bin, scale, budget_secs)?;
+            report.add_raw(suite::machine())?;
+            let result = suite.cleaner(&mut report);
+            finish_suite(&suite, &report)?;
             result?;
         }
         Cmd::Produce {

@@ -36,6 +36,11 @@ pub struct Measurement {
     pub pass: Option<bool>,
     pub errors: u64,
     pub note: String,
+    /// `bytes_per_s` is work the broker did on its own (the log cleaner), not a transfer: no
+    /// ratio to the ceilings.
+    pub own_work: bool,
+    /// Figures of this scenario alone, added to its JSON line (not to the table).
+    pub extra: Vec<(&'static str, Value)>,
 }
 
 impl Measurement {
@@ -90,13 +95,13 @@ impl Measurement {
         put(
             "ratio_tcp_loopback",
             self.bytes_per_s
-                .filter(|_| ceilings.tcp_loopback > 0.0)
+                .filter(|_| ceilings.tcp_loopback > 0.0 && !self.own_work)
                 .map(|v| json!(round(v / ceilings.tcp_loopback, 3))),
         );
         put(
             "ratio_file_write",
             self.bytes_per_s
-                .filter(|_| ceilings.file_write > 0.0)
+                .filter(|_| ceilings.file_write > 0.0 && !self.own_work)
                 .map(|v| json!(round(v / ceilings.file_write, 3))),
         );
         if let Some([p50, p99, p999, max]) = self.latency_us {
@@ -125,6 +130,9 @@ impl Measurement {
         put("pass", self.pass.map(|v| json!(v)));
         put("errors", (self.errors > 0).then(|| json!(self.errors)));
         put("note", (!self.note.is_empty()).then(|| json!(self.note)));
+        for (k, v) in &self.extra {
+            m.insert((*k).into(), v.clone());
+        }
         Value::Object(m)
     }
 
@@ -146,7 +154,7 @@ impl Measurement {
             f(self.bytes_per_s.map(|v| format!("{:.1}", v / 1e6))),
             f(self
                 .bytes_per_s
-                .filter(|_| ceilings.tcp_loopback > 0.0)
+                .filter(|_| ceilings.tcp_loopback > 0.0 && !self.own_work)
                 .map(|v| format!("{:.1}%", 100.0 * v / ceilings.tcp_loopback))),
             f(lat(0)),
             f(lat(1)),
@@ -216,13 +224,22 @@ impl Report {
         writeln!(self.jsonl, "{line}").context("writing results.jsonl")
     }
 
+    /// The result of `scenario` recorded earlier in this run, if any.
+    pub fn find(&self, scenario: &str) -> Option<&Measurement> {
+        self.results.iter().find(|m| m.scenario == scenario)
+    }
+
     /// The Markdown table of every result so far.
     pub fn table(&self) -> String {
-        let mut out = format!(
-            "Ceilings measured in this run: TCP loopback {:.0} MB/s, sequential file write {:.0} MB/s.\n\n",
-            self.ceilings.tcp_loopback / 1e6,
-            self.ceilings.file_write / 1e6
-        );
+        let mut out = String::new();
+        // A run of one scenario group (`bench cleaner`) measures no ceilings.
+        if self.ceilings.tcp_loopback > 0.0 {
+            out = format!(
+                "Ceilings measured in this run: TCP loopback {:.0} MB/s, sequential file write {:.0} MB/s.\n\n",
+                self.ceilings.tcp_loopback / 1e6,
+                self.ceilings.file_write / 1e6
+            );
+        }
         out.push_str(
             "| scenario | brokers | acks | record B | messages | msg/s | MB/s | % of loopback | p50 ms | p99 ms | p99.9 ms | max ms | broker CPU s | broker CPU s/GB | client CPU s/GB | peak RSS MiB | result | note |\n",
         );

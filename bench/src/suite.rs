@@ -1,5 +1,6 @@
 //! The whole suite (`bench all`): ceilings, then every scenario of issue 6 against a managed
-//! 1-broker and 3-broker cluster, each result as a JSON line, then the Markdown table.
+//! 1-broker and 3-broker cluster, then the log cleaner's (`crate::cleaner`), each result as
+//! a JSON line, then the Markdown table.
 //!
 //! Volumes are chosen so that the suite fits in 10 minutes on a 2-core machine; `--scale`
 //! multiplies every message count (0.05 for a smoke run). A scenario that fails is recorded
@@ -21,11 +22,11 @@ use crate::report::{Measurement, Report};
 use crate::target::{self, Target, Usage};
 use crate::{ceiling, corrupt};
 
-const KIB: usize = 1024;
+pub(crate) const KIB: usize = 1024;
 /// Memory (page cache included) of a broker in the capped-page-cache scenarios.
-const PAGE_CACHE_CAP: u64 = 512 << 20;
+pub(crate) const PAGE_CACHE_CAP: u64 = 512 << 20;
 /// Upper bound on the sending part of one scenario.
-const SCENARIO_MAX: Duration = Duration::from_secs(60);
+pub(crate) const SCENARIO_MAX: Duration = Duration::from_secs(60);
 /// Rounds of each side of a linear-cost pair (100 vs 1000 partitions, or idle connections),
 /// run alternately so that the machine's drift during the pair hits both sides alike. Rounds
 /// of one side varied by up to a third (2026-12-03: 144-194 MB/s), so the median takes five.
@@ -38,10 +39,26 @@ pub struct Suite {
     /// Wall-clock budget: scenarios not started by then are recorded as skipped.
     pub budget: Duration,
     pub started: Instant,
+    /// The command line, for the rows that record it.
+    pub command: String,
 }
 
 impl Suite {
-    fn n(&self, count: u64) -> u64 {
+    /// A suite run starting now.
+    pub fn new(broker_bin: PathBuf, scale: f64, budget_secs: u64) -> Result<Suite> {
+        let broker_bin = broker_bin
+            .canonicalize()
+            .with_context(|| format!("broker binary {}", broker_bin.display()))?;
+        Ok(Suite {
+            broker_bin,
+            scale,
+            budget: Duration::from_secs(budget_secs),
+            started: Instant::now(),
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+        })
+    }
+
+    pub(crate) fn n(&self, count: u64) -> u64 {
         ((count as f64 * self.scale) as u64).max(100)
     }
 
@@ -50,7 +67,7 @@ impl Suite {
     }
 
     /// Runs one scenario, recording its failure (or the skip) instead of stopping the suite.
-    fn run(
+    pub(crate) fn run(
         &self,
         report: &mut Report,
         name: &str,
@@ -89,7 +106,8 @@ impl Suite {
             "file_write_mb_per_s": (report.ceilings.file_write / 1e6).round(),
         }))?;
         self.one_broker(report)?;
-        self.three_brokers(report)
+        self.three_brokers(report)?;
+        self.cleaner(report)
     }
 
     fn one_broker(&self, report: &mut Report) -> Result<()> {
@@ -308,7 +326,7 @@ impl Suite {
 /// writes, so gigabytes of it would otherwise share the disk and the two cores with the
 /// latency scenarios that follow the throughput ones. Returns how long the records took,
 /// client start included (the `sync` not).
-fn warm_up(bootstrap: &str, topic: &str, acks: i32) -> Result<Duration> {
+pub(crate) fn warm_up(bootstrap: &str, topic: &str, acks: i32) -> Result<Duration> {
     sync()?;
     let started = Instant::now();
     let config = client::producer_config(bootstrap, acks, 0);
@@ -336,7 +354,7 @@ fn produce_acknowledged(
 
 /// Writes every dirty page back (the `sync` command), so that what comes next does not pay
 /// for the writeback of what came before.
-fn sync() -> Result<()> {
+pub(crate) fn sync() -> Result<()> {
     let synced = Command::new("sync").status().context("running sync")?;
     anyhow::ensure!(synced.success(), "sync failed: {synced}");
     Ok(())
@@ -353,7 +371,7 @@ fn fill_page_cache(bootstrap: &str, topic: &str, count: u64) -> Result<()> {
 }
 
 /// Full-speed load of `count` messages of `size` bytes.
-fn full_speed(count: u64, size: usize) -> Load {
+pub(crate) fn full_speed(count: u64, size: usize) -> Load {
     Load {
         count,
         size,
@@ -365,7 +383,7 @@ fn full_speed(count: u64, size: usize) -> Load {
 }
 
 /// One producer run measured with the brokers' CPU and memory.
-fn produce(
+pub(crate) fn produce(
     t: &Target,
     name: &str,
     bootstrap: &str,
@@ -633,7 +651,7 @@ fn tempfile_dir() -> Result<PathBuf> {
 }
 
 /// Machine facts for the record: cores, memory, kernel, date.
-fn machine() -> serde_json::Value {
+pub(crate) fn machine() -> serde_json::Value {
     let cores = thread::available_parallelism().map_or(0, |n| n.get());
     let mem_kib = std::fs::read_to_string("/proc/meminfo")
         .ok()

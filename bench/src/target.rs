@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result};
+use tests::broker::BrokerProcess;
 use tests::multi::MultiCluster;
 
 /// The brokers under test, started by the bench; killed (by PID, through the harness) when
@@ -35,6 +36,23 @@ impl Target {
         Ok(Target { cluster })
     }
 
+    /// [`Target::start`] with the log cleaner's info lines in each broker's log ("cleaned
+    /// log" after each cleaning, see [`crate::cleaner_log`]); everything else at the usual
+    /// level.
+    pub fn start_logging_cleaner(
+        name: &str,
+        brokers: i32,
+        broker_bin: &Path,
+        extra: &[(&str, &str)],
+    ) -> Result<Target> {
+        let usual = std::env::var("BROKER_RUST_LOG").unwrap_or_else(|_| "warn".into());
+        // The harness hands BROKER_RUST_LOG to the brokers as RUST_LOG when it spawns them.
+        std::env::set_var("BROKER_RUST_LOG", format!("{usual},broker::cleaner=info"));
+        let started = Target::start(name, brokers, broker_bin, extra);
+        std::env::set_var("BROKER_RUST_LOG", usual);
+        started
+    }
+
     /// Comma-separated bootstrap servers.
     pub fn bootstrap(&mut self) -> String {
         self.cluster.bootstrap()
@@ -58,6 +76,11 @@ impl Target {
     pub fn broker_count(&self) -> usize {
         self.cluster.brokers.len()
     }
+
+    /// The brokers' processes (log file, log dir, partition directories), in id order.
+    pub fn brokers(&self) -> &[BrokerProcess] {
+        &self.cluster.brokers
+    }
 }
 
 /// One process's figures from /proc.
@@ -71,25 +94,61 @@ pub struct ProcSample {
     pub rss_kib: u64,
 }
 
-/// Reads utime+stime from /proc/<pid>/stat and VmHWM/VmRSS from /proc/<pid>/status.
-pub fn sample(pid: u32) -> Result<ProcSample> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))
-        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+/// utime+stime, in clock ticks, from a `stat` file of /proc (a process's or a thread's).
+fn stat_cpu_ticks(path: &str) -> Result<u64> {
+    let (user, sys) = stat_times(path)?;
+    Ok(user + sys)
+}
+
+/// (utime, stime), in clock ticks, from a `stat` file of /proc.
+fn stat_times(path: &str) -> Result<(u64, u64)> {
+    let stat = fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
     // The command name (field 2) is in parentheses and may hold spaces: split after it.
     let after = stat
         .rsplit_once(')')
         .map(|(_, rest)| rest)
-        .context("malformed /proc/<pid>/stat")?;
+        .with_context(|| format!("malformed {path}"))?;
     let fields: Vec<&str> = after.split_whitespace().collect();
     // After the name: state is field 3, utime field 14, stime field 15 (1-based, proc(5)).
     let field = |n: usize| -> Result<u64> {
         fields
             .get(n - 3)
-            .context("short /proc/<pid>/stat")?
+            .with_context(|| format!("short {path}"))?
             .parse::<u64>()
-            .context("bad number in /proc/<pid>/stat")
+            .with_context(|| format!("bad number in {path}"))
     };
-    let cpu_ticks = field(14)? + field(15)?;
+    Ok((field(14)?, field(15)?))
+}
+
+/// The thread of process `pid` named `comm` (e.g. `log-cleaner-0`): its id, for
+/// [`thread_cpu_ticks`].
+pub fn find_thread(pid: u32, comm: &str) -> Result<u32> {
+    let tasks = format!("/proc/{pid}/task");
+    for entry in fs::read_dir(&tasks).with_context(|| format!("listing {tasks}"))? {
+        let Ok(tid) = entry?.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let name = fs::read_to_string(format!("{tasks}/{tid}/comm")).unwrap_or_default();
+        if name.trim_end() == comm {
+            return Ok(tid);
+        }
+    }
+    anyhow::bail!("process {pid} has no thread named {comm}")
+}
+
+/// utime+stime of thread `tid` of process `pid`, in clock ticks.
+pub fn thread_cpu_ticks(pid: u32, tid: u32) -> Result<u64> {
+    stat_cpu_ticks(&format!("/proc/{pid}/task/{tid}/stat"))
+}
+
+/// (utime, stime) of thread `tid` of process `pid`, in clock ticks.
+pub fn thread_times(pid: u32, tid: u32) -> Result<(u64, u64)> {
+    stat_times(&format!("/proc/{pid}/task/{tid}/stat"))
+}
+
+/// Reads utime+stime from /proc/<pid>/stat and VmHWM/VmRSS from /proc/<pid>/status.
+pub fn sample(pid: u32) -> Result<ProcSample> {
+    let cpu_ticks = stat_cpu_ticks(&format!("/proc/{pid}/stat"))?;
     let status = fs::read_to_string(format!("/proc/{pid}/status"))
         .with_context(|| format!("reading /proc/{pid}/status"))?;
     let kib = |key: &str| -> u64 {
