@@ -15,9 +15,14 @@
 //!   copies the log from its start). The same load with the same writer and the cleaner idle
 //!   (the topic switched back to `delete`) is the row to compare with.
 //!
-//! Every broker runs in a 512 MiB memory cgroup of its own ([`MemoryCap`]), so that its
-//! page cache is recycled as on a long-running broker (each row says when that was not
-//! possible).
+//! Every broker runs in a 3 GiB memory cgroup of its own ([`MemoryCap`]), room for a log and
+//! its cleaned copy, and the single brokers' cgroups are filled with clean pages first (a
+//! topic written and synced), so that their logs are read from the page cache and a
+//! cleaning's writes recycle pages as on a long-running broker rather than pay this VM's cost
+//! of fresh memory (see "Where the produce time goes" in BENCHMARKS.md). A tighter cgroup
+//! (512 MiB, as the capped produce row) left most of the log on disk and the cleaner reading
+//! it back, and made every allocation of the broker wait for the cleaner's writeback. Each
+//! row says when no cgroup could be made.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,7 +37,7 @@ use ::tests::broker::BrokerProcess;
 use crate::cleaner_log::{self, Cleaning};
 use crate::client::{self, Extra, Load, Pace, ProduceOutcome};
 use crate::report::{Measurement, Report};
-use crate::suite::{self, Suite, KIB, PAGE_CACHE_CAP, SCENARIO_MAX};
+use crate::suite::{self, Suite, KIB, SCENARIO_MAX};
 use crate::target::{self, MemoryCap, Target, Usage, UsageDelta};
 
 /// Records of the throughput rows: 1 GiB of 1 KiB values, before `--scale`.
@@ -54,6 +59,9 @@ const WRITER_RATE: u64 = 1_000;
 /// cleaning ends (a cleaning of the ~1 GB clean section lasts longer). Each roll fsyncs the
 /// sealed segment in the produce path, so the rolls are kept as rare as that allows.
 const WRITER_SEGMENT_MS: u64 = 1_000;
+/// The memory cgroup of each broker: a cleaned log (~1.1 GB) and its cleaned copy fit.
+const CLEANER_CACHE_CAP: u64 = 3 << 30;
+
 /// Upper bound on a cleaning the bench waits for.
 const CLEAN_DEADLINE: Duration = Duration::from_secs(180);
 /// The fixed-rate load measured beside the cleaner (the latency rows' 100 B load).
@@ -66,7 +74,7 @@ impl Suite {
     /// budget), the small key map, then acks=all RF3 beside busy cleaners.
     pub fn cleaner(&self, report: &mut Report) -> Result<()> {
         let segment_bytes = self.scaled(SEGMENT_BYTES, 1 << 20);
-        let big = Brokers::start(self, "bench-cleaner", 1, DEFAULT_MAP)?;
+        let big = Brokers::start(self, "bench-cleaner", 1, DEFAULT_MAP, true)?;
         let started = Instant::now();
         let mut ten = None;
         for (dup, topic) in [(0.1, "clean10"), (0.9, "clean90")] {
@@ -119,7 +127,7 @@ impl Suite {
         let map = self.scaled(SMALL_MAP, 64 << 10);
         let name = throughput_name(0.1, Some(map));
         self.run(report, &name, 1, || {
-            let small = Brokers::start(self, "bench-cleaner-small", 1, map)?;
+            let small = Brokers::start(self, "bench-cleaner-small", 1, map, true)?;
             let spec = DirtyLog {
                 topic: "clean10small",
                 dup: 0.1,
@@ -133,7 +141,7 @@ impl Suite {
     /// Three brokers, a compacted RF3 topic written for the purpose, acks=all latency.
     fn replicated_latency(&self, report: &mut Report, segment_bytes: u64) -> Result<()> {
         let name = latency_name(-1, true);
-        let three = match Brokers::start(self, "bench-cleaner3", 3, DEFAULT_MAP) {
+        let three = match Brokers::start(self, "bench-cleaner3", 3, DEFAULT_MAP, false) {
             Ok(b) => b,
             Err(e) => {
                 let mut m = Measurement::new(name, 3);
@@ -244,7 +252,14 @@ struct Brokers {
 }
 
 impl Brokers {
-    fn start(s: &Suite, name: &str, brokers: i32, dedupe_bytes: u64) -> Result<Brokers> {
+    /// With `fill`, the cgroup is filled with clean pages before anything is measured.
+    fn start(
+        s: &Suite,
+        name: &str,
+        brokers: i32,
+        dedupe_bytes: u64,
+        fill: bool,
+    ) -> Result<Brokers> {
         let dedupe = dedupe_bytes.to_string();
         let mut extra = vec![
             ("log.cleaner.enable", "true"),
@@ -260,10 +275,10 @@ impl Brokers {
         let mut caps = Vec::new();
         let mut cap_note = format!(
             "each broker in a {} MiB memory cgroup",
-            PAGE_CACHE_CAP >> 20
+            CLEANER_CACHE_CAP >> 20
         );
         for (i, pid) in target.pids().into_iter().enumerate() {
-            match MemoryCap::apply(&format!("{name}-{}", i + 1), &[pid], PAGE_CACHE_CAP) {
+            match MemoryCap::apply(&format!("{name}-{}", i + 1), &[pid], CLEANER_CACHE_CAP) {
                 Ok(cap) => caps.push(cap),
                 Err(e) => {
                     caps.clear();
@@ -271,6 +286,12 @@ impl Brokers {
                     break;
                 }
             }
+        }
+        if fill && !caps.is_empty() {
+            // 10% more than the cgroup holds, in 1 KiB records: every page recycled.
+            let records = s.n(CLEANER_CACHE_CAP / KIB as u64 * 11 / 10);
+            suite::fill_page_cache(&bootstrap, "fill", records)?;
+            cap_note.push_str(", filled with clean pages first");
         }
         let settings: Vec<String> = extra.iter().map(|(k, v)| format!("{k}={v}")).collect();
         Ok(Brokers {

@@ -363,7 +363,7 @@ pub(crate) fn sync() -> Result<()> {
 /// Fills a capped page cache before a steady-state row: `count` 1 KiB records at full speed to
 /// a new topic of their own, not measured, then a `sync`, so that the measured appends find
 /// clean pages to reuse (a capped cgroup must wait for dirty ones to be written back).
-fn fill_page_cache(bootstrap: &str, topic: &str, count: u64) -> Result<()> {
+pub(crate) fn fill_page_cache(bootstrap: &str, topic: &str, count: u64) -> Result<()> {
     client::create_topic(bootstrap, topic, 1, 1)?;
     let config = client::producer_config(bootstrap, 1, 5);
     produce_acknowledged(&config, topic, count, &format!("filling {topic}"))?;
