@@ -202,9 +202,9 @@ impl Shared {
         let producers = p.producers_last_offsets();
         let now = crate::log::now_ms();
         let result = clean(&snapshot, memory, now, &producers, &mut io).and_then(|out| {
-            let (end, stats, groups) = (out.end_offset, out.stats, out.group_count());
-            let swapped = p.swap_cleaned(out)?;
-            Ok((end, stats, swapped == groups))
+            let (end, stats) = (out.end_offset, out.stats);
+            let whole = p.swap_cleaned(out)?;
+            Ok((end, stats, whole))
         });
         match result {
             Ok((end, stats, whole)) => {

@@ -319,7 +319,8 @@ fn checkpoint_of(dir: &Path) -> i64 {
         .unwrap_or(-1)
 }
 
-/// Files the cleaner writes aside (`.cleaned`, `.swap`) in a partition dir.
+/// Files the cleaner writes aside (`.cleaned`, `.swap`, and `.deleted` for the segments a
+/// swap replaced) in a partition dir.
 fn aside_files(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .map(|entries| {
@@ -327,7 +328,7 @@ fn aside_files(dir: &Path) -> usize {
                 .filter_map(|e| e.ok())
                 .filter(|e| {
                     let n = e.file_name().to_string_lossy().into_owned();
-                    n.ends_with(".cleaned") || n.ends_with(".swap")
+                    n.ends_with(".cleaned") || n.ends_with(".swap") || n.ends_with(".deleted")
                 })
                 .count()
         })

@@ -31,6 +31,8 @@ const RECENT_BATCHES: usize = 8;
 pub(crate) const LOG_SUFFIX: &str = "log";
 pub(crate) const INDEX_SUFFIX: &str = "index";
 pub(crate) const TIME_INDEX_SUFFIX: &str = "timeindex";
+/// The extra suffix of a replaced segment's files until they are deleted (Kafka's).
+pub(crate) const DELETED: &str = "deleted";
 
 /// `<dir>/<20-digit base offset>.<suffix>`, Kafka's naming.
 pub(crate) fn segment_path(dir: &Path, base_offset: i64, suffix: &str) -> PathBuf {
@@ -371,6 +373,22 @@ impl Segment {
             remove_if_exists(&p)?;
         }
         Ok(())
+    }
+
+    /// Renames the segment's files `<name>.deleted` (as Kafka does before deleting a segment
+    /// in the background) and closes them; returns the new paths.
+    pub(crate) fn retire(mut self) -> Result<Vec<PathBuf>, LogError> {
+        let dir = self
+            .log_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        self.rename_aside(&dir, "", DELETED)?;
+        Ok(vec![
+            self.log_path.clone(),
+            self.index.path().to_path_buf(),
+            self.time_index.path().to_path_buf(),
+        ])
     }
 
     pub(crate) fn base_offset(&self) -> i64 {

@@ -578,14 +578,22 @@ impl Partition {
         lock(&self.producers).last_offsets()
     }
 
-    /// Swaps a cleaning's segments in, under the log's write lock (a segment swap is all an
-    /// append or a fetch of this partition may wait for). Returns the groups swapped in.
-    pub fn swap_cleaned(
-        &self,
-        output: crate::log::cleaner::CleanOutput,
-    ) -> Result<usize, LogError> {
-        self.log_dir.check_online()?;
-        self.log_write().swap_cleaned(output)
+    /// Swaps a cleaning's segments in, one group at a time under the log's write lock (a
+    /// segment swap is all an append or a fetch of this partition may wait for); the
+    /// replaced files are deleted after each swap, outside the lock. Returns whether every
+    /// group was swapped in.
+    pub fn swap_cleaned(&self, output: crate::log::cleaner::CleanOutput) -> Result<bool, LogError> {
+        let mut whole = true;
+        // I/O errors are the cleaner's to judge: a deleted replica's files vanish under it.
+        for group in output.into_groups() {
+            self.log_dir.check_online()?;
+            let swapped = self.log_write().swap_cleaned(group)?;
+            match swapped {
+                Some(retired) => retired.delete()?,
+                None => whole = false,
+            }
+        }
+        Ok(whole)
     }
 
     /// New log settings (a topic config change).

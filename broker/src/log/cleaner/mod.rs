@@ -14,10 +14,13 @@
 //!    kept when it is its producer's last, for the producer's sequence. Tombstones are kept
 //!    until `delete.retention.ms` after the cleaning that first reached them (KIP-534: the
 //!    batch carries that delete horizon).
-//! 3. [`Log::swap_cleaned`] (write lock): for each group still in the log unchanged, the
-//!    cleaned files are renamed `.swap`, the old segments deleted and the swap renamed into
-//!    place (Kafka's on-disk contract: after a crash a `.swap` is completed on open, a
-//!    `.cleaned` discarded; see `maintenance::complete_swaps`).
+//! 3. [`Log::swap_cleaned`] (write lock, one group at a time): for a group still in the log
+//!    unchanged, the cleaned files are renamed `.swap`, the old segments renamed `.deleted`
+//!    and the swap renamed into place (Kafka's on-disk contract: after a crash a `.swap` is
+//!    completed on open, a `.cleaned` or `.deleted` file removed; see
+//!    `maintenance::complete_swaps`). The old files are deleted after the lock is let go
+//!    ([`Retired::delete`]): unlinking 100 MB takes ~20 ms here, and appends and fetches of
+//!    the partition (and the request threads they run on) would wait for it.
 
 pub(crate) mod offset_map;
 
@@ -92,9 +95,10 @@ pub struct CleanOutput {
 }
 
 impl CleanOutput {
-    /// Cleaned segments to swap in (the checkpoint may move only if all of them were).
-    pub fn group_count(&self) -> usize {
-        self.groups.len()
+    /// The cleaned segments to swap in, in offset order (the checkpoint may move only if all
+    /// of them were).
+    pub fn into_groups(self) -> Vec<CleanedGroup> {
+        self.groups
     }
 }
 
@@ -110,7 +114,7 @@ pub struct CleanStats {
 }
 
 /// One cleaned segment and the segments it replaces.
-struct CleanedGroup {
+pub struct CleanedGroup {
     replaces: Vec<SegmentFile>,
     segment: Segment,
 }
@@ -169,57 +173,76 @@ impl Log {
         (!snapshot.segments.is_empty()).then_some(snapshot)
     }
 
-    /// Step 3: swaps in the cleaned groups whose segments are still in the log as the
+    /// Step 3: swaps in one cleaned group if its segments are still in the log as the
     /// snapshot saw them (retention, DeleteRecords or a truncation may have removed some
-    /// meanwhile: those groups are discarded). Returns how many groups were swapped in.
-    pub fn swap_cleaned(&mut self, output: CleanOutput) -> Result<usize, LogError> {
-        let mut swapped = 0;
-        for group in output.groups {
-            // The same segment objects (a truncation reopens a segment: a new file handle),
-            // the same sizes, all still sealed.
-            let unchanged = group.replaces.iter().all(|old| {
-                self.segments
-                    .get(&old.base)
-                    .is_some_and(|s| s.size() == old.size && Arc::ptr_eq(&s.file(), &old.file))
-            }) && group
-                .replaces
-                .last()
-                .is_some_and(|old| old.base < self.active().base_offset());
-            if !unchanged {
-                group.segment.delete()?;
-                continue;
-            }
-            self.swap_group(group)?;
-            swapped += 1;
+    /// meanwhile: then the group is discarded and `None` returned). The replaced segments come
+    /// back renamed `.deleted`, for the caller to delete once it let go of the log's lock.
+    pub fn swap_cleaned(&mut self, group: CleanedGroup) -> Result<Option<Retired>, LogError> {
+        // The same segment objects (a truncation reopens a segment: a new file handle), the
+        // same sizes, all still sealed.
+        let unchanged = group.replaces.iter().all(|old| {
+            self.segments
+                .get(&old.base)
+                .is_some_and(|s| s.size() == old.size && Arc::ptr_eq(&s.file(), &old.file))
+        }) && group
+            .replaces
+            .last()
+            .is_some_and(|old| old.base < self.active().base_offset());
+        if !unchanged {
+            group.segment.delete()?;
+            return Ok(None);
         }
-        Ok(swapped)
+        self.swap_group(group).map(Some)
     }
 
-    /// `.cleaned` → `.swap`, old segments deleted, `.swap` → final: a crash at any point
+    /// `.cleaned` → `.swap`, old segments → `.deleted`, `.swap` → final: a crash at any point
     /// leaves either the old segments or a swap that opening completes. A group cleaned down
     /// to nothing just loses its segments (a crash half-way leaves some, cleaned again later).
-    fn swap_group(&mut self, mut group: CleanedGroup) -> Result<(), LogError> {
+    fn swap_group(&mut self, mut group: CleanedGroup) -> Result<Retired, LogError> {
+        let mut retired = Retired {
+            dir: self.dir.clone(),
+            files: Vec::new(),
+        };
         if group.segment.is_empty() {
             group.segment.delete()?;
-            for old in &group.replaces {
-                if let Some(old) = self.segments.remove(&old.base) {
-                    old.delete()?;
-                }
-            }
-            return sync_dir(&self.dir);
+            self.retire(&group.replaces, &mut retired)?;
+            return Ok(retired);
         }
         group.segment.rename_aside(&self.dir, CLEANED, SWAP)?;
+        // The swap must be durable before any segment it replaces goes.
         sync_dir(&self.dir)?;
-        for old in &group.replaces {
-            if let Some(old) = self.segments.remove(&old.base) {
-                old.delete()?;
-            }
-        }
+        self.retire(&group.replaces, &mut retired)?;
         group.segment.rename_aside(&self.dir, SWAP, "")?;
-        sync_dir(&self.dir)?;
         self.segments
             .insert(group.segment.base_offset(), group.segment);
+        Ok(retired)
+    }
+
+    fn retire(&mut self, old: &[SegmentFile], retired: &mut Retired) -> Result<(), LogError> {
+        for old in old {
+            if let Some(segment) = self.segments.remove(&old.base) {
+                retired.files.extend(segment.retire()?);
+            }
+        }
         Ok(())
+    }
+}
+
+/// The files of segments a swap replaced, renamed `.deleted` (removed on open if a crash
+/// comes first).
+#[must_use = "the retired files stay on disk until deleted"]
+pub struct Retired {
+    dir: PathBuf,
+    files: Vec<PathBuf>,
+}
+
+impl Retired {
+    /// Deletes the files and makes the swap durable.
+    pub fn delete(self) -> Result<(), LogError> {
+        for f in &self.files {
+            std::fs::remove_file(f).ctx(|| format!("deleting {}", f.display()))?;
+        }
+        sync_dir(&self.dir)
     }
 }
 

@@ -133,6 +133,18 @@ fn producers_last(log: &Log) -> HashMap<i64, i64> {
     crate::replica::producer_state::ProducerStateManager::rebuild(&headers).last_offsets()
 }
 
+/// Swaps in every group of `output`, as the cleaner does; how many were.
+fn swap_all(log: &mut Log, output: CleanOutput) -> usize {
+    let mut swapped = 0;
+    for group in output.into_groups() {
+        if let Some(retired) = log.swap_cleaned(group).expect("swap") {
+            retired.delete().expect("delete");
+            swapped += 1;
+        }
+    }
+    swapped
+}
+
 /// One cleaning of `log`, as the cleaner runs it; `None` when nothing was cleanable.
 fn clean_once(log: &mut Log, checkpoint: Option<i64>, memory: usize, now_ms: i64) -> Option<i64> {
     let snapshot = log.clean_snapshot(checkpoint, now_ms)?;
@@ -141,7 +153,7 @@ fn clean_once(log: &mut Log, checkpoint: Option<i64>, memory: usize, now_ms: i64
     })
     .expect("clean");
     let end = output.end_offset;
-    log.swap_cleaned(output).expect("swap");
+    swap_all(log, output);
     Some(end)
 }
 
@@ -415,7 +427,7 @@ fn a_group_changed_since_the_snapshot_is_not_swapped_in() {
     // Retention deletes segments meanwhile (timestamps 1000 are long past).
     assert!(log.enforce_retention(10_000).expect("retention") > 0);
     let contents_before = contents(&log);
-    assert_eq!(log.swap_cleaned(output).expect("swap"), 0);
+    assert_eq!(swap_all(&mut log, output), 0);
     assert_eq!(contents(&log), contents_before);
     let leftovers: Vec<_> = fs::read_dir(dir.path())
         .expect("ls")
@@ -467,7 +479,7 @@ fn a_swap_interrupted_at_any_step_completes_or_is_discarded_on_open() {
         assert!(
             names
                 .iter()
-                .all(|n| !n.contains("cleaned") && !n.contains("swap")),
+                .all(|n| !n.contains("cleaned") && !n.contains("swap") && !n.contains("deleted")),
             "{what}: {names:?}"
         );
     };
@@ -487,14 +499,32 @@ fn a_swap_interrupted_at_any_step_completes_or_is_discarded_on_open() {
         .expect("rename");
     }
     check(&s2, "after renaming to .swap");
-    // Crash after the old segments were deleted too.
-    let s3 = crashes.path().join("crash-deleted");
-    copy_dir(&s2, &s3);
+    // Crash after some of the old segments were renamed .deleted, then after all were, then
+    // after their deletion began.
+    for (name, retired) in [
+        ("crash-retiring", 1),
+        ("crash-retired", group.replaces.len()),
+    ] {
+        let s3 = crashes.path().join(name);
+        copy_dir(&s2, &s3);
+        for old in &group.replaces[..retired] {
+            for suffix in ["log", "index", "timeindex"] {
+                fs::rename(
+                    segment_path(&s3, old.base, suffix),
+                    segment_path(&s3, old.base, &format!("{suffix}.deleted")),
+                )
+                .expect("rename");
+            }
+        }
+        check(&s3, name);
+    }
+    let s4 = crashes.path().join("crash-deleting");
+    copy_dir(&s2, &s4);
     for old in &group.replaces {
         for suffix in ["log", "index", "timeindex"] {
-            let _ = fs::remove_file(segment_path(&s3, old.base, suffix));
+            fs::remove_file(segment_path(&s4, old.base, suffix)).expect("rm");
         }
     }
-    check(&s3, "after deleting the old segments");
+    check(&s4, "after deleting the old segments");
     drop(output);
 }
