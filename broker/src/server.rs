@@ -417,7 +417,10 @@ async fn follow_topic_configs(broker: Arc<Broker>, shutdown: CancellationToken) 
 /// Kafka's `replica.high.watermark.checkpoint.interval.ms`.
 const HW_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Periodic maintenance: retention, time-based flushing, ISR shrinking, offset checkpoints
+/// How soon a rolled segment is fsynced (in the background, as Kafka's roll schedules it).
+const ROLLED_SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Periodic maintenance: retention, time-based flushing, rolled segments' fsyncs, ISR shrinking, offset checkpoints
 /// (high watermarks and log starts).
 async fn housekeeping(broker: Arc<Broker>, shutdown: CancellationToken) {
     let config = &broker.config;
@@ -431,6 +434,7 @@ async fn housekeeping(broker: Arc<Broker>, shutdown: CancellationToken) {
     // Checked every half lag period, so a lagging follower leaves the ISR after 1-1.5x the lag.
     let mut isr = tokio::time::interval(Duration::from_millis(lag_ms / 2));
     let mut checkpoint = tokio::time::interval(HW_CHECKPOINT_INTERVAL);
+    let mut rolled = tokio::time::interval(ROLLED_SYNC_INTERVAL);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -448,6 +452,10 @@ async fn housekeeping(broker: Arc<Broker>, shutdown: CancellationToken) {
                 for (partition, new_isr) in broker.replicas.isr_shrink_candidates(now, lag_ms as i64) {
                     crate::replica::isr::propose(&broker.zk(), &partition, new_isr).await;
                 }
+            }
+            _ = rolled.tick() => {
+                let b = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || b.replicas.sync_rolled()).await;
             }
             _ = checkpoint.tick() => {
                 let b = broker.clone();

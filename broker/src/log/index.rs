@@ -88,6 +88,10 @@ impl<E: IndexEntry> IndexFile<E> {
         &self.path
     }
 
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
+
     /// The file was renamed (its handle is unchanged).
     pub(crate) fn set_path(&mut self, path: PathBuf) {
         self.path = path;

@@ -175,16 +175,34 @@ impl Log {
     }
 
     /// Starts a new active segment at LEO (no-op when the active one is empty). The old one is
-    /// sealed and fsynced, like Kafka's flush of rolled segments.
+    /// sealed; its fsync (and the directory's) is left to [`Log::take_unsynced`]'s caller, as
+    /// Kafka flushes rolled segments in the background: a roll happens inside an append, and
+    /// an fsync there, while other writers keep the disk busy, held up the partition's
+    /// appends and the request thread they ran on for tens of milliseconds.
     pub fn roll(&mut self) -> Result<(), LogError> {
         if self.active().is_empty() {
             return Ok(());
         }
         let leo = self.log_end_offset();
-        self.active_mut().seal()?;
+        let unsynced = self.active_mut().seal_unsynced()?;
         let seg = Segment::create(&self.dir, leo, self.config.index_interval_bytes)?;
         self.segments.insert(leo, seg);
-        sync_dir(&self.dir)
+        self.unsynced.push(unsynced);
+        Ok(())
+    }
+
+    /// Whether rolled segments wait for their fsync.
+    pub fn has_unsynced(&self) -> bool {
+        !self.unsynced.is_empty()
+    }
+
+    /// The rolled segments still to be fsynced, for the caller to sync without the log's
+    /// lock.
+    pub fn take_unsynced(&mut self) -> Option<Rolled> {
+        (!self.unsynced.is_empty()).then(|| Rolled {
+            dir: self.dir.clone(),
+            segments: std::mem::take(&mut self.unsynced),
+        })
     }
 
     /// Applies `flush.messages` / `flush.ms` after an append of `messages` records.
@@ -211,10 +229,13 @@ impl Log {
         }
     }
 
-    /// fsyncs the active segment (rolled segments were fsynced when sealed) and writes the
+    /// fsyncs the rolled segments not yet synced and the active one, and writes the
     /// leader epochs assigned since the checkpoint's last write, so a flushed log never needs
     /// its epochs rebuilt.
     pub fn flush(&mut self) -> Result<(), LogError> {
+        if let Some(rolled) = self.take_unsynced() {
+            rolled.sync()?;
+        }
         self.active_mut().sync()?;
         self.epochs.write_if_behind()?;
         self.unflushed_messages = 0;
@@ -337,6 +358,22 @@ impl Log {
         self.log_start_offset = offset;
         result?;
         self.epochs.clear()?;
+        sync_dir(&self.dir)
+    }
+}
+
+/// Rolled segments whose files (and directory entries) are still to be fsynced.
+#[must_use = "rolled segments stay unsynced until synced"]
+pub struct Rolled {
+    dir: std::path::PathBuf,
+    segments: Vec<super::segment::Unsynced>,
+}
+
+impl Rolled {
+    pub fn sync(self) -> Result<(), LogError> {
+        for s in &self.segments {
+            s.sync()?;
+        }
         sync_dir(&self.dir)
     }
 }

@@ -22,6 +22,7 @@ mod epoch;
 mod index;
 mod lookup;
 mod maintenance;
+pub use maintenance::Rolled;
 mod policy;
 mod segment;
 mod slice;
@@ -183,6 +184,8 @@ pub struct Log {
     epochs: LeaderEpochCache,
     unflushed_messages: u64,
     last_flush_ms: i64,
+    /// Segments rolled since the last [`Log::take_unsynced`], still to be fsynced.
+    unsynced: Vec<segment::Unsynced>,
 }
 
 impl Log {
@@ -230,6 +233,7 @@ impl Log {
             epochs,
             unflushed_messages: 0,
             last_flush_ms: now_ms(),
+            unsynced: Vec::new(),
         };
         let leo = log.log_end_offset();
         log.epochs.truncate_from_end(leo)?;

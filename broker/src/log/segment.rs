@@ -34,6 +34,21 @@ pub(crate) const TIME_INDEX_SUFFIX: &str = "timeindex";
 /// The extra suffix of a replaced segment's files until they are deleted (Kafka's).
 pub(crate) const DELETED: &str = "deleted";
 
+/// A sealed segment's files, still to be fsynced.
+pub(crate) struct Unsynced {
+    files: Vec<(File, PathBuf)>,
+}
+
+impl Unsynced {
+    pub(crate) fn sync(&self) -> Result<(), LogError> {
+        for (file, path) in &self.files {
+            file.sync_all()
+                .ctx(|| format!("syncing {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
 /// `<dir>/<20-digit base offset>.<suffix>`, Kafka's naming.
 pub(crate) fn segment_path(dir: &Path, base_offset: i64, suffix: &str) -> PathBuf {
     dir.join(format!("{base_offset:020}.{suffix}"))
@@ -339,6 +354,12 @@ impl Segment {
     /// The segment stops being active: write the final time index entry (Kafka's
     /// `onBecomeInactiveSegment`) and fsync everything.
     pub(crate) fn seal(&mut self) -> Result<(), LogError> {
+        self.seal_unsynced()?.sync()
+    }
+
+    /// [`Segment::seal`] but for the fsync: the index entries are written, and the files come
+    /// back (as new handles) for the caller to fsync once it let go of the log's lock.
+    pub(crate) fn seal_unsynced(&mut self) -> Result<Unsynced, LogError> {
         self.recent = VecDeque::new();
         if self.size > 0 {
             self.time_index.maybe_push(
@@ -347,7 +368,20 @@ impl Segment {
                 self.offset_of_max_timestamp,
             );
         }
-        self.sync()
+        self.index.write_pending()?;
+        self.time_index.write_pending()?;
+        let handle = |file: &File, path: &Path| {
+            file.try_clone()
+                .map(|f| (f, path.to_path_buf()))
+                .ctx(|| format!("opening {} again", path.display()))
+        };
+        Ok(Unsynced {
+            files: vec![
+                handle(&self.file, &self.log_path)?,
+                handle(self.index.file(), self.index.path())?,
+                handle(self.time_index.file(), self.time_index.path())?,
+            ],
+        })
     }
 
     /// Writes the pending index entries, then fsyncs the segment's files.

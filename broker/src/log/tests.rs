@@ -795,6 +795,26 @@ fn roll_by_index_entries_and_time() {
 }
 
 #[test]
+fn rolled_segments_wait_for_their_fsync_outside_the_append() {
+    let by_time = LogConfig {
+        segment_ms: Some(0),
+        ..big_segments()
+    };
+    let (_dir, mut log) = filled(by_time.clone(), 3);
+    assert_eq!(log.segment_count(), 3);
+    // Two rolls, synced later together; nothing left after.
+    assert!(log.has_unsynced());
+    log.take_unsynced().expect("rolled").sync().expect("sync");
+    assert!(!log.has_unsynced());
+    assert!(log.take_unsynced().is_none());
+    // A flush syncs what a roll left, with the active segment.
+    let (_dir, mut log) = filled(by_time, 2);
+    assert!(log.has_unsynced());
+    log.flush().expect("flush");
+    assert!(!log.has_unsynced());
+}
+
+#[test]
 fn log_is_shareable_and_handles_missing_timestamps() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Log>();

@@ -349,6 +349,15 @@ impl ReplicaManager {
         }
     }
 
+    /// fsyncs the segments every log rolled since the last call (a failure fails the dir).
+    pub fn sync_rolled(&self) {
+        for p in self.all().into_iter().filter(|p| !p.log_dir().is_offline()) {
+            if let Err(e) = p.sync_rolled() {
+                warn!(topic = %p.topic, partition = p.index, error = %e, "syncing rolled segments failed");
+            }
+        }
+    }
+
     /// Applies time and size retention to every log in an online dir.
     pub fn enforce_retention(&self, now_ms: i64) {
         for p in self.all().into_iter().filter(|p| !p.log_dir().is_offline()) {

@@ -601,6 +601,19 @@ impl Partition {
         self.log_write().set_config(config);
     }
 
+    /// fsyncs the segments rolled since the last call, holding the log's lock only to take
+    /// them.
+    pub fn sync_rolled(&self) -> Result<(), LogError> {
+        if !self.log_read().has_unsynced() {
+            return Ok(());
+        }
+        let rolled = self.log_write().take_unsynced();
+        match rolled {
+            Some(rolled) => self.log_dir.guard(|| rolled.sync()),
+            None => Ok(()),
+        }
+    }
+
     pub fn flush(&self) -> Result<(), LogError> {
         self.log_dir.guard(|| self.log_write().flush())
     }
