@@ -141,7 +141,7 @@ fn varlong_size(v: i64) -> usize {
 }
 
 /// A zig-zag varlong; values that fit an i32 come out as Kafka's varint would write them.
-fn varlong(out: &mut Vec<u8>, v: i64) {
+pub(crate) fn varlong(out: &mut Vec<u8>, v: i64) {
     let mut z = ((v << 1) ^ (v >> 63)) as u64;
     while z >= 0x80 {
         out.push((z as u8) | 0x80);

@@ -60,14 +60,7 @@ pub(crate) fn wide_batch(
     codec: Compression,
     max_timestamp: Option<i64>,
 ) -> Vec<u8> {
-    fn varlong(out: &mut Vec<u8>, v: i64) {
-        let mut z = ((v << 1) ^ (v >> 63)) as u64;
-        while z >= 0x80 {
-            out.push((z as u8) | 0x80);
-            z >>= 7;
-        }
-        out.push(z as u8);
-    }
+    use super::rewrite::varlong;
     let base = timestamps.first().copied().unwrap_or(0);
     let mut body = Vec::new();
     for (i, ts) in timestamps.iter().enumerate() {

@@ -91,6 +91,14 @@ fn contents(log: &Log) -> BTreeMap<i64, (String, Option<String>)> {
     out
 }
 
+/// The log's records as key → (offset, value) (one per key after a whole cleaning).
+fn by_key(log: &Log) -> BTreeMap<String, (i64, Option<String>)> {
+    contents(log)
+        .into_iter()
+        .map(|(o, (k, v))| (k, (o, v)))
+        .collect()
+}
+
 /// The latest (offset, value) of every key, by brute force over what was written.
 fn latest(written: &[(i64, String, Option<String>)]) -> BTreeMap<String, (i64, Option<String>)> {
     let mut out = BTreeMap::new();
@@ -235,10 +243,7 @@ fn a_small_key_map_cleans_in_several_passes() {
         assert!(passes < 50);
     }
     assert!(passes >= 5, "{passes} passes");
-    let got: BTreeMap<String, (i64, Option<String>)> = contents(&log)
-        .into_iter()
-        .map(|(o, (k, v))| (k, (o, v)))
-        .collect();
+    let got = by_key(&log);
     assert_eq!(got, latest(&written));
 }
 
@@ -343,10 +348,7 @@ fn batches_across_read_chunks_and_larger_than_one_are_cleaned_whole() {
     }
     log.roll().expect("roll");
     clean_once(&mut log, None, 1 << 20, 10_000).expect("clean");
-    let got: BTreeMap<String, (i64, Option<String>)> = contents(&log)
-        .into_iter()
-        .map(|(o, (k, v))| (k, (o, v)))
-        .collect();
+    let got = by_key(&log);
     assert_eq!(got, latest(&written));
 }
 
@@ -466,10 +468,7 @@ fn a_swap_interrupted_at_any_step_completes_or_is_discarded_on_open() {
     let base = group.replaces[0].base;
     let check = |state: &Path, what: &str| {
         let log = Log::open(state, compacted(600)).expect(what);
-        let got: BTreeMap<String, (i64, Option<String>)> = contents(&log)
-            .into_iter()
-            .map(|(o, (k, v))| (k, (o, v)))
-            .collect();
+        let got = by_key(&log);
         assert_eq!(got, want, "{what}");
         let names: Vec<String> = fs::read_dir(state)
             .expect("ls")
