@@ -9,6 +9,8 @@
 //!   controller-epoch-fenced multi-ops).
 //! - [`bootstrap`]: startup paths, cluster id, broker id generation.
 //! - [`registration`]: the broker's ephemeral `/brokers/ids/<id>`.
+//! - [`acl`]: Kafka's ACL model as stored in ZooKeeper; reading and conditionally writing
+//!   `/kafka-acl*` (the authorization decision is the broker's).
 //! - [`admin`]: topic creation (Kafka's `AdminZkClient`), usable from any broker.
 //! - [`partition_state`]: the partition leader's conditional ISR writes and
 //!   `/isr_change_notification` (legacy leader-side ISR path).
@@ -32,6 +34,7 @@
 // Tests may unwrap: a panic there is a failed test.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod acl;
 pub mod admin;
 pub mod bootstrap;
 pub mod config_changes;

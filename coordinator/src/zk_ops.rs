@@ -19,6 +19,14 @@ pub enum ZkOp {
         /// Ephemeral instead of persistent.
         ephemeral: bool,
     },
+    /// Create a persistent sequential node: `path` is the prefix ZooKeeper appends the
+    /// sequence number to (e.g. `/kafka-acl-changes/acl_changes_`).
+    CreateSequential {
+        /// Path prefix.
+        path: String,
+        /// Data.
+        data: Vec<u8>,
+    },
     /// Set data, conditional on `version` unless `None`.
     SetData {
         /// Path.
@@ -67,6 +75,7 @@ impl ZkOp {
     pub fn path(&self) -> &str {
         match self {
             ZkOp::Create { path, .. }
+            | ZkOp::CreateSequential { path, .. }
             | ZkOp::SetData { path, .. }
             | ZkOp::Delete { path, .. }
             | ZkOp::Check { path, .. } => path,
@@ -75,7 +84,7 @@ impl ZkOp {
 
     fn describe(&self) -> String {
         let verb = match self {
-            ZkOp::Create { .. } => "create",
+            ZkOp::Create { .. } | ZkOp::CreateSequential { .. } => "create",
             ZkOp::SetData { .. } => "setData",
             ZkOp::Delete { .. } => "delete",
             ZkOp::Check { .. } => "check",
@@ -240,6 +249,7 @@ impl Zk {
         let client = self.client()?;
         let mut writer = client.new_multi_writer();
         let options = [mode(false), mode(true)].map(|m| m.with_acls(Acls::anyone_all()));
+        let sequential = CreateMode::PersistentSequential.with_acls(Acls::anyone_all());
         for op in ops {
             let added = match op {
                 ZkOp::Create {
@@ -247,6 +257,7 @@ impl Zk {
                     data,
                     ephemeral,
                 } => writer.add_create(path, data, &options[usize::from(*ephemeral)]),
+                ZkOp::CreateSequential { path, data } => writer.add_create(path, data, &sequential),
                 ZkOp::SetData {
                     path,
                     data,

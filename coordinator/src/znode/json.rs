@@ -98,6 +98,23 @@ impl<'a> Obj<'a> {
             .map(Some)
     }
 
+    /// An array of JSON objects, each an [`Obj`] of the same path.
+    pub(super) fn objects(&self, key: &str) -> Result<Vec<Obj<'a>>, ZkError> {
+        let value = self.field(key).ok_or_else(|| self.err(key, "missing"))?;
+        let list = value
+            .as_array()
+            .ok_or_else(|| self.err(key, "expected an array"))?;
+        list.iter()
+            .map(|v| match v {
+                Value::Object(map) => Ok(Obj {
+                    path: self.path,
+                    map: map.clone(),
+                }),
+                _ => Err(self.err(key, "expected objects")),
+            })
+            .collect()
+    }
+
     pub(super) fn i32_array(&self, key: &str) -> Result<Vec<i32>, ZkError> {
         let value = self.field(key).ok_or_else(|| self.err(key, "missing"))?;
         int_list(value).ok_or_else(|| self.err(key, "expected an array of integers"))

@@ -6,6 +6,7 @@
 //! `/cluster/id`'s `version`, and producer-id block bounds are JSON *strings*;
 //! `/controller_epoch` and consumer offsets are bare decimals, not JSON.
 
+pub mod acl;
 mod json;
 #[cfg(test)]
 mod tests;
