@@ -5,6 +5,7 @@
 //! - [`server`]: start-up order, listeners, the ordered drain on shutdown.
 //! - [`connection`]: framing; one task per client connection, requests answered in order.
 //! - [`api`]: dispatch on the API key, one file per Kafka API.
+//! - [`auth`]: Kafka's ACL model and the authorizer's decision (not yet on the request path).
 //! - [`group`]: the consumer-group coordinator; offsets in ZooKeeper under `/consumers`.
 //! - [`replica`]: the partitions this broker hosts (leader epoch, high watermark, producer state).
 //! - [`log`]: segments and indexes on disk: append, read, recover, retention, compaction.
@@ -31,6 +32,7 @@
 static ALLOCATOR: huge_alloc::HugeAlloc = huge_alloc::HugeAlloc;
 
 pub mod api;
+pub mod auth;
 pub mod cleaner;
 pub mod config;
 pub mod connection;
