@@ -11,6 +11,7 @@
 //! - [`registration`]: the broker's ephemeral `/brokers/ids/<id>`.
 //! - [`acl`]: Kafka's ACL model as stored in ZooKeeper; reading and conditionally writing
 //!   `/kafka-acl*` (the authorization decision is the broker's).
+//! - [`acl_changes`]: every broker's watch of `/kafka-acl*-changes`, re-reading changed ACLs.
 //! - [`admin`]: topic creation (Kafka's `AdminZkClient`), usable from any broker.
 //! - [`partition_state`]: the partition leader's conditional ISR writes and
 //!   `/isr_change_notification` (legacy leader-side ISR path).
@@ -35,6 +36,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod acl;
+pub mod acl_changes;
 pub mod admin;
 pub mod bootstrap;
 pub mod config_changes;

@@ -13,6 +13,7 @@ use coordinator::acl::{
     ensure_acl_paths, read_all_acls, read_resource_acls, write_resource_acls, AccessControlEntry,
     AclOperation, AclPermissionType, AclWrite, PatternType, ResourcePattern, ResourceType,
 };
+use coordinator::acl_changes::watch_acl_changes;
 use coordinator::znode::acl::AclChangeZNode;
 use tests::zookeeper::shared;
 
@@ -99,6 +100,64 @@ async fn acls_round_trip_with_conditional_writes_and_notifications() {
         let gone = write_resource_acls(&zk, &topic, &[], Some(1)).await.unwrap();
         assert_eq!(gone, AclWrite::Written);
         assert_eq!(read_resource_acls(&zk, &topic).await.unwrap().zk_version, None);
+        zk.close().await;
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_watch_sends_existing_then_new_changes() {
+    let server = shared().unwrap();
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let zk = connect(
+            &server.connect_string(),
+            "/acl-changes",
+            Duration::from_secs(6),
+        )
+        .await;
+        ensure_acl_paths(&zk).await.unwrap();
+        let entry =
+            AccessControlEntry::new("User:*", "*", AclOperation::Write, AclPermissionType::Allow);
+        let before = ResourcePattern::new(ResourceType::Topic, "t1", PatternType::Literal);
+        let after =
+            ResourcePattern::new(ResourceType::TransactionalId, "tx-", PatternType::Prefixed);
+        write_resource_acls(&zk, &before, std::slice::from_ref(&entry), None)
+            .await
+            .unwrap();
+
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let session = zk.clone();
+        let watch = tokio::spawn(watch_acl_changes(
+            move || session.clone(),
+            tx,
+            shutdown.clone(),
+        ));
+
+        let (pattern, acls) = rx.recv().await.unwrap();
+        assert_eq!(
+            pattern, before,
+            "a notification older than the watch is handled"
+        );
+        assert_eq!(acls.acls, std::slice::from_ref(&entry));
+
+        write_resource_acls(&zk, &after, std::slice::from_ref(&entry), None)
+            .await
+            .unwrap();
+        let (pattern, acls) = rx.recv().await.unwrap();
+        assert_eq!(pattern, after);
+        assert_eq!(acls.zk_version, Some(0));
+
+        write_resource_acls(&zk, &before, &[], Some(0))
+            .await
+            .unwrap();
+        let (pattern, acls) = rx.recv().await.unwrap();
+        assert_eq!(pattern, before);
+        assert_eq!(acls.zk_version, None, "removed ACLs arrive as none");
+
+        shutdown.cancel();
+        watch.await.unwrap();
         zk.close().await;
     })
     .await
