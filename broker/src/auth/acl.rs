@@ -8,6 +8,38 @@ pub use coordinator::acl::{
     ResourceType, CLUSTER_RESOURCE_NAME, WILDCARD_HOST, WILDCARD_PRINCIPAL, WILDCARD_RESOURCE,
 };
 
+/// The operations an ACL on this resource type can meaningfully grant
+/// (`AclEntry.supportedOperations`; Metadata and DescribeCluster report authorized operations
+/// from these).
+pub fn supported_operations(resource_type: ResourceType) -> &'static [AclOperation] {
+    use AclOperation::*;
+    match resource_type {
+        ResourceType::Topic => &[
+            Read,
+            Write,
+            Create,
+            Describe,
+            Delete,
+            Alter,
+            DescribeConfigs,
+            AlterConfigs,
+        ],
+        ResourceType::Group => &[Read, Describe, Delete, DescribeConfigs, AlterConfigs],
+        ResourceType::Cluster => &[
+            Create,
+            ClusterAction,
+            DescribeConfigs,
+            AlterConfigs,
+            IdempotentWrite,
+            Alter,
+            Describe,
+        ],
+        ResourceType::TransactionalId => &[Describe, Write],
+        ResourceType::DelegationToken => &[Describe],
+        ResourceType::User => &[CreateTokens, DescribeTokens],
+    }
+}
+
 /// One ACL: a resource pattern and an entry on it (`AclBinding`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AclBinding {
@@ -77,12 +109,12 @@ impl ResourcePatternFilter {
         }
     }
 
-    /// Kafka's `matchesAtMostOne`: no ANY type, no null name, not MATCH.
+    /// Kafka's `matchesAtMostOne`: a resource type, a name, and not MATCH. (Kafka does not
+    /// count an ANY pattern type as indefinite, although it can select two patterns.)
     pub fn matches_at_most_one(&self) -> bool {
         self.resource_type.is_some()
             && self.name.is_some()
             && self.pattern_type != PatternTypeFilter::Match
-            && self.pattern_type != PatternTypeFilter::Any
     }
 }
 
@@ -100,6 +132,14 @@ pub struct AccessControlEntryFilter {
 }
 
 impl AccessControlEntryFilter {
+    /// Kafka's `matchesAtMostOne`: every field given.
+    pub fn matches_at_most_one(&self) -> bool {
+        self.principal.is_some()
+            && self.host.is_some()
+            && self.operation.is_some()
+            && self.permission_type.is_some()
+    }
+
     /// Kafka's `AccessControlEntryFilter.matches`: exact equality on every given field.
     pub fn matches(&self, entry: &AccessControlEntry) -> bool {
         self.principal
@@ -133,6 +173,11 @@ impl AclBindingFilter {
             },
             entry: AccessControlEntryFilter::default(),
         }
+    }
+
+    /// Kafka's `matchesAtMostOne`: both halves can select at most one value.
+    pub fn matches_at_most_one(&self) -> bool {
+        self.pattern.matches_at_most_one() && self.entry.matches_at_most_one()
     }
 
     /// True if both the pattern and the entry match.
@@ -235,7 +280,23 @@ mod tests {
         let mut f = AclBindingFilter::any();
         f.entry.permission_type = Some(AclPermissionType::Allow);
         assert!(!f.matches(&b));
-        assert!(!AclBindingFilter::any().pattern.matches_at_most_one());
+        assert!(!AclBindingFilter::any().matches_at_most_one());
+        let mut one = AclBindingFilter {
+            pattern: filter(TOPIC, Some("t"), PatternTypeFilter::Specific(LIT)),
+            entry: AccessControlEntryFilter {
+                principal: Some("User:a".into()),
+                host: Some("*".into()),
+                operation: Some(AclOperation::Read),
+                permission_type: Some(AclPermissionType::Allow),
+            },
+        };
+        assert!(one.matches_at_most_one());
+        one.entry.host = None;
+        assert!(!one.matches_at_most_one());
+        assert_eq!(
+            supported_operations(ResourceType::DelegationToken),
+            [AclOperation::Describe]
+        );
         assert!(filter(TOPIC, Some("t"), PatternTypeFilter::Specific(LIT)).matches_at_most_one());
         assert_eq!(
             PatternTypeFilter::from_code(2),

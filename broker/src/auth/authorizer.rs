@@ -20,6 +20,7 @@
 //! builds the next snapshot beside it and swaps it in.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use super::acl::{
@@ -238,6 +239,25 @@ impl AclIndex {
     }
 }
 
+/// A client address written as Java's `InetAddress.getHostAddress` writes it, the form ACL
+/// hosts are stored in: dotted IPv4 (IPv4-mapped IPv6 addresses included, as Java turns them
+/// into IPv4 addresses), and IPv6 as eight uncompressed lower-case hex groups
+/// (`0:0:0:0:0:0:0:1`, not `::1`).
+pub fn java_host_address(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6
+                .segments()
+                .iter()
+                .map(|s| format!("{s:x}"))
+                .collect::<Vec<_>>()
+                .join(":"),
+        },
+    }
+}
+
 /// True if an ALLOW of `granted` also allows `wanted` (Kafka's implied operations).
 fn allow_implies(granted: AclOperation, wanted: AclOperation) -> bool {
     use AclOperation::*;
@@ -247,8 +267,8 @@ fn allow_implies(granted: AclOperation, wanted: AclOperation) -> bool {
         || (wanted == DescribeConfigs && granted == AlterConfigs)
 }
 
-/// The decision for `principal` (`User:alice`) from `host` (the client address as Java's
-/// `getHostAddress` writes it) doing `operation` on the resource `resource_type`/`name`.
+/// The decision for `principal` (`User:alice`) from `host` (the client address as
+/// [`java_host_address`] writes it) doing `operation` on the resource `resource_type`/`name`.
 pub fn decide(
     acls: &AclIndex,
     config: &AuthorizerConfig,

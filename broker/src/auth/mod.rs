@@ -11,4 +11,6 @@ pub mod acl;
 pub mod authorizer;
 
 pub use acl::{AclBinding, AclBindingFilter};
-pub use authorizer::{AclIndex, AuthorizationResult, Authorizer, AuthorizerConfig};
+pub use authorizer::{
+    decide, java_host_address, AclIndex, AuthorizationResult, Authorizer, AuthorizerConfig,
+};

@@ -326,3 +326,12 @@ fn ten_thousand_acls() {
         );
     }
 }
+
+#[test]
+fn hosts_are_written_as_java_writes_them() {
+    let host = |s: &str| java_host_address(s.parse().unwrap());
+    assert_eq!(host("10.0.0.1"), "10.0.0.1");
+    assert_eq!(host("::1"), "0:0:0:0:0:0:0:1");
+    assert_eq!(host("fe80::a:0bc"), "fe80:0:0:0:0:0:a:bc");
+    assert_eq!(host("::ffff:192.168.1.2"), "192.168.1.2");
+}
