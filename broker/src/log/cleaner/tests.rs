@@ -153,6 +153,19 @@ fn swap_all(log: &mut Log, output: CleanOutput) -> usize {
     swapped
 }
 
+/// The whole of `log` cleaned at t=10000 into segments written aside, not swapped in yet.
+fn cleaned_aside(log: &Log) -> CleanOutput {
+    let snapshot = log.clean_snapshot(None, 10_000).expect("snapshot");
+    clean(
+        &snapshot,
+        1 << 20,
+        10_000,
+        &producers_last(log),
+        &mut |_| Ok(()),
+    )
+    .expect("clean")
+}
+
 /// One cleaning of `log`, as the cleaner runs it; `None` when nothing was cleanable.
 fn clean_once(log: &mut Log, checkpoint: Option<i64>, memory: usize, now_ms: i64) -> Option<i64> {
     let snapshot = log.clean_snapshot(checkpoint, now_ms)?;
@@ -417,15 +430,7 @@ fn a_group_changed_since_the_snapshot_is_not_swapped_in() {
     };
     let mut log = Log::open(dir.path(), config).expect("open");
     fill(&mut log, 3, 6, Compression::None);
-    let snapshot = log.clean_snapshot(None, 10_000).expect("snapshot");
-    let output = clean(
-        &snapshot,
-        1 << 20,
-        10_000,
-        &producers_last(&log),
-        &mut |_| Ok(()),
-    )
-    .expect("clean");
+    let output = cleaned_aside(&log);
     // Retention deletes segments meanwhile (timestamps 1000 are long past).
     assert!(log.enforce_retention(10_000).expect("retention") > 0);
     let contents_before = contents(&log);
@@ -455,15 +460,7 @@ fn a_swap_interrupted_at_any_step_completes_or_is_discarded_on_open() {
     let written = fill(&mut log, 5, 20, Compression::Snappy);
     log.roll().expect("roll");
     let want = latest(&written);
-    let snapshot = log.clean_snapshot(None, 10_000).expect("snapshot");
-    let output = clean(
-        &snapshot,
-        1 << 20,
-        10_000,
-        &producers_last(&log),
-        &mut |_| Ok(()),
-    )
-    .expect("clean");
+    let output = cleaned_aside(&log);
     let group = &output.groups[0];
     let base = group.replaces[0].base;
     let check = |state: &Path, what: &str| {
