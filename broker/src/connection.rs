@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use crate::api::{self, Outcome, Part, Reply};
-use crate::context::{Broker, RequestContext};
+use crate::context::{Broker, RequestContext, Session};
 use crate::frame::{FrameReader, ReadEnd};
 use crate::log_throttle::{LogThrottle, DEFAULT_INTERVAL};
 
@@ -182,9 +182,11 @@ pub async fn serve(
     let (reader, mut writer) = stream.into_split();
     let mut reader = FrameReader::new(reader, broker.config.socket_request_max_bytes);
     let client_host = format!("/{}", peer.ip());
+    let session = Session::anonymous(peer.ip());
     let ctx = RequestContext {
         broker: &broker,
         listener: &listener,
+        session: &session,
         client_id: "",
         client_host: &client_host,
     };

@@ -61,12 +61,37 @@ impl Broker {
     }
 }
 
+/// Who is on the other end of a connection, once it is authenticated: what authorization
+/// decides on. Fixed for the connection's life (Kafka has no re-authentication here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// `<type>:<name>` as ACLs name principals: `User:ANONYMOUS` on a PLAINTEXT listener (and on
+    /// SSL without a client certificate), the SASL user, or the mapped certificate name.
+    pub principal: String,
+    /// The client's address as ACL hosts are written (`127.0.0.1`, Java's IPv6 form).
+    pub host: String,
+}
+
+impl Session {
+    /// Kafka's principal for connections that did not authenticate.
+    pub const ANONYMOUS: &'static str = "User:ANONYMOUS";
+
+    pub fn anonymous(peer: std::net::IpAddr) -> Session {
+        Session {
+            principal: Session::ANONYMOUS.to_string(),
+            host: crate::auth::java_host_address(peer),
+        }
+    }
+}
+
 /// Per-request context: which broker, and which listener the request arrived on (Metadata
 /// answers with that listener's endpoints).
 #[derive(Debug, Clone, Copy)]
 pub struct RequestContext<'a> {
     pub broker: &'a Broker,
     pub listener: &'a str,
+    /// The authenticated peer.
+    pub session: &'a Session,
     /// The client id from the request header ("" when absent).
     pub client_id: &'a str,
     /// The peer address, as Kafka reports client hosts ("/127.0.0.1").
