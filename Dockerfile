@@ -49,6 +49,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY broker broker
 COPY coordinator coordinator
 COPY huge-alloc huge-alloc
+COPY sasl sasl
 COPY tests tests
 RUN cargo build --release --locked -p broker \
     && cp target/release/broker /usr/local/bin/broker
