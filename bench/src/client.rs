@@ -22,6 +22,29 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 /// Messages between two looks at the clock for a deadline, where nothing else needs the time.
 const DEADLINE_CHECK: u64 = 1024;
 
+/// Client settings every client the bench makes gets on top of its own: the security settings
+/// (`security.protocol`, `sasl.*`, `ssl.*`) of the listener being measured, set by
+/// [`with_security`] for the length of a scenario. Empty: plaintext, as every other scenario.
+static SECURITY: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+/// Runs `f` with every client the bench creates configured with `settings`.
+pub fn with_security<T>(settings: &[(&str, &str)], f: impl FnOnce() -> T) -> T {
+    let owned = settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    *SECURITY.lock().unwrap_or_else(|e| e.into_inner()) = owned;
+    let out = f();
+    SECURITY.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    out
+}
+
+fn apply_security(c: &mut ClientConfig) {
+    for (k, v) in SECURITY.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        c.set(k, v);
+    }
+}
+
 /// Creates `topic` with `partitions` partitions and replication factor `rf`, then waits until
 /// Metadata shows a leader for every partition.
 pub fn create_topic(bootstrap: &str, topic: &str, partitions: i32, rf: i32) -> Result<()> {
@@ -80,10 +103,10 @@ pub fn create_topic_with(
 }
 
 fn admin_client(bootstrap: &str) -> Result<AdminClient<DefaultClientContext>> {
-    ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .context("creating the admin client")
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap);
+    apply_security(&mut c);
+    c.create().context("creating the admin client")
 }
 
 /// Replaces the config overrides of `topic` with `configs` (AlterConfigs: keys left out go
@@ -141,6 +164,7 @@ pub fn producer_config(bootstrap: &str, acks: i32, linger_ms: u32) -> ClientConf
         c.set("debug", debug)
             .set_log_level(rdkafka::config::RDKafkaLogLevel::Debug);
     }
+    apply_security(&mut c);
     c
 }
 
@@ -418,6 +442,7 @@ pub fn consumer_config(bootstrap: &str) -> ClientConfig {
         .set("max.partition.fetch.bytes", "1048576")
         .set("queued.max.messages.kbytes", "262144")
         .set("enable.partition.eof", "false");
+    apply_security(&mut c);
     c
 }
 

@@ -15,6 +15,8 @@
 //! - [`suite`]: the scenarios.
 //! - [`cleaner`]: the log cleaner's scenarios (`bench cleaner`, part of `bench all`).
 //! - [`cleaner_log`]: what the cleaner did, from a broker's log lines and files.
+//! - [`security`]: SASL_SSL against PLAINTEXT, and the ACL check at 10,000 ACLs (`bench
+//!   security`, not part of `bench all`).
 
 mod ceiling;
 mod cleaner;
@@ -22,6 +24,7 @@ mod cleaner_log;
 mod client;
 mod corrupt;
 mod report;
+mod security;
 mod suite;
 mod target;
 
@@ -66,6 +69,19 @@ enum Cmd {
         #[arg(long, default_value = "target/release/broker")]
         broker_bin: PathBuf,
         /// Multiplies every message count and the segment and key-map sizes.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Scenarios not started within this many seconds are recorded as skipped.
+        #[arg(long, default_value_t = 540)]
+        budget_secs: u64,
+    },
+    /// TLS + SASL against plaintext in the same run, and the ACL check's cost at 10,000 ACLs
+    /// (starts everything itself).
+    Security {
+        /// The broker binary to start.
+        #[arg(long, default_value = "target/release/broker")]
+        broker_bin: PathBuf,
+        /// Multiplies every message count.
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
         /// Scenarios not started within this many seconds are recorded as skipped.
@@ -195,6 +211,17 @@ fn main() -> Result<()> {
             let suite = suite::Suite::new(broker_bin, scale, budget_secs)?;
             report.add_raw(suite::machine())?;
             let result = suite.cleaner(&mut report);
+            finish_suite(&suite, &report)?;
+            result?;
+        }
+        Cmd::Security {
+            broker_bin,
+            scale,
+            budget_secs,
+        } => {
+            let suite = suite::Suite::new(broker_bin, scale, budget_secs)?;
+            report.add_raw(suite::machine())?;
+            let result = suite.security(&mut report);
             finish_suite(&suite, &report)?;
             result?;
         }

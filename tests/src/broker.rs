@@ -300,7 +300,10 @@ impl BrokerProcess {
             .arg(format!(
                 "zookeeper.session.timeout.ms={ZK_SESSION_TIMEOUT_MS}"
             ));
+        // `{port}` in a value is this broker's harness port: a test that lists more listeners
+        // than the harness's own keeps that one (the one the harness waits on) among them.
         for (key, value) in &self.extra {
+            let value = value.replace("{port}", &self.port.to_string());
             command.arg("--override").arg(format!("{key}={value}"));
         }
         // The broker reads KAFKA_* variables as configuration: never let the test
