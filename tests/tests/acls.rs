@@ -66,7 +66,10 @@ fn visible(addr: &str, topic: &str) -> bool {
 fn until_everywhere(c: &MultiCluster, topic: &str, shown: bool, limit: Duration) -> Duration {
     let start = Instant::now();
     loop {
-        if c.brokers.iter().all(|b| visible(&b.bootstrap(), topic) == shown) {
+        if c.brokers
+            .iter()
+            .all(|b| visible(&b.bootstrap(), topic) == shown)
+        {
             return start.elapsed();
         }
         assert!(
@@ -131,7 +134,14 @@ fn acls_decide_what_anonymous_may_see_produce_and_consume() {
     let g = acl_op(
         &boot,
         "create",
-        &["TOPIC", "secret", "LITERAL", "User:ANONYMOUS", "READ", "ALLOW"],
+        &[
+            "TOPIC",
+            "secret",
+            "LITERAL",
+            "User:ANONYMOUS",
+            "READ",
+            "ALLOW",
+        ],
     );
     assert_eq!(g["created"], true, "{g}");
     let took = until_everywhere(&c, "secret", true, Duration::from_secs(1));
@@ -141,7 +151,9 @@ fn acls_decide_what_anonymous_may_see_produce_and_consume() {
     let r = acl_op(&boot, "consume", &["secret", "g1", "3"]);
     assert_eq!(r["consumed"], 0, "{r}");
     assert!(
-        r["errors"].to_string().contains("GROUP_AUTHORIZATION_FAILED"),
+        r["errors"]
+            .to_string()
+            .contains("GROUP_AUTHORIZATION_FAILED"),
         "{r}"
     );
     acl_op(
@@ -161,7 +173,9 @@ fn acls_decide_what_anonymous_may_see_produce_and_consume() {
     let r = acl_op(&boot, "consume", &["secret", "g1", "3"]);
     assert_eq!(r["consumed"], 0, "{r}");
     assert!(
-        r["errors"].to_string().contains("TOPIC_AUTHORIZATION_FAILED"),
+        r["errors"]
+            .to_string()
+            .contains("TOPIC_AUTHORIZATION_FAILED"),
         "{r}"
     );
 
@@ -192,14 +206,26 @@ fn acls_decide_what_anonymous_may_see_produce_and_consume() {
 
     // DescribeAcls filters: by type and name, by pattern type, by permission.
     let all_topic = acl_op(&boot, "describe", &["TOPIC", "-", "ANY"]);
-    assert_eq!(all_topic["acls"].as_array().map(Vec::len), Some(3), "{all_topic}");
+    assert_eq!(
+        all_topic["acls"].as_array().map(Vec::len),
+        Some(3),
+        "{all_topic}"
+    );
     let prefixed = acl_op(&boot, "describe", &["ANY", "-", "PREFIXED"]);
-    assert_eq!(prefixed["acls"].as_array().map(Vec::len), Some(1), "{prefixed}");
+    assert_eq!(
+        prefixed["acls"].as_array().map(Vec::len),
+        Some(1),
+        "{prefixed}"
+    );
     assert_eq!(prefixed["acls"][0]["name"], "acl-");
     let matching = acl_op(&boot, "describe", &["TOPIC", "acl-new", "MATCH"]);
     assert_eq!(matching["acls"][0]["name"], "acl-", "{matching}");
     let deny_only = acl_op(&boot, "delete", &["TOPIC", "secret", "LITERAL", "DENY"]);
-    assert_eq!(deny_only["acls"].as_array().map(Vec::len), Some(1), "{deny_only}");
+    assert_eq!(
+        deny_only["acls"].as_array().map(Vec::len),
+        Some(1),
+        "{deny_only}"
+    );
     assert_eq!(deny_only["acls"][0]["principal"], "User:*");
     let r = acl_op(&boot, "consume", &["secret", "g1", "3"]);
     assert_eq!(r["consumed"], 3, "{r}");
@@ -216,7 +242,10 @@ fn super_users_need_no_acls() {
     .expect("cluster");
     let boot = c.bootstrap();
     assert_eq!(acl_op(&boot, "produce", &["anything", "2"])["produced"], 2);
-    assert_eq!(acl_op(&boot, "consume", &["anything", "g", "2"])["consumed"], 2);
+    assert_eq!(
+        acl_op(&boot, "consume", &["anything", "g", "2"])["consumed"],
+        2
+    );
 }
 
 /// `allow.everyone.if.no.acl.found`: resources without ACLs are open, the others are not.
@@ -233,7 +262,14 @@ fn allow_everyone_if_no_acl_found() {
     let g = acl_op(
         &boot,
         "create",
-        &["TOPIC", "closed", "LITERAL", "User:someone-else", "WRITE", "ALLOW"],
+        &[
+            "TOPIC",
+            "closed",
+            "LITERAL",
+            "User:someone-else",
+            "WRITE",
+            "ALLOW",
+        ],
     );
     assert_eq!(g["created"], true, "{g}");
     let p = acl_op(&boot, "produce", &["closed", "1"]);
