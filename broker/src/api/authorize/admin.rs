@@ -73,9 +73,8 @@ pub fn create_topics<'a>(
     Split::Handle(req, merge)
 }
 
-/// DeleteTopics: DELETE on each topic. Topics named by id only (v6) pass to the handler,
-/// which refuses ids it cannot resolve; the merge refuses resolved ones the caller may not
-/// DELETE, although the handler already deleted them (no: see below).
+/// DeleteTopics: DELETE on each topic. A v6 entry naming its topic by id only is refused
+/// (there is no name to check the ACLs of; Kafka resolves the id first).
 pub fn delete_topics<'a>(
     az: &Authz<'a>,
     mut req: DeleteTopicsRequest,

@@ -41,7 +41,10 @@ static DENIED: LogThrottle = LogThrottle::new(DEFAULT_INTERVAL);
 
 /// Adds the refused resources' entries to the handler's response (and filters or annotates
 /// it where the API needs that).
-pub struct Merge<'a, Resp>(Option<Box<dyn FnOnce(&mut Resp) + Send + 'a>>);
+pub struct Merge<'a, Resp>(Option<MergeFn<'a, Resp>>);
+
+/// What a [`Merge`] runs on the response.
+type MergeFn<'a, Resp> = Box<dyn FnOnce(&mut Resp) + Send + 'a>;
 
 impl<'a, Resp> Merge<'a, Resp> {
     /// Nothing to add.
