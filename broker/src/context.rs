@@ -37,6 +37,11 @@ pub struct Broker {
     pub producer_ids: ProducerIdAllocator,
     /// The consumer groups this broker coordinates.
     pub groups: GroupCoordinator,
+    /// `authorizer.class.name`'s ACL authorizer; `None`: every request is allowed.
+    pub authorizer: Option<crate::auth::Authorizer>,
+    /// Counts the sessions installed by [`Broker::replace_zk`], for whoever must re-read
+    /// ZooKeeper state after an expiry (the ACLs).
+    pub session_generation: tokio::sync::watch::Sender<u64>,
 }
 
 impl Broker {
@@ -53,6 +58,12 @@ impl Broker {
         self.groups.replace_zk(zk.clone());
         *self.zk_session.write().unwrap_or_else(|e| e.into_inner()) = zk;
         self.controller_fence.set_broker_epoch(broker_epoch);
+        self.session_generation.send_modify(|g| *g += 1);
+    }
+
+    /// Wakes on every new ZooKeeper session (after an expiry).
+    pub fn subscribe_sessions(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.session_generation.subscribe()
     }
 
     /// The broker epoch of the current registration (the czxid of `/brokers/ids/<id>`).

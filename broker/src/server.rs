@@ -161,6 +161,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     meta_properties::check_and_write(&config.log_dirs, &cluster_id, broker_id)?;
     let replicas = ReplicaManager::open(broker_id, config.log_dirs.clone(), log_config(&config))?;
     load_topic_overrides(&zk, &replicas).await?;
+    let authorizer = load_authorizer(&config, &zk).await?;
     let bound = bind_listeners(&config).await?;
     let reg = registration(&config, broker_id, &bound);
     // A crashed predecessor's registration lives until its session expires: wait that long.
@@ -201,6 +202,8 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
             crate::group::config_of(&config),
             (config.offsets_retention_minutes as i64).saturating_mul(60_000),
         ),
+        authorizer,
+        session_generation: tokio::sync::watch::Sender::new(0),
         config,
     });
     let session = zk_session::SessionParams {
@@ -230,6 +233,10 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     }
     tracker.spawn(housekeeping(broker.clone(), serving.clone()));
     tracker.spawn(follow_topic_configs(broker.clone(), serving.clone()));
+    tracker.spawn(crate::auth::loader::follow_acls(
+        broker.clone(),
+        serving.clone(),
+    ));
     tracker.spawn(crate::group::maintenance(broker.clone(), serving.clone()));
     tracker.spawn(handle_log_dir_failures(
         broker.clone(),
@@ -385,6 +392,21 @@ async fn accept_loop(
             }
         }
     }
+}
+
+/// The ACL authorizer with every ACL loaded, before the broker serves a request.
+async fn load_authorizer(
+    config: &BrokerConfig,
+    zk: &Zk,
+) -> Result<Option<crate::auth::Authorizer>, StartupError> {
+    let Some(settings) = &config.authorizer else {
+        return Ok(None);
+    };
+    let authorizer = crate::auth::Authorizer::new(settings.clone());
+    let acls = crate::auth::loader::load_all(zk).await?;
+    info!(acls = acls.len(), "ACL authorizer loaded");
+    authorizer.replace_all(acls);
+    Ok(Some(authorizer))
 }
 
 /// Every topic's `/config/topics/<t>` overrides, read once at start-up.

@@ -76,6 +76,20 @@ impl MultiCluster {
         Self::start_on(ZkServers::Ensemble(ensemble), name, n, extra)
     }
 
+    /// [`start`](Self::start), with `prepare` run on the ZooKeeper connect string (without
+    /// the cluster's chroot, `/m-<name>`, which does not exist yet) before any broker starts: state the brokers must find at start-up,
+    /// such as the ACLs that let them talk to each other under an authorizer.
+    pub fn start_prepared(
+        name: &str,
+        n: i32,
+        extra: &[(&str, &str)],
+        prepare: impl FnOnce(&str) -> io::Result<()>,
+    ) -> io::Result<MultiCluster> {
+        let zk = ZkServers::Standalone(ZooKeeper::start()?);
+        prepare(&zk.connect_string())?;
+        Self::start_on(zk, name, n, extra)
+    }
+
     /// [`start`](Self::start) with settings of each broker's own: broker `i + 1` gets
     /// `extras[i]`.
     pub fn start_each(name: &str, extras: &[&[(&str, &str)]]) -> io::Result<MultiCluster> {

@@ -5,16 +5,25 @@
 //! request it cannot parse (unknown API key, unsupported version other than ApiVersions,
 //! malformed body), and so do we. Requests from the controller (LeaderAndIsr, UpdateMetadata,
 //! StopReplica) pass one more stage before their handler, [`from_controller::admit_then`].
+//!
+//! Every request but ApiVersions first passes the authorization stage ([`authorize`]): one
+//! decision per request, before the handler, which only sees the resources the caller may
+//! touch; the refused ones are merged into its response as errors.
 
+pub mod acl_wire;
 pub mod alter_configs;
+pub mod authorize;
 pub mod config_defs;
 pub mod config_sources;
 pub mod controlled_shutdown;
+pub mod create_acls;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_acls;
 pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_topics;
+pub mod describe_acls;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
@@ -67,7 +76,9 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 
 use crate::context::RequestContext;
 use crate::log::LogSlice;
+use authorize::{admin, data, groups, Authz, Split};
 use from_controller::admit_then;
+use kafka_protocol::messages::{CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest};
 
 /// What the connection should do after a request.
 #[derive(Debug)]
@@ -180,17 +191,25 @@ pub async fn handle<'a>(ctx: RequestContext<'a>, mut frame: Bytes) -> Reply<'a> 
                 Ok(r) => r,
                 Err(reason) => return Reply::Now(Outcome::Close(reason)),
             };
+            let acks = req.acks;
+            let exists = |t: &str| ctx.broker.metadata.topic(t).is_some();
+            let split = Authz::of(&ctx).gate(req, |az, req| data::produce(az, req, &exists));
             let ctx = RequestContext {
                 client_id: &client,
                 ..ctx
             };
+            let (req, merge) = match split {
+                Split::Answer(_) if acks == 0 => return Reply::Now(Outcome::NoResponse),
+                Split::Answer(resp) => return Reply::Now(encode_response(api_key, v, corr, &resp)),
+                Split::Handle(req, merge) => (req, merge),
+            };
             match produce::handle(ctx, req, v).await {
                 produce::Produced::NoResponse => Reply::Now(Outcome::NoResponse),
                 produce::Produced::Done(resp) => {
-                    Reply::Now(encode_response(api_key, v, corr, &resp))
+                    Reply::Now(encode_response(api_key, v, corr, &merge.apply(resp)))
                 }
                 produce::Produced::Replicating(pending) => Reply::Later(Box::pin(async move {
-                    encode_response(api_key, v, corr, &pending.wait().await)
+                    encode_response(api_key, v, corr, &merge.apply(pending.wait().await))
                 })),
             }
         }
@@ -204,7 +223,9 @@ pub async fn handle<'a>(ctx: RequestContext<'a>, mut frame: Bytes) -> Reply<'a> 
                     client_id: &client,
                     ..ctx
                 };
-                fetch_encode::encode(v, corr, fetch::handle(ctx, req, v).await)
+                let split = Authz::of(&ctx).gate(req, data::fetch);
+                let fetched = split.run(|req| fetch::handle(ctx, req, v)).await;
+                fetch_encode::encode(v, corr, fetched)
             }))
         }
         _ => {
@@ -227,137 +248,207 @@ async fn dispatch(
     corr: i32,
     body: &mut Bytes,
 ) -> Result<Outcome, String> {
+    let az = Authz::of(&ctx);
+    let exists = |t: &str| ctx.broker.metadata.topic(t).is_some();
     let outcome = match api_key {
+        // ApiVersions (and the SASL APIs) are served before and without authorization.
         ApiKey::ApiVersions => {
             let _req: ApiVersionsRequest = decode(body, api_key, v)?;
             encode_response(api_key, v, corr, &versions::handle())
         }
         ApiKey::Metadata => {
             let req: MetadataRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &metadata::handle(ctx, req, v).await)
+            let split = az.gate(req, |az, req| {
+                authorize::metadata::metadata(az, req, v, &exists)
+            });
+            let resp = split.run(|req| metadata::handle(ctx, req, v)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::ListOffsets => {
             let req: ListOffsetsRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &list_offsets::handle(ctx, req, v))
+            let split = az.gate(req, data::list_offsets);
+            let resp = split.run_now(|req| list_offsets::handle(ctx, req, v));
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::InitProducerId => {
             let req: InitProducerIdRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &init_producer_id::handle(ctx, req).await)
+            let split = az.gate(req, data::init_producer_id);
+            let resp = split.run(|req| init_producer_id::handle(ctx, req)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::DeleteRecords => {
             let req: DeleteRecordsRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &delete_records::handle(ctx, req).await)
+            let split = az.gate(req, data::delete_records);
+            let resp = split.run(|req| delete_records::handle(ctx, req)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::OffsetForLeaderEpoch => {
             let req: OffsetForLeaderEpochRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &offset_for_leader_epoch::handle(ctx, req))
+            let split = az.gate(req, data::offset_for_leader_epoch);
+            let resp = split.run_now(|req| offset_for_leader_epoch::handle(ctx, req));
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::LeaderAndIsr => {
             let req: LeaderAndIsrRequest = decode(body, api_key, v)?;
             let handle = |req| leader_and_isr::handle(ctx, req, v);
-            encode_response(api_key, v, corr, &admit_then(ctx, req, handle).await?)
+            let resp = controller_gated(ctx, &az, req, handle).await?;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::UpdateMetadata => {
             let req: UpdateMetadataRequest = decode(body, api_key, v)?;
             let handle = |req| async move { update_metadata::handle(ctx, req) };
-            encode_response(api_key, v, corr, &admit_then(ctx, req, handle).await?)
+            let resp = controller_gated(ctx, &az, req, handle).await?;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::StopReplica => {
             let req: StopReplicaRequest = decode(body, api_key, v)?;
             let handle = |req| async move { stop_replica::handle(ctx, req, v) };
-            encode_response(api_key, v, corr, &admit_then(ctx, req, handle).await?)
+            let resp = controller_gated(ctx, &az, req, handle).await?;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::ControlledShutdown => {
             let req: ControlledShutdownRequest = decode(body, api_key, v)?;
-            let resp = controlled_shutdown::handle(ctx, req, v).await;
+            let split = az.gate(req, authorize::cluster::controlled_shutdown);
+            let resp = split
+                .run(|req| controlled_shutdown::handle(ctx, req, v))
+                .await;
             encode_response(api_key, v, corr, &resp)
         }
         ApiKey::CreateTopics => {
             let req: CreateTopicsRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &create_topics::handle(ctx, req, v).await)
+            let split = az.gate(req, admin::create_topics);
+            let resp = split.run(|req| create_topics::handle(ctx, req, v)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::DeleteTopics => {
             let req: DeleteTopicsRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &delete_topics::handle(ctx, req, v).await)
+            let split = az.gate(req, admin::delete_topics);
+            let resp = split.run(|req| delete_topics::handle(ctx, req, v)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::CreatePartitions => {
             let req: CreatePartitionsRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &create_partitions::handle(ctx, req).await)
+            let split = az.gate(req, admin::create_partitions);
+            let resp = split.run(|req| create_partitions::handle(ctx, req)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::DescribeConfigs => {
             let req: DescribeConfigsRequest = decode(body, api_key, v)?;
-            encode_response(
-                api_key,
-                v,
-                corr,
-                &describe_configs::handle(ctx, req, v).await,
-            )
+            let split = az.gate(req, admin::describe_configs);
+            let resp = split.run(|req| describe_configs::handle(ctx, req, v)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::AlterConfigs => {
             let req: AlterConfigsRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &alter_configs::handle(ctx, req).await)
+            let split = az.gate(req, admin::alter_configs);
+            let resp = split.run(|req| alter_configs::handle(ctx, req)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::IncrementalAlterConfigs => {
             let req: IncrementalAlterConfigsRequest = decode(body, api_key, v)?;
-            let resp = incremental_alter_configs::handle(ctx, req).await;
+            let split = az.gate(req, admin::incremental_alter_configs);
+            let resp = split
+                .run(|req| incremental_alter_configs::handle(ctx, req))
+                .await;
             encode_response(api_key, v, corr, &resp)
         }
         ApiKey::DescribeCluster => {
             let req: DescribeClusterRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &describe_cluster::handle(ctx, req))
+            let split = az.gate(req, admin::describe_cluster);
+            let resp = split.run_now(|req| describe_cluster::handle(ctx, req));
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::DescribeLogDirs => {
             let req: DescribeLogDirsRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &describe_log_dirs::handle(ctx, req))
+            let split = az.gate(req, admin::describe_log_dirs);
+            let resp = split.run_now(|req| describe_log_dirs::handle(ctx, req));
+            encode_response(api_key, v, corr, &resp)
         }
+        ApiKey::CreateAcls => {
+            let req: CreateAclsRequest = decode(body, api_key, v)?;
+            let split = az.gate(req, admin::create_acls);
+            let resp = split.run(|req| create_acls::handle(ctx, req)).await;
+            encode_response(api_key, v, corr, &resp)
+        }
+        ApiKey::DescribeAcls => {
+            let req: DescribeAclsRequest = decode(body, api_key, v)?;
+            let split = az.gate(req, admin::describe_acls);
+            let resp = split.run_now(|req| describe_acls::handle(ctx, req));
+            encode_response(api_key, v, corr, &resp)
+        }
+        ApiKey::DeleteAcls => {
+            let req: DeleteAclsRequest = decode(body, api_key, v)?;
+            let split = az.gate(req, admin::delete_acls);
+            let resp = split.run(|req| delete_acls::handle(ctx, req)).await;
+            encode_response(api_key, v, corr, &resp)
+        }
+        // The SCRAM credential APIs (AlterUserScramCredentials, DescribeUserScramCredentials)
+        // go here, gated by `authorize::admin`'s "SCRAM credentials" section.
         ApiKey::FindCoordinator => {
             let req: FindCoordinatorRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &find_coordinator::handle(ctx, req, v))
+            let split = az.gate(req, |az, req| groups::find_coordinator(az, req, v));
+            let resp = split.run_now(|req| find_coordinator::handle(ctx, req, v));
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::JoinGroup => {
             let req: JoinGroupRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &join_group::handle(ctx, req, v).await)
+            let split = az.gate(req, |az, req| groups::join_group(az, req, v));
+            let resp = split.run(|req| join_group::handle(ctx, req, v)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::SyncGroup => {
             let req: SyncGroupRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &sync_group::handle(ctx, req, v).await)
+            let split = az.gate(req, groups::sync_group);
+            let resp = split.run(|req| sync_group::handle(ctx, req, v)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::Heartbeat => {
             let req: HeartbeatRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &heartbeat::handle(ctx, req))
+            let split = az.gate(req, groups::heartbeat);
+            let resp = split.run_now(|req| heartbeat::handle(ctx, req));
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::LeaveGroup => {
             let req: LeaveGroupRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &leave_group::handle(ctx, req, v))
+            let split = az.gate(req, groups::leave_group);
+            let resp = split.run_now(|req| leave_group::handle(ctx, req, v));
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::OffsetCommit => {
             let req: OffsetCommitRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &offset_commit::handle(ctx, req, v).await)
+            let split = az.gate(req, groups::offset_commit);
+            let resp = split.run(|req| offset_commit::handle(ctx, req, v)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::OffsetFetch => {
             let req: OffsetFetchRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &offset_fetch::handle(ctx, req, v).await)
+            let split = az.gate(req, |az, req| groups::offset_fetch(az, req, v));
+            let resp = split.run(|req| offset_fetch::handle(ctx, req, v)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::ListGroups => {
             let req: ListGroupsRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &list_groups::handle(ctx, req, v).await)
+            let split = az.gate(req, groups::list_groups);
+            let resp = split.run(|req| list_groups::handle(ctx, req, v)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::DescribeGroups => {
             let req: DescribeGroupsRequest = decode(body, api_key, v)?;
-            encode_response(
-                api_key,
-                v,
-                corr,
-                &describe_groups::handle(ctx, req, v).await,
-            )
+            let split = az.gate(req, |az, req| groups::describe_groups(az, req, v));
+            let resp = split.run(|req| describe_groups::handle(ctx, req, v)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::DeleteGroups => {
             let req: DeleteGroupsRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &delete_groups::handle(ctx, req).await)
+            let split = az.gate(req, groups::delete_groups);
+            let resp = split.run(|req| delete_groups::handle(ctx, req)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         ApiKey::OffsetDelete => {
             let req: OffsetDeleteRequest = decode(body, api_key, v)?;
-            encode_response(api_key, v, corr, &offset_delete::handle(ctx, req).await)
+            let split = az.gate(req, groups::offset_delete);
+            let resp = split.run(|req| offset_delete::handle(ctx, req)).await;
+            encode_response(api_key, v, corr, &resp)
         }
         other => return Err(format!("API {other:?} is not served by this broker")),
     };
@@ -365,4 +456,22 @@ async fn dispatch(
         tracing::debug!(api = ?api_key, v, extra = body.remaining(), "trailing bytes after request body");
     }
     Ok(outcome)
+}
+
+/// A controller request: CLUSTER_ACTION first, then the controller fence, then the handler.
+async fn controller_gated<'a, R, F, Fut>(
+    ctx: RequestContext<'a>,
+    az: &Authz<'a>,
+    req: R,
+    handle: F,
+) -> Result<R::Response, String>
+where
+    R: from_controller::ControllerRequest,
+    F: FnOnce(R) -> Fut,
+    Fut: Future<Output = R::Response>,
+{
+    match az.gate(req, authorize::cluster::from_controller) {
+        Split::Answer(resp) => Ok(resp),
+        Split::Handle(req, merge) => Ok(merge.apply(admit_then(ctx, req, handle).await?)),
+    }
 }

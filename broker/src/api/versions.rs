@@ -42,6 +42,10 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
+    // Advertised with or without an authorizer, as Kafka does (without: SECURITY_DISABLED).
+    (ApiKey::CreateAcls, 0, 3),
+    (ApiKey::DescribeAcls, 0, 3),
+    (ApiKey::DeleteAcls, 0, 3),
 ];
 
 pub fn is_supported(key: ApiKey, version: i16) -> bool {

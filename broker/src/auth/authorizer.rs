@@ -307,6 +307,64 @@ pub fn decide(
     }
 }
 
+/// Kafka's `authorizeByResourceType`: may `principal` do `operation` on *some* resource of the
+/// type? (InitProducerId without a transactional id asks it for WRITE on topics.) A DENY of
+/// the literal `*` refuses; otherwise an ALLOW (of the operation or ALL) on a literal name or a
+/// prefix not covered by a matching DENY literal or prefix allows. Only the exact operation
+/// and ALL count, as in Kafka (no implied operations).
+pub fn decide_by_resource_type(
+    acls: &AclIndex,
+    config: &AuthorizerConfig,
+    principal: &str,
+    host: &str,
+    operation: AclOperation,
+    resource_type: ResourceType,
+) -> AuthorizationResult {
+    if config.super_users.contains(principal) {
+        return AuthorizationResult::Allowed;
+    }
+    let index = &acls.types[slot(resource_type)];
+    let matching = |entries: &Entries, permission: AclPermissionType| {
+        entries.iter().any(|e| {
+            e.permission_type == permission
+                && (e.principal == principal || e.principal == WILDCARD_PRINCIPAL)
+                && (e.host == host || e.host == WILDCARD_HOST)
+                && (e.operation == operation || e.operation == AclOperation::All)
+        })
+    };
+    let names = |map: &'_ HashMap<String, Entries>, permission| -> HashSet<String> {
+        map.iter()
+            .filter(|(_, e)| matching(e, permission))
+            .map(|(n, _)| n.clone())
+            .collect()
+    };
+    let deny_literals = names(&index.literal, AclPermissionType::Deny);
+    if deny_literals.contains(WILDCARD_RESOURCE) {
+        return AuthorizationResult::Denied;
+    }
+    if config.allow_everyone_if_no_acl_found {
+        return AuthorizationResult::Allowed;
+    }
+    let deny_prefixes = names(&index.prefixed.by_prefix, AclPermissionType::Deny);
+    // A DENY prefix that is a prefix of `name` (Kafka's "dominant prefixed deny").
+    let dominated = |name: &str| {
+        (1..=name.len())
+            .filter_map(|i| name.get(..i))
+            .any(|p| deny_prefixes.contains(p))
+    };
+    let allow_prefix = names(&index.prefixed.by_prefix, AclPermissionType::Allow)
+        .iter()
+        .any(|p| !dominated(p));
+    let allow_literal = names(&index.literal, AclPermissionType::Allow)
+        .iter()
+        .any(|l| l == WILDCARD_RESOURCE || (!deny_literals.contains(l) && !dominated(l)));
+    if allow_prefix || allow_literal {
+        AuthorizationResult::Allowed
+    } else {
+        AuthorizationResult::Denied
+    }
+}
+
 /// The broker's authorizer: its config and the current ACL snapshot, shared by every request.
 #[derive(Debug, Default)]
 pub struct Authorizer {

@@ -4,13 +4,16 @@
 //!   types and their ZooKeeper format are the coordinator's (`coordinator::acl`), re-exported.
 //! - [`authorizer`]: the per-request decision over an indexed, swappable ACL snapshot.
 //!
-//! Not wired into the request path yet: CreateAcls / DescribeAcls / DeleteAcls, the
-//! authorization stage before the handlers, and the ACL change watch come next.
+//! - [`loader`]: the start-up load, the change watch and the reload after a session expiry.
+//!
+//! The per-request stage that uses the decision is `api::authorize`.
 
 pub mod acl;
 pub mod authorizer;
+pub mod loader;
 
 pub use acl::{AclBinding, AclBindingFilter};
 pub use authorizer::{
-    decide, java_host_address, AclIndex, AuthorizationResult, Authorizer, AuthorizerConfig,
+    decide, decide_by_resource_type, java_host_address, AclIndex, AuthorizationResult, Authorizer,
+    AuthorizerConfig,
 };

@@ -116,6 +116,9 @@ pub const KEYS: &[KeyDoc] = &[
     key("group.initial.rebalance.delay.ms", "3000", T::Int, "Wait this long for more members before the first rebalance of a new group."),
     key("group.min.session.timeout.ms", "6000", T::Int, "Smallest session timeout a consumer may ask for."),
     key("group.max.session.timeout.ms", "1800000", T::Int, "Largest session timeout a consumer may ask for (>= group.min.session.timeout.ms)."),
+    derived("authorizer.class.name", T::String, "kafka.security.authorizer.AclAuthorizer (or the old kafka.security.auth.SimpleAclAuthorizer): authorize every request with Kafka's ACLs, stored in ZooKeeper under /kafka-acl. Unset or empty: no authorization, everything is allowed."),
+    key("allow.everyone.if.no.acl.found", "false", T::Boolean, "With an authorizer: allow an operation on a resource that has no ACL at all (matching ACLs of other principals still deny)."),
+    derived("super.users", T::String, "With an authorizer: semicolon list of principals allowed everything, e.g. User:admin;User:broker. Unset: none."),
 ];
 
 /// Real Kafka broker keys that are accepted without a warning but not acted on yet, so
@@ -173,9 +176,6 @@ pub const IGNORED_KEYS: &[&str] = &[
     "offsets.topic.segment.bytes",
     "offsets.retention.check.interval.ms",
     "group.max.size",
-    "authorizer.class.name",
-    "allow.everyone.if.no.acl.found",
-    "super.users",
 ];
 
 /// The documentation entry of a key the broker acts on.

@@ -154,6 +154,9 @@ pub struct BrokerConfig {
     pub group_initial_rebalance_delay_ms: u64,
     pub group_min_session_timeout_ms: u64,
     pub group_max_session_timeout_ms: u64,
+    /// `authorizer.class.name` with `super.users` and `allow.everyone.if.no.acl.found`;
+    /// `None`: no authorization (every request allowed).
+    pub authorizer: Option<crate::auth::AuthorizerConfig>,
     /// Every key the file, the environment or `--override` set, as written there (keys left to
     /// their default are absent): what DescribeConfigs reports as STATIC_BROKER_CONFIG, and
     /// the synonyms it lists.
@@ -299,6 +302,7 @@ fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigErr
         group_initial_rebalance_delay_ms: s.int_at_least("group.initial.rebalance.delay.ms", 0)?,
         group_min_session_timeout_ms: s.int_at_least("group.min.session.timeout.ms", 0)?,
         group_max_session_timeout_ms: s.int_at_least("group.max.session.timeout.ms", 0)?,
+        authorizer: authorizer(s)?,
         explicit: s.all_explicit(),
     };
     check_relations(s, &config)?;
@@ -319,6 +323,39 @@ fn check_relations(s: &Settings, c: &BrokerConfig) -> Result<(), ConfigError> {
             .invalid("at least group.min.session.timeout.ms"));
     }
     Ok(())
+}
+
+/// The authorizer class names that mean Kafka's ZooKeeper-backed ACL authorizer (the current
+/// one and its pre-2.4 name).
+pub const ACL_AUTHORIZER_CLASSES: &[&str] = &[
+    "kafka.security.authorizer.AclAuthorizer",
+    "kafka.security.auth.SimpleAclAuthorizer",
+];
+
+/// `authorizer.class.name` and the keys that only mean something with it.
+fn authorizer(s: &Settings) -> Result<Option<crate::auth::AuthorizerConfig>, ConfigError> {
+    let Some(class) = s.explicit("authorizer.class.name") else {
+        return Ok(None);
+    };
+    let name = class.value.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if !ACL_AUTHORIZER_CLASSES.contains(&name) {
+        return Err(class.invalid(format!(
+            "empty (no authorization) or one of {}",
+            ACL_AUTHORIZER_CLASSES.join(", ")
+        )));
+    }
+    let super_users = match s.explicit("super.users") {
+        None => Default::default(),
+        Some(raw) => crate::auth::AuthorizerConfig::parse_super_users(raw.value)
+            .map_err(|e| raw.invalid(format!("principals separated by ';' ({e})")))?,
+    };
+    Ok(Some(crate::auth::AuthorizerConfig {
+        super_users,
+        allow_everyone_if_no_acl_found: s.bool("allow.everyone.if.no.acl.found")?,
+    }))
 }
 
 /// A key with no default: `None` when unset or blank.

@@ -458,3 +458,41 @@ fn listeners_derive_from_advertised_listeners_like_cp_kafka() {
         listener("PLAINTEXT_HOST", "localhost", 29092)
     );
 }
+
+#[test]
+fn authorizer_keys_turn_acls_on_or_fail_clearly() {
+    assert_eq!(load(&[], &[]).authorizer, None);
+    assert_eq!(
+        load(&[], &["authorizer.class.name=", "super.users=User:x"]).authorizer,
+        None
+    );
+    let c = load(
+        &[],
+        &[
+            "authorizer.class.name=kafka.security.authorizer.AclAuthorizer",
+            "super.users=User:admin; User:broker",
+            "allow.everyone.if.no.acl.found=true",
+        ],
+    );
+    let a = c.authorizer.unwrap();
+    assert!(a.allow_everyone_if_no_acl_found);
+    assert!(a.super_users.contains("User:admin") && a.super_users.contains("User:broker"));
+    let old = load(
+        &[],
+        &["authorizer.class.name=kafka.security.auth.SimpleAclAuthorizer"],
+    );
+    assert!(!old.authorizer.unwrap().allow_everyone_if_no_acl_found);
+    let e = err(&[], &["authorizer.class.name=com.example.MyAuthorizer"]);
+    assert!(
+        e.contains("authorizer.class.name") && e.contains("AclAuthorizer"),
+        "{e}"
+    );
+    let e = err(
+        &[],
+        &[
+            "authorizer.class.name=kafka.security.authorizer.AclAuthorizer",
+            "super.users=admin",
+        ],
+    );
+    assert!(e.contains("super.users"), "{e}");
+}

@@ -335,3 +335,64 @@ fn hosts_are_written_as_java_writes_them() {
     assert_eq!(host("fe80::a:0bc"), "fe80:0:0:0:0:0:a:bc");
     assert_eq!(host("::ffff:192.168.1.2"), "192.168.1.2");
 }
+
+#[test]
+fn by_resource_type_needs_an_allow_not_dominated_by_a_deny() {
+    let by_type = |acls: &AclIndex| {
+        decide_by_resource_type(
+            acls,
+            &AuthorizerConfig::default(),
+            ALICE,
+            HOST,
+            Write,
+            Topic,
+        )
+    };
+    assert_eq!(by_type(&AclIndex::default()), Denied);
+    let allow = |p: ResourcePattern| (p, ace(ALICE, "*", Write, Allow));
+    let deny = |p: ResourcePattern| (p, ace(ALICE, "*", Write, Deny));
+    assert_eq!(by_type(&index(vec![allow(literal(Topic, "t"))])), Allowed);
+    assert_eq!(
+        by_type(&index(vec![(
+            literal(Topic, "t"),
+            ace(BOB, "*", Write, Allow)
+        )])),
+        Denied
+    );
+    assert_eq!(
+        by_type(&index(vec![
+            allow(literal(Topic, "t")),
+            deny(literal(Topic, "t"))
+        ])),
+        Denied
+    );
+    assert_eq!(
+        by_type(&index(vec![
+            allow(prefixed(Topic, "orders-eu")),
+            deny(prefixed(Topic, "orders"))
+        ])),
+        Denied
+    );
+    assert_eq!(
+        by_type(&index(vec![
+            allow(prefixed(Topic, "orders")),
+            deny(prefixed(Topic, "orders-eu"))
+        ])),
+        Allowed
+    );
+    assert_eq!(
+        by_type(&index(vec![
+            allow(literal(Topic, "t")),
+            deny(literal(Topic, "*"))
+        ])),
+        Denied
+    );
+    assert_eq!(
+        by_type(&index(vec![(
+            literal(Topic, "t"),
+            ace(ALICE, "*", Read, Allow)
+        )])),
+        Denied,
+        "only the operation itself or ALL count"
+    );
+}
