@@ -37,6 +37,8 @@ pub struct Broker {
     pub producer_ids: ProducerIdAllocator,
     /// The consumer groups this broker coordinates.
     pub groups: GroupCoordinator,
+    /// TLS listeners' contexts and the inter-broker client's TLS.
+    pub tls: std::sync::Arc<crate::tls::TlsContexts>,
 }
 
 impl Broker {
