@@ -89,12 +89,15 @@ pub(crate) fn resolve(
         }
         let config = for_listener(s, &l.name)?;
         if config.keystore.is_none() {
-            let raw = get(s, &l.name, "ssl.keystore.location")?;
-            return Err(raw.invalid(format!(
-                "a PEM key and certificate chain for TLS listener {} (ssl.keystore.location, \
-                 or ssl.keystore.certificate.chain with ssl.keystore.key)",
-                l.name
-            )));
+            return Err(ConfigError::Tls {
+                listener: l.name.clone(),
+                message: format!(
+                    "set ssl.keystore.type=PEM and ssl.keystore.location (a PEM file with the \
+                     key and the certificate chain), or ssl.keystore.certificate.chain with \
+                     ssl.keystore.key; per listener as listener.name.{}.ssl.*",
+                    l.name.to_ascii_lowercase()
+                ),
+            });
         }
         out.insert(l.name.clone(), config);
     }
