@@ -44,7 +44,10 @@ impl ClientTls {
     }
 
     fn current(&self) -> Arc<rustls::ClientConfig> {
-        self.config.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 

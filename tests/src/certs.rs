@@ -113,8 +113,22 @@ impl Certs {
         openssl(
             dir,
             &[
-                "x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-set_serial",
-                &serial, "-days", "2", "-out", &cert, "-extfile", &ext_file,
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca,
+                "-CAkey",
+                &ca_key,
+                "-set_serial",
+                &serial,
+                "-days",
+                "2",
+                "-out",
+                &cert,
+                "-extfile",
+                &ext_file,
             ],
         )?;
         let keystore = dir.join(format!("{name}.keystore.pem"));
@@ -139,8 +153,16 @@ impl Certs {
         openssl(
             dir,
             &[
-                "pkcs8", "-topk8", "-in", &key, "-out", &out_arg, "-v2", "aes-256-cbc",
-                "-passout", &pass,
+                "pkcs8",
+                "-topk8",
+                "-in",
+                &key,
+                "-out",
+                &out_arg,
+                "-v2",
+                "aes-256-cbc",
+                "-passout",
+                &pass,
             ],
         )?;
         let keystore = dir.join("encrypted.keystore.pem");

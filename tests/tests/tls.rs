@@ -5,6 +5,8 @@
 //! Certificates are made with `openssl` at test time (`tests::certs`).
 
 use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -32,7 +34,10 @@ fn ssl_overrides(certs: &Certs, keystore: &Path, client_auth: &str) -> Vec<(Stri
         ("ssl.keystore.location".into(), path(keystore)),
         ("ssl.truststore.type".into(), "PEM".into()),
         ("ssl.truststore.location".into(), path(&certs.ca)),
-        ("listener.name.ssl.ssl.client.auth".into(), client_auth.into()),
+        (
+            "listener.name.ssl.ssl.client.auth".into(),
+            client_auth.into(),
+        ),
         ("offsets.topic.replication.factor".into(), "1".into()),
     ]
 }
@@ -105,13 +110,46 @@ fn kcat_tls(certs: &Certs) -> Vec<String> {
     ]
 }
 
+/// Garbage instead of a ClientHello: the broker closes the connection at once.
+fn assert_garbage_is_refused(ssl: &str) {
+    let mut garbage = TcpStream::connect(ssl).or_panic("connect");
+    garbage
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .or_panic("timeout");
+    garbage
+        .write_all(b"GET / HTTP/1.0\r\n\r\n")
+        .or_panic("write");
+    // A TLS alert may come first; then the close (or a reset), within the read timeout.
+    let mut buf = [0u8; 256];
+    loop {
+        match garbage.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => continue,
+            Err(e) => {
+                assert!(
+                    !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ),
+                    "garbage instead of a handshake left the connection open: {e}"
+                );
+                break;
+            }
+        }
+    }
+}
+
 /// kafka-python, confluent-kafka and kcat over SSL, and kcat over PLAINTEXT on the same
-/// broker at the same time (~15 s).
+/// broker at the same time, while a client that never sends a ClientHello holds a
+/// connection open; garbage instead of a handshake is refused at once (~15 s).
 #[test]
 fn ssl_listener_serves_every_client_beside_plaintext() {
     let certs = Certs::new().or_panic("CA");
     let broker = certs.broker("broker", "1000").or_panic("broker cert");
     let (cluster, ssl) = start_tls_broker("tls-clients", &certs, &broker.keystore, "none");
+    // Its handshake runs in its own task, bounded in time: it holds up no one.
+    let _silent = TcpStream::connect(&ssl).or_panic("silent connection");
+    assert_garbage_is_refused(&ssl);
 
     assert_round_trip(&client("kp", &ssl, "tls-kp", &certs, None), 5);
     assert_round_trip(&client("ck", &ssl, "tls-ck", &certs, None), 5);
@@ -210,10 +248,17 @@ fn a_rotated_keystore_reaches_new_connections_without_a_restart() {
         .unwrap_or_default()
         .contains("keeping the previous certificates")
     {
-        assert!(Instant::now() < deadline, "no error logged for a broken keystore");
+        assert!(
+            Instant::now() < deadline,
+            "no error logged for a broken keystore"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(peer_serial(&ssl, &certs), "2000", "the broken file replaced a good one");
+    assert_eq!(
+        peer_serial(&ssl, &certs),
+        "2000",
+        "the broken file replaced a good one"
+    );
 }
 
 /// Three brokers whose inter-broker listener is SSL with required client certificates (each
@@ -223,7 +268,11 @@ fn a_rotated_keystore_reaches_new_connections_without_a_restart() {
 fn three_brokers_replicate_over_an_ssl_inter_broker_listener() {
     let certs = Certs::new().or_panic("CA");
     let keystores: Vec<Issued> = (1..=3)
-        .map(|i| certs.broker(&format!("b{i}"), &format!("{i}00")).or_panic("cert"))
+        .map(|i| {
+            certs
+                .broker(&format!("b{i}"), &format!("{i}00"))
+                .or_panic("cert")
+        })
         .collect();
     let ports: Vec<u16> = (0..3).map(|_| free_port().or_panic("port")).collect();
     let listeners: Vec<String> = ports
@@ -243,7 +292,10 @@ fn three_brokers_replicate_over_an_ssl_inter_broker_listener() {
                 ("ssl.keystore.location".into(), path(&k.keystore)),
                 ("ssl.truststore.type".into(), "PEM".into()),
                 ("ssl.truststore.location".into(), path(&certs.ca)),
-                ("listener.name.internal.ssl.client.auth".into(), "required".into()),
+                (
+                    "listener.name.internal.ssl.client.auth".into(),
+                    "required".into(),
+                ),
                 ("offsets.topic.replication.factor".into(), "1".into()),
             ]
         })

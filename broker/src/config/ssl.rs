@@ -173,9 +173,8 @@ fn keystore(s: &Settings, listener: &str) -> Result<Option<KeyStore>, ConfigErro
             "either a keystore file or ssl.keystore.certificate.chain with ssl.keystore.key, \
              not both",
         )),
-        (None, Some(raw), None) | (None, None, Some(raw)) => Err(raw.invalid(
-            "both ssl.keystore.certificate.chain and ssl.keystore.key (one is missing)",
-        )),
+        (None, Some(raw), None) | (None, None, Some(raw)) => Err(raw
+            .invalid("both ssl.keystore.certificate.chain and ssl.keystore.key (one is missing)")),
         (None, None, None) => Ok(None),
     }
 }
@@ -190,9 +189,10 @@ fn truststore(s: &Settings, listener: &str) -> Result<Option<TrustStore>, Config
     match (location, inline) {
         (Some(l), None) => Ok(Some(TrustStore::File(l.value.trim().into()))),
         (None, Some(c)) => Ok(Some(TrustStore::Inline(c.value.to_owned()))),
-        (Some(l), Some(_)) => Err(l.invalid(
-            "either ssl.truststore.location or ssl.truststore.certificates, not both",
-        )),
+        (Some(l), Some(_)) => {
+            Err(l
+                .invalid("either ssl.truststore.location or ssl.truststore.certificates, not both"))
+        }
         (None, None) => Ok(None),
     }
 }
@@ -235,8 +235,11 @@ fn endpoint_identification(raw: Raw<'_>) -> Result<bool, ConfigError> {
 }
 
 fn mapping_rules(raw: Raw<'_>) -> Result<String, ConfigError> {
-    crate::tls::principal::PrincipalMapper::parse(raw.value)
-        .map_err(|e| raw.invalid(format!("Kafka's DEFAULT and RULE:pattern/replacement/[LU] rules ({e})")))?;
+    crate::tls::principal::PrincipalMapper::parse(raw.value).map_err(|e| {
+        raw.invalid(format!(
+            "Kafka's DEFAULT and RULE:pattern/replacement/[LU] rules ({e})"
+        ))
+    })?;
     Ok(raw.value.to_owned())
 }
 

@@ -462,7 +462,10 @@ fn ssl_config_errors_name_the_key_and_what_is_expected() {
     assert!(e.contains("PKCS12") && e.contains("PEM"), "{e}");
     let pem = "ssl.keystore.type=PEM";
     let e = with(&[pem, "ssl.client.auth=sometimes"]);
-    assert!(e.contains("ssl.client.auth") && e.contains("required"), "{e}");
+    assert!(
+        e.contains("ssl.client.auth") && e.contains("required"),
+        "{e}"
+    );
     let e = with(&[pem, "ssl.enabled.protocols=TLSv1.1"]);
     assert!(e.contains("ssl.enabled.protocols"), "{e}");
     let e = with(&[pem, "ssl.endpoint.identification.algorithm=ldap"]);

@@ -119,13 +119,16 @@ fn private_key(c: &SslConfig, pem: &str, what: &str) -> Result<PrivateKeyDer<'st
         let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
             .map_err(|e| TlsError::material(c, what, e))?;
         let plain = info.decrypt(password.as_bytes()).map_err(|e| {
-            TlsError::material(c, what, format!("cannot decrypt with ssl.key.password: {e}"))
+            TlsError::material(
+                c,
+                what,
+                format!("cannot decrypt with ssl.key.password: {e}"),
+            )
         })?;
         return Ok(PrivatePkcs8KeyDer::from(plain.as_bytes().to_vec()).into());
     }
-    PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| {
-        TlsError::material(c, what, format!("no usable PEM private key ({e})"))
-    })
+    PrivateKeyDer::from_pem_slice(pem.as_bytes())
+        .map_err(|e| TlsError::material(c, what, format!("no usable PEM private key ({e})")))
 }
 
 fn trust_roots(c: &SslConfig) -> Result<Option<Arc<RootCertStore>>, TlsError> {
@@ -162,7 +165,10 @@ fn provider(c: &SslConfig) -> Result<Arc<CryptoProvider>, TlsError> {
                     TlsError::material(
                         c,
                         "ssl.cipher.suites",
-                        format!("unknown or unsupported suite {name} (supported: {})", known.join(", ")),
+                        format!(
+                            "unknown or unsupported suite {name} (supported: {})",
+                            known.join(", ")
+                        ),
                     )
                 })?;
             chosen.push(*suite);
@@ -309,5 +315,102 @@ impl ServerCertVerifier for AnyHostName {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClientAuth;
+
+    /// An encrypted PKCS#8 P-256 key (`openssl pkcs8 -topk8 -v2 aes-256-cbc`, password
+    /// `s3cret`) and its self-signed certificate for `localhost`.
+    const ENCRYPTED: &str = include_str!("testdata/encrypted.keystore.pem");
+    /// That certificate alone, as a truststore.
+    const CA: &str = include_str!("testdata/ca.pem");
+
+    fn settings(password: Option<&str>) -> SslConfig {
+        SslConfig {
+            listener: "SSL".into(),
+            keystore: Some(KeyStore::Inline {
+                chain: ENCRYPTED.into(),
+                key: ENCRYPTED.into(),
+            }),
+            key_password: password.map(str::to_owned),
+            truststore: None,
+            client_auth: ClientAuth::None,
+            enabled_protocols: vec![TlsVersion::Tls12, TlsVersion::Tls13],
+            cipher_suites: Vec::new(),
+            verify_hostname: true,
+            principal_mapping_rules: "DEFAULT".into(),
+        }
+    }
+
+    fn error(c: &SslConfig) -> String {
+        server_config(c)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn an_encrypted_key_needs_the_right_password() {
+        assert!(server_config(&settings(Some("s3cret"))).is_ok());
+        let e = error(&settings(None));
+        assert!(
+            e.contains("set ssl.key.password") && e.contains("SSL"),
+            "{e}"
+        );
+        let e = error(&settings(Some("wrong")));
+        assert!(e.contains("cannot decrypt"), "{e}");
+    }
+
+    #[test]
+    fn cipher_suites_by_iana_name() {
+        let mut c = settings(Some("s3cret"));
+        c.cipher_suites = vec![
+            "TLS_AES_128_GCM_SHA256".into(),
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384".into(),
+        ];
+        assert!(server_config(&c).is_ok());
+        c.cipher_suites = vec!["TLS_RSA_WITH_AES_128_CBC_SHA".into()];
+        let e = error(&c);
+        assert!(
+            e.contains("ssl.cipher.suites") && e.contains("TLS_AES_256_GCM_SHA384"),
+            "{e}"
+        );
+        // Only TLS 1.2 suites with only TLS 1.3 enabled: nothing to negotiate.
+        c.cipher_suites = vec!["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384".into()];
+        c.enabled_protocols = vec![TlsVersion::Tls13];
+        assert!(server_config(&c).is_err());
+    }
+
+    #[test]
+    fn client_auth_needs_a_truststore_and_the_client_side_needs_one_too() {
+        let mut c = settings(Some("s3cret"));
+        c.client_auth = ClientAuth::Required;
+        assert!(error(&c).contains("truststore"), "{}", error(&c));
+        assert!(client_config(&c).is_err());
+        c.truststore = Some(TrustStore::Inline(CA.into()));
+        assert!(server_config(&c).is_ok());
+        assert!(client_config(&c).is_ok());
+        c.truststore = Some(TrustStore::File("/nonexistent/ca.pem".into()));
+        let e = error(&c);
+        assert!(e.contains("/nonexistent/ca.pem"), "{e}");
+    }
+
+    #[test]
+    fn a_keystore_without_a_key_or_certificate_is_refused() {
+        let mut c = settings(None);
+        c.keystore = Some(KeyStore::Inline {
+            chain: CA.into(),
+            key: "no key here".into(),
+        });
+        assert!(error(&c).contains("private key"), "{}", error(&c));
+        c.keystore = Some(KeyStore::Inline {
+            chain: "no certificate".into(),
+            key: CA.into(),
+        });
+        assert!(error(&c).contains("certificate"), "{}", error(&c));
     }
 }

@@ -26,8 +26,8 @@ pub enum PrincipalError {
 
 /// The subject DN of a DER certificate, in RFC 2253 form (`CN=alice,OU=eng,O=corp`).
 pub fn subject_dn(der: &[u8]) -> Result<String, PrincipalError> {
-    let (_, cert) = X509Certificate::from_der(der)
-        .map_err(|e| PrincipalError::Certificate(e.to_string()))?;
+    let (_, cert) =
+        X509Certificate::from_der(der).map_err(|e| PrincipalError::Certificate(e.to_string()))?;
     let mut rdns: Vec<String> = Vec::new();
     for rdn in cert.subject().iter() {
         let avas: Vec<String> = rdn
@@ -35,7 +35,7 @@ pub fn subject_dn(der: &[u8]) -> Result<String, PrincipalError> {
             .map(|ava| {
                 let oid = ava.attr_type().to_id_string();
                 let value = ava.attr_value();
-                match (keyword(&oid), value.as_str()) {
+                match (keyword(&oid), ava.as_str()) {
                     (Some(k), Ok(s)) => format!("{k}={}", escape_value(s)),
                     // Java writes attributes without an RFC 2253 keyword, and values that
                     // are not strings, as the dotted OID and the value's DER in hex.
@@ -195,9 +195,8 @@ impl PrincipalMapper {
                     if !whole.is_match(dn) {
                         continue;
                     }
-                    let mapped = pattern.replace_all(dn, |caps: &regex::Captures<'_>| {
-                        expand(replacement, caps)
-                    });
+                    let mapped = pattern
+                        .replace_all(dn, |caps: &regex::Captures<'_>| expand(replacement, caps));
                     return Ok(match case {
                         Case::Keep => mapped.into_owned(),
                         Case::Lower => mapped.to_lowercase(),
@@ -276,7 +275,10 @@ mod tests {
             "duke@sme"
         );
         assert_eq!(map(&rules, "cn=duke,ou=sme,dc=mycp,dc=com"), "DUKE@SME");
-        assert_eq!(map(&rules, "cN=duke,OU=JavaSoft,O=Sun Microsystems"), "DUKE");
+        assert_eq!(
+            map(&rules, "cN=duke,OU=JavaSoft,O=Sun Microsystems"),
+            "DUKE"
+        );
         assert_eq!(
             map(&rules, "OU=JavaSoft,O=Sun Microsystems,C=US"),
             "OU=JavaSoft,O=Sun Microsystems,C=US"
@@ -336,6 +338,39 @@ mod tests {
         // $3 with two groups stays literal; $12 with 2 groups is $1 then "2".
         assert_eq!(map("RULE:^(a)(b)$/$1$3$12/", "ab"), "a$3a2");
         assert_eq!(map(r"RULE:^(a)$/\$1/", "a"), "$1");
+    }
+
+    /// `openssl req -x509 -multivalue-rdn -subj
+    /// "/C=US/O=corp, inc./OU=eng+UID=42/CN= alice #1/emailAddress=a@b.c"`.
+    const ODD_SUBJECT: &str = "\
+-----BEGIN CERTIFICATE-----\n\
+MIICLTCCAdOgAwIBAgIUC8zz7FBfWXSVU1MtFCbaq5odXZwwCgYIKoZIzj0EAwIw\n\
+bDELMAkGA1UEBhMCVVMxEzARBgNVBAoMCmNvcnAsIGluYy4xHjAKBgNVBAsMA2Vu\n\
+ZzAQBgoJkiaJk/IsZAEBDAI0MjESMBAGA1UEAwwJIGFsaWNlICMxMRQwEgYJKoZI\n\
+hvcNAQkBFgVhQGIuYzAeFw0yNjEyMDcyMTQ4NTdaFw0zNjEyMDQyMTQ4NTdaMGwx\n\
+CzAJBgNVBAYTAlVTMRMwEQYDVQQKDApjb3JwLCBpbmMuMR4wCgYDVQQLDANlbmcw\n\
+EAYKCZImiZPyLGQBAQwCNDIxEjAQBgNVBAMMCSBhbGljZSAjMTEUMBIGCSqGSIb3\n\
+DQEJARYFYUBiLmMwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARIPSGwVoKO0CPE\n\
+94Eb8HQ2CzH1fKVC8zBX/pVdNj531Rukzt0xzi0L0S10mHIRgeekCVt8gbqunUdh\n\
+APR1JQOMo1MwUTAdBgNVHQ4EFgQUM/hClQamEjV7TyggPnd0MuNis0wwHwYDVR0j\n\
+BBgwFoAUM/hClQamEjV7TyggPnd0MuNis0wwDwYDVR0TAQH/BAUwAwEB/zAKBggq\n\
+hkjOPQQDAgNIADBFAiEA3S3Xv76dTf8NH5kIBr5SmHsQPXb1KnDjVJL3FjOzwmAC\n\
+IEFcER2UhnVZsyzSZGm/3S+Auyv7BAmXc48ocI4p+jrR\n\
+-----END CERTIFICATE-----";
+
+    #[test]
+    fn subject_written_as_java_x500_principal_writes_it() {
+        use rustls::pki_types::pem::PemObject;
+        let der = rustls::pki_types::CertificateDer::from_pem_slice(ODD_SUBJECT.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let dn = subject_dn(&der).unwrap_or_else(|e| panic!("{e}"));
+        // Least significant RDN first; emailAddress has no RFC 2253 keyword, so Java writes
+        // its OID and DER in hex; a multi-valued RDN keeps its encoded order.
+        assert_eq!(
+            dn,
+            r"1.2.840.113549.1.9.1=#16056140622e63,CN=\ alice \#1,OU=eng+UID=42,O=corp\, inc.,C=US"
+        );
+        assert!(subject_dn(b"not DER").is_err());
     }
 
     #[test]
