@@ -114,7 +114,7 @@ fn private_key(c: &SslConfig, pem: &str, what: &str) -> Result<PrivateKeyDer<'st
             .find(ENCRYPTED_END)
             .map(|e| start + e + ENCRYPTED_END.len())
             .ok_or_else(|| TlsError::material(c, what, "unterminated encrypted private key"))?;
-        let (_, der) = pkcs8::der::pem::decode_vec(pem[start..end].as_bytes())
+        let (_, der) = pkcs8::der::pem::decode_vec(&pem.as_bytes()[start..end])
             .map_err(|e| TlsError::material(c, what, e))?;
         let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
             .map_err(|e| TlsError::material(c, what, e))?;
