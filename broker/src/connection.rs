@@ -215,6 +215,7 @@ pub async fn serve(
     };
     match accepted {
         Ok((stream, session)) => {
+            debug!(%peer, principal = %session.principal, "TLS handshake done");
             let (reader, writer) = tokio::io::split(stream);
             let writer = crate::tls::write::TlsWriter::new(writer);
             serve_on(reader, writer, session, peer, broker, listener, shutdown).await

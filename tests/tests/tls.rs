@@ -24,8 +24,8 @@ fn path(p: &Path) -> String {
 }
 
 /// The overrides that make listener `SSL` serve `keystore`, trusting `certs`' CA.
-fn ssl_overrides(certs: &Certs, keystore: &Path, client_auth: &str) -> Vec<(String, String)> {
-    vec![
+fn ssl_overrides(certs: &Certs, keystore: &Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = vec![
         (
             "listener.security.protocol.map".into(),
             "PLAINTEXT:PLAINTEXT,SSL:SSL".into(),
@@ -34,12 +34,10 @@ fn ssl_overrides(certs: &Certs, keystore: &Path, client_auth: &str) -> Vec<(Stri
         ("ssl.keystore.location".into(), path(keystore)),
         ("ssl.truststore.type".into(), "PEM".into()),
         ("ssl.truststore.location".into(), path(&certs.ca)),
-        (
-            "listener.name.ssl.ssl.client.auth".into(),
-            client_auth.into(),
-        ),
         ("offsets.topic.replication.factor".into(), "1".into()),
-    ]
+    ];
+    all.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    all
 }
 
 /// One broker with a PLAINTEXT listener (the harness's) and an SSL one; returns it and the
@@ -48,11 +46,11 @@ fn start_tls_broker(
     name: &str,
     certs: &Certs,
     keystore: &Path,
-    client_auth: &str,
+    extra: &[(&str, &str)],
 ) -> (Cluster, String) {
     let port = free_port().or_panic("port");
     let ssl_listener = format!("SSL://127.0.0.1:{port}");
-    let overrides = ssl_overrides(certs, keystore, client_auth);
+    let overrides = ssl_overrides(certs, keystore, extra);
     let overrides: Vec<(&str, &str)> = overrides
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -146,7 +144,7 @@ fn assert_garbage_is_refused(ssl: &str) {
 fn ssl_listener_serves_every_client_beside_plaintext() {
     let certs = Certs::new().or_panic("CA");
     let broker = certs.broker("broker", "1000").or_panic("broker cert");
-    let (cluster, ssl) = start_tls_broker("tls-clients", &certs, &broker.keystore, "none");
+    let (cluster, ssl) = start_tls_broker("tls-clients", &certs, &broker.keystore, &[]);
     // Its handshake runs in its own task, bounded in time: it holds up no one.
     let _silent = TcpStream::connect(&ssl).or_panic("silent connection");
     assert_garbage_is_refused(&ssl);
@@ -177,8 +175,16 @@ fn ssl_listener_serves_every_client_beside_plaintext() {
     assert_eq!(got.len(), 20);
 }
 
+fn assert_refused(out: &Value) {
+    assert_eq!(out["refused"], true, "{out}");
+    let seconds = out["seconds"].as_f64().or_panic("seconds");
+    assert!(seconds < 5.0, "refusal took {seconds} s: {out}");
+}
+
 /// `ssl.client.auth=required`: no certificate, the connection is refused at once (not left
-/// hanging); with one signed by the truststore's CA, clients are served (~10 s).
+/// hanging); with one signed by the truststore's CA, clients are served. The principal is
+/// the certificate's DN as Java writes it, mapped by `ssl.principal.mapping.rules`: a DN no
+/// rule maps is refused (~10 s).
 #[test]
 fn required_client_auth_refuses_anonymous_clients_and_serves_certified_ones() {
     let certs = Certs::new().or_panic("CA");
@@ -186,12 +192,25 @@ fn required_client_auth_refuses_anonymous_clients_and_serves_certified_ones() {
     let alice = certs
         .client("alice", "/O=corp/OU=eng/CN=alice")
         .or_panic("client cert");
-    let (cluster, ssl) = start_tls_broker("tls-mtls", &certs, &broker.keystore, "required");
+    let mallory = certs
+        .client("mallory", "/O=corp/OU=sales/CN=mallory")
+        .or_panic("client cert");
+    let (cluster, ssl) = start_tls_broker(
+        "tls-mtls",
+        &certs,
+        &broker.keystore,
+        &[
+            ("listener.name.ssl.ssl.client.auth", "required"),
+            // Only DNs of OU=eng map to a principal.
+            (
+                "listener.name.ssl.ssl.principal.mapping.rules",
+                "RULE:^CN=([a-z]+),OU=eng,O=corp$/$1/",
+            ),
+        ],
+    );
 
-    let refused = client("refused", &ssl, "unused", &certs, None);
-    assert_eq!(refused["refused"], true, "{refused}");
-    let seconds = refused["seconds"].as_f64().or_panic("seconds");
-    assert!(seconds < 5.0, "refusal took {seconds} s: {refused}");
+    assert_refused(&client("refused", &ssl, "unused", &certs, None));
+    assert_refused(&client("refused", &ssl, "unused", &certs, Some(&mallory)));
 
     assert_round_trip(&client("kp", &ssl, "mtls-kp", &certs, Some(&alice)), 5);
     assert_round_trip(&client("ck", &ssl, "mtls-ck", &certs, Some(&alice)), 5);
@@ -228,7 +247,7 @@ fn a_rotated_keystore_reaches_new_connections_without_a_restart() {
     let second = certs.broker("second", "2000").or_panic("second cert");
     let live = certs.dir().join("live.keystore.pem");
     fs::copy(&first.keystore, &live).or_panic("copy keystore");
-    let (cluster, ssl) = start_tls_broker("tls-rotate", &certs, &live, "none");
+    let (cluster, ssl) = start_tls_broker("tls-rotate", &certs, &live, &[]);
     assert_eq!(peer_serial(&ssl, &certs), "1000");
 
     replace(&live, &fs::read(&second.keystore).or_panic("read"));

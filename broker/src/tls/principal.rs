@@ -297,6 +297,10 @@ mod tests {
     #[test]
     fn default_rule_and_no_match() {
         assert_eq!(map("DEFAULT", "CN=a,O=b"), "CN=a,O=b");
+        // The README's example: a comma inside a rule's pattern does not split it.
+        let readme = "RULE:^CN=([^,]+),.*$/$1/L,DEFAULT";
+        assert_eq!(map(readme, "CN=Alice,OU=eng,O=corp"), "alice");
+        assert_eq!(map(readme, "O=corp"), "O=corp");
         let only = PrincipalMapper::parse("RULE:^CN=(.*)$/$1/").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(only.name("CN=x").ok().as_deref(), Some("x"));
         assert!(matches!(
