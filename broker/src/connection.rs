@@ -7,6 +7,10 @@
 //! the reading side hands its [`Reply`] to the writing side and goes on with the next request,
 //! up to [`MAX_IN_FLIGHT`] ahead. The writing side answers strictly in request order, as Kafka
 //! guarantees. Other connections are separate tasks and never wait on this one.
+//!
+//! The transport is a [`ReadHalf`] and a [`ResponseWriter`]: plain TCP (vectored writes,
+//! `sendfile` for log slices), or TLS on SSL and SASL_SSL listeners, whose handshake runs
+//! first, in this connection's task (see `crate::tls`).
 
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
@@ -27,7 +31,7 @@ use tracing::{debug, info};
 
 use crate::api::{self, Outcome, Part, Reply};
 use crate::context::{Broker, RequestContext, Session};
-use crate::frame::{FrameReader, ReadEnd};
+use crate::frame::{FrameReader, ReadEnd, ReadHalf};
 use crate::log_throttle::{LogThrottle, DEFAULT_INTERVAL};
 
 /// Connections closed on a bad request or a broken frame: a client can cause one line per
@@ -51,6 +55,25 @@ fn log_close(peer: SocketAddr, reason: &str) {
 /// Requests read ahead of the one being answered. Bounds the memory a client can pin with
 /// pipelined requests (each up to `socket.request.max.bytes`).
 const MAX_IN_FLIGHT: usize = 16;
+
+/// Where a connection's responses go.
+pub trait ResponseWriter: Send {
+    /// Writes one response held in one buffer.
+    fn write_frame(&mut self, buf: &[u8]) -> impl Future<Output = std::io::Result<()>> + Send;
+    /// Writes one response made of parts, in order.
+    fn write_parts(&mut self, parts: &[Part]) -> impl Future<Output = std::io::Result<()>> + Send;
+}
+
+impl ResponseWriter for OwnedWriteHalf {
+    async fn write_frame(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        // The frame is complete in one buffer: one write, no extra copy.
+        self.write_all(buf).await
+    }
+
+    async fn write_parts(&mut self, parts: &[Part]) -> std::io::Result<()> {
+        write_parts(self, parts).await
+    }
+}
 
 /// Writes `parts` back to back: runs of encoded bytes with vectored writes, log slices (the
 /// records of a Fetch response) with `sendfile`, from the page cache straight to the socket.
@@ -170,19 +193,49 @@ async fn send_file(
 }
 
 /// Serves one connection until the peer closes it, it misbehaves, or shutdown begins. Requests
-/// already read when shutdown begins are finished and answered.
+/// already read when shutdown begins are finished and answered. With `tls`, the TLS
+/// handshake comes first (bounded in time; a failed one just closes the connection).
 pub async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     broker: Arc<Broker>,
     listener: Arc<str>,
+    tls: Option<Arc<crate::tls::ListenerTls>>,
     shutdown: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
-    let (reader, mut writer) = stream.into_split();
+    let Some(tls) = tls else {
+        let (reader, writer) = stream.into_split();
+        let session = Session::anonymous(peer.ip());
+        return serve_on(reader, writer, session, peer, broker, listener, shutdown).await;
+    };
+    let accepted = tokio::select! {
+        a = tls.accept(stream, peer.ip()) => a,
+        _ = shutdown.cancelled() => return,
+    };
+    match accepted {
+        Ok((stream, session)) => {
+            debug!(%peer, principal = %session.principal, "TLS handshake done");
+            let (reader, writer) = tokio::io::split(stream);
+            let writer = crate::tls::write::TlsWriter::new(writer);
+            serve_on(reader, writer, session, peer, broker, listener, shutdown).await
+        }
+        Err(e) => log_close(peer, &e.to_string()),
+    }
+}
+
+/// Serves requests over an established transport, as `session`.
+async fn serve_on<R: ReadHalf, W: ResponseWriter>(
+    reader: R,
+    mut writer: W,
+    session: Session,
+    peer: SocketAddr,
+    broker: Arc<Broker>,
+    listener: Arc<str>,
+    shutdown: CancellationToken,
+) {
     let mut reader = FrameReader::new(reader, broker.config.socket_request_max_bytes);
     let client_host = format!("/{}", peer.ip());
-    let session = Session::anonymous(peer.ip());
     let ctx = RequestContext {
         broker: &broker,
         listener: &listener,
@@ -243,9 +296,8 @@ pub async fn serve(
                 Reply::Later(wait) => wait.await,
             };
             let written = match outcome {
-                // The frame is complete in one buffer: one write, no extra copy.
-                Outcome::Respond(buf) => writer.write_all(&buf).await,
-                Outcome::RespondParts(parts) => write_parts(&mut writer, &parts).await,
+                Outcome::Respond(buf) => writer.write_frame(&buf).await,
+                Outcome::RespondParts(parts) => writer.write_parts(&parts).await,
                 Outcome::NoResponse => Ok(()),
                 Outcome::Close(reason) => {
                     log_close(peer, &reason);

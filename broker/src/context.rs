@@ -42,6 +42,8 @@ pub struct Broker {
     /// Counts the sessions installed by [`Broker::replace_zk`], for whoever must re-read
     /// ZooKeeper state after an expiry (the ACLs).
     pub session_generation: tokio::sync::watch::Sender<u64>,
+    /// TLS listeners' contexts and the inter-broker client's TLS.
+    pub tls: std::sync::Arc<crate::tls::TlsContexts>,
 }
 
 impl Broker {

@@ -102,8 +102,14 @@ async fn attempt_once(broker: &Broker) -> Result<Vec<(String, i32)>, AttemptErro
         .with_broker_id(BrokerId(broker.broker_id))
         .with_broker_epoch(epoch);
     let client_id = format!("broker-{}-controlled-shutdown", broker.broker_id);
-    let mut conn =
-        KafkaConnection::connect(&endpoint.host, port, &client_id, ATTEMPT_TIMEOUT).await?;
+    let mut conn = KafkaConnection::connect_with(
+        &endpoint.host,
+        port,
+        &client_id,
+        ATTEMPT_TIMEOUT,
+        broker.tls.inter_broker(),
+    )
+    .await?;
     let response = conn.request(&request, VERSION).await?;
     if response.error_code != 0 {
         return Err(AttemptError::ErrorCode(response.error_code));

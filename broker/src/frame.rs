@@ -11,11 +11,35 @@
 //! and as both filled their buffers the socket still looked readable, so a third `recv`
 //! found it empty. (A read that comes back short tells the runtime the socket is drained.)
 //! An idle connection holds no buffer: one is reserved only once the socket is readable.
+//! (On TLS that cannot be known without reading: the TLS stream holds buffers of its own
+//! anyway, so an idle TLS connection holds one read buffer too.)
+
+use std::future::Future;
 
 use bytes::{Bytes, BytesMut};
 use coordinator::frame::{read_room, split_frame, FrameError, Split, READ_CHUNK};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::tcp::OwnedReadHalf;
+
+/// The reading half of a connection: plain TCP, or the plaintext side of a TLS stream.
+pub trait ReadHalf: AsyncRead + Unpin + Send {
+    /// Waits until a read would find bytes, where the transport can tell without reading
+    /// (so an idle connection need not hold a buffer); at once otherwise.
+    fn readable(&self) -> impl Future<Output = std::io::Result<()>> + Send {
+        std::future::ready(Ok(()))
+    }
+}
+
+impl ReadHalf for OwnedReadHalf {
+    fn readable(&self) -> impl Future<Output = std::io::Result<()>> + Send {
+        OwnedReadHalf::readable(self)
+    }
+}
+
+impl<S: AsyncRead + tokio::io::AsyncWrite + Send + Unpin> ReadHalf
+    for tokio::io::ReadHalf<tokio_rustls::server::TlsStream<S>>
+{
+}
 
 /// Why reading a frame stopped.
 #[derive(Debug)]
@@ -26,15 +50,15 @@ pub enum ReadEnd {
     Fatal(String),
 }
 
-pub struct FrameReader {
-    half: OwnedReadHalf,
+pub struct FrameReader<R = OwnedReadHalf> {
+    half: R,
     /// Bytes read but not yet returned: the start of the next frame, if any.
     pending: BytesMut,
     max: usize,
 }
 
-impl FrameReader {
-    pub fn new(half: OwnedReadHalf, max: usize) -> FrameReader {
+impl<R: ReadHalf> FrameReader<R> {
+    pub fn new(half: R, max: usize) -> FrameReader<R> {
         FrameReader {
             half,
             pending: BytesMut::new(),

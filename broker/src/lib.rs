@@ -20,6 +20,8 @@
 //! - [`zk_session`]: the controller module's lifecycle and re-registration after a ZooKeeper
 //!   session expiry; [`controlled_shutdown`]: asking the controller to move leadership away
 //!   before stopping.
+//! - [`tls`]: TLS listeners (rustls), client-certificate principals, certificate reload, and
+//!   the inter-broker client's TLS.
 //! - [`config`]: typed configuration from YAML, `KAFKA_*` env vars and `--override`.
 //!
 //! Glossary: *LEO* log end offset (next offset to be written); *HW* high watermark (offsets
@@ -51,5 +53,6 @@ pub mod records;
 pub mod replica;
 pub mod server;
 pub mod shutdown;
+pub mod tls;
 pub mod topic_config;
 pub mod zk_session;

@@ -50,6 +50,8 @@ pub enum StartupError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     #[error("every log dir has failed ({0}); the ERROR logged for each names its cause")]
     LogDirsFailed(String),
 }
@@ -77,9 +79,14 @@ struct Bound {
     name: Arc<str>,
     listener: TcpListener,
     port: u16,
+    /// The listener's TLS context when its protocol uses TLS.
+    tls: Option<Arc<crate::tls::ListenerTls>>,
 }
 
-async fn bind_listeners(config: &BrokerConfig) -> Result<Vec<Bound>, StartupError> {
+async fn bind_listeners(
+    config: &BrokerConfig,
+    tls: &crate::tls::TlsContexts,
+) -> Result<Vec<Bound>, StartupError> {
     let mut bound = Vec::new();
     for l in &config.listeners {
         let host = if l.host.is_empty() {
@@ -96,11 +103,12 @@ async fn bind_listeners(config: &BrokerConfig) -> Result<Vec<Bound>, StartupErro
                 source,
             })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(l.port);
-        info!(listener = %l.name, %addr, "listening");
+        info!(listener = %l.name, %addr, tls = tls.listener(&l.name).is_some(), "listening");
         bound.push(Bound {
             name: Arc::from(l.name.as_str()),
             listener,
             port,
+            tls: tls.listener(&l.name),
         });
     }
     Ok(bound)
@@ -162,7 +170,9 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     let replicas = ReplicaManager::open(broker_id, config.log_dirs.clone(), log_config(&config))?;
     load_topic_overrides(&zk, &replicas).await?;
     let authorizer = load_authorizer(&config, &zk).await?;
-    let bound = bind_listeners(&config).await?;
+    // Before binding: a TLS listener whose material is broken must not start serving.
+    let tls = Arc::new(crate::tls::TlsContexts::build(&config)?);
+    let bound = bind_listeners(&config, &tls).await?;
     let reg = registration(&config, broker_id, &bound);
     // A crashed predecessor's registration lives until its session expires: wait that long.
     let stale_wait = session_timeout + Duration::from_secs(2);
@@ -186,6 +196,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
                     .unwrap_or(i32::MAX),
                 wait_max_ms: i32::try_from(config.replica_fetch_wait_max_ms).unwrap_or(500),
                 backoff: std::time::Duration::from_millis(config.replica_fetch_backoff_ms),
+                tls: tls.inter_broker().cloned(),
             },
             fetcher_stop.clone(),
         ),
@@ -204,6 +215,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         ),
         authorizer,
         session_generation: tokio::sync::watch::Sender::new(0),
+        tls: tls.clone(),
         config,
     });
     let session = zk_session::SessionParams {
@@ -231,6 +243,11 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
             serving.clone(),
         ));
     }
+    tracker.spawn(crate::tls::watch(
+        tls,
+        broker.config.inter_broker_listener_name.clone(),
+        serving.clone(),
+    ));
     tracker.spawn(housekeeping(broker.clone(), serving.clone()));
     tracker.spawn(follow_topic_configs(broker.clone(), serving.clone()));
     tracker.spawn(crate::auth::loader::follow_acls(
@@ -379,6 +396,7 @@ async fn accept_loop(
                     peer,
                     broker.clone(),
                     bound.name.clone(),
+                    bound.tls.clone(),
                     shutdown.clone(),
                 ));
             }

@@ -37,6 +37,9 @@ pub struct BrokerSetup<'a> {
     pub env: &'a [(&'a str, &'a str)],
     /// Keys of a YAML file given as `--config` (no file when empty).
     pub file: &'a [(&'a str, &'a str)],
+    /// Listeners besides the harness's PLAINTEXT one (which readiness checks use), e.g.
+    /// `SSL://127.0.0.1:9093`; map their names in `listener.security.protocol.map`.
+    pub more_listeners: &'a [&'a str],
 }
 
 /// One broker process and the directories it owns.
@@ -47,6 +50,7 @@ pub struct BrokerProcess {
     zk_connect: String,
     extra: Vec<(String, String)>,
     env: Vec<(String, String)>,
+    more_listeners: Vec<String>,
     /// The `--config` file, inside `dir`.
     config_file: Option<PathBuf>,
     bin: PathBuf,
@@ -119,6 +123,7 @@ impl BrokerProcess {
             zk_connect: zk_connect.to_owned(),
             extra: owned(setup.overrides),
             env: owned(setup.env),
+            more_listeners: setup.more_listeners.iter().map(|l| l.to_string()).collect(),
             config_file,
             bin,
             dir,
@@ -293,7 +298,13 @@ impl BrokerProcess {
             .arg("--override")
             .arg(format!("zookeeper.connect={}", self.zk_connect))
             .arg("--override")
-            .arg(format!("listeners=PLAINTEXT://127.0.0.1:{}", self.port))
+            .arg(format!(
+                "listeners={}",
+                std::iter::once(format!("PLAINTEXT://127.0.0.1:{}", self.port))
+                    .chain(self.more_listeners.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ))
             .arg("--override")
             .arg(format!("log.dirs={}", self.log_dir().display()))
             .arg("--override")

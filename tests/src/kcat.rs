@@ -43,6 +43,18 @@ pub fn produce(
     records: &[(Vec<u8>, Vec<u8>)],
     timeout: Duration,
 ) -> io::Result<()> {
+    produce_with(bootstrap, topic, codec, records, &[], timeout)
+}
+
+/// [`produce`] with librdkafka settings (`key=value`, passed as `-X`), e.g. for TLS.
+pub fn produce_with(
+    bootstrap: &str,
+    topic: &str,
+    codec: &str,
+    records: &[(Vec<u8>, Vec<u8>)],
+    config: &[&str],
+    timeout: Duration,
+) -> io::Result<()> {
     let mut input = Vec::new();
     for (key, value) in records {
         if key.is_empty() || value.is_empty() {
@@ -68,6 +80,9 @@ pub fn produce(
         .args(["-X", "linger.ms=50"])
         // Any delivery failure makes kcat exit non-zero instead of printing and carrying on.
         .args(["-X", "message.timeout.ms=30000"]);
+    for setting in config {
+        command.args(["-X", setting]);
+    }
     let output = process::run(command, Some(input), timeout)?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     // kcat reports failed deliveries on stderr ("Delivery failed") but may still exit 0.
@@ -88,7 +103,21 @@ pub fn consume(
     max: usize,
     timeout: Duration,
 ) -> io::Result<Vec<Record>> {
+    consume_with(bootstrap, topic, max, &[], timeout)
+}
+
+/// [`consume`] with librdkafka settings (`key=value`, passed as `-X`), e.g. for TLS.
+pub fn consume_with(
+    bootstrap: &str,
+    topic: &str,
+    max: usize,
+    config: &[&str],
+    timeout: Duration,
+) -> io::Result<Vec<Record>> {
     let mut command = kcat();
+    for setting in config {
+        command.args(["-X", setting]);
+    }
     command
         .args([
             "-C",

@@ -15,6 +15,7 @@
 //! - [`segments`]: a stopped replica's records, read from its segment files.
 //! - [`check`]: assertions on client output (hex, contiguous offsets, binary payloads).
 //! - [`process`]: running child processes with deadlines; [`ports`]: free ports.
+//! - [`certs`]: a throw-away CA and the certificates it signs (openssl), for TLS tests.
 //! - [`tmpfs`]: a small tmpfs (a disk that fills up), unmounted on drop.
 //!
 //! Every process a test starts is killed by PID when its handle drops, and every wait has a
@@ -24,6 +25,7 @@ pub mod zookeeper;
 
 pub mod batch;
 pub mod broker;
+pub mod certs;
 pub mod check;
 pub mod cluster;
 pub mod docker;

@@ -23,7 +23,7 @@ use kafka_protocol::records::{
 };
 use serde_json::Value;
 
-use crate::broker::BrokerProcess;
+use crate::broker::{BrokerProcess, BrokerSetup};
 use crate::cluster::{first_json_line, parse_ls};
 use crate::wire::WireClient;
 use crate::zookeeper::{zk_cli, ZooKeeper, ZooKeeperEnsemble};
@@ -101,6 +101,25 @@ impl MultiCluster {
         })
     }
 
+    /// [`start`](Self::start) with a [`BrokerSetup`] of each broker's own: broker `i + 1`
+    /// gets `setups[i]`.
+    pub fn start_setups(name: &str, setups: &[BrokerSetup<'_>]) -> io::Result<MultiCluster> {
+        let zk = ZkServers::Standalone(ZooKeeper::start()?);
+        let chroot = format!("/m-{name}");
+        let connect = format!("{}{chroot}", zk.connect_string());
+        let mut brokers = Vec::new();
+        for (id, setup) in (1..).zip(setups) {
+            brokers.push(BrokerProcess::start_with(&connect, id, setup)?);
+        }
+        let cluster = MultiCluster {
+            brokers,
+            zk,
+            chroot,
+        };
+        cluster.wait_formed()?;
+        Ok(cluster)
+    }
+
     fn start_on(
         zk: ZkServers,
         name: &str,
@@ -128,6 +147,14 @@ impl MultiCluster {
             zk,
             chroot,
         };
+        cluster.wait_formed()?;
+        Ok(cluster)
+    }
+
+    /// Waits until each broker's Metadata lists every broker and a controller.
+    fn wait_formed(&self) -> io::Result<()> {
+        let n = i32::try_from(self.brokers.len()).unwrap_or(i32::MAX);
+        let cluster = self;
         let ids: Vec<i32> = (1..=n).collect();
         cluster.wait_for(FORM_DEADLINE, "every broker sees every broker", |c| {
             Ok(c.brokers.iter().all(|b| {
@@ -137,8 +164,7 @@ impl MultiCluster {
                     seen == ids && m.controller_id.0 >= 0
                 })
             }))
-        })?;
-        Ok(cluster)
+        })
     }
 
     /// The broker with `id`.

@@ -60,10 +60,13 @@ pub enum ConfigError {
         origin: Origin,
         expected: String,
     },
+    /// A TLS listener lacks what it needs.
+    #[error("TLS listener {listener}: {message}")]
+    Tls { listener: String, message: String },
     /// A listener uses a security protocol this broker cannot serve yet.
     #[error(
         "`{key}`: listener {listener} uses security protocol {protocol}, which is not supported \
-         yet (only PLAINTEXT listeners are served)"
+         yet"
     )]
     Unsupported {
         key: String,

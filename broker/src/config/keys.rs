@@ -66,7 +66,7 @@ pub const KEYS: &[KeyDoc] = &[
     derived("zookeeper.connection.timeout.ms", T::Int, "How long to wait to connect to ZooKeeper. Unset: zookeeper.session.timeout.ms."),
     key("listeners", "PLAINTEXT://:9092", T::String, "Comma list of NAME://host:port to bind. Empty host or 0.0.0.0: all interfaces. Names are upper-cased and must be unique, as must ports (0 = ephemeral)."),
     derived("advertised.listeners", T::String, "Comma list of NAME://host:port published in ZooKeeper for clients and other brokers; names must appear in listeners. Unset: listeners, with an empty or 0.0.0.0 host replaced by this machine's hostname. 0.0.0.0 is not allowed here."),
-    key("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", T::String, "Comma list of LISTENER_NAME:PROTOCOL; every listener name must be mapped. Only PLAINTEXT is served for now."),
+    key("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", T::String, "Comma list of LISTENER_NAME:PROTOCOL; every listener name must be mapped. PLAINTEXT and SSL are served (SASL_SSL: its TLS layer)."),
     derived("inter.broker.listener.name", T::String, "Advertised listener other brokers and the controller use. Unset: the listener named like security.inter.broker.protocol. Do not set both."),
     key("security.inter.broker.protocol", "PLAINTEXT", T::String, "Protocol between brokers; picks the inter-broker listener by name when inter.broker.listener.name is unset."),
     derived("log.dirs", T::String, "Comma list of directories holding partition logs. Unset: log.dir."),
@@ -119,6 +119,24 @@ pub const KEYS: &[KeyDoc] = &[
     derived("authorizer.class.name", T::String, "kafka.security.authorizer.AclAuthorizer (or the old kafka.security.auth.SimpleAclAuthorizer): authorize every request with Kafka's ACLs, stored in ZooKeeper under /kafka-acl. Unset or empty: no authorization, everything is allowed."),
     key("allow.everyone.if.no.acl.found", "false", T::Boolean, "With an authorizer: allow an operation on a resource that has no ACL at all (matching ACLs of other principals still deny)."),
     derived("super.users", T::String, "With an authorizer: semicolon list of principals allowed everything, e.g. User:admin;User:broker. Unset: none."),
+];
+
+/// The `ssl.*` keys, also valid per listener as `listener.name.<listener>.ssl.*` (lower-case
+/// listener name), which wins over the plain key.
+const SSL_KEYS: &[KeyDoc] = &[
+    key("ssl.keystore.type", "JKS", T::String, "Format of the keystore of TLS listeners (SSL, SASL_SSL). Only PEM is supported; JKS (Kafka's default) and PKCS12 are refused at start-up."),
+    derived("ssl.keystore.location", T::String, "PEM file with the private key (PKCS#8, encrypted with ssl.key.password or not; PKCS#1 and SEC1 also accepted) and the certificate chain, leaf first. Re-read when it changes: new connections get the new certificate."),
+    derived("ssl.keystore.certificate.chain", T::String, "The certificate chain as PEM text, instead of ssl.keystore.location (with ssl.keystore.key)."),
+    derived("ssl.keystore.key", T::String, "The private key as PEM text, instead of ssl.keystore.location (with ssl.keystore.certificate.chain)."),
+    derived("ssl.key.password", T::String, "Password of an encrypted PKCS#8 private key (BEGIN ENCRYPTED PRIVATE KEY)."),
+    key("ssl.truststore.type", "JKS", T::String, "Format of the truststore; only PEM is supported."),
+    derived("ssl.truststore.location", T::String, "PEM file of CA certificates that verify client certificates (and, for the inter-broker client, other brokers). Re-read when it changes."),
+    derived("ssl.truststore.certificates", T::String, "CA certificates as PEM text, instead of ssl.truststore.location."),
+    key("ssl.client.auth", "none", T::String, "Client certificates on TLS listeners: none, requested (asked for, optional) or required. Needs a truststore unless none."),
+    key("ssl.enabled.protocols", "TLSv1.2,TLSv1.3", T::List, "TLS versions served and used: TLSv1.2 and/or TLSv1.3."),
+    key("ssl.cipher.suites", "", T::List, "IANA names of the cipher suites to allow (e.g. TLS_AES_256_GCM_SHA384, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256); empty: the TLS library's defaults. A name the TLS stack lacks is a start-up error."),
+    key("ssl.endpoint.identification.algorithm", "https", T::String, "https: the inter-broker client checks that a broker's certificate names the host it connects to; empty: it does not."),
+    key("ssl.principal.mapping.rules", "DEFAULT", T::String, "Maps a client certificate's distinguished name (RFC 2253, e.g. CN=alice,OU=eng,O=corp) to the principal's name: comma list of DEFAULT (the DN itself) and RULE:pattern/replacement/[LU] rules; the first that matches wins."),
 ];
 
 /// Real Kafka broker keys that are accepted without a warning but not acted on yet, so
@@ -176,15 +194,35 @@ pub const IGNORED_KEYS: &[&str] = &[
     "offsets.topic.segment.bytes",
     "offsets.retention.check.interval.ms",
     "group.max.size",
+    "ssl.protocol",
+    "ssl.provider",
+    "ssl.keystore.password",
+    "ssl.truststore.password",
+    "ssl.keymanager.algorithm",
+    "ssl.trustmanager.algorithm",
+    "ssl.secure.random.implementation",
 ];
 
 /// The documentation entry of a key the broker acts on.
 pub(crate) fn doc(key: &str) -> Option<&'static KeyDoc> {
-    KEYS.iter().find(|d| d.key == key)
+    KEYS.iter().chain(SSL_KEYS).find(|d| d.key == key)
 }
 
-/// Whether `key` is accepted without a warning (acted on or deliberately ignored).
+/// Every documented key: [`KEYS`] and the `ssl.*` keys (which DescribeConfigs does not
+/// report: some are secrets).
+#[cfg(test)]
+fn all_keys() -> impl Iterator<Item = &'static KeyDoc> {
+    KEYS.iter().chain(SSL_KEYS)
+}
+
+/// Whether `key` is accepted without a warning (acted on or deliberately ignored); a
+/// `listener.name.<listener>.` prefix is allowed on the `ssl.*` keys.
 pub(crate) fn is_known(key: &str) -> bool {
+    if let Some(rest) = super::ssl::strip_listener_prefix(key) {
+        if rest.starts_with("ssl.") && is_known(rest) {
+            return true;
+        }
+    }
     doc(key).is_some() || IGNORED_KEYS.contains(&key)
 }
 
@@ -205,8 +243,7 @@ mod tests {
 
     #[test]
     fn example_file_lists_every_key() {
-        let missing: Vec<&str> = KEYS
-            .iter()
+        let missing: Vec<&str> = all_keys()
             .map(|d| d.key)
             .chain(IGNORED_KEYS.iter().copied())
             .filter(|k| !listed(k))
@@ -216,7 +253,7 @@ mod tests {
 
     #[test]
     fn keys_are_unique_and_not_both_used_and_ignored() {
-        let mut all: Vec<&str> = KEYS.iter().map(|d| d.key).collect();
+        let mut all: Vec<&str> = all_keys().map(|d| d.key).collect();
         all.extend(IGNORED_KEYS);
         let n = all.len();
         all.sort_unstable();

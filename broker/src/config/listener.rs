@@ -36,7 +36,7 @@ impl fmt::Display for Listener {
     }
 }
 
-/// Kafka's security protocols; only [`SecurityProtocol::Plaintext`] is served for now.
+/// Kafka's security protocols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SecurityProtocol {
     Plaintext,
@@ -54,6 +54,19 @@ impl SecurityProtocol {
             SecurityProtocol::SaslPlaintext => "SASL_PLAINTEXT",
             SecurityProtocol::SaslSsl => "SASL_SSL",
         }
+    }
+}
+
+impl SecurityProtocol {
+    /// Whether listeners of this protocol can be served. SASL_SSL is accepted for its TLS
+    /// layer (the SASL stage is the connection's authentication step).
+    pub fn is_served(self) -> bool {
+        !matches!(self, SecurityProtocol::SaslPlaintext)
+    }
+
+    /// Whether the protocol runs over TLS.
+    pub fn uses_tls(self) -> bool {
+        matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
     }
 }
 
@@ -197,7 +210,7 @@ fn parse_protocol_map(raw: Raw<'_>) -> Result<BTreeMap<String, SecurityProtocol>
     Ok(map)
 }
 
-/// Every listener needs a protocol, and only PLAINTEXT can be served yet.
+/// Every listener needs a protocol the broker serves.
 fn check_mapped_and_supported(
     s: &Settings,
     listeners: &[Listener],
@@ -209,7 +222,7 @@ fn check_mapped_and_supported(
                 let raw = s.get("listener.security.protocol.map")?;
                 return Err(raw.invalid(format!("an entry for listener {}", l.name)));
             }
-            Some(SecurityProtocol::Plaintext) => {}
+            Some(p) if p.is_served() => {}
             Some(other) => {
                 return Err(ConfigError::Unsupported {
                     key: "listener.security.protocol.map".into(),
@@ -284,8 +297,8 @@ fn inter_broker_listener(s: &Settings, advertised: &[Listener]) -> Result<String
             ))
         }
         Some(name) => name,
-        None if protocol != SecurityProtocol::Plaintext => {
-            return Err(protocol_raw.invalid("PLAINTEXT (the only protocol served yet)"))
+        None if !protocol.is_served() => {
+            return Err(protocol_raw.invalid("a protocol the broker serves (PLAINTEXT, SSL)"))
         }
         None => protocol_raw,
     };

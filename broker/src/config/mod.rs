@@ -16,6 +16,7 @@ mod error;
 mod keys;
 mod layers;
 mod listener;
+mod ssl;
 mod value;
 mod zookeeper;
 
@@ -31,6 +32,7 @@ pub use layers::Setting;
 
 pub(crate) use keys::doc as key_doc;
 pub use listener::{Listener, SecurityProtocol};
+pub use ssl::{ClientAuth, KeyStore, SslConfig, TlsVersion, TrustStore};
 
 use layers::Settings;
 
@@ -102,6 +104,8 @@ pub struct BrokerConfig {
     pub listener_security_protocol_map: BTreeMap<String, SecurityProtocol>,
     /// Name of an advertised listener (upper-case).
     pub inter_broker_listener_name: String,
+    /// The `ssl.*` settings of every SSL and SASL_SSL listener, by listener name.
+    pub ssl: BTreeMap<String, SslConfig>,
     /// `log.dirs`, else `log.dir`; never empty.
     pub log_dirs: Vec<PathBuf>,
     pub num_partitions: i32,
@@ -227,6 +231,12 @@ impl BrokerConfig {
         self.explicit.get(key).map(|s| s.value.as_str())
     }
 
+    /// The TLS settings of the inter-broker listener, when its protocol uses TLS: what this
+    /// broker's inter-broker client connects with.
+    pub fn inter_broker_ssl(&self) -> Option<&SslConfig> {
+        self.ssl.get(&self.inter_broker_listener_name)
+    }
+
     /// The advertised endpoint other brokers and the controller use.
     pub fn inter_broker_endpoint(&self) -> Option<&Listener> {
         self.advertised_listeners
@@ -239,6 +249,7 @@ impl BrokerConfig {
 /// advertised listeners.
 fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigError> {
     let endpoints = listener::resolve(s, hostname)?;
+    let ssl = ssl::resolve(s, &endpoints.protocol_map, &endpoints.listeners)?;
     let session_ms = s.int_at_least("zookeeper.session.timeout.ms", 1u64)?;
     let config = BrokerConfig {
         broker_id: s.int_at_least("broker.id", -1)?,
@@ -251,6 +262,7 @@ fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigErr
         advertised_listeners: endpoints.advertised,
         listener_security_protocol_map: endpoints.protocol_map,
         inter_broker_listener_name: endpoints.inter_broker,
+        ssl,
         log_dirs: log_dirs(s)?,
         num_partitions: s.int_at_least("num.partitions", 1)?,
         default_replication_factor: s.int_at_least("default.replication.factor", 1)?,

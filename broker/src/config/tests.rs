@@ -376,17 +376,106 @@ fn custom_listener_names_need_a_protocol_and_plaintext() {
 }
 
 #[test]
-fn non_plaintext_listeners_are_not_supported_yet() {
+fn unknown_protocols_and_tls_listeners_without_a_keystore_are_refused() {
     let e = try_load(&[("KAFKA_LISTENERS", "PLAINTEXT://:9092,SSL://:9093")], &[]).unwrap_err();
-    assert!(matches!(e, ConfigError::Unsupported { .. }), "{e}");
-    assert!(e.to_string().contains("SSL"), "{e}");
+    assert!(matches!(e, ConfigError::Tls { .. }), "{e}");
+    assert!(e.to_string().contains("ssl.keystore.location"), "{e}");
     let e = err(&[], &["listener.security.protocol.map=PLAINTEXT:TLS"]);
     assert!(e.contains("listener.security.protocol.map"), "{e}");
-    let e = err(&[], &["security.inter.broker.protocol=SASL_SSL"]);
+    let e = err(&[], &["security.inter.broker.protocol=SASL_PLAINTEXT"]);
+    assert!(e.contains("security.inter.broker.protocol"), "{e}");
+}
+
+const TLS_LISTENERS: &str = "listeners=PLAINTEXT://:9092,SSL://:9093,INTERNAL://:9094";
+const TLS_MAP: &str = "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,INTERNAL:SSL";
+
+#[test]
+fn ssl_keys_are_read_per_listener_with_the_prefix_winning() {
+    let c = load(
+        &[("KAFKA_LISTENER_NAME_INTERNAL_SSL_CLIENT_AUTH", "required")],
+        &[
+            TLS_LISTENERS,
+            TLS_MAP,
+            "ssl.keystore.type=PEM",
+            "ssl.keystore.location=/etc/broker.pem",
+            "ssl.truststore.type=PEM",
+            "ssl.truststore.location=/etc/ca.pem",
+            "ssl.client.auth=requested",
+            "listener.name.internal.ssl.keystore.location=/etc/internal.pem",
+            "ssl.enabled.protocols=TLSv1.3",
+            "ssl.cipher.suites=TLS_AES_128_GCM_SHA256",
+            "ssl.endpoint.identification.algorithm=",
+            "inter.broker.listener.name=INTERNAL",
+        ],
+    );
+    let ssl = &c.ssl["SSL"];
+    assert_eq!(ssl.keystore, Some(KeyStore::File("/etc/broker.pem".into())));
+    assert_eq!(ssl.truststore, Some(TrustStore::File("/etc/ca.pem".into())));
+    assert_eq!(ssl.client_auth, ClientAuth::Requested);
+    assert_eq!(ssl.enabled_protocols, [TlsVersion::Tls13]);
+    assert_eq!(ssl.cipher_suites, ["TLS_AES_128_GCM_SHA256"]);
+    assert!(!ssl.verify_hostname);
+    assert_eq!(ssl.principal_mapping_rules, "DEFAULT");
+    let internal = c.inter_broker_ssl().expect("inter-broker TLS");
+    assert_eq!(internal.listener, "INTERNAL");
+    assert_eq!(
+        internal.keystore,
+        Some(KeyStore::File("/etc/internal.pem".into()))
+    );
+    assert_eq!(internal.client_auth, ClientAuth::Required);
+    assert!(!c.ssl.contains_key("PLAINTEXT"));
+}
+
+#[test]
+fn prefixed_ssl_keys_are_known_keys() {
+    let loaded = try_load(
+        &[],
+        &[
+            TLS_LISTENERS,
+            TLS_MAP,
+            "ssl.keystore.type=PEM",
+            "ssl.keystore.certificate.chain=-----BEGIN CERTIFICATE-----",
+            "ssl.keystore.key=-----BEGIN PRIVATE KEY-----",
+            "listener.name.ssl.ssl.client.auth=none",
+        ],
+    )
+    .expect("load");
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert!(matches!(
+        loaded.config.ssl["SSL"].keystore,
+        Some(KeyStore::Inline { .. })
+    ));
+}
+
+#[test]
+fn ssl_config_errors_name_the_key_and_what_is_expected() {
+    let base = [TLS_LISTENERS, TLS_MAP, "ssl.keystore.location=/k.pem"];
+    let with = |extra: &[&str]| {
+        let mut all = base.to_vec();
+        all.extend_from_slice(extra);
+        err(&[], &all)
+    };
+    // Kafka's default keystore type is JKS: refused, naming PEM.
+    let e = err(&[], &base);
+    assert!(e.contains("ssl.keystore.type") && e.contains("PEM"), "{e}");
+    let e = with(&["ssl.keystore.type=PKCS12"]);
+    assert!(e.contains("PKCS12") && e.contains("PEM"), "{e}");
+    let pem = "ssl.keystore.type=PEM";
+    let e = with(&[pem, "ssl.client.auth=sometimes"]);
     assert!(
-        e.contains("security.inter.broker.protocol") && e.contains("served yet"),
+        e.contains("ssl.client.auth") && e.contains("required"),
         "{e}"
     );
+    let e = with(&[pem, "ssl.enabled.protocols=TLSv1.1"]);
+    assert!(e.contains("ssl.enabled.protocols"), "{e}");
+    let e = with(&[pem, "ssl.endpoint.identification.algorithm=ldap"]);
+    assert!(e.contains("ssl.endpoint.identification.algorithm"), "{e}");
+    let e = with(&[pem, "ssl.principal.mapping.rules=RULE:^CN=(.*)$/$1/X"]);
+    assert!(e.contains("ssl.principal.mapping.rules"), "{e}");
+    let e = with(&[pem, "ssl.keystore.key=-----BEGIN PRIVATE KEY-----"]);
+    assert!(e.contains("not both"), "{e}");
+    let e = with(&[pem, "ssl.truststore.location=/ca.pem"]);
+    assert!(e.contains("ssl.truststore.type"), "{e}");
 }
 
 #[test]

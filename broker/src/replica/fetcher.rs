@@ -44,6 +44,8 @@ pub struct FetcherConfig {
     /// `replica.fetch.backoff.ms`: how long a failed partition is left out, and the wait
     /// before reconnecting to a leader.
     pub backoff: Duration,
+    /// TLS to leaders, when the inter-broker listener uses it.
+    pub tls: Option<coordinator::kafka_client::ClientTls>,
 }
 
 #[derive(Clone)]
@@ -348,11 +350,12 @@ impl FetchTask {
 
     async fn connect(&self) -> Option<KafkaConnection> {
         let client_id = format!("replica-fetcher-{}", self.config.broker_id);
-        match KafkaConnection::connect(
+        match KafkaConnection::connect_with(
             &self.endpoint.0,
             self.endpoint.1,
             &client_id,
             REQUEST_TIMEOUT,
+            self.config.tls.as_ref(),
         )
         .await
         {
@@ -788,6 +791,7 @@ mod tests {
             partition_max_bytes: 1 << 20,
             wait_max_ms: 500,
             backoff: Duration::from_millis(200),
+            tls: None,
         };
         let mut assignments = Assignments::default();
         for (t, i) in [("a", 0), ("a", 1), ("b", 0)] {
@@ -867,6 +871,7 @@ mod tests {
             partition_max_bytes: 1 << 20,
             wait_max_ms: 500,
             backoff,
+            tls: None,
         };
         let mut assignments = Assignments::default();
         for (t, i) in [("a", 0), ("a", 1)] {

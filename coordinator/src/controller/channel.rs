@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::requests::{LEADER_AND_ISR_VERSION, STOP_REPLICA_VERSION, UPDATE_METADATA_VERSION};
-use crate::kafka_client::KafkaConnection;
+use crate::kafka_client::{ClientTls, KafkaConnection};
 use crate::znode::BrokerInfo;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -72,6 +72,7 @@ pub struct ChannelManager {
     cancel: CancellationToken,
     brokers: BTreeMap<i32, BrokerChannel>,
     leader_and_isr_replies: mpsc::UnboundedSender<LeaderAndIsrReply>,
+    tls: Option<ClientTls>,
 }
 
 impl ChannelManager {
@@ -89,7 +90,14 @@ impl ChannelManager {
             cancel: parent.child_token(),
             brokers: BTreeMap::new(),
             leader_and_isr_replies,
+            tls: None,
         }
+    }
+
+    /// Connects to brokers over TLS (the inter-broker listener's protocol uses it).
+    pub fn with_tls(mut self, tls: Option<ClientTls>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Starts a sender to `broker` (replacing any previous one).
@@ -107,6 +115,7 @@ impl ChannelManager {
             port: endpoint.port,
             client_id: self.client_id.clone(),
             leader_and_isr_replies: self.leader_and_isr_replies.clone(),
+            tls: self.tls.clone(),
         };
         tokio::spawn(send_loop(target, rx, cancel.clone()));
         self.brokers
@@ -146,6 +155,7 @@ struct Target {
     port: u16,
     client_id: String,
     leader_and_isr_replies: mpsc::UnboundedSender<LeaderAndIsrReply>,
+    tls: Option<ClientTls>,
 }
 
 async fn send_loop(
@@ -188,11 +198,12 @@ async fn send_once(
     request: &ControllerRequest,
 ) -> io::Result<()> {
     if conn.is_none() {
-        let c = KafkaConnection::connect(
+        let c = KafkaConnection::connect_with(
             &target.host,
             target.port,
             &target.client_id,
             CONNECT_TIMEOUT,
+            target.tls.as_ref(),
         )
         .await?;
         *conn = Some(c.with_timeout(REQUEST_TIMEOUT));

@@ -65,6 +65,8 @@ pub struct ControllerConfig {
     pub leader_imbalance_per_broker_percentage: u32,
     /// `unclean.leader.election.enable` (false): the default for topics without an override.
     pub unclean_leader_election_enable: bool,
+    /// TLS for the channel to brokers, when the inter-broker listener uses it.
+    pub inter_broker_tls: Option<crate::kafka_client::ClientTls>,
 }
 
 impl ControllerConfig {
@@ -78,6 +80,7 @@ impl ControllerConfig {
             leader_imbalance_check_interval: Duration::from_secs(300),
             leader_imbalance_per_broker_percentage: 10,
             unclean_leader_election_enable: false,
+            inter_broker_tls: None,
         }
     }
 }
