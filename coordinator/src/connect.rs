@@ -1,4 +1,5 @@
-//! The ZooKeeper session: connect string parsing, connecting (creating the chroot), closing.
+//! The ZooKeeper session: connect string parsing, connecting (authenticating, creating the
+//! chroot), closing.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,9 +8,12 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 pub use zookeeper_client::SessionState;
-use zookeeper_client::{Acls, Client, CreateMode, StateWatcher};
+use zookeeper_client::{Client, SaslOptions, StateWatcher};
 
 use crate::error::ZkError;
+use crate::zk_acl::ZnodeAcls;
+use crate::zk_auth::ZkOptions;
+use crate::zk_ops::ensure_path_with;
 
 /// How long [`Zk::close`] waits for ZooKeeper to acknowledge the session close.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -66,19 +70,33 @@ pub struct Zk {
 struct Inner {
     client: Mutex<Option<Client>>,
     session_id: i64,
+    /// The ACLs every znode this session creates gets.
+    acls: ZnodeAcls,
 }
 
 impl Zk {
-    /// Connects (bounded by `connect_timeout`), creating the chroot path if missing (Kafka does).
+    /// Connects without authentication, creating open znodes; see [`Zk::connect_with`].
     pub async fn connect(
         connect: &ZkConnect,
         session_timeout: Duration,
         connect_timeout: Duration,
     ) -> Result<Zk, ZkError> {
-        let connecting = Client::connector()
-            .with_session_timeout(session_timeout)
-            .with_connection_timeout(connect_timeout)
-            .connect(&connect.servers);
+        Zk::connect_with(connect, &ZkOptions::new(session_timeout, connect_timeout)).await
+    }
+
+    /// Connects (bounded by `options.connect_timeout`), authenticating as `options` say, and
+    /// creates the chroot path if missing (Kafka does), with the ACLs `options.acls` give it.
+    pub async fn connect_with(connect: &ZkConnect, options: &ZkOptions) -> Result<Zk, ZkError> {
+        options.validate()?;
+        let connect_timeout = options.connect_timeout;
+        let mut connector = Client::connector()
+            .with_session_timeout(options.session_timeout)
+            .with_connection_timeout(connect_timeout);
+        if let Some(login) = &options.sasl {
+            let sasl = SaslOptions::digest_md5(login.username.clone(), login.password.clone());
+            connector = connector.with_sasl(sasl);
+        }
+        let connecting = connector.connect(&connect.servers);
         let timed_out = || ZkError::ConnectTimeout {
             servers: connect.servers.clone(),
             timeout: connect_timeout,
@@ -88,16 +106,22 @@ impl Zk {
             .map_err(|_| timed_out())?
             .map_err(|e| match e {
                 zookeeper_client::Error::Timeout | zookeeper_client::Error::NoHosts => timed_out(),
+                zookeeper_client::Error::AuthFailed => ZkError::AuthFailed {
+                    servers: connect.servers.clone(),
+                    user: options
+                        .sasl
+                        .as_ref()
+                        .map(|l| l.username.clone())
+                        .unwrap_or_default(),
+                },
                 e => ZkError::client(format!("connect to {}", connect.servers), e),
             })?;
         let client = match &connect.chroot {
             None => client,
             Some(chroot) => {
-                let options = CreateMode::Persistent.with_acls(Acls::anyone_all());
-                client
-                    .mkdir(chroot, &options)
-                    .await
-                    .map_err(|e| ZkError::client(format!("create chroot {chroot}"), e))?;
+                // The chroot's ancestors are created as Kafka's createRecursive creates them:
+                // each with the ACLs of its own path.
+                ensure_path_with(&client, chroot, options.acls).await?;
                 client
                     .chroot(chroot.as_str())
                     .map_err(|_| ZkError::InvalidConnectString(chroot.clone()))?
@@ -109,6 +133,7 @@ impl Zk {
             inner: Arc::new(Inner {
                 client: Mutex::new(Some(client)),
                 session_id,
+                acls: options.acls,
             }),
         })
     }
@@ -134,6 +159,11 @@ impl Zk {
     /// A watcher of session state changes (Disconnected, SyncConnected, Expired, Closed).
     pub fn state_watcher(&self) -> Result<StateWatcher, ZkError> {
         Ok(self.client()?.state_watcher())
+    }
+
+    /// The ACL policy of the znodes this session creates.
+    pub fn acls(&self) -> ZnodeAcls {
+        self.inner.acls
     }
 
     /// The current session state; `Closed` after [`Zk::close`].
