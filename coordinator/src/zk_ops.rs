@@ -2,7 +2,7 @@
 //! `Option`s, and multi-ops (including the controller's epoch-fenced ones) are one call.
 
 use zookeeper_client::{
-    Client, CreateMode, CreateOptions, MultiWriteError, MultiWriteResult, OneshotWatcher, Stat,
+    Acl, Client, CreateMode, CreateOptions, MultiWriteError, MultiWriteResult, OneshotWatcher, Stat,
 };
 
 use crate::connect::Zk;
@@ -134,6 +134,16 @@ impl Zk {
             Ok(found) => Ok(Some(found)),
             Err(zookeeper_client::Error::NoNode) => Ok(None),
             Err(e) => Err(ZkError::client(format!("getData {path}"), e)),
+        }
+    }
+
+    /// Reads a node's ACLs; `None` if it does not exist.
+    pub async fn acl(&self, path: &str) -> Result<Option<Vec<Acl>>, ZkError> {
+        let client = self.client()?;
+        match client.get_acl(path).await {
+            Ok((acls, _)) => Ok(Some(acls)),
+            Err(zookeeper_client::Error::NoNode) => Ok(None),
+            Err(e) => Err(ZkError::client(format!("getAcl {path}"), e)),
         }
     }
 
@@ -313,7 +323,7 @@ impl Zk {
 }
 
 /// Creates `path` and its missing ancestors, each with its own path's ACLs, with empty data;
-/// NODEEXISTS is success. Kafka's `createRecursive`: one create when the parent exists, the
+/// an existing node is success (also when its parent's ACL forbids us to create there). Kafka's `createRecursive`: one create when the parent exists, the
 /// ancestors top-down only when it does not.
 pub(crate) async fn ensure_path_with(
     client: &Client,
@@ -326,6 +336,13 @@ pub(crate) async fn ensure_path_with(
         async move {
             match client.create(&node, &[], &options).await {
                 Ok(_) | Err(zookeeper_client::Error::NodeExists) => Ok(()),
+                // ZooKeeper checks the parent's ACL before existence: a node that exists under
+                // a parent we may not write is still there (Kafka checks pathExists first).
+                Err(zookeeper_client::Error::NoAuth)
+                    if matches!(client.check_stat(&node).await, Ok(Some(_))) =>
+                {
+                    Ok(())
+                }
                 Err(e) => Err((node, e)),
             }
         }

@@ -26,6 +26,8 @@ const ZK_CLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
 const START_DEADLINE: Duration = Duration::from_secs(30);
 /// How long a SIGTERMed server may take to exit before it is SIGKILLed.
 const STOP_DEADLINE: Duration = Duration::from_secs(10);
+/// The server's JAAS login file, inside its directory, when it authenticates with SASL.
+const SERVER_JAAS: &str = "server-jaas.conf";
 /// Upper bound for one `zkCli.sh` call (a JVM start, ~0.6 s normally).
 const CLI_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -34,7 +36,7 @@ pub struct ZooKeeper {
     child: Option<Child>,
     port: u16,
     /// Kept so the data directory lives as long as the server.
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl ZooKeeper {
@@ -43,9 +45,28 @@ impl ZooKeeper {
     /// Retries a few times with a new port: the free port picked may be taken by someone else
     /// between our probe and the JVM's bind.
     pub fn start() -> io::Result<ZooKeeper> {
+        Self::start_with(None)
+    }
+
+    /// Starts a server that accepts SASL DIGEST-MD5 logins of `users` (name, password), as a
+    /// secured Kafka deployment's ZooKeeper does: `SASLAuthenticationProvider` plus a JAAS
+    /// `Server` section with `user_<name>="<password>"` entries. Clients that do not
+    /// authenticate are still served (no `requireClientAuthScheme`): the znodes' ACLs decide.
+    pub fn start_sasl(users: &[(&str, &str)]) -> io::Result<ZooKeeper> {
+        let entries: String = users
+            .iter()
+            .map(|(name, password)| format!("\n    user_{name}=\"{password}\""))
+            .collect();
+        let jaas = format!(
+            "Server {{\n    org.apache.zookeeper.server.auth.DigestLoginModule required{entries};\n}};\n"
+        );
+        Self::start_with(Some(&jaas))
+    }
+
+    fn start_with(server_jaas: Option<&str>) -> io::Result<ZooKeeper> {
         let mut last_error = None;
         for _ in 0..3 {
-            match Self::start_once() {
+            match Self::start_once(server_jaas) {
                 Ok(zk) => return Ok(zk),
                 Err(e) => last_error = Some(e),
             }
@@ -53,18 +74,30 @@ impl ZooKeeper {
         Err(last_error.unwrap_or_else(|| io::Error::other("ZooKeeper did not start")))
     }
 
-    fn start_once() -> io::Result<ZooKeeper> {
+    fn start_once(server_jaas: Option<&str>) -> io::Result<ZooKeeper> {
         let dir = tempfile::Builder::new().prefix("zookeeper-").tempdir()?;
         let port = crate::ports::free_port()?;
-        write_config(dir.path(), port, "")?;
+        let extra = match server_jaas {
+            Some(jaas) => {
+                fs::write(dir.path().join(SERVER_JAAS), jaas)?;
+                "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n"
+            }
+            None => "",
+        };
+        write_config(dir.path(), port, extra)?;
         let child = spawn_jvm(dir.path())?;
         let mut zk = ZooKeeper {
             child: Some(child),
             port,
-            _dir: dir,
+            dir,
         };
         zk.wait_ready()?;
         Ok(zk)
+    }
+
+    /// The last lines of the server's log.
+    pub fn log_tail(&self) -> String {
+        crate::broker::tail(&self.dir.path().join("zookeeper.log"), 40)
     }
 
     fn wait_ready(&mut self) -> io::Result<()> {
@@ -420,32 +453,41 @@ pub fn four_letter_word(port: u16, word: &str) -> io::Result<String> {
 }
 
 /// Starts `QuorumPeerMain` on `dir/zoo.cfg`, stdout and stderr appended to `dir/stdout.log`.
+/// A `dir/server-jaas.conf` is handed to the JVM as its login file (what `SERVER_JVMFLAGS`
+/// carries for `zkServer.sh`).
 fn spawn_jvm(dir: &Path) -> io::Result<Child> {
     let log = fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("stdout.log"))?;
-    Command::new("java")
-        .args([
-            "-Xms32m",
-            "-Xmx256m",
-            "-XX:+UseSerialGC",
-            "-Dzookeeper.preAllocSize=1024",
-        ])
-        .arg(format!(
-            "-Dlog4j.configuration=file:{}",
-            dir.join("log4j.properties").display()
-        ))
-        .args([
-            "-cp",
-            CLASSPATH,
-            "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-        ])
-        .arg(dir.join("zoo.cfg"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()
+    let mut java = Command::new("java");
+    let jaas = dir.join(SERVER_JAAS);
+    if jaas.exists() {
+        java.arg(format!(
+            "-Djava.security.auth.login.config={}",
+            jaas.display()
+        ));
+    }
+    java.args([
+        "-Xms32m",
+        "-Xmx256m",
+        "-XX:+UseSerialGC",
+        "-Dzookeeper.preAllocSize=1024",
+    ])
+    .arg(format!(
+        "-Dlog4j.configuration=file:{}",
+        dir.join("log4j.properties").display()
+    ))
+    .args([
+        "-cp",
+        CLASSPATH,
+        "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+    ])
+    .arg(dir.join("zoo.cfg"))
+    .stdin(Stdio::null())
+    .stdout(log.try_clone()?)
+    .stderr(log)
+    .spawn()
 }
 
 /// Writes `zoo.cfg` (plus `extra` lines, e.g. an ensemble's `server.N` lines) and the log4j

@@ -1,0 +1,139 @@
+//! `zookeeper.set.acl` against a real ZooKeeper that authenticates with SASL DIGEST-MD5: the
+//! ACLs our znodes get, what an unauthenticated session can and cannot do, and refused logins.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use coordinator::jaas_client::DigestLogin;
+use coordinator::zk_acl::describe;
+use coordinator::zk_ops::ZkOp;
+use coordinator::{bootstrap, Zk, ZkConnect, ZkError, ZkOptions, ZnodeAcls};
+use tests::zookeeper::ZooKeeper;
+
+const TEST_TIMEOUT: Duration = Duration::from_secs(60);
+const SESSION: Duration = Duration::from_secs(6);
+
+fn login(password: &str) -> Option<DigestLogin> {
+    Some(DigestLogin {
+        username: "kafka".into(),
+        password: password.into(),
+    })
+}
+
+async fn connect(server: &ZooKeeper, chroot: &str, options: ZkOptions) -> Result<Zk, ZkError> {
+    let connect = ZkConnect::parse(&format!("{}{chroot}", server.connect_string())).unwrap();
+    Zk::connect_with(&connect, &options).await
+}
+
+fn secure() -> ZkOptions {
+    ZkOptions::new(SESSION, Duration::from_secs(10))
+        .with_sasl(login("kafka-secret"))
+        .with_acls(ZnodeAcls::SECURE)
+}
+
+fn anonymous() -> ZkOptions {
+    ZkOptions::new(SESSION, Duration::from_secs(10))
+}
+
+async fn acls(zk: &Zk, path: &str) -> Vec<String> {
+    let mut list: Vec<String> = zk
+        .acl(path)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{path} missing"))
+        .iter()
+        .map(describe)
+        .collect();
+    list.sort();
+    list
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secure_znodes_are_readable_but_not_writable_by_others() {
+    let server = ZooKeeper::start_sasl(&[("kafka", "kafka-secret")]).unwrap();
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let zk = connect(&server, "/secure/cluster", secure()).await.unwrap();
+        bootstrap::ensure_persistent_paths(&zk).await.unwrap();
+        zk.ensure_path("/config/users").await.unwrap();
+        zk.create(
+            "/config/users/alice",
+            b"{\"version\":1,\"config\":{}}",
+            false,
+        )
+        .await
+        .unwrap();
+        zk.multi(&[ZkOp::create("/brokers/topics/t", b"{}".to_vec())])
+            .await
+            .unwrap();
+        let change = zk
+            .create_sequential("/config/changes/config_change_", b"{}")
+            .await
+            .unwrap();
+
+        let kafka = ["sasl:kafka:ALL", "world:anyone:READ"];
+        for path in ["/brokers/ids", "/brokers/topics/t", "/config", &change] {
+            assert_eq!(acls(&zk, path).await, kafka, "{path}");
+        }
+        assert_eq!(acls(&zk, "/config/users").await, ["sasl:kafka:ALL"]);
+        assert_eq!(acls(&zk, "/config/users/alice").await, ["sasl:kafka:ALL"]);
+        assert_eq!(acls(&zk, "/consumers").await, ["world:anyone:ALL"]);
+        let root = connect(&server, "", anonymous()).await.unwrap();
+        // The chroot and its ancestors are secured too, each as its own path says.
+        assert_eq!(acls(&root, "/secure").await, kafka);
+        assert_eq!(acls(&root, "/secure/cluster").await, kafka);
+
+        // Without authentication: reads of ordinary nodes work, every write and the sensitive
+        // subtree are refused.
+        let other = connect(&server, "/secure/cluster", anonymous())
+            .await
+            .unwrap();
+        assert!(other.get("/brokers/topics/t").await.unwrap().is_some());
+        assert!(other
+            .children("/brokers")
+            .await
+            .unwrap()
+            .contains(&"ids".to_string()));
+        let denied = other
+            .set("/brokers/topics/t", b"{}", None)
+            .await
+            .unwrap_err();
+        assert!(denied.is_no_auth(), "{denied}");
+        let denied = other
+            .create("/brokers/ids/1", b"{}", true)
+            .await
+            .unwrap_err();
+        assert!(denied.is_no_auth(), "{denied}");
+        let denied = other.get("/config/users/alice").await.unwrap_err();
+        assert!(denied.is_no_auth(), "{denied}");
+        let denied = other.delete("/brokers/topics/t").await.unwrap_err();
+        assert!(denied.is_no_auth(), "{denied}");
+
+        // A second broker with the same identity may write what the first created.
+        let peer = connect(&server, "/secure/cluster", secure()).await.unwrap();
+        peer.set("/brokers/topics/t", b"{\"v\":2}", None)
+            .await
+            .unwrap();
+        assert!(peer.get("/config/users/alice").await.unwrap().is_some());
+        for zk in [zk, root, other, peer] {
+            zk.close().await;
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_and_missing_login_are_refused() {
+    let server = ZooKeeper::start_sasl(&[("kafka", "kafka-secret")]).unwrap();
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let wrong = secure().with_sasl(login("not-the-password"));
+        let e = connect(&server, "/x", wrong).await.err().unwrap();
+        assert!(matches!(e, ZkError::AuthFailed { .. }), "{e}");
+        let no_login = secure().with_sasl(None);
+        let e = connect(&server, "/x", no_login).await.err().unwrap();
+        assert!(matches!(e, ZkError::SecureAclsWithoutAuthentication), "{e}");
+        assert!(e.to_string().contains("java.security.auth.login.config"));
+    })
+    .await
+    .unwrap();
+}
