@@ -458,3 +458,51 @@ fn listeners_derive_from_advertised_listeners_like_cp_kafka() {
         listener("PLAINTEXT_HOST", "localhost", 29092)
     );
 }
+
+#[test]
+fn zookeeper_security_defaults_to_off() {
+    let c = load(&[], &[]);
+    assert!(!c.zookeeper_set_acl);
+    assert_eq!(c.zookeeper_sasl, coordinator::ZkSaslConfig::default());
+}
+
+#[test]
+fn zookeeper_jaas_file_comes_from_kafka_opts_as_kafka_images_pass_it() {
+    let opts = (
+        "KAFKA_OPTS",
+        "-Xmx1g -Djava.security.auth.login.config=/etc/kafka/jaas.conf \
+         -Dzookeeper.sasl.clientconfig=ZkClient -Dother.prop=x",
+    );
+    let c = load(&[opts, ("KAFKA_ZOOKEEPER_SET_ACL", "true")], &[]);
+    assert!(c.zookeeper_set_acl);
+    let sasl = &c.zookeeper_sasl;
+    assert_eq!(
+        sasl.login_config.as_deref(),
+        Some(std::path::Path::new("/etc/kafka/jaas.conf"))
+    );
+    assert_eq!(sasl.context, "ZkClient");
+    assert!(sasl.sasl_client);
+    // -D options of other properties are not config keys: no "unknown key" warning for them.
+    let loaded = try_load(&[opts], &[]).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+
+    // The same names as config keys win over KAFKA_OPTS.
+    let c = load(
+        &[opts],
+        &[
+            "java.security.auth.login.config=/other/jaas.conf",
+            "zookeeper.sasl.client=false",
+        ],
+    );
+    let sasl = &c.zookeeper_sasl;
+    assert_eq!(
+        sasl.login_config.as_deref(),
+        Some(std::path::Path::new("/other/jaas.conf"))
+    );
+    assert!(!sasl.sasl_client);
+    let e = err(&[("KAFKA_OPTS", "-Dzookeeper.sasl.client=maybe")], &[]);
+    assert!(
+        e.contains("zookeeper.sasl.client") && e.contains("KAFKA_OPTS"),
+        "{e}"
+    );
+}
