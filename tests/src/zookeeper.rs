@@ -409,15 +409,22 @@ impl Drop for ZooKeeperEnsemble {
 /// zkCli's exit code is unreliable (0 even on connection loss): callers check the output.
 /// The call is killed if it runs longer than 30 s.
 pub fn zk_cli(connect: &str, args: &[&str]) -> io::Result<String> {
-    // stdout goes to a file so a chatty command cannot block on a full pipe while we poll.
+    zk_cli_output(connect, args).map(|(stdout, _)| stdout)
+}
+
+/// [`zk_cli`], returning stdout and stderr: zkCli reports refused operations ("Insufficient
+/// permission", "Authentication is not valid") on stderr.
+pub fn zk_cli_output(connect: &str, args: &[&str]) -> io::Result<(String, String)> {
+    // Output goes to files so a chatty command cannot block on a full pipe while we poll.
     let out = tempfile::tempfile()?;
+    let err = tempfile::tempfile()?;
     let mut child = Command::new(ZK_CLI)
         .arg("-server")
         .arg(connect)
         .args(args)
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
-        .stderr(Stdio::null())
+        .stderr(err.try_clone()?)
         .spawn()?;
     let deadline = Instant::now() + CLI_DEADLINE;
     loop {
@@ -434,10 +441,13 @@ pub fn zk_cli(connect: &str, args: &[&str]) -> io::Result<String> {
         }
         sleep(Duration::from_millis(50));
     }
-    let mut out = out;
+    Ok((read_all(out)?, read_all(err)?))
+}
+
+fn read_all(mut file: fs::File) -> io::Result<String> {
     let mut text = String::new();
-    io::Seek::rewind(&mut out)?;
-    out.read_to_string(&mut text)?;
+    io::Seek::rewind(&mut file)?;
+    file.read_to_string(&mut text)?;
     Ok(text)
 }
 
