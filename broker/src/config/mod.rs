@@ -244,6 +244,7 @@ impl BrokerConfig {
 /// advertised listeners.
 fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigError> {
     let endpoints = listener::resolve(s, hostname)?;
+    zk_security::check_ssl_client(s)?;
     let session_ms = s.int_at_least("zookeeper.session.timeout.ms", 1u64)?;
     let config = BrokerConfig {
         broker_id: s.int_at_least("broker.id", -1)?,

@@ -506,3 +506,13 @@ fn zookeeper_jaas_file_comes_from_kafka_opts_as_kafka_images_pass_it() {
         "{e}"
     );
 }
+
+#[test]
+fn zookeeper_tls_is_refused_rather_than_silently_plain() {
+    let e = err(&[("KAFKA_ZOOKEEPER_SSL_CLIENT_ENABLE", "true")], &[]);
+    assert!(
+        e.contains("zookeeper.ssl.client.enable") && e.contains("not supported"),
+        "{e}"
+    );
+    assert!(try_load(&[], &["zookeeper.ssl.client.enable=false"]).is_ok());
+}

@@ -59,3 +59,16 @@ pub(crate) fn sasl_config(s: &Settings) -> Result<ZkSaslConfig, ConfigError> {
         context: context.value.trim().to_owned(),
     })
 }
+
+/// `zookeeper.ssl.client.enable`: refused when true, so that nobody believes the ZooKeeper
+/// connection is encrypted while it is not (see the README for what TLS to ZooKeeper lacks).
+pub(crate) fn check_ssl_client(s: &Settings) -> Result<(), ConfigError> {
+    let raw = s.get("zookeeper.ssl.client.enable")?;
+    if raw.bool()? {
+        return Err(raw.invalid(
+            "false: TLS to ZooKeeper is not supported yet (the README's ZooKeeper section says \
+             what is missing); protect the ZooKeeper network otherwise",
+        ));
+    }
+    Ok(())
+}
