@@ -116,6 +116,9 @@ impl Zk {
                 },
                 e => ZkError::client(format!("connect to {}", connect.servers), e),
             })?;
+        if let Some(login) = &options.sasl {
+            check_authenticated(&client, &connect.servers, &login.username).await?;
+        }
         let client = match &connect.chroot {
             None => client,
             Some(chroot) => {
@@ -191,6 +194,34 @@ impl Zk {
 impl std::fmt::Debug for Zk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Zk(session {:#x})", self.inner.session_id)
+    }
+}
+
+/// Fails unless the session authenticated with SASL: a server without SASL enabled accepts the
+/// session anyway, and every secure create would then fail with a puzzling INVALIDACL.
+async fn check_authenticated(client: &Client, servers: &str, user: &str) -> Result<(), ZkError> {
+    match client.list_auth_users().await {
+        Ok(users) if users.iter().any(|u| u.scheme() == "sasl") => Ok(()),
+        Ok(users) => {
+            let ids: Vec<String> = users
+                .iter()
+                .map(|u| format!("{}:{}", u.scheme(), u.user()))
+                .collect();
+            Err(ZkError::NotAuthenticated {
+                servers: servers.to_owned(),
+                user: user.to_owned(),
+                identities: ids.join(", "),
+            })
+        }
+        // `whoami` came with ZooKeeper 3.7; older servers cannot tell us.
+        Err(zookeeper_client::Error::Unimplemented) => {
+            tracing::warn!(
+                servers,
+                "ZooKeeper is older than 3.7: cannot check that the SASL login took effect"
+            );
+            Ok(())
+        }
+        Err(e) => Err(ZkError::client("whoami", e)),
     }
 }
 

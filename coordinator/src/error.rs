@@ -52,6 +52,21 @@ pub enum ZkError {
         /// The SASL username.
         user: String,
     },
+    /// The session was established but ZooKeeper did not authenticate it with SASL.
+    #[error(
+        "ZooKeeper at {servers} did not authenticate the SASL login of user '{user}' (session \
+         identities: [{identities}]): enable SASL on the server \
+         (authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider and a JAAS \
+         Server section)"
+    )]
+    NotAuthenticated {
+        /// The servers tried.
+        servers: String,
+        /// The SASL username.
+        user: String,
+        /// What the server says the session is (`whoami`).
+        identities: String,
+    },
     /// [`crate::Zk::close`] was called; the session is gone.
     #[error("the ZooKeeper session has been closed")]
     Closed,

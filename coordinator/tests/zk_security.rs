@@ -137,3 +137,49 @@ async fn wrong_password_and_missing_login_are_refused() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_open_znodes_keep_their_acls() {
+    let server = ZooKeeper::start_sasl(&[("kafka", "kafka-secret")]).unwrap();
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        // A cluster that ran without zookeeper.set.acl...
+        let open = connect(&server, "/upgraded", anonymous()).await.unwrap();
+        bootstrap::ensure_persistent_paths(&open).await.unwrap();
+        open.close().await;
+        // ...restarted with it: old znodes stay open (Kafka's migration tool changes them),
+        // new ones are secure.
+        let zk = connect(&server, "/upgraded", secure()).await.unwrap();
+        bootstrap::ensure_persistent_paths(&zk).await.unwrap();
+        zk.create("/brokers/topics/new", b"{}", false)
+            .await
+            .unwrap();
+        assert_eq!(acls(&zk, "/brokers/topics").await, ["world:anyone:ALL"]);
+        assert_eq!(acls(&zk, "/config/users").await, ["world:anyone:ALL"]);
+        assert_eq!(
+            acls(&zk, "/brokers/topics/new").await,
+            ["sasl:kafka:ALL", "world:anyone:READ"]
+        );
+        zk.close().await;
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sasl_login_to_a_server_without_sasl_fails_promptly() {
+    let server = ZooKeeper::start().unwrap();
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(TEST_TIMEOUT, connect(&server, "/x", secure()))
+        .await
+        .unwrap();
+    let e = result.err().unwrap();
+    assert!(
+        matches!(
+            e,
+            ZkError::NotAuthenticated { .. } | ZkError::AuthFailed { .. }
+        ),
+        "{e}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10), "{e}");
+    println!("{e} after {:?}", started.elapsed());
+}

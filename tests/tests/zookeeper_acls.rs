@@ -147,11 +147,20 @@ fn brokers_with_set_acl_secure_their_znodes() {
             .or_panic("get state")
             .or_panic("state exists");
         assert!(String::from_utf8_lossy(&data).contains("\"isr\""));
-        let denied = anonymous.set(&state, b"{}", None).await.unwrap_err();
+        let denied = anonymous
+            .set(&state, b"{}", None)
+            .await
+            .expect_err("anonymous setData refused");
         assert!(denied.is_no_auth(), "{denied}");
-        let denied = anonymous.get("/config/users/alice").await.unwrap_err();
+        let denied = anonymous
+            .get("/config/users/alice")
+            .await
+            .expect_err("anonymous read of /config/users refused");
         assert!(denied.is_no_auth(), "{denied}");
-        let denied = anonymous.delete("/controller").await.unwrap_err();
+        let denied = anonymous
+            .delete("/controller")
+            .await
+            .expect_err("anonymous delete refused");
         assert!(denied.is_no_auth(), "{denied}");
         anonymous.close().await;
         broker_like.close().await;
