@@ -3,7 +3,7 @@
 //! Keys are Kafka's own property names so that existing `server.properties` knowledge and
 //! cp-kafka compose files carry over. Values are layered, later wins:
 //! documented default < `-D` options in `KAFKA_OPTS` (only the ZooKeeper client's JVM properties,
-//! see [`zk_security`]) < YAML file (`--config`) < `KAFKA_*` environment variables (mapped as
+//! see `zk_security.rs`) < YAML file (`--config`) < `KAFKA_*` environment variables (mapped as
 //! the cp-kafka image maps them, see [`env_to_key`]) < `--override key=value`.
 //! With no file, environment variables alone suffice.
 //!
