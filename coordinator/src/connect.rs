@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures::FutureExt;
 pub use zookeeper_client::SessionState;
 use zookeeper_client::{Client, SaslOptions, StateWatcher};
 
@@ -96,7 +97,13 @@ impl Zk {
             let sasl = SaslOptions::digest_md5(login.username.clone(), login.password.clone());
             connector = connector.with_sasl(sasl);
         }
-        let connecting = connector.connect(&connect.servers);
+        let connecting = match &options.tls {
+            None => connector.connect(&connect.servers).left_future(),
+            Some(tls) => connector
+                .with_tls(tls.options()?)
+                .secure_connect(&connect.servers)
+                .right_future(),
+        };
         let timed_out = || ZkError::ConnectTimeout {
             servers: connect.servers.clone(),
             timeout: connect_timeout,

@@ -52,6 +52,12 @@ pub enum ZkError {
         /// The SASL username.
         user: String,
     },
+    /// The TLS material for ZooKeeper is unusable.
+    #[error("TLS to ZooKeeper: {message}")]
+    Tls {
+        /// What is wrong.
+        message: String,
+    },
     /// The session was established but ZooKeeper did not authenticate it with SASL.
     #[error(
         "ZooKeeper at {servers} did not authenticate the SASL login of user '{user}' (session \

@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::error::ZkError;
 use crate::jaas_client::{self, DigestLogin, DEFAULT_CLIENT_SECTION};
 use crate::zk_acl::ZnodeAcls;
+use crate::zk_tls::ZkTls;
 
 /// Kafka's JVM properties for ZooKeeper SASL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +80,8 @@ pub struct ZkOptions {
     pub sasl: Option<DigestLogin>,
     /// ACLs of the znodes this session creates (`zookeeper.set.acl`).
     pub acls: ZnodeAcls,
+    /// TLS to ZooKeeper (`zookeeper.ssl.client.enable`), if on.
+    pub tls: Option<ZkTls>,
 }
 
 impl ZkOptions {
@@ -89,6 +92,7 @@ impl ZkOptions {
             connect_timeout,
             sasl: None,
             acls: ZnodeAcls::OPEN,
+            tls: None,
         }
     }
 
@@ -104,9 +108,16 @@ impl ZkOptions {
         self
     }
 
-    /// Whether the session will authenticate at all.
+    /// Connect over TLS with `tls`.
+    pub fn with_tls(mut self, tls: Option<ZkTls>) -> ZkOptions {
+        self.tls = tls;
+        self
+    }
+
+    /// Whether the session will authenticate at all: SASL, or a TLS client certificate (as
+    /// Kafka's `isZkSecurityEnabled` counts them).
     pub fn authenticates(&self) -> bool {
-        self.sasl.is_some()
+        self.sasl.is_some() || self.tls.as_ref().is_some_and(|t| t.identity.is_some())
     }
 
     /// Refuses secure ACLs without authentication: `auth` ACLs would name no identity and
