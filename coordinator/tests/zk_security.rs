@@ -183,3 +183,40 @@ async fn sasl_login_to_a_server_without_sasl_fails_promptly() {
     assert!(started.elapsed() < Duration::from_secs(10), "{e}");
     println!("{e} after {:?}", started.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_client_certificate_secures_znodes_for_its_subject() {
+    use coordinator::{ZkTls, ZkTlsIdentity};
+    use tests::zk_certs::{ZkCerts, CLIENT_SUBJECT};
+
+    let certs = ZkCerts::generate().unwrap();
+    let server = ZooKeeper::start_tls(&certs).unwrap();
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let keystore = std::fs::read_to_string(&certs.client_keystore).unwrap();
+        let tls = ZkTls {
+            trust_pem: std::fs::read_to_string(&certs.ca).unwrap(),
+            identity: Some(ZkTlsIdentity {
+                chain_pem: keystore.clone(),
+                key_pem: keystore,
+            }),
+        };
+        // No SASL: the certificate is the identity (Kafka accepts set.acl with TLS client auth).
+        let options = ZkOptions::new(SESSION, Duration::from_secs(10))
+            .with_tls(Some(tls))
+            .with_acls(ZnodeAcls::SECURE);
+        let connect = format!("{}/tls", server.secure_connect_string().unwrap());
+        let zk = Zk::connect_with(&ZkConnect::parse(&connect).unwrap(), &options)
+            .await
+            .unwrap();
+        bootstrap::ensure_persistent_paths(&zk).await.unwrap();
+        let owner = format!("x509:{CLIENT_SUBJECT}:ALL");
+        assert_eq!(
+            acls(&zk, "/brokers/ids").await,
+            ["world:anyone:READ", owner.as_str()]
+        );
+        assert_eq!(acls(&zk, "/config/users").await, [owner.as_str()]);
+        zk.close().await;
+    })
+    .await
+    .unwrap();
+}

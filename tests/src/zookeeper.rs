@@ -17,9 +17,13 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-/// Where Debian's `zookeeper` package puts its jars.
-const CLASSPATH: &str =
-    "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar";
+/// Where Debian's `zookeeper` package puts its jars, with the Netty jars its TLS port needs.
+const CLASSPATH: &str = "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:\
+     /usr/share/java/log4j-1.2.jar:/usr/share/java/netty-buffer.jar:/usr/share/java/netty-codec.jar:\
+     /usr/share/java/netty-common.jar:/usr/share/java/netty-handler.jar:\
+     /usr/share/java/netty-resolver.jar:/usr/share/java/netty-transport.jar:\
+     /usr/share/java/netty-transport-native-epoll.jar:\
+     /usr/share/java/netty-transport-native-unix-common.jar";
 /// Debian's ZooKeeper command-line client.
 const ZK_CLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
 /// How long a server may take to answer `srvr` with its mode.
@@ -35,6 +39,8 @@ const CLI_DEADLINE: Duration = Duration::from_secs(30);
 pub struct ZooKeeper {
     child: Option<Child>,
     port: u16,
+    /// The TLS client port, if the server has one.
+    secure_port: Option<u16>,
     /// Kept so the data directory lives as long as the server.
     dir: tempfile::TempDir,
 }
@@ -45,7 +51,14 @@ impl ZooKeeper {
     /// Retries a few times with a new port: the free port picked may be taken by someone else
     /// between our probe and the JVM's bind.
     pub fn start() -> io::Result<ZooKeeper> {
-        Self::start_with(None)
+        Self::start_with(None, None)
+    }
+
+    /// Starts a server that also listens for TLS on [`secure_port`](Self::secure_port) (Netty,
+    /// PEM key stores), requires client certificates signed by `certs`' CA and makes their
+    /// subject the session's `x509` identity, as a TLS-secured Kafka deployment's ZooKeeper.
+    pub fn start_tls(certs: &crate::zk_certs::ZkCerts) -> io::Result<ZooKeeper> {
+        Self::start_with(None, Some(certs))
     }
 
     /// Starts a server that accepts SASL DIGEST-MD5 logins of `users` (name, password), as a
@@ -60,13 +73,16 @@ impl ZooKeeper {
         let jaas = format!(
             "Server {{\n    org.apache.zookeeper.server.auth.DigestLoginModule required{entries};\n}};\n"
         );
-        Self::start_with(Some(&jaas))
+        Self::start_with(Some(&jaas), None)
     }
 
-    fn start_with(server_jaas: Option<&str>) -> io::Result<ZooKeeper> {
+    fn start_with(
+        server_jaas: Option<&str>,
+        tls: Option<&crate::zk_certs::ZkCerts>,
+    ) -> io::Result<ZooKeeper> {
         let mut last_error = None;
         for _ in 0..3 {
-            match Self::start_once(server_jaas) {
+            match Self::start_once(server_jaas, tls) {
                 Ok(zk) => return Ok(zk),
                 Err(e) => last_error = Some(e),
             }
@@ -74,25 +90,45 @@ impl ZooKeeper {
         Err(last_error.unwrap_or_else(|| io::Error::other("ZooKeeper did not start")))
     }
 
-    fn start_once(server_jaas: Option<&str>) -> io::Result<ZooKeeper> {
+    fn start_once(
+        server_jaas: Option<&str>,
+        tls: Option<&crate::zk_certs::ZkCerts>,
+    ) -> io::Result<ZooKeeper> {
         let dir = tempfile::Builder::new().prefix("zookeeper-").tempdir()?;
-        let port = crate::ports::free_port()?;
-        let extra = match server_jaas {
-            Some(jaas) => {
-                fs::write(dir.path().join(SERVER_JAAS), jaas)?;
-                "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n"
-            }
-            None => "",
-        };
-        write_config(dir.path(), port, extra)?;
+        let ports = crate::ports::free_ports(2)?;
+        let (port, secure) = (ports[0], ports[1]);
+        let mut extra = String::new();
+        if let Some(jaas) = server_jaas {
+            fs::write(dir.path().join(SERVER_JAAS), jaas)?;
+            extra += "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n";
+        }
+        if let Some(certs) = tls {
+            extra += &format!(
+                "secureClientPort={secure}\nsecureClientPortAddress=127.0.0.1\n\
+                 serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n\
+                 ssl.keyStore.location={}\nssl.keyStore.type=PEM\n\
+                 ssl.trustStore.location={}\nssl.trustStore.type=PEM\n\
+                 ssl.clientAuth=need\n\
+                 authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider\n",
+                certs.server_keystore.display(),
+                certs.ca.display()
+            );
+        }
+        write_config(dir.path(), port, &extra)?;
         let child = spawn_jvm(dir.path())?;
         let mut zk = ZooKeeper {
             child: Some(child),
             port,
+            secure_port: tls.map(|_| secure),
             dir,
         };
         zk.wait_ready()?;
         Ok(zk)
+    }
+
+    /// `127.0.0.1:PORT` of the TLS client port, if the server has one.
+    pub fn secure_connect_string(&self) -> Option<String> {
+        self.secure_port.map(|p| format!("127.0.0.1:{p}"))
     }
 
     /// The last lines of the server's log.
