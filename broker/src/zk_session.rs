@@ -15,12 +15,12 @@ use std::time::Duration;
 use coordinator::connect::SessionState;
 use coordinator::controller::{self, ControllerConfig};
 use coordinator::registration::{register_broker, BrokerRegistration};
-use coordinator::{Zk, ZkConnect, ZkError, ZkOptions, ZnodeAcls};
+use coordinator::{Zk, ZkConnect, ZkError, ZkOptions, ZkTls, ZkTlsIdentity, ZnodeAcls};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, ZkTlsConfig};
 use crate::context::Broker;
 
 /// Pause between attempts to re-establish a session.
@@ -44,9 +44,34 @@ pub fn zk_options(config: &BrokerConfig) -> Result<ZkOptions, ZkError> {
         Duration::from_millis(config.zookeeper_connection_timeout_ms),
     )
     .with_sasl(config.zookeeper_sasl.login()?)
+    .with_tls(config.zookeeper_tls.as_ref().map(read_tls).transpose()?)
     .with_acls(ZnodeAcls::new(config.zookeeper_set_acl));
     options.validate()?;
     Ok(options)
+}
+
+/// Reads the PEM files of `zookeeper.ssl.*`.
+fn read_tls(tls: &ZkTlsConfig) -> Result<ZkTls, ZkError> {
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).map_err(|e| ZkError::Tls {
+            message: format!("cannot read {}: {e}", path.display()),
+        })
+    };
+    let identity = match &tls.keystore {
+        Some(path) => {
+            // One file holds key and chain (ZooKeeper's and Kafka's PEM keystore layout).
+            let pem = read(path)?;
+            Some(ZkTlsIdentity {
+                chain_pem: pem.clone(),
+                key_pem: pem,
+            })
+        }
+        None => None,
+    };
+    Ok(ZkTls {
+        trust_pem: read(&tls.truststore)?,
+        identity,
+    })
 }
 
 /// The controller config from the broker config.

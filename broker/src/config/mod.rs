@@ -33,6 +33,7 @@ pub use layers::Setting;
 
 pub(crate) use keys::doc as key_doc;
 pub use listener::{Listener, SecurityProtocol};
+pub use zk_security::ZkTlsConfig;
 
 use layers::Settings;
 
@@ -100,6 +101,8 @@ pub struct BrokerConfig {
     pub zookeeper_set_acl: bool,
     /// How the ZooKeeper client authenticates (JAAS login file, section, on/off).
     pub zookeeper_sasl: coordinator::ZkSaslConfig,
+    /// `zookeeper.ssl.*` when `zookeeper.ssl.client.enable=true`.
+    pub zookeeper_tls: Option<ZkTlsConfig>,
     /// Bind endpoints. Port 0 binds an ephemeral port; the server then has to put the bound
     /// port into the matching advertised listener itself.
     pub listeners: Vec<Listener>,
@@ -244,7 +247,6 @@ impl BrokerConfig {
 /// advertised listeners.
 fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigError> {
     let endpoints = listener::resolve(s, hostname)?;
-    zk_security::check_ssl_client(s)?;
     let session_ms = s.int_at_least("zookeeper.session.timeout.ms", 1u64)?;
     let config = BrokerConfig {
         broker_id: s.int_at_least("broker.id", -1)?,
@@ -255,6 +257,7 @@ fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigErr
             .unwrap_or(session_ms),
         zookeeper_set_acl: s.bool("zookeeper.set.acl")?,
         zookeeper_sasl: zk_security::sasl_config(s)?,
+        zookeeper_tls: zk_security::tls_config(s)?,
         listeners: endpoints.listeners,
         advertised_listeners: endpoints.advertised,
         listener_security_protocol_map: endpoints.protocol_map,

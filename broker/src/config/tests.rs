@@ -508,11 +508,41 @@ fn zookeeper_jaas_file_comes_from_kafka_opts_as_kafka_images_pass_it() {
 }
 
 #[test]
-fn zookeeper_tls_is_refused_rather_than_silently_plain() {
-    let e = err(&[("KAFKA_ZOOKEEPER_SSL_CLIENT_ENABLE", "true")], &[]);
-    assert!(
-        e.contains("zookeeper.ssl.client.enable") && e.contains("not supported"),
-        "{e}"
+fn zookeeper_tls_takes_pem_files_and_refuses_what_it_cannot_do() {
+    assert_eq!(load(&[], &[]).zookeeper_tls, None);
+    let on = ("KAFKA_ZOOKEEPER_SSL_CLIENT_ENABLE", "true");
+    let e = err(&[on], &[]);
+    assert!(e.contains("zookeeper.ssl.truststore.location"), "{e}");
+    let trust = ("KAFKA_ZOOKEEPER_SSL_TRUSTSTORE_LOCATION", "/ca.pem");
+    let c = load(
+        &[on, trust],
+        &["zookeeper.ssl.keystore.location=/broker.pem"],
     );
-    assert!(try_load(&[], &["zookeeper.ssl.client.enable=false"]).is_ok());
+    assert_eq!(
+        c.zookeeper_tls,
+        Some(ZkTlsConfig {
+            truststore: "/ca.pem".into(),
+            keystore: Some("/broker.pem".into()),
+        })
+    );
+    for (bad, says) in [
+        ("zookeeper.ssl.truststore.type=JKS", "PEM"),
+        ("zookeeper.ssl.keystore.type=PKCS12", "PEM"),
+        ("zookeeper.ssl.keystore.password=secret", "encrypted"),
+        (
+            "zookeeper.ssl.endpoint.identification.algorithm=",
+            "hostname",
+        ),
+    ] {
+        let e = err(&[on, trust], &[bad]);
+        assert!(
+            e.contains(bad.split('=').next().unwrap()) && e.contains(says),
+            "{e}"
+        );
+    }
+    // Without zookeeper.ssl.client.enable the other keys do nothing, as in Kafka.
+    assert_eq!(
+        load(&[trust], &["zookeeper.ssl.truststore.type=JKS"]).zookeeper_tls,
+        None
+    );
 }

@@ -7,6 +7,10 @@
 //! as a layer below the config file, and accept the same three names as config keys, so
 //! `KAFKA_OPTS`, the YAML file, `KAFKA_JAVA_SECURITY_AUTH_LOGIN_CONFIG` or `--override` all
 //! work, later layers winning as for every key.
+//!
+//! TLS to ZooKeeper takes Kafka's `zookeeper.ssl.*` keys, PEM files only.
+
+use std::path::PathBuf;
 
 use coordinator::ZkSaslConfig;
 
@@ -60,15 +64,63 @@ pub(crate) fn sasl_config(s: &Settings) -> Result<ZkSaslConfig, ConfigError> {
     })
 }
 
-/// `zookeeper.ssl.client.enable`: refused when true, so that nobody believes the ZooKeeper
-/// connection is encrypted while it is not (see the README for what TLS to ZooKeeper lacks).
-pub(crate) fn check_ssl_client(s: &Settings) -> Result<(), ConfigError> {
-    let raw = s.get("zookeeper.ssl.client.enable")?;
-    if raw.bool()? {
-        return Err(raw.invalid(
-            "false: TLS to ZooKeeper is not supported yet (the README's ZooKeeper section says \
-             what is missing); protect the ZooKeeper network otherwise",
+/// TLS to ZooKeeper as configured: file locations, read when the broker starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZkTlsConfig {
+    /// `zookeeper.ssl.truststore.location`: PEM CA certificates.
+    pub truststore: PathBuf,
+    /// `zookeeper.ssl.keystore.location`: PEM private key and certificate chain, for servers
+    /// that require client certificates.
+    pub keystore: Option<PathBuf>,
+}
+
+/// `zookeeper.ssl.*` when `zookeeper.ssl.client.enable=true`, else `None` (the other keys are
+/// then ignored, as in Kafka). What zookeeper-client cannot do is refused rather than ignored:
+/// non-PEM stores, encrypted keys, hostname verification turned off.
+pub(crate) fn tls_config(s: &Settings) -> Result<Option<ZkTlsConfig>, ConfigError> {
+    if !s.bool("zookeeper.ssl.client.enable")? {
+        return Ok(None);
+    }
+    for key in [
+        "zookeeper.ssl.truststore.type",
+        "zookeeper.ssl.keystore.type",
+    ] {
+        if let Some(raw) = s.explicit(key) {
+            if !raw.value.trim().eq_ignore_ascii_case("PEM") {
+                return Err(raw.invalid("PEM (JKS and PKCS12 stores are not supported)"));
+            }
+        }
+    }
+    if let Some(raw) = s.explicit("zookeeper.ssl.keystore.password") {
+        if !raw.value.is_empty() {
+            return Err(raw.invalid(
+                "empty: encrypted PEM keys are not supported for ZooKeeper, give the key \
+                 unencrypted (and protect the file)",
+            ));
+        }
+    }
+    let verification = s.get("zookeeper.ssl.endpoint.identification.algorithm")?;
+    if !verification.value.trim().eq_ignore_ascii_case("HTTPS") {
+        return Err(verification.invalid(
+            "HTTPS: the ZooKeeper server's certificate must name its host (turning hostname \
+             verification off is not supported)",
         ));
     }
-    Ok(())
+    let path = |key: &str| {
+        s.explicit(key)
+            .map(|raw| raw.value.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    };
+    let truststore = path("zookeeper.ssl.truststore.location").ok_or_else(|| {
+        ConfigError::Missing {
+            key: "zookeeper.ssl.truststore.location".to_owned(),
+            env: "KAFKA_ZOOKEEPER_SSL_TRUSTSTORE_LOCATION (needed by zookeeper.ssl.client.enable=true)"
+                .to_owned(),
+        }
+    })?;
+    Ok(Some(ZkTlsConfig {
+        truststore,
+        keystore: path("zookeeper.ssl.keystore.location"),
+    }))
 }
