@@ -223,3 +223,61 @@ fn set_acl_without_zookeeper_authentication_refuses_to_start() {
     let root = zk_cli(&zk.connect_string(), &["ls", "/"]).or_panic("zkCli ls /");
     assert!(!root.contains("refused"), "{root}");
 }
+
+#[test]
+fn broker_over_tls_with_a_client_certificate_secures_its_znodes() {
+    use tests::zk_certs::{ZkCerts, CLIENT_SUBJECT};
+
+    let certs = ZkCerts::generate().or_panic("certificates");
+    let zk = ZooKeeper::start_tls(&certs).or_panic("TLS ZooKeeper");
+    let secure = zk.secure_connect_string().or_panic("TLS port");
+    let ca = certs.ca.display().to_string();
+    let keystore = certs.client_keystore.display().to_string();
+    // Kafka's keys as a TLS deployment sets them (the socket class is a JVM detail we accept).
+    let env = [
+        ("KAFKA_ZOOKEEPER_SSL_CLIENT_ENABLE", "true"),
+        (
+            "KAFKA_ZOOKEEPER_CLIENTCNXNSOCKET",
+            "org.apache.zookeeper.ClientCnxnSocketNetty",
+        ),
+        ("KAFKA_ZOOKEEPER_SSL_TRUSTSTORE_LOCATION", ca.as_str()),
+        ("KAFKA_ZOOKEEPER_SSL_TRUSTSTORE_TYPE", "PEM"),
+        ("KAFKA_ZOOKEEPER_SSL_KEYSTORE_LOCATION", keystore.as_str()),
+        ("KAFKA_ZOOKEEPER_SSL_KEYSTORE_TYPE", "PEM"),
+        ("KAFKA_ZOOKEEPER_SET_ACL", "true"),
+    ];
+    let setup = BrokerSetup {
+        env: &env,
+        ..BrokerSetup::default()
+    };
+    let mut broker = tests::BrokerProcess::start_with(&format!("{secure}/tls"), 1, &setup)
+        .or_panic("broker over TLS");
+    broker
+        .wait_registered(TIMEOUT)
+        .or_panic("registered over TLS");
+    let bootstrap = broker.bootstrap();
+    let records = vec![(b"k".to_vec(), b"over-tls".to_vec())];
+    kcat::produce(&bootstrap, "tls-topic", "none", &records, TIMEOUT).or_panic("produce");
+    let got = kcat::consume(&bootstrap, "tls-topic", 1, TIMEOUT).or_panic("consume");
+    assert_eq!(got.len(), 1, "{got:?}");
+
+    // Looked at through the plain port, without any identity.
+    let plain = format!("{}/tls", zk.connect_string());
+    runtime().block_on(async {
+        let anonymous = session(&plain, None).await;
+        let owner = format!("x509:{CLIENT_SUBJECT}:ALL");
+        for path in ["/brokers/ids/1", "/brokers/topics/tls-topic"] {
+            assert_eq!(
+                acls(&anonymous, path).await,
+                ["world:anyone:READ", owner.as_str()],
+                "{path}"
+            );
+        }
+        let denied = anonymous
+            .set("/brokers/topics/tls-topic", b"{}", None)
+            .await
+            .expect_err("anonymous setData refused");
+        assert!(denied.is_no_auth(), "{denied}");
+        anonymous.close().await;
+    });
+}
