@@ -41,7 +41,8 @@ pub enum ZkError {
         "zookeeper.set.acl is true, but the brokers do not authenticate to ZooKeeper: set \
          java.security.auth.login.config (in KAFKA_OPTS as -Djava.security.auth.login.config=FILE, \
          or as a broker config key) to a JAAS file with a Client section using \
-         org.apache.zookeeper.server.auth.DigestLoginModule"
+         org.apache.zookeeper.server.auth.DigestLoginModule, or connect with a TLS client \
+         certificate (zookeeper.ssl.client.enable and zookeeper.ssl.keystore.location)"
     )]
     SecureAclsWithoutAuthentication,
     /// ZooKeeper refused the session's credentials.
