@@ -281,3 +281,45 @@ fn broker_over_tls_with_a_client_certificate_secures_its_znodes() {
         anonymous.close().await;
     });
 }
+
+#[test]
+fn a_secured_broker_logs_in_again_after_its_session_expires() {
+    let zk = ZooKeeper::start_sasl(&[(USER, PASSWORD)]).or_panic("secured ZooKeeper");
+    let dir = tempfile::tempdir().or_panic("temp dir");
+    let jaas = client_jaas(dir.path()).display().to_string();
+    let overrides = [
+        ("zookeeper.set.acl", "true"),
+        ("java.security.auth.login.config", jaas.as_str()),
+    ];
+    let setups = [BrokerSetup {
+        overrides: &overrides,
+        ..BrokerSetup::default()
+    }];
+    let mut c = MultiCluster::start_each_on(zk, "zkacl-expiry", &setups).or_panic("broker");
+    let connect = c.zk_connect();
+    let rt = runtime();
+    let anonymous = rt.block_on(session(&connect, None));
+    let registration = |zk: &Zk| rt.block_on(zk.stat("/brokers/ids/1")).or_panic("stat");
+    let first = registration(&anonymous).or_panic("registered").czxid;
+
+    // Frozen past its session timeout, the broker loses its registration...
+    let pid = c.broker(1).pid().or_panic("pid");
+    process::signal(pid, "STOP").or_panic("SIGSTOP");
+    let expired = c.wait_for(Duration::from_secs(30), "the session to expire", |_| {
+        Ok(registration(&anonymous).is_none())
+    });
+    process::signal(pid, "CONT").or_panic("SIGCONT");
+    expired.or_panic("expiry");
+    // ...and, thawed, opens a new session with the same SASL login and registers again,
+    // creating the new registration with the secure ACLs.
+    c.wait_for(TIMEOUT, "a new registration", |_| {
+        Ok(registration(&anonymous).is_some_and(|stat| stat.czxid > first))
+    })
+    .or_panic("re-registration");
+    let acl = rt.block_on(acls(&anonymous, "/brokers/ids/1"));
+    assert_eq!(acl, ["sasl:kafka:ALL", "world:anyone:READ"]);
+    let bootstrap = c.bootstrap();
+    let records = vec![(b"k".to_vec(), b"after-expiry".to_vec())];
+    kcat::produce(&bootstrap, "after-expiry", "none", &records, TIMEOUT).or_panic("produce");
+    rt.block_on(anonymous.close());
+}
