@@ -159,10 +159,15 @@ async fn resolve_broker_id(config: &BrokerConfig, zk: &Zk) -> Result<i32, Startu
 /// Runs the broker until `shutdown` is cancelled.
 pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<(), StartupError> {
     let connect = ZkConnect::parse(&config.zookeeper_connect)?;
-    let session_timeout = Duration::from_millis(config.zookeeper_session_timeout_ms);
-    let connect_timeout = Duration::from_millis(config.zookeeper_connection_timeout_ms);
-    let zk = Zk::connect(&connect, session_timeout, connect_timeout).await?;
-    info!(zookeeper = %config.zookeeper_connect, "connected to ZooKeeper");
+    let zk_options = zk_session::zk_options(&config)?;
+    let session_timeout = zk_options.session_timeout;
+    let zk = Zk::connect_with(&connect, &zk_options).await?;
+    info!(
+        zookeeper = %config.zookeeper_connect,
+        sasl_user = zk_options.sasl.as_ref().map(|l| l.username.as_str()),
+        secure_acls = zk_options.acls.is_secure(),
+        "connected to ZooKeeper"
+    );
     coordinator::bootstrap::ensure_persistent_paths(&zk).await?;
     let cluster_id = coordinator::bootstrap::get_or_create_cluster_id(&zk).await?;
     let broker_id = resolve_broker_id(&config, &zk).await?;
@@ -220,8 +225,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     });
     let session = zk_session::SessionParams {
         connect,
-        session_timeout,
-        connect_timeout,
+        options: zk_options,
         registration: reg,
         controller: zk_session::controller_config(&broker),
     };

@@ -15,11 +15,12 @@ use std::time::Duration;
 use coordinator::connect::SessionState;
 use coordinator::controller::{self, ControllerConfig};
 use coordinator::registration::{register_broker, BrokerRegistration};
-use coordinator::{Zk, ZkConnect, ZkError};
+use coordinator::{Zk, ZkConnect, ZkError, ZkOptions, ZkTls, ZkTlsIdentity, ZnodeAcls};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+use crate::config::{BrokerConfig, ZkTlsConfig};
 use crate::context::Broker;
 
 /// Pause between attempts to re-establish a session.
@@ -29,10 +30,48 @@ const RECONNECT_BACKOFF: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone)]
 pub struct SessionParams {
     pub connect: ZkConnect,
-    pub session_timeout: Duration,
-    pub connect_timeout: Duration,
+    /// Timeouts, SASL login and znode ACLs: the same for every session of this broker.
+    pub options: ZkOptions,
     pub registration: BrokerRegistration,
     pub controller: ControllerConfig,
+}
+
+/// The ZooKeeper session options from the broker config: timeouts, the SASL login read from
+/// the JAAS file (once, at start-up, as Kafka reads it), and `zookeeper.set.acl`.
+pub fn zk_options(config: &BrokerConfig) -> Result<ZkOptions, ZkError> {
+    let options = ZkOptions::new(
+        Duration::from_millis(config.zookeeper_session_timeout_ms),
+        Duration::from_millis(config.zookeeper_connection_timeout_ms),
+    )
+    .with_sasl(config.zookeeper_sasl.login()?)
+    .with_tls(config.zookeeper_tls.as_ref().map(read_tls).transpose()?)
+    .with_acls(ZnodeAcls::new(config.zookeeper_set_acl));
+    options.validate()?;
+    Ok(options)
+}
+
+/// Reads the PEM files of `zookeeper.ssl.*`.
+fn read_tls(tls: &ZkTlsConfig) -> Result<ZkTls, ZkError> {
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).map_err(|e| ZkError::Tls {
+            message: format!("cannot read {}: {e}", path.display()),
+        })
+    };
+    let identity = match &tls.keystore {
+        Some(path) => {
+            // One file holds key and chain (ZooKeeper's and Kafka's PEM keystore layout).
+            let pem = read(path)?;
+            Some(ZkTlsIdentity {
+                chain_pem: pem.clone(),
+                key_pem: pem,
+            })
+        }
+        None => None,
+    };
+    Ok(ZkTls {
+        trust_pem: read(&tls.truststore)?,
+        identity,
+    })
 }
 
 /// The controller config from the broker config.
@@ -120,14 +159,9 @@ async fn reconnect(params: &SessionParams, stop: &CancellationToken) -> Option<(
 }
 
 async fn try_reconnect(params: &SessionParams) -> Result<(Zk, i64), ZkError> {
-    let zk = Zk::connect(
-        &params.connect,
-        params.session_timeout,
-        params.connect_timeout,
-    )
-    .await?;
+    let zk = Zk::connect_with(&params.connect, &params.options).await?;
     coordinator::bootstrap::ensure_persistent_paths(&zk).await?;
     // Our old registration belonged to the expired session and is gone already.
-    let epoch = register_broker(&zk, &params.registration, params.session_timeout).await?;
+    let epoch = register_broker(&zk, &params.registration, params.options.session_timeout).await?;
     Ok((zk, epoch))
 }

@@ -1,4 +1,5 @@
-//! The ZooKeeper session: connect string parsing, connecting (creating the chroot), closing.
+//! The ZooKeeper session: connect string parsing, connecting (authenticating, creating the
+//! chroot), closing.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -6,10 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures::FutureExt;
 pub use zookeeper_client::SessionState;
-use zookeeper_client::{Acls, Client, CreateMode, StateWatcher};
+use zookeeper_client::{Client, SaslOptions, StateWatcher};
 
 use crate::error::ZkError;
+use crate::zk_acl::ZnodeAcls;
+use crate::zk_auth::ZkOptions;
+use crate::zk_ops::ensure_path_with;
 
 /// How long [`Zk::close`] waits for ZooKeeper to acknowledge the session close.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -66,19 +71,39 @@ pub struct Zk {
 struct Inner {
     client: Mutex<Option<Client>>,
     session_id: i64,
+    /// The ACLs every znode this session creates gets.
+    acls: ZnodeAcls,
 }
 
 impl Zk {
-    /// Connects (bounded by `connect_timeout`), creating the chroot path if missing (Kafka does).
+    /// Connects without authentication, creating open znodes; see [`Zk::connect_with`].
     pub async fn connect(
         connect: &ZkConnect,
         session_timeout: Duration,
         connect_timeout: Duration,
     ) -> Result<Zk, ZkError> {
-        let connecting = Client::connector()
-            .with_session_timeout(session_timeout)
-            .with_connection_timeout(connect_timeout)
-            .connect(&connect.servers);
+        Zk::connect_with(connect, &ZkOptions::new(session_timeout, connect_timeout)).await
+    }
+
+    /// Connects (bounded by `options.connect_timeout`), authenticating as `options` say, and
+    /// creates the chroot path if missing (Kafka does), with the ACLs `options.acls` give it.
+    pub async fn connect_with(connect: &ZkConnect, options: &ZkOptions) -> Result<Zk, ZkError> {
+        options.validate()?;
+        let connect_timeout = options.connect_timeout;
+        let mut connector = Client::connector()
+            .with_session_timeout(options.session_timeout)
+            .with_connection_timeout(connect_timeout);
+        if let Some(login) = &options.sasl {
+            let sasl = SaslOptions::digest_md5(login.username.clone(), login.password.clone());
+            connector = connector.with_sasl(sasl);
+        }
+        let connecting = match &options.tls {
+            None => connector.connect(&connect.servers).left_future(),
+            Some(tls) => connector
+                .with_tls(tls.options()?)
+                .secure_connect(&connect.servers)
+                .right_future(),
+        };
         let timed_out = || ZkError::ConnectTimeout {
             servers: connect.servers.clone(),
             timeout: connect_timeout,
@@ -88,16 +113,25 @@ impl Zk {
             .map_err(|_| timed_out())?
             .map_err(|e| match e {
                 zookeeper_client::Error::Timeout | zookeeper_client::Error::NoHosts => timed_out(),
+                zookeeper_client::Error::AuthFailed => ZkError::AuthFailed {
+                    servers: connect.servers.clone(),
+                    user: options
+                        .sasl
+                        .as_ref()
+                        .map(|l| l.username.clone())
+                        .unwrap_or_default(),
+                },
                 e => ZkError::client(format!("connect to {}", connect.servers), e),
             })?;
+        if let Some(login) = &options.sasl {
+            check_authenticated(&client, &connect.servers, &login.username).await?;
+        }
         let client = match &connect.chroot {
             None => client,
             Some(chroot) => {
-                let options = CreateMode::Persistent.with_acls(Acls::anyone_all());
-                client
-                    .mkdir(chroot, &options)
-                    .await
-                    .map_err(|e| ZkError::client(format!("create chroot {chroot}"), e))?;
+                // The chroot's ancestors are created as Kafka's createRecursive creates them:
+                // each with the ACLs of its own path.
+                ensure_path_with(&client, chroot, options.acls).await?;
                 client
                     .chroot(chroot.as_str())
                     .map_err(|_| ZkError::InvalidConnectString(chroot.clone()))?
@@ -109,6 +143,7 @@ impl Zk {
             inner: Arc::new(Inner {
                 client: Mutex::new(Some(client)),
                 session_id,
+                acls: options.acls,
             }),
         })
     }
@@ -136,6 +171,11 @@ impl Zk {
         Ok(self.client()?.state_watcher())
     }
 
+    /// The ACL policy of the znodes this session creates.
+    pub fn acls(&self) -> ZnodeAcls {
+        self.inner.acls
+    }
+
     /// The current session state; `Closed` after [`Zk::close`].
     pub fn state(&self) -> SessionState {
         match self.lock().as_ref() {
@@ -161,6 +201,34 @@ impl Zk {
 impl std::fmt::Debug for Zk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Zk(session {:#x})", self.inner.session_id)
+    }
+}
+
+/// Fails unless the session authenticated with SASL: a server without SASL enabled accepts the
+/// session anyway, and every secure create would then fail with a puzzling INVALIDACL.
+async fn check_authenticated(client: &Client, servers: &str, user: &str) -> Result<(), ZkError> {
+    match client.list_auth_users().await {
+        Ok(users) if users.iter().any(|u| u.scheme() == "sasl") => Ok(()),
+        Ok(users) => {
+            let ids: Vec<String> = users
+                .iter()
+                .map(|u| format!("{}:{}", u.scheme(), u.user()))
+                .collect();
+            Err(ZkError::NotAuthenticated {
+                servers: servers.to_owned(),
+                user: user.to_owned(),
+                identities: ids.join(", "),
+            })
+        }
+        // `whoami` came with ZooKeeper 3.7; older servers cannot tell us.
+        Err(zookeeper_client::Error::Unimplemented) => {
+            tracing::warn!(
+                servers,
+                "ZooKeeper is older than 3.7: cannot check that the SASL login took effect"
+            );
+            Ok(())
+        }
+        Err(e) => Err(ZkError::client("whoami", e)),
     }
 }
 

@@ -28,6 +28,52 @@ pub enum ZkError {
         /// The bound that elapsed.
         timeout: Duration,
     },
+    /// The JAAS login file (`java.security.auth.login.config`) cannot be used.
+    #[error("ZooKeeper JAAS login file {path}: {message}")]
+    LoginConfig {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// `zookeeper.set.acl=true` but the session would not authenticate.
+    #[error(
+        "zookeeper.set.acl is true, but the brokers do not authenticate to ZooKeeper: set \
+         java.security.auth.login.config (in KAFKA_OPTS as -Djava.security.auth.login.config=FILE, \
+         or as a broker config key) to a JAAS file with a Client section using \
+         org.apache.zookeeper.server.auth.DigestLoginModule, or connect with a TLS client \
+         certificate (zookeeper.ssl.client.enable and zookeeper.ssl.keystore.location)"
+    )]
+    SecureAclsWithoutAuthentication,
+    /// ZooKeeper refused the session's credentials.
+    #[error("ZooKeeper at {servers} rejected the SASL login of user '{user}' (wrong username or password, or SASL not enabled on the server)")]
+    AuthFailed {
+        /// The servers tried.
+        servers: String,
+        /// The SASL username.
+        user: String,
+    },
+    /// The TLS material for ZooKeeper is unusable.
+    #[error("TLS to ZooKeeper: {message}")]
+    Tls {
+        /// What is wrong.
+        message: String,
+    },
+    /// The session was established but ZooKeeper did not authenticate it with SASL.
+    #[error(
+        "ZooKeeper at {servers} did not authenticate the SASL login of user '{user}' (session \
+         identities: [{identities}]): enable SASL on the server \
+         (authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider and a JAAS \
+         Server section)"
+    )]
+    NotAuthenticated {
+        /// The servers tried.
+        servers: String,
+        /// The SASL username.
+        user: String,
+        /// What the server says the session is (`whoami`).
+        identities: String,
+    },
     /// [`crate::Zk::close`] was called; the session is gone.
     #[error("the ZooKeeper session has been closed")]
     Closed,
@@ -117,6 +163,11 @@ impl ZkError {
     /// True if ZooKeeper refused to delete a node that has children.
     pub fn is_not_empty(&self) -> bool {
         matches!(self.zk_code(), Some(zookeeper_client::Error::NotEmpty))
+    }
+
+    /// True if a znode's ACL refused the operation (NOAUTH).
+    pub fn is_no_auth(&self) -> bool {
+        matches!(self.zk_code(), Some(zookeeper_client::Error::NoAuth))
     }
 
     /// True if a conditional write lost to a concurrent one.

@@ -5,6 +5,10 @@
 //! - [`connect`]: [`ZkConnect`] (parsing `zookeeper.connect`) and [`Zk`], the session handle.
 //! - [`error`]: [`ZkError`], the one error type.
 //! - [`znode`]: one type per znode: path + Kafka-format data (`ZkData.scala`).
+//! - [`zk_auth`]: [`ZkOptions`]: SASL DIGEST-MD5 login from a JAAS `Client` section
+//!   ([`jaas_client`]) and `zookeeper.set.acl`.
+//! - [`zk_tls`]: TLS to ZooKeeper (PEM truststore, optional client certificate).
+//! - [`zk_acl`]: which ACLs each created znode gets (Kafka's `ZkData.defaultAcls`).
 //! - [`zk_ops`]: typed operations on [`Zk`] (absent = `None`, errors carry the path, multi-ops,
 //!   controller-epoch-fenced multi-ops).
 //! - [`bootstrap`]: startup paths, cluster id, broker id generation.
@@ -44,14 +48,21 @@ pub mod connect;
 pub mod controller;
 pub mod error;
 pub mod frame;
+pub mod jaas_client;
 pub mod kafka_client;
 pub mod log_dir_event;
 pub mod offsets;
 pub mod partition_state;
 pub mod producer_ids;
 pub mod registration;
+pub mod zk_acl;
+pub mod zk_auth;
 pub mod zk_ops;
+pub mod zk_tls;
 pub mod znode;
 
 pub use connect::{Zk, ZkConnect};
 pub use error::{ControllerError, ZkError};
+pub use zk_acl::ZnodeAcls;
+pub use zk_auth::{ZkOptions, ZkSaslConfig};
+pub use zk_tls::{ZkTls, ZkTlsIdentity};

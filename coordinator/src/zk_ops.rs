@@ -1,10 +1,13 @@
 //! Typed ZooKeeper operations over [`Zk`]: every error carries the path, absent nodes are
 //! `Option`s, and multi-ops (including the controller's epoch-fenced ones) are one call.
 
-use zookeeper_client::{Acls, CreateMode, MultiWriteError, MultiWriteResult, OneshotWatcher, Stat};
+use zookeeper_client::{
+    Acl, Client, CreateMode, CreateOptions, MultiWriteError, MultiWriteResult, OneshotWatcher, Stat,
+};
 
 use crate::connect::Zk;
 use crate::error::ZkError;
+use crate::zk_acl::ZnodeAcls;
 use crate::znode::ControllerEpochZNode;
 
 /// One write inside a ZooKeeper multi.
@@ -105,7 +108,7 @@ impl Zk {
     /// Creates a node; NODEEXISTS and NONODE come back as errors (see [`ZkError::is_node_exists`]).
     pub async fn create(&self, path: &str, data: &[u8], ephemeral: bool) -> Result<Stat, ZkError> {
         let client = self.client()?;
-        let options = mode(ephemeral).with_acls(Acls::anyone_all());
+        let options = self.create_options(path, mode(ephemeral));
         let result = client.create(path, data, &options).await;
         result
             .map(|(stat, _)| stat)
@@ -115,12 +118,13 @@ impl Zk {
     /// Creates a persistent node and its missing parents with empty data; NODEEXISTS is success
     /// (Kafka's `makeSurePersistentPathExists`).
     pub async fn ensure_path(&self, path: &str) -> Result<(), ZkError> {
-        let client = self.client()?;
-        let options = CreateMode::Persistent.with_acls(Acls::anyone_all());
-        client
-            .mkdir(path, &options)
-            .await
-            .map_err(|e| ZkError::client(format!("create {path}"), e))
+        ensure_path_with(&self.client()?, path, self.acls()).await
+    }
+
+    /// Create options for a node at `path` (a sequential node's prefix): the one place a
+    /// znode's ACLs are decided ([`ZnodeAcls::for_path`]).
+    fn create_options(&self, path: &str, mode: CreateMode) -> CreateOptions<'static> {
+        self.acls().for_path(path).options(mode)
     }
 
     /// Reads a node; `None` if it does not exist.
@@ -130,6 +134,16 @@ impl Zk {
             Ok(found) => Ok(Some(found)),
             Err(zookeeper_client::Error::NoNode) => Ok(None),
             Err(e) => Err(ZkError::client(format!("getData {path}"), e)),
+        }
+    }
+
+    /// Reads a node's ACLs; `None` if it does not exist.
+    pub async fn acl(&self, path: &str) -> Result<Option<Vec<Acl>>, ZkError> {
+        let client = self.client()?;
+        match client.get_acl(path).await {
+            Ok((acls, _)) => Ok(Some(acls)),
+            Err(zookeeper_client::Error::NoNode) => Ok(None),
+            Err(e) => Err(ZkError::client(format!("getAcl {path}"), e)),
         }
     }
 
@@ -210,7 +224,7 @@ impl Zk {
     /// and returns the full path ZooKeeper gave it.
     pub async fn create_sequential(&self, prefix: &str, data: &[u8]) -> Result<String, ZkError> {
         let client = self.client()?;
-        let options = CreateMode::PersistentSequential.with_acls(Acls::anyone_all());
+        let options = self.create_options(prefix, CreateMode::PersistentSequential);
         let result = client.create(prefix, data, &options).await;
         let (_, sequence) = result.map_err(|e| ZkError::client(format!("create {prefix}N"), e))?;
         Ok(format!("{prefix}{sequence}"))
@@ -248,16 +262,17 @@ impl Zk {
     pub async fn multi(&self, ops: &[ZkOp]) -> Result<Vec<MultiWriteResult>, ZkError> {
         let client = self.client()?;
         let mut writer = client.new_multi_writer();
-        let options = [mode(false), mode(true)].map(|m| m.with_acls(Acls::anyone_all()));
-        let sequential = CreateMode::PersistentSequential.with_acls(Acls::anyone_all());
         for op in ops {
             let added = match op {
                 ZkOp::Create {
                     path,
                     data,
                     ephemeral,
-                } => writer.add_create(path, data, &options[usize::from(*ephemeral)]),
-                ZkOp::CreateSequential { path, data } => writer.add_create(path, data, &sequential),
+                } => writer.add_create(path, data, &self.create_options(path, mode(*ephemeral))),
+                ZkOp::CreateSequential { path, data } => {
+                    let options = self.create_options(path, CreateMode::PersistentSequential);
+                    writer.add_create(path, data, &options)
+                }
                 ZkOp::SetData {
                     path,
                     data,
@@ -307,7 +322,74 @@ impl Zk {
     }
 }
 
+/// Creates `path` and its missing ancestors, each with its own path's ACLs, with empty data;
+/// an existing node is success (also when its parent's ACL forbids us to create there). Kafka's `createRecursive`: one create when the parent exists, the
+/// ancestors top-down only when it does not.
+pub(crate) async fn ensure_path_with(
+    client: &Client,
+    path: &str,
+    acls: ZnodeAcls,
+) -> Result<(), ZkError> {
+    let create = |node: &str| {
+        let options = acls.for_path(node).options(CreateMode::Persistent);
+        let node = node.to_owned();
+        async move {
+            match client.create(&node, &[], &options).await {
+                Ok(_) | Err(zookeeper_client::Error::NodeExists) => Ok(()),
+                // ZooKeeper checks the parent's ACL before existence: a node that exists under
+                // a parent we may not write is still there (Kafka checks pathExists first).
+                Err(zookeeper_client::Error::NoAuth)
+                    if matches!(client.check_stat(&node).await, Ok(Some(_))) =>
+                {
+                    Ok(())
+                }
+                Err(e) => Err((node, e)),
+            }
+        }
+    };
+    let first = match create(path).await {
+        Err((_, zookeeper_client::Error::NoNode)) => None,
+        other => Some(other),
+    };
+    let result = match first {
+        Some(done) => done,
+        None => {
+            let mut result = Ok(());
+            for ancestor in ancestors(path) {
+                result = create(ancestor).await;
+                if result.is_err() {
+                    break;
+                }
+            }
+            match result {
+                Ok(()) => create(path).await,
+                failed => failed,
+            }
+        }
+    };
+    result.map_err(|(node, e)| ZkError::client(format!("create {node}"), e))
+}
+
+/// The proper ancestors of `path`, top-down, without `/`: `/a/b/c` → `/a`, `/a/b`.
+fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    path.match_indices('/')
+        .map(|(i, _)| &path[..i])
+        .filter(|prefix| !prefix.is_empty())
+}
+
 /// The context [`Zk::multi`] gives a failure of the epoch check op.
 fn epoch_check_context() -> String {
     format!("multi check {}", ControllerEpochZNode::PATH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ancestors_top_down() {
+        let all: Vec<&str> = ancestors("/config/users/alice").collect();
+        assert_eq!(all, ["/config", "/config/users"]);
+        assert_eq!(ancestors("/brokers").count(), 0);
+    }
 }

@@ -1,7 +1,8 @@
 //! Integration test harness: real ZooKeeper, real broker processes, real Kafka clients.
 //!
 //! Modules:
-//! - [`zookeeper`]: a standalone ZooKeeper server or a 3-node loopback ensemble, and `zkCli.sh`.
+//! - [`zookeeper`]: a standalone ZooKeeper server or a 3-node loopback ensemble, and `zkCli.sh`;
+//!   [`zk_certs`]: a throw-away CA and certificates for a TLS ZooKeeper.
 //! - [`broker`]: a broker process on a free port with its own log dir; stop, kill, restart.
 //! - [`cluster`]: ZooKeeper + one broker under a per-test chroot, with zkCli helpers.
 //! - [`multi`]: ZooKeeper (standalone or ensemble) + N brokers (ids 1..=N) on one chroot;
@@ -21,6 +22,7 @@
 //! Every process a test starts is killed by PID when its handle drops, and every wait has a
 //! deadline, so a broken broker fails tests instead of hanging them.
 
+pub mod zk_certs;
 pub mod zookeeper;
 
 pub mod batch;

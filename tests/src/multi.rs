@@ -97,7 +97,24 @@ impl MultiCluster {
         let n = i32::try_from(extras.len()).unwrap_or(i32::MAX);
         Self::start_with(zk, name, n, |id| {
             let index = usize::try_from(id - 1).unwrap_or(0);
-            extras.get(index).copied().unwrap_or(&[])
+            BrokerSetup {
+                overrides: extras.get(index).copied().unwrap_or(&[]),
+                ..BrokerSetup::default()
+            }
+        })
+    }
+
+    /// Brokers 1..=n on a ZooKeeper the test started (e.g. [`ZooKeeper::start_sasl`]), broker
+    /// `i + 1` with `setups[i]` (overrides, environment, config file).
+    pub fn start_each_on(
+        zk: ZooKeeper,
+        name: &str,
+        setups: &[BrokerSetup<'_>],
+    ) -> io::Result<MultiCluster> {
+        let n = i32::try_from(setups.len()).unwrap_or(i32::MAX);
+        Self::start_with(ZkServers::Standalone(zk), name, n, |id| {
+            let index = usize::try_from(id - 1).unwrap_or(0);
+            setups.get(index).copied().unwrap_or_default()
         })
     }
 
@@ -126,21 +143,24 @@ impl MultiCluster {
         n: i32,
         extra: &[(&str, &str)],
     ) -> io::Result<MultiCluster> {
-        Self::start_with(zk, name, n, |_| extra)
+        Self::start_with(zk, name, n, |_| BrokerSetup {
+            overrides: extra,
+            ..BrokerSetup::default()
+        })
     }
 
     fn start_with<'a>(
         zk: ZkServers,
         name: &str,
         n: i32,
-        extra: impl Fn(i32) -> &'a [(&'a str, &'a str)],
+        setup: impl Fn(i32) -> BrokerSetup<'a>,
     ) -> io::Result<MultiCluster> {
         let chroot = format!("/m-{name}");
         // The brokers create the chroot themselves, as Kafka does.
         let connect = format!("{}{chroot}", zk.connect_string());
         let mut brokers = Vec::new();
         for id in 1..=n {
-            brokers.push(BrokerProcess::start(&connect, id, extra(id))?);
+            brokers.push(BrokerProcess::start_with(&connect, id, &setup(id))?);
         }
         let cluster = MultiCluster {
             brokers,

@@ -17,15 +17,21 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-/// Where Debian's `zookeeper` package puts its jars.
-const CLASSPATH: &str =
-    "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar";
+/// Where Debian's `zookeeper` package puts its jars, with the Netty jars its TLS port needs.
+const CLASSPATH: &str = "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:\
+     /usr/share/java/log4j-1.2.jar:/usr/share/java/netty-buffer.jar:/usr/share/java/netty-codec.jar:\
+     /usr/share/java/netty-common.jar:/usr/share/java/netty-handler.jar:\
+     /usr/share/java/netty-resolver.jar:/usr/share/java/netty-transport.jar:\
+     /usr/share/java/netty-transport-native-epoll.jar:\
+     /usr/share/java/netty-transport-native-unix-common.jar";
 /// Debian's ZooKeeper command-line client.
 const ZK_CLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
 /// How long a server may take to answer `srvr` with its mode.
 const START_DEADLINE: Duration = Duration::from_secs(30);
 /// How long a SIGTERMed server may take to exit before it is SIGKILLed.
 const STOP_DEADLINE: Duration = Duration::from_secs(10);
+/// The server's JAAS login file, inside its directory, when it authenticates with SASL.
+const SERVER_JAAS: &str = "server-jaas.conf";
 /// Upper bound for one `zkCli.sh` call (a JVM start, ~0.6 s normally).
 const CLI_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -33,8 +39,10 @@ const CLI_DEADLINE: Duration = Duration::from_secs(30);
 pub struct ZooKeeper {
     child: Option<Child>,
     port: u16,
+    /// The TLS client port, if the server has one.
+    secure_port: Option<u16>,
     /// Kept so the data directory lives as long as the server.
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl ZooKeeper {
@@ -43,9 +51,38 @@ impl ZooKeeper {
     /// Retries a few times with a new port: the free port picked may be taken by someone else
     /// between our probe and the JVM's bind.
     pub fn start() -> io::Result<ZooKeeper> {
+        Self::start_with(None, None)
+    }
+
+    /// Starts a server that also listens for TLS on [`secure_port`](Self::secure_port) (Netty,
+    /// PEM key stores), requires client certificates signed by `certs`' CA and makes their
+    /// subject the session's `x509` identity, as a TLS-secured Kafka deployment's ZooKeeper.
+    pub fn start_tls(certs: &crate::zk_certs::ZkCerts) -> io::Result<ZooKeeper> {
+        Self::start_with(None, Some(certs))
+    }
+
+    /// Starts a server that accepts SASL DIGEST-MD5 logins of `users` (name, password), as a
+    /// secured Kafka deployment's ZooKeeper does: `SASLAuthenticationProvider` plus a JAAS
+    /// `Server` section with `user_<name>="<password>"` entries. Clients that do not
+    /// authenticate are still served (no `requireClientAuthScheme`): the znodes' ACLs decide.
+    pub fn start_sasl(users: &[(&str, &str)]) -> io::Result<ZooKeeper> {
+        let entries: String = users
+            .iter()
+            .map(|(name, password)| format!("\n    user_{name}=\"{password}\""))
+            .collect();
+        let jaas = format!(
+            "Server {{\n    org.apache.zookeeper.server.auth.DigestLoginModule required{entries};\n}};\n"
+        );
+        Self::start_with(Some(&jaas), None)
+    }
+
+    fn start_with(
+        server_jaas: Option<&str>,
+        tls: Option<&crate::zk_certs::ZkCerts>,
+    ) -> io::Result<ZooKeeper> {
         let mut last_error = None;
         for _ in 0..3 {
-            match Self::start_once() {
+            match Self::start_once(server_jaas, tls) {
                 Ok(zk) => return Ok(zk),
                 Err(e) => last_error = Some(e),
             }
@@ -53,18 +90,50 @@ impl ZooKeeper {
         Err(last_error.unwrap_or_else(|| io::Error::other("ZooKeeper did not start")))
     }
 
-    fn start_once() -> io::Result<ZooKeeper> {
+    fn start_once(
+        server_jaas: Option<&str>,
+        tls: Option<&crate::zk_certs::ZkCerts>,
+    ) -> io::Result<ZooKeeper> {
         let dir = tempfile::Builder::new().prefix("zookeeper-").tempdir()?;
-        let port = crate::ports::free_port()?;
-        write_config(dir.path(), port, "")?;
+        let ports = crate::ports::free_ports(2)?;
+        let (port, secure) = (ports[0], ports[1]);
+        let mut extra = String::new();
+        if let Some(jaas) = server_jaas {
+            fs::write(dir.path().join(SERVER_JAAS), jaas)?;
+            extra += "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n";
+        }
+        if let Some(certs) = tls {
+            extra += &format!(
+                "secureClientPort={secure}\nsecureClientPortAddress=127.0.0.1\n\
+                 serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n\
+                 ssl.keyStore.location={}\nssl.keyStore.type=PEM\n\
+                 ssl.trustStore.location={}\nssl.trustStore.type=PEM\n\
+                 ssl.clientAuth=need\n\
+                 authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider\n",
+                certs.server_keystore.display(),
+                certs.ca.display()
+            );
+        }
+        write_config(dir.path(), port, &extra)?;
         let child = spawn_jvm(dir.path())?;
         let mut zk = ZooKeeper {
             child: Some(child),
             port,
-            _dir: dir,
+            secure_port: tls.map(|_| secure),
+            dir,
         };
         zk.wait_ready()?;
         Ok(zk)
+    }
+
+    /// `127.0.0.1:PORT` of the TLS client port, if the server has one.
+    pub fn secure_connect_string(&self) -> Option<String> {
+        self.secure_port.map(|p| format!("127.0.0.1:{p}"))
+    }
+
+    /// The last lines of the server's log.
+    pub fn log_tail(&self) -> String {
+        crate::broker::tail(&self.dir.path().join("zookeeper.log"), 40)
     }
 
     fn wait_ready(&mut self) -> io::Result<()> {
@@ -376,15 +445,22 @@ impl Drop for ZooKeeperEnsemble {
 /// zkCli's exit code is unreliable (0 even on connection loss): callers check the output.
 /// The call is killed if it runs longer than 30 s.
 pub fn zk_cli(connect: &str, args: &[&str]) -> io::Result<String> {
-    // stdout goes to a file so a chatty command cannot block on a full pipe while we poll.
+    zk_cli_output(connect, args).map(|(stdout, _)| stdout)
+}
+
+/// [`zk_cli`], returning stdout and stderr: zkCli reports refused operations ("Insufficient
+/// permission", "Authentication is not valid") on stderr.
+pub fn zk_cli_output(connect: &str, args: &[&str]) -> io::Result<(String, String)> {
+    // Output goes to files so a chatty command cannot block on a full pipe while we poll.
     let out = tempfile::tempfile()?;
+    let err = tempfile::tempfile()?;
     let mut child = Command::new(ZK_CLI)
         .arg("-server")
         .arg(connect)
         .args(args)
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
-        .stderr(Stdio::null())
+        .stderr(err.try_clone()?)
         .spawn()?;
     let deadline = Instant::now() + CLI_DEADLINE;
     loop {
@@ -401,10 +477,13 @@ pub fn zk_cli(connect: &str, args: &[&str]) -> io::Result<String> {
         }
         sleep(Duration::from_millis(50));
     }
-    let mut out = out;
+    Ok((read_all(out)?, read_all(err)?))
+}
+
+fn read_all(mut file: fs::File) -> io::Result<String> {
     let mut text = String::new();
-    io::Seek::rewind(&mut out)?;
-    out.read_to_string(&mut text)?;
+    io::Seek::rewind(&mut file)?;
+    file.read_to_string(&mut text)?;
     Ok(text)
 }
 
@@ -420,32 +499,41 @@ pub fn four_letter_word(port: u16, word: &str) -> io::Result<String> {
 }
 
 /// Starts `QuorumPeerMain` on `dir/zoo.cfg`, stdout and stderr appended to `dir/stdout.log`.
+/// A `dir/server-jaas.conf` is handed to the JVM as its login file (what `SERVER_JVMFLAGS`
+/// carries for `zkServer.sh`).
 fn spawn_jvm(dir: &Path) -> io::Result<Child> {
     let log = fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("stdout.log"))?;
-    Command::new("java")
-        .args([
-            "-Xms32m",
-            "-Xmx256m",
-            "-XX:+UseSerialGC",
-            "-Dzookeeper.preAllocSize=1024",
-        ])
-        .arg(format!(
-            "-Dlog4j.configuration=file:{}",
-            dir.join("log4j.properties").display()
-        ))
-        .args([
-            "-cp",
-            CLASSPATH,
-            "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-        ])
-        .arg(dir.join("zoo.cfg"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()
+    let mut java = Command::new("java");
+    let jaas = dir.join(SERVER_JAAS);
+    if jaas.exists() {
+        java.arg(format!(
+            "-Djava.security.auth.login.config={}",
+            jaas.display()
+        ));
+    }
+    java.args([
+        "-Xms32m",
+        "-Xmx256m",
+        "-XX:+UseSerialGC",
+        "-Dzookeeper.preAllocSize=1024",
+    ])
+    .arg(format!(
+        "-Dlog4j.configuration=file:{}",
+        dir.join("log4j.properties").display()
+    ))
+    .args([
+        "-cp",
+        CLASSPATH,
+        "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+    ])
+    .arg(dir.join("zoo.cfg"))
+    .stdin(Stdio::null())
+    .stdout(log.try_clone()?)
+    .stderr(log)
+    .spawn()
 }
 
 /// Writes `zoo.cfg` (plus `extra` lines, e.g. an ensemble's `server.N` lines) and the log4j

@@ -2,7 +2,8 @@
 //!
 //! Keys are Kafka's own property names so that existing `server.properties` knowledge and
 //! cp-kafka compose files carry over. Values are layered, later wins:
-//! documented default < YAML file (`--config`) < `KAFKA_*` environment variables (mapped as
+//! documented default < `-D` options in `KAFKA_OPTS` (only the ZooKeeper client's JVM properties,
+//! see `zk_security.rs`) < YAML file (`--config`) < `KAFKA_*` environment variables (mapped as
 //! the cp-kafka image maps them, see [`env_to_key`]) < `--override key=value`.
 //! With no file, environment variables alone suffice.
 //!
@@ -18,6 +19,7 @@ mod layers;
 mod listener;
 mod ssl;
 mod value;
+mod zk_security;
 mod zookeeper;
 
 use std::collections::BTreeMap;
@@ -33,6 +35,7 @@ pub use layers::Setting;
 pub(crate) use keys::doc as key_doc;
 pub use listener::{Listener, SecurityProtocol};
 pub use ssl::{ClientAuth, KeyStore, SslConfig, TlsVersion, TrustStore};
+pub use zk_security::ZkTlsConfig;
 
 use layers::Settings;
 
@@ -96,6 +99,12 @@ pub struct BrokerConfig {
     pub zookeeper_session_timeout_ms: u64,
     /// Defaults to the session timeout.
     pub zookeeper_connection_timeout_ms: u64,
+    /// `zookeeper.set.acl`: create znodes writable only by the brokers' ZooKeeper identity.
+    pub zookeeper_set_acl: bool,
+    /// How the ZooKeeper client authenticates (JAAS login file, section, on/off).
+    pub zookeeper_sasl: coordinator::ZkSaslConfig,
+    /// `zookeeper.ssl.*` when `zookeeper.ssl.client.enable=true`.
+    pub zookeeper_tls: Option<ZkTlsConfig>,
     /// Bind endpoints. Port 0 binds an ephemeral port; the server then has to put the bound
     /// port into the matching advertised listener itself.
     pub listeners: Vec<Listener>,
@@ -207,6 +216,8 @@ impl BrokerConfig {
     ) -> Result<Loaded, ConfigError> {
         let env: Vec<(String, String)> = env.into_iter().collect();
         let mut settings = Settings::default();
+        // JVM options are the lowest layer: an explicit key of the same name wins over them.
+        zk_security::apply_kafka_opts(&mut settings, &env);
         if let Some(path) = file {
             settings.apply_file(path)?;
         }
@@ -258,6 +269,9 @@ fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigErr
         zookeeper_session_timeout_ms: session_ms,
         zookeeper_connection_timeout_ms: explicit_int(s, "zookeeper.connection.timeout.ms", 1)?
             .unwrap_or(session_ms),
+        zookeeper_set_acl: s.bool("zookeeper.set.acl")?,
+        zookeeper_sasl: zk_security::sasl_config(s)?,
+        zookeeper_tls: zk_security::tls_config(s)?,
         listeners: endpoints.listeners,
         advertised_listeners: endpoints.advertised,
         listener_security_protocol_map: endpoints.protocol_map,

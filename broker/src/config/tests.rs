@@ -585,3 +585,91 @@ fn authorizer_keys_turn_acls_on_or_fail_clearly() {
     );
     assert!(e.contains("super.users"), "{e}");
 }
+
+#[test]
+fn zookeeper_security_defaults_to_off() {
+    let c = load(&[], &[]);
+    assert!(!c.zookeeper_set_acl);
+    assert_eq!(c.zookeeper_sasl, coordinator::ZkSaslConfig::default());
+}
+
+#[test]
+fn zookeeper_jaas_file_comes_from_kafka_opts_as_kafka_images_pass_it() {
+    let opts = (
+        "KAFKA_OPTS",
+        "-Xmx1g -Djava.security.auth.login.config=/etc/kafka/jaas.conf \
+         -Dzookeeper.sasl.clientconfig=ZkClient -Dother.prop=x",
+    );
+    let c = load(&[opts, ("KAFKA_ZOOKEEPER_SET_ACL", "true")], &[]);
+    assert!(c.zookeeper_set_acl);
+    let sasl = &c.zookeeper_sasl;
+    assert_eq!(
+        sasl.login_config.as_deref(),
+        Some(std::path::Path::new("/etc/kafka/jaas.conf"))
+    );
+    assert_eq!(sasl.context, "ZkClient");
+    assert!(sasl.sasl_client);
+    // -D options of other properties are not config keys: no "unknown key" warning for them.
+    let loaded = try_load(&[opts], &[]).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+
+    // The same names as config keys win over KAFKA_OPTS.
+    let c = load(
+        &[opts],
+        &[
+            "java.security.auth.login.config=/other/jaas.conf",
+            "zookeeper.sasl.client=false",
+        ],
+    );
+    let sasl = &c.zookeeper_sasl;
+    assert_eq!(
+        sasl.login_config.as_deref(),
+        Some(std::path::Path::new("/other/jaas.conf"))
+    );
+    assert!(!sasl.sasl_client);
+    let e = err(&[("KAFKA_OPTS", "-Dzookeeper.sasl.client=maybe")], &[]);
+    assert!(
+        e.contains("zookeeper.sasl.client") && e.contains("KAFKA_OPTS"),
+        "{e}"
+    );
+}
+
+#[test]
+fn zookeeper_tls_takes_pem_files_and_refuses_what_it_cannot_do() {
+    assert_eq!(load(&[], &[]).zookeeper_tls, None);
+    let on = ("KAFKA_ZOOKEEPER_SSL_CLIENT_ENABLE", "true");
+    let e = err(&[on], &[]);
+    assert!(e.contains("zookeeper.ssl.truststore.location"), "{e}");
+    let trust = ("KAFKA_ZOOKEEPER_SSL_TRUSTSTORE_LOCATION", "/ca.pem");
+    let c = load(
+        &[on, trust],
+        &["zookeeper.ssl.keystore.location=/broker.pem"],
+    );
+    assert_eq!(
+        c.zookeeper_tls,
+        Some(ZkTlsConfig {
+            truststore: "/ca.pem".into(),
+            keystore: Some("/broker.pem".into()),
+        })
+    );
+    for (bad, says) in [
+        ("zookeeper.ssl.truststore.type=JKS", "PEM"),
+        ("zookeeper.ssl.keystore.type=PKCS12", "PEM"),
+        ("zookeeper.ssl.keystore.password=secret", "encrypted"),
+        (
+            "zookeeper.ssl.endpoint.identification.algorithm=",
+            "hostname",
+        ),
+    ] {
+        let e = err(&[on, trust], &[bad]);
+        assert!(
+            e.contains(bad.split('=').next().unwrap()) && e.contains(says),
+            "{e}"
+        );
+    }
+    // Without zookeeper.ssl.client.enable the other keys do nothing, as in Kafka.
+    assert_eq!(
+        load(&[trust], &["zookeeper.ssl.truststore.type=JKS"]).zookeeper_tls,
+        None
+    );
+}
