@@ -63,7 +63,7 @@ pub enum ConfigError {
     /// A listener uses a security protocol this broker cannot serve yet.
     #[error(
         "`{key}`: listener {listener} uses security protocol {protocol}, which is not supported \
-         yet (only PLAINTEXT listeners are served)"
+         yet (only PLAINTEXT and SASL_PLAINTEXT listeners are served)"
     )]
     Unsupported {
         key: String,

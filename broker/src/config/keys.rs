@@ -66,7 +66,7 @@ pub const KEYS: &[KeyDoc] = &[
     derived("zookeeper.connection.timeout.ms", T::Int, "How long to wait to connect to ZooKeeper. Unset: zookeeper.session.timeout.ms."),
     key("listeners", "PLAINTEXT://:9092", T::String, "Comma list of NAME://host:port to bind. Empty host or 0.0.0.0: all interfaces. Names are upper-cased and must be unique, as must ports (0 = ephemeral)."),
     derived("advertised.listeners", T::String, "Comma list of NAME://host:port published in ZooKeeper for clients and other brokers; names must appear in listeners. Unset: listeners, with an empty or 0.0.0.0 host replaced by this machine's hostname. 0.0.0.0 is not allowed here."),
-    key("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", T::String, "Comma list of LISTENER_NAME:PROTOCOL; every listener name must be mapped. Only PLAINTEXT is served for now."),
+    key("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", T::String, "Comma list of LISTENER_NAME:PROTOCOL; every listener name must be mapped. PLAINTEXT and SASL_PLAINTEXT are served."),
     derived("inter.broker.listener.name", T::String, "Advertised listener other brokers and the controller use. Unset: the listener named like security.inter.broker.protocol. Do not set both."),
     key("security.inter.broker.protocol", "PLAINTEXT", T::String, "Protocol between brokers; picks the inter-broker listener by name when inter.broker.listener.name is unset."),
     derived("log.dirs", T::String, "Comma list of directories holding partition logs. Unset: log.dir."),
@@ -115,6 +115,9 @@ pub const KEYS: &[KeyDoc] = &[
     key("offsets.retention.minutes", "10080", T::Int, "Keep committed offsets of an empty group this long (>= 1)."),
     key("group.initial.rebalance.delay.ms", "3000", T::Int, "Wait this long for more members before the first rebalance of a new group."),
     key("group.min.session.timeout.ms", "6000", T::Int, "Smallest session timeout a consumer may ask for."),
+    key("sasl.enabled.mechanisms", "GSSAPI", T::List, "Mechanisms SASL listeners accept: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (GSSAPI, Kafka's default, and OAUTHBEARER are refused at start-up). Per listener: listener.name.<listener>.sasl.enabled.mechanisms. Each mechanism's JAAS config is listener.name.<listener>.<mechanism>.sasl.jaas.config (required for PLAIN: its user_<name>=\"<password>\" options are the users)."),
+    key("sasl.mechanism.inter.broker.protocol", "GSSAPI", T::String, "Mechanism this broker uses on a SASL inter-broker listener; it must be enabled there, and that listener's JAAS config for it must have username and password options."),
+    key("sasl.server.max.receive.size", "524288", T::Int, "Largest SASL token accepted from a client before it is authenticated (>= 1); a larger one closes the connection."),
     key("group.max.session.timeout.ms", "1800000", T::Int, "Largest session timeout a consumer may ask for (>= group.min.session.timeout.ms)."),
 ];
 
@@ -176,6 +179,8 @@ pub const IGNORED_KEYS: &[&str] = &[
     "authorizer.class.name",
     "allow.everyone.if.no.acl.found",
     "super.users",
+    // Ignored by brokers, as by Kafka's (a warning says so): see sasl.enabled.mechanisms.
+    "sasl.jaas.config",
 ];
 
 /// The documentation entry of a key the broker acts on.
@@ -185,7 +190,7 @@ pub(crate) fn doc(key: &str) -> Option<&'static KeyDoc> {
 
 /// Whether `key` is accepted without a warning (acted on or deliberately ignored).
 pub(crate) fn is_known(key: &str) -> bool {
-    doc(key).is_some() || IGNORED_KEYS.contains(&key)
+    doc(key).is_some() || IGNORED_KEYS.contains(&key) || super::sasl::is_listener_key(key)
 }
 
 #[cfg(test)]

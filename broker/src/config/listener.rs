@@ -46,6 +46,14 @@ pub enum SecurityProtocol {
 }
 
 impl SecurityProtocol {
+    /// Whether connections authenticate with SASL first (SASL_PLAINTEXT, SASL_SSL).
+    pub fn is_sasl(self) -> bool {
+        matches!(
+            self,
+            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
+        )
+    }
+
     /// Kafka's name for the protocol, as written in configs.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -197,7 +205,7 @@ fn parse_protocol_map(raw: Raw<'_>) -> Result<BTreeMap<String, SecurityProtocol>
     Ok(map)
 }
 
-/// Every listener needs a protocol, and only PLAINTEXT can be served yet.
+/// Every listener needs a protocol, and only PLAINTEXT and SASL_PLAINTEXT can be served yet.
 fn check_mapped_and_supported(
     s: &Settings,
     listeners: &[Listener],
@@ -209,7 +217,7 @@ fn check_mapped_and_supported(
                 let raw = s.get("listener.security.protocol.map")?;
                 return Err(raw.invalid(format!("an entry for listener {}", l.name)));
             }
-            Some(SecurityProtocol::Plaintext) => {}
+            Some(SecurityProtocol::Plaintext | SecurityProtocol::SaslPlaintext) => {}
             Some(other) => {
                 return Err(ConfigError::Unsupported {
                     key: "listener.security.protocol.map".into(),
@@ -284,8 +292,14 @@ fn inter_broker_listener(s: &Settings, advertised: &[Listener]) -> Result<String
             ))
         }
         Some(name) => name,
-        None if protocol != SecurityProtocol::Plaintext => {
-            return Err(protocol_raw.invalid("PLAINTEXT (the only protocol served yet)"))
+        None if !matches!(
+            protocol,
+            SecurityProtocol::Plaintext | SecurityProtocol::SaslPlaintext
+        ) =>
+        {
+            return Err(
+                protocol_raw.invalid("PLAINTEXT or SASL_PLAINTEXT (the only protocols served yet)")
+            )
         }
         None => protocol_raw,
     };

@@ -16,6 +16,7 @@ mod error;
 mod keys;
 mod layers;
 mod listener;
+mod sasl;
 mod value;
 mod zookeeper;
 
@@ -31,6 +32,7 @@ pub use layers::Setting;
 
 pub(crate) use keys::doc as key_doc;
 pub use listener::{Listener, SecurityProtocol};
+pub use sasl::{InterBrokerSasl, ListenerSasl, SaslConfig};
 
 use layers::Settings;
 
@@ -154,8 +156,10 @@ pub struct BrokerConfig {
     pub group_initial_rebalance_delay_ms: u64,
     pub group_min_session_timeout_ms: u64,
     pub group_max_session_timeout_ms: u64,
+    /// SASL listeners' mechanisms and users, and the inter-broker client's credentials.
+    pub sasl: SaslConfig,
     /// Every key the file, the environment or `--override` set, as written there (keys left to
-    /// their default are absent): what DescribeConfigs reports as STATIC_BROKER_CONFIG, and
+    /// their default are absent; JAAS configs, which hold passwords, too): what DescribeConfigs reports as STATIC_BROKER_CONFIG, and
     /// the synonyms it lists.
     pub explicit: BTreeMap<String, Setting>,
 }
@@ -206,6 +210,9 @@ impl BrokerConfig {
         settings.apply_env(&env);
         settings.apply_overrides(overrides)?;
         let config = from_settings(&settings, &local_hostname(&env))?;
+        settings
+            .warnings
+            .extend(sasl::unprefixed_jaas_warning(&settings));
         Ok(Loaded {
             config,
             warnings: settings.warnings,
@@ -236,6 +243,7 @@ impl BrokerConfig {
 /// advertised listeners.
 fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigError> {
     let endpoints = listener::resolve(s, hostname)?;
+    let sasl = sasl::resolve(s, &endpoints)?;
     let session_ms = s.int_at_least("zookeeper.session.timeout.ms", 1u64)?;
     let config = BrokerConfig {
         broker_id: s.int_at_least("broker.id", -1)?,
@@ -299,7 +307,12 @@ fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigErr
         group_initial_rebalance_delay_ms: s.int_at_least("group.initial.rebalance.delay.ms", 0)?,
         group_min_session_timeout_ms: s.int_at_least("group.min.session.timeout.ms", 0)?,
         group_max_session_timeout_ms: s.int_at_least("group.max.session.timeout.ms", 0)?,
-        explicit: s.all_explicit(),
+        sasl,
+        explicit: s
+            .all_explicit()
+            .into_iter()
+            .filter(|(key, _)| !sasl::holds_passwords(key))
+            .collect(),
     };
     check_relations(s, &config)?;
     Ok(config)
