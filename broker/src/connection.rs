@@ -26,9 +26,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use crate::api::{self, Outcome, Part, Reply};
-use crate::context::{Broker, RequestContext, Session};
+use crate::context::{Broker, RequestContext};
 use crate::frame::{FrameReader, ReadEnd};
 use crate::log_throttle::{LogThrottle, DEFAULT_INTERVAL};
+use crate::sasl_stage::{self, StageEnd};
 
 /// Connections closed on a bad request or a broken frame: a client can cause one line per
 /// request, as fast as it reconnects, so at most one per interval is logged at info (each one
@@ -170,7 +171,8 @@ async fn send_file(
 }
 
 /// Serves one connection until the peer closes it, it misbehaves, or shutdown begins. Requests
-/// already read when shutdown begins are finished and answered.
+/// already read when shutdown begins are finished and answered. On a SASL listener the
+/// connection first has to authenticate ([`sasl_stage`]); only then is it served.
 pub async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
@@ -179,10 +181,17 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
+    let mut stream = stream;
+    // Stage 1, on SASL listeners: authenticate; stage 2: serve requests until the end.
+    let session = match sasl_stage::session(&mut stream, peer, &broker, &listener, &shutdown).await
+    {
+        Ok(session) => session,
+        Err(StageEnd::Closed) => return,
+        Err(StageEnd::Refused(reason)) => return log_close(peer, &reason),
+    };
     let (reader, mut writer) = stream.into_split();
     let mut reader = FrameReader::new(reader, broker.config.socket_request_max_bytes);
     let client_host = format!("/{}", peer.ip());
-    let session = Session::anonymous(peer.ip());
     let ctx = RequestContext {
         broker: &broker,
         listener: &listener,

@@ -7,6 +7,7 @@ use coordinator::controller::ControllerHandle;
 
 use crate::config::BrokerConfig;
 use crate::controller_fence::ControllerFence;
+use crate::credentials::Credentials;
 use crate::fetch_session::FetchSessions;
 use crate::group::GroupCoordinator;
 use crate::metadata_cache::MetadataCache;
@@ -37,6 +38,8 @@ pub struct Broker {
     pub producer_ids: ProducerIdAllocator,
     /// The consumer groups this broker coordinates.
     pub groups: GroupCoordinator,
+    /// Users of the SASL listeners (PLAIN from JAAS, SCRAM from ZooKeeper).
+    pub credentials: Credentials,
 }
 
 impl Broker {

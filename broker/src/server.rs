@@ -161,6 +161,9 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     meta_properties::check_and_write(&config.log_dirs, &cluster_id, broker_id)?;
     let replicas = ReplicaManager::open(broker_id, config.log_dirs.clone(), log_config(&config))?;
     load_topic_overrides(&zk, &replicas).await?;
+    let credentials = crate::credentials::Credentials::new(&config.sasl);
+    let users = credentials.reload(&zk).await?;
+    info!(users, "SCRAM credentials loaded");
     let bound = bind_listeners(&config).await?;
     let reg = registration(&config, broker_id, &bound);
     // A crashed predecessor's registration lives until its session expires: wait that long.
@@ -201,6 +204,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
             crate::group::config_of(&config),
             (config.offsets_retention_minutes as i64).saturating_mul(60_000),
         ),
+        credentials,
         config,
     });
     let session = zk_session::SessionParams {
@@ -229,7 +233,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         ));
     }
     tracker.spawn(housekeeping(broker.clone(), serving.clone()));
-    tracker.spawn(follow_topic_configs(broker.clone(), serving.clone()));
+    tracker.spawn(follow_config_changes(broker.clone(), serving.clone()));
     tracker.spawn(crate::group::maintenance(broker.clone(), serving.clone()));
     tracker.spawn(handle_log_dir_failures(
         broker.clone(),
@@ -398,18 +402,36 @@ async fn load_topic_overrides(zk: &Zk, replicas: &ReplicaManager) -> Result<(), 
     Ok(())
 }
 
-/// Applies topic config changes announced under `/config/changes` while the broker runs.
-async fn follow_topic_configs(broker: Arc<Broker>, shutdown: CancellationToken) {
+/// Applies topic and user config changes announced under `/config/changes` while the broker
+/// runs.
+async fn follow_config_changes(broker: Arc<Broker>, shutdown: CancellationToken) {
+    use coordinator::config_changes::ConfigChange;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let watcher_broker = broker.clone();
-    let watcher = tokio::spawn(coordinator::config_changes::watch_topic_configs(
+    let watcher = tokio::spawn(coordinator::config_changes::watch_config_changes(
         move || watcher_broker.zk(),
         tx,
         shutdown.clone(),
     ));
-    while let Some((topic, overrides)) = rx.recv().await {
-        info!(topic, ?overrides, "topic config changed");
-        broker.replicas.set_topic_overrides(&topic, overrides);
+    while let Some(change) = rx.recv().await {
+        match change {
+            ConfigChange::Topic(topic, overrides) => {
+                info!(topic, ?overrides, "topic config changed");
+                broker.replicas.set_topic_overrides(&topic, overrides);
+            }
+            ConfigChange::User(user, config) => {
+                // Values are credentials: only the names of what is set are logged.
+                info!(user, keys = ?config.keys().collect::<Vec<_>>(), "user config changed");
+                broker.credentials.set_user(&user, &config);
+            }
+            ConfigChange::NewSession => match broker.credentials.reload(&broker.zk()).await {
+                Ok(users) => info!(
+                    users,
+                    "SCRAM credentials reloaded on a new ZooKeeper session"
+                ),
+                Err(e) => warn!(error = %e, "SCRAM credentials not reloaded"),
+            },
+        }
     }
     let _ = watcher.await;
 }
