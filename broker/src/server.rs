@@ -188,6 +188,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
                     .unwrap_or(i32::MAX),
                 wait_max_ms: i32::try_from(config.replica_fetch_wait_max_ms).unwrap_or(500),
                 backoff: std::time::Duration::from_millis(config.replica_fetch_backoff_ms),
+                sasl: config.sasl.inter_broker.clone(),
             },
             fetcher_stop.clone(),
         ),

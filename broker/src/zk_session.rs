@@ -45,6 +45,7 @@ pub fn controller_config(broker: &Broker) -> ControllerConfig {
         leader_imbalance_check_interval: Duration::from_secs(
             c.leader_imbalance_check_interval_seconds,
         ),
+        inter_broker_sasl: c.sasl.inter_broker.clone(),
         ..ControllerConfig::new(broker.broker_id, &c.inter_broker_listener_name)
     }
 }

@@ -46,21 +46,7 @@ impl fmt::Debug for ListenerSasl {
 }
 
 /// How this broker authenticates to the others' inter-broker listener.
-#[derive(Clone, PartialEq, Eq)]
-pub struct InterBrokerSasl {
-    pub mechanism: Mechanism,
-    pub username: String,
-    pub password: String,
-}
-
-impl fmt::Debug for InterBrokerSasl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InterBrokerSasl")
-            .field("mechanism", &self.mechanism)
-            .field("username", &self.username)
-            .finish_non_exhaustive()
-    }
-}
+pub type InterBrokerSasl = coordinator::sasl_client::SaslCredentials;
 
 /// All SASL settings, resolved against the listeners.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -44,6 +44,8 @@ pub struct FetcherConfig {
     /// `replica.fetch.backoff.ms`: how long a failed partition is left out, and the wait
     /// before reconnecting to a leader.
     pub backoff: Duration,
+    /// How to authenticate to leaders when the inter-broker listener is SASL.
+    pub sasl: Option<coordinator::sasl_client::SaslCredentials>,
 }
 
 #[derive(Clone)]
@@ -348,14 +350,18 @@ impl FetchTask {
 
     async fn connect(&self) -> Option<KafkaConnection> {
         let client_id = format!("replica-fetcher-{}", self.config.broker_id);
-        match KafkaConnection::connect(
-            &self.endpoint.0,
-            self.endpoint.1,
-            &client_id,
-            REQUEST_TIMEOUT,
-        )
-        .await
-        {
+        let connected = async {
+            let mut c = KafkaConnection::connect(
+                &self.endpoint.0,
+                self.endpoint.1,
+                &client_id,
+                REQUEST_TIMEOUT,
+            )
+            .await?;
+            coordinator::sasl_client::authenticate_if(&mut c, self.config.sasl.as_ref()).await?;
+            Ok::<_, std::io::Error>(c)
+        };
+        match connected.await {
             Ok(c) => Some(c),
             Err(e) => {
                 debug!(leader = self.leader, error = %e, "cannot reach leader");
@@ -788,6 +794,7 @@ mod tests {
             partition_max_bytes: 1 << 20,
             wait_max_ms: 500,
             backoff: Duration::from_millis(200),
+            sasl: None,
         };
         let mut assignments = Assignments::default();
         for (t, i) in [("a", 0), ("a", 1), ("b", 0)] {
@@ -867,6 +874,7 @@ mod tests {
             partition_max_bytes: 1 << 20,
             wait_max_ms: 500,
             backoff,
+            sasl: None,
         };
         let mut assignments = Assignments::default();
         for (t, i) in [("a", 0), ("a", 1)] {

@@ -80,7 +80,8 @@ pub(super) async fn run(
         &config.inter_broker_listener,
         &watches,
         leader_and_isr_tx,
-    );
+    )
+    .with_sasl(config.inter_broker_sasl.clone());
     let mut active = Active {
         zk,
         config: config.clone(),

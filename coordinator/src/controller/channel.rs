@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::requests::{LEADER_AND_ISR_VERSION, STOP_REPLICA_VERSION, UPDATE_METADATA_VERSION};
 use crate::kafka_client::KafkaConnection;
+use crate::sasl_client::{authenticate_if, SaslCredentials};
 use crate::znode::BrokerInfo;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -72,6 +73,7 @@ pub struct ChannelManager {
     cancel: CancellationToken,
     brokers: BTreeMap<i32, BrokerChannel>,
     leader_and_isr_replies: mpsc::UnboundedSender<LeaderAndIsrReply>,
+    sasl: Option<SaslCredentials>,
 }
 
 impl ChannelManager {
@@ -89,7 +91,14 @@ impl ChannelManager {
             cancel: parent.child_token(),
             brokers: BTreeMap::new(),
             leader_and_isr_replies,
+            sasl: None,
         }
+    }
+
+    /// Authenticate every connection with `sasl` (a SASL inter-broker listener).
+    pub fn with_sasl(mut self, sasl: Option<SaslCredentials>) -> Self {
+        self.sasl = sasl;
+        self
     }
 
     /// Starts a sender to `broker` (replacing any previous one).
@@ -107,6 +116,7 @@ impl ChannelManager {
             port: endpoint.port,
             client_id: self.client_id.clone(),
             leader_and_isr_replies: self.leader_and_isr_replies.clone(),
+            sasl: self.sasl.clone(),
         };
         tokio::spawn(send_loop(target, rx, cancel.clone()));
         self.brokers
@@ -146,6 +156,7 @@ struct Target {
     port: u16,
     client_id: String,
     leader_and_isr_replies: mpsc::UnboundedSender<LeaderAndIsrReply>,
+    sasl: Option<SaslCredentials>,
 }
 
 async fn send_loop(
@@ -188,13 +199,14 @@ async fn send_once(
     request: &ControllerRequest,
 ) -> io::Result<()> {
     if conn.is_none() {
-        let c = KafkaConnection::connect(
+        let mut c = KafkaConnection::connect(
             &target.host,
             target.port,
             &target.client_id,
             CONNECT_TIMEOUT,
         )
         .await?;
+        authenticate_if(&mut c, target.sasl.as_ref()).await?;
         *conn = Some(c.with_timeout(REQUEST_TIMEOUT));
     }
     let Some(stream) = conn.as_mut() else {

@@ -40,6 +40,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connect::Zk;
 use crate::error::ControllerError;
+use crate::sasl_client::SaslCredentials;
 use crate::znode::ControllerZNode;
 use active::Event;
 
@@ -65,6 +66,8 @@ pub struct ControllerConfig {
     pub leader_imbalance_per_broker_percentage: u32,
     /// `unclean.leader.election.enable` (false): the default for topics without an override.
     pub unclean_leader_election_enable: bool,
+    /// How to authenticate to the brokers' inter-broker listener when it is SASL.
+    pub inter_broker_sasl: Option<SaslCredentials>,
 }
 
 impl ControllerConfig {
@@ -78,6 +81,7 @@ impl ControllerConfig {
             leader_imbalance_check_interval: Duration::from_secs(300),
             leader_imbalance_per_broker_percentage: 10,
             unclean_leader_election_enable: false,
+            inter_broker_sasl: None,
         }
     }
 }
