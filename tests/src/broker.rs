@@ -37,6 +37,9 @@ pub struct BrokerSetup<'a> {
     pub env: &'a [(&'a str, &'a str)],
     /// Keys of a YAML file given as `--config` (no file when empty).
     pub file: &'a [(&'a str, &'a str)],
+    /// Listeners beside the harness's PLAINTEXT one, as (name, port) on 127.0.0.1, e.g.
+    /// `("SASL_PLAINTEXT", port)`; the harness still waits on the PLAINTEXT port.
+    pub listeners: &'a [(&'a str, u16)],
 }
 
 /// One broker process and the directories it owns.
@@ -47,6 +50,7 @@ pub struct BrokerProcess {
     zk_connect: String,
     extra: Vec<(String, String)>,
     env: Vec<(String, String)>,
+    more_listeners: Vec<(String, u16)>,
     /// The `--config` file, inside `dir`.
     config_file: Option<PathBuf>,
     bin: PathBuf,
@@ -119,6 +123,11 @@ impl BrokerProcess {
             zk_connect: zk_connect.to_owned(),
             extra: owned(setup.overrides),
             env: owned(setup.env),
+            more_listeners: setup
+                .listeners
+                .iter()
+                .map(|(name, port)| (name.to_string(), *port))
+                .collect(),
             config_file,
             bin,
             dir,
@@ -293,7 +302,7 @@ impl BrokerProcess {
             .arg("--override")
             .arg(format!("zookeeper.connect={}", self.zk_connect))
             .arg("--override")
-            .arg(format!("listeners=PLAINTEXT://127.0.0.1:{}", self.port))
+            .arg(format!("listeners={}", self.listeners()))
             .arg("--override")
             .arg(format!("log.dirs={}", self.log_dir().display()))
             .arg("--override")
@@ -328,6 +337,15 @@ impl BrokerProcess {
         })?;
         self.child = Some(child);
         Ok(())
+    }
+
+    /// The `listeners` value: PLAINTEXT on [`port`](Self::port), then the test's own.
+    fn listeners(&self) -> String {
+        let mut all = format!("PLAINTEXT://127.0.0.1:{}", self.port);
+        for (name, port) in &self.more_listeners {
+            all.push_str(&format!(",{name}://127.0.0.1:{port}"));
+        }
+        all
     }
 
     /// Polls ApiVersions v0 (every broker version answers it) until answered or `timeout`.

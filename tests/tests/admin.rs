@@ -86,6 +86,7 @@ fn config_sources_defaults_and_validation_through_both_admin_clients() {
             ("log.cleaner.backoff.ms", "500"),
             ("message.max.bytes", "2000000"),
         ],
+        listeners: &[],
     };
     let cluster = Cluster::start_setup("configs", &setup).or_panic("cluster");
     let bootstrap = cluster.bootstrap();
