@@ -67,13 +67,20 @@ pub async fn session<S: AsyncRead + AsyncWrite + Unpin>(
         store: broker.credentials.store(listener),
         max_receive: broker.config.sasl.max_receive_size,
     };
-    let user = tokio::select! {
-        r = tokio::time::timeout(AUTHENTICATION_TIMEOUT, stage.run()) => r.map_err(|_| {
-            StageEnd::Refused(format!(
+    let outcome = tokio::select! {
+        r = tokio::time::timeout(AUTHENTICATION_TIMEOUT, stage.run()) => r.unwrap_or_else(|_| {
+            Err(StageEnd::Refused(format!(
                 "SASL authentication not completed within {AUTHENTICATION_TIMEOUT:?}"
-            ))
-        })??,
+            )))
+        }),
         _ = shutdown.cancelled() => return Err(StageEnd::Closed),
+    };
+    let user = match outcome {
+        Ok(user) => user,
+        Err(end) => {
+            close_gently(stream).await;
+            return Err(end);
+        }
     };
     tracing::debug!(%peer, user, "SASL authentication succeeded");
     Ok(Session {
@@ -318,6 +325,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stage<'_, S> {
             .await
             .map_err(|e| refused(format!("write failed: {e}")))
     }
+}
+
+/// How long a refused connection stays open after its refusal, as Kafka delays the close of a
+/// failed authentication (`connection.failed.authentication.delay.ms`, 100 ms by default).
+const CLOSE_LINGER: Duration = Duration::from_millis(100);
+
+/// Lets the client read the refusal before the close: a client reading the response and the
+/// end of the stream in one wake-up may drop the response (kafka-python does), and closing
+/// with unread bytes would reset the connection. What it still sends is discarded; the close
+/// comes when it hangs up or after [`CLOSE_LINGER`]. This also slows down password guessing.
+async fn close_gently<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) {
+    let drain = async {
+        let mut buf = [0u8; 4096];
+        while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+    };
+    let _ = tokio::time::timeout(CLOSE_LINGER, drain).await;
+    let _ = stream.shutdown().await;
 }
 
 fn authenticate_response(token: Vec<u8>) -> SaslAuthenticateResponse {

@@ -7,6 +7,8 @@ read them back from the beginning; prints {"produced": n} and {"consumed": [valu
 Every wait is bounded by --timeout seconds.
 """
 import logging
+import os
+import sys
 import time
 
 from common import emit, fail, main, parser
@@ -81,20 +83,30 @@ def ck_roundtrip(args):
 
 
 def kp_denied(args):
+    """kafka-python retries a refused bootstrap until its own timeout: the producer runs in a
+    thread, and the first authentication error it logs is the answer."""
+    import threading
     from kafka import KafkaProducer
     seen = Seen()
     logging.getLogger("kafka").addHandler(seen)
     logging.getLogger("kafka").setLevel(logging.DEBUG)
-    error = ""
-    delivered = False
-    try:
-        producer = KafkaProducer(max_block_ms=int(args.timeout * 1000), **kp_config(args))
-        producer.send(args.topic, value=b"x").get(timeout=args.timeout)
-        delivered = True
-    except Exception as e:  # noqa: BLE001 - any failure is the expected outcome
-        error = f"{type(e).__name__}: {e}"
-    text = error + " " + " ".join(seen.lines)
-    return delivered, "Authentication" in text or "SaslAuthenticationFailed" in text, text
+    outcome = {"delivered": False, "error": ""}
+
+    def attempt():
+        try:
+            producer = KafkaProducer(max_block_ms=int(args.timeout * 1000), **kp_config(args))
+            producer.send(args.topic, value=b"x").get(timeout=args.timeout)
+            outcome["delivered"] = True
+        except Exception as e:  # noqa: BLE001 - any failure is the expected outcome
+            outcome["error"] = f"{type(e).__name__}: {e}"
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + args.timeout
+    while thread.is_alive() and not seen.lines and time.monotonic() < deadline:
+        time.sleep(0.05)
+    text = outcome["error"] + " " + " ".join(seen.lines)
+    return outcome["delivered"], bool(seen.lines) or "Authentication" in text, text
 
 
 def ck_denied(args):
@@ -131,6 +143,9 @@ def run():
     delivered, auth_error, error = (kp_denied if args.client == "kp" else ck_denied)(args)
     emit(delivered=delivered, auth_error=auth_error, error=error[:2000],
          seconds=round(time.monotonic() - start, 2))
+    # kafka-python's threads may still be retrying: leave without waiting for them.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
