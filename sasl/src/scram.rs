@@ -379,7 +379,10 @@ impl ScramServer {
                 "channel binding does not match the gs2 header",
             ));
         }
-        if nonce != p.nonce {
+        // As Kafka's server: the nonce must end with the one we sent. librdkafka before 2.1
+        // repeats its own nonce in front ("r=<cnonce><cnonce><snonce>"), and Kafka accepts it
+        // (the proof covers what the client sent, so this loosens nothing).
+        if !nonce.ends_with(&p.nonce) {
             return Err(malformed(
                 m,
                 "Invalid client nonce in the final client message.",
