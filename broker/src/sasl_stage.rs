@@ -348,3 +348,188 @@ fn authenticate_response(token: Vec<u8>) -> SaslAuthenticateResponse {
     // Session lifetime 0: no re-authentication (KIP-368) is asked for.
     SaslAuthenticateResponse::default().with_auth_bytes(Bytes::from(token))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::BTreeMap;
+
+    use bytes::{Buf, BufMut};
+    use kafka_protocol::messages::{ProduceRequest, ResponseHeader};
+    use kafka_protocol::protocol::{Encodable, HeaderVersion};
+    use sasl::{CredentialStore, ScramCredential};
+    use tokio::io::DuplexStream;
+
+    use super::*;
+
+    struct Alice;
+
+    impl CredentialStore for Alice {
+        fn plain_password(&self, user: &str) -> Option<String> {
+            (user == "alice").then(|| "pw".to_string())
+        }
+        fn scram_credential(&self, _: Mechanism, _: &str) -> Option<ScramCredential> {
+            None
+        }
+    }
+
+    fn listener() -> ListenerSasl {
+        ListenerSasl {
+            mechanisms: vec![Mechanism::Plain, Mechanism::ScramSha256],
+            plain_users: BTreeMap::new(),
+        }
+    }
+
+    /// Runs the stage on one end of a pipe while `client` drives the other.
+    async fn run_with<F, Fut>(client: F) -> Result<String, StageEnd>
+    where
+        F: FnOnce(DuplexStream) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let (mut server, peer) = tokio::io::duplex(1 << 16);
+        let sasl = listener();
+        let mut stage = Stage {
+            stream: &mut server,
+            sasl: &sasl,
+            store: Arc::new(Alice),
+            max_receive: 1024,
+        };
+        let (result, ()) = tokio::join!(stage.run(), client(peer));
+        result
+    }
+
+    fn frame<R: Encodable + HeaderVersion>(key: ApiKey, version: i16, req: &R) -> Vec<u8> {
+        let header = RequestHeader::default()
+            .with_request_api_key(key as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(7);
+        let mut buf = BytesMut::new();
+        buf.put_i32(0);
+        header.encode(&mut buf, R::header_version(version)).unwrap();
+        req.encode(&mut buf, version).unwrap();
+        let size = (buf.len() - 4) as i32;
+        buf[..4].copy_from_slice(&size.to_be_bytes());
+        buf.to_vec()
+    }
+
+    async fn response<R: Decodable + HeaderVersion>(peer: &mut DuplexStream, version: i16) -> R {
+        let size = peer.read_i32().await.unwrap();
+        let mut body = vec![0u8; size as usize];
+        peer.read_exact(&mut body).await.unwrap();
+        let mut body = Bytes::from(body);
+        let header = ResponseHeader::decode(&mut body, R::header_version(version)).unwrap();
+        assert_eq!(header.correlation_id, 7);
+        let r = R::decode(&mut body, version).unwrap();
+        assert!(!body.has_remaining());
+        r
+    }
+
+    fn handshake(mechanism: &'static str) -> SaslHandshakeRequest {
+        SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism))
+    }
+
+    #[tokio::test]
+    async fn versions_then_handshake_then_plain() {
+        let result = run_with(|mut peer| async move {
+            let versions = ApiVersionsRequest::default();
+            peer.write_all(&frame(ApiKey::ApiVersions, 0, &versions))
+                .await
+                .unwrap();
+            let _: kafka_protocol::messages::ApiVersionsResponse = response(&mut peer, 0).await;
+            peer.write_all(&frame(ApiKey::SaslHandshake, 1, &handshake("PLAIN")))
+                .await
+                .unwrap();
+            let hs: SaslHandshakeResponse = response(&mut peer, 1).await;
+            assert_eq!(hs.error_code, 0);
+            let auth = SaslAuthenticateRequest::default()
+                .with_auth_bytes(Bytes::from_static(b"\0alice\0pw"));
+            peer.write_all(&frame(ApiKey::SaslAuthenticate, 2, &auth))
+                .await
+                .unwrap();
+            let r: SaslAuthenticateResponse = response(&mut peer, 2).await;
+            assert_eq!(r.error_code, 0);
+        })
+        .await;
+        assert_eq!(result.ok().as_deref(), Some("alice"));
+    }
+
+    #[tokio::test]
+    async fn v0_exchange_is_raw_tokens() {
+        let result = run_with(|mut peer| async move {
+            peer.write_all(&frame(ApiKey::SaslHandshake, 0, &handshake("PLAIN")))
+                .await
+                .unwrap();
+            let _: SaslHandshakeResponse = response(&mut peer, 0).await;
+            let token = b"\0alice\0pw";
+            peer.write_i32(token.len() as i32).await.unwrap();
+            peer.write_all(token).await.unwrap();
+            assert_eq!(peer.read_i32().await.unwrap(), 0);
+        })
+        .await;
+        assert_eq!(result.ok().as_deref(), Some("alice"));
+    }
+
+    #[tokio::test]
+    async fn refusals() {
+        // Another request before authenticating.
+        let r = run_with(|mut peer| async move {
+            let produce = ProduceRequest::default();
+            peer.write_all(&frame(ApiKey::Produce, 3, &produce))
+                .await
+                .unwrap();
+        })
+        .await;
+        assert!(
+            matches!(r, Err(StageEnd::Refused(ref m)) if m.contains("Produce")),
+            "{r:?}"
+        );
+        // A disabled mechanism: answered with the enabled ones, then refused.
+        let r = run_with(|mut peer| async move {
+            peer.write_all(&frame(
+                ApiKey::SaslHandshake,
+                1,
+                &handshake("SCRAM-SHA-512"),
+            ))
+            .await
+            .unwrap();
+            let hs: SaslHandshakeResponse = response(&mut peer, 1).await;
+            assert_eq!(
+                hs.error_code,
+                ResponseError::UnsupportedSaslMechanism.code()
+            );
+            assert_eq!(hs.mechanisms.len(), 2);
+        })
+        .await;
+        assert!(matches!(r, Err(StageEnd::Refused(_))), "{r:?}");
+        // A wrong password: SASL_AUTHENTICATION_FAILED with the reason.
+        let r = run_with(|mut peer| async move {
+            peer.write_all(&frame(ApiKey::SaslHandshake, 1, &handshake("PLAIN")))
+                .await
+                .unwrap();
+            let _: SaslHandshakeResponse = response(&mut peer, 1).await;
+            let auth = SaslAuthenticateRequest::default()
+                .with_auth_bytes(Bytes::from_static(b"\0alice\0nope"));
+            peer.write_all(&frame(ApiKey::SaslAuthenticate, 1, &auth))
+                .await
+                .unwrap();
+            let r: SaslAuthenticateResponse = response(&mut peer, 1).await;
+            assert_eq!(r.error_code, ResponseError::SaslAuthenticationFailed.code());
+            assert!(r.error_message.is_some());
+        })
+        .await;
+        assert!(matches!(r, Err(StageEnd::Refused(_))), "{r:?}");
+        // A frame over the limit: refused from its size alone.
+        let r = run_with(|mut peer| async move {
+            peer.write_i32(1 << 30).await.unwrap();
+        })
+        .await;
+        assert!(
+            matches!(r, Err(StageEnd::Refused(ref m)) if m.contains("max.receive")),
+            "{r:?}"
+        );
+        // The peer hanging up.
+        let r = run_with(|peer| async move { drop(peer) }).await;
+        assert!(matches!(r, Err(StageEnd::Closed)), "{r:?}");
+    }
+}
