@@ -65,7 +65,8 @@ pub async fn user_config(zk: &Zk, user: &str) -> Result<BTreeMap<String, String>
 }
 
 /// Every user with a config node, desanitized, with its configs. Names that do not decode
-/// are skipped.
+/// and nodes that are not Kafka's JSON are skipped with a warning (one bad node must not stop
+/// a broker from starting).
 pub async fn all_user_configs(zk: &Zk) -> Result<Vec<(String, BTreeMap<String, String>)>, ZkError> {
     let children = match zk.children(UserConfigZNode::PATH).await {
         Err(e) if e.is_no_node() => return Ok(Vec::new()),
@@ -80,7 +81,13 @@ pub async fn all_user_configs(zk: &Zk) -> Result<Vec<(String, BTreeMap<String, S
             );
             continue;
         };
-        users.push((user.clone(), user_config(zk, &user).await?));
+        match user_config(zk, &user).await {
+            Ok(config) => users.push((user, config)),
+            Err(e @ ZkError::Json { .. }) => {
+                tracing::warn!(user, error = %e, "user config is not Kafka's JSON; skipped");
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(users)
 }
