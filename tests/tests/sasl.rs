@@ -68,6 +68,15 @@ fn user_json(password: &str, mechanisms: &[Mechanism]) -> String {
 /// Writes a SCRAM user straight into ZooKeeper as `kafka-configs --zookeeper` does: the user
 /// node, then the change notification. `root` is the chroot ("" for none).
 fn add_user_in_zk(zk: &str, root: &str, user: &str, password: &str, mechanisms: &[Mechanism]) {
+    write_user_node(zk, root, user, password, mechanisms);
+    let _ = zk_cli(zk, &["create", &format!("{root}/config/changes")]);
+    let note = format!("{{\"version\":2,\"entity_path\":\"users/{user}\"}}");
+    let prefix = format!("{root}/config/changes/config_change_");
+    zk_cli(zk, &["create", "-s", &prefix, &note]).or_panic("notification");
+}
+
+/// The user node alone, without a notification (as if the notification was purged unread).
+fn write_user_node(zk: &str, root: &str, user: &str, password: &str, mechanisms: &[Mechanism]) {
     for path in [
         root.to_string(),
         format!("{root}/config"),
@@ -81,10 +90,6 @@ fn add_user_in_zk(zk: &str, root: &str, user: &str, password: &str, mechanisms: 
     let node = format!("{root}/config/users/{user}");
     let _ = zk_cli(zk, &["create", &node, &data]).or_panic("create user");
     let _ = zk_cli(zk, &["set", &node, &data]).or_panic("set user");
-    let _ = zk_cli(zk, &["create", &format!("{root}/config/changes")]);
-    let note = format!("{{\"version\":2,\"entity_path\":\"users/{user}\"}}");
-    let prefix = format!("{root}/config/changes/config_change_");
-    zk_cli(zk, &["create", "-s", &prefix, &note]).or_panic("notification");
 }
 
 /// SaslHandshake v1 + SaslAuthenticate v2 with the `sasl` crate's client: `Ok(Ok(client))`
@@ -645,5 +650,40 @@ fn brokers_authenticate_to_each_other_with_scram() {
     assert_eq!(
         isr, 3,
         "every replica in sync over the SASL inter-broker listener"
+    );
+}
+
+/// A broker frozen past its ZooKeeper session timeout misses a credential whose notification
+/// it never sees; on its new session it re-reads every user (~20 s).
+#[test]
+fn scram_credentials_are_reloaded_after_a_session_expiry() {
+    let sasl_port = free_port().or_panic("port");
+    let overrides = sasl_overrides();
+    let setup = BrokerSetup {
+        overrides: &overrides,
+        listeners: &[("SASL_PLAINTEXT", sasl_port)],
+        ..BrokerSetup::default()
+    };
+    let mut cluster = Cluster::start_setup("sasl-expiry", &setup).or_panic("cluster");
+    let addr = format!("127.0.0.1:{sasl_port}");
+    let pid = cluster.broker.pid().or_panic("pid");
+    tests::process::signal(pid, "STOP").or_panic("SIGSTOP");
+    let zk = cluster.zk.connect_string();
+    write_user_node(
+        &zk,
+        "/t-sasl-expiry",
+        "frank",
+        "frank-secret",
+        &[Mechanism::ScramSha512],
+    );
+    let waited = cluster.wait_broker_deregistered(1, Duration::from_secs(30));
+    tests::process::signal(pid, "CONT").or_panic("SIGCONT");
+    waited.or_panic("session expired");
+    wait_authenticates(
+        &addr,
+        Mechanism::ScramSha512,
+        "frank",
+        "frank-secret",
+        Duration::from_secs(30),
     );
 }
