@@ -664,7 +664,7 @@ fn scram_credentials_are_reloaded_after_a_session_expiry() {
         listeners: &[("SASL_PLAINTEXT", sasl_port)],
         ..BrokerSetup::default()
     };
-    let mut cluster = Cluster::start_setup("sasl-expiry", &setup).or_panic("cluster");
+    let cluster = Cluster::start_setup("sasl-expiry", &setup).or_panic("cluster");
     let addr = format!("127.0.0.1:{sasl_port}");
     let pid = cluster.broker.pid().or_panic("pid");
     tests::process::signal(pid, "STOP").or_panic("SIGSTOP");
