@@ -33,6 +33,7 @@ use crate::api::{self, Outcome, Part, Reply};
 use crate::context::{Broker, RequestContext, Session};
 use crate::frame::{FrameReader, ReadEnd, ReadHalf};
 use crate::log_throttle::{LogThrottle, DEFAULT_INTERVAL};
+use crate::sasl_stage::{self, StageEnd};
 
 /// Connections closed on a bad request or a broken frame: a client can cause one line per
 /// request, as fast as it reconnects, so at most one per interval is logged at info (each one
@@ -193,8 +194,9 @@ async fn send_file(
 }
 
 /// Serves one connection until the peer closes it, it misbehaves, or shutdown begins. Requests
-/// already read when shutdown begins are finished and answered. With `tls`, the TLS
-/// handshake comes first (bounded in time; a failed one just closes the connection).
+/// already read when shutdown begins are finished and answered. The connection's life: on a
+/// TLS listener the handshake (bounded in time; a failed one just closes the connection), on
+/// a SASL listener the authentication ([`sasl_stage`]), then serving.
 pub async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
@@ -205,26 +207,58 @@ pub async fn serve(
 ) {
     let _ = stream.set_nodelay(true);
     let Some(tls) = tls else {
+        let mut stream = stream;
+        let transport = Session::anonymous(peer.ip());
+        let Some(session) =
+            authenticate(&mut stream, transport, peer, &broker, &listener, &shutdown).await
+        else {
+            return;
+        };
         let (reader, writer) = stream.into_split();
-        let session = Session::anonymous(peer.ip());
         return serve_on(reader, writer, session, peer, broker, listener, shutdown).await;
     };
     let accepted = tokio::select! {
         a = tls.accept(stream, peer.ip()) => a,
         _ = shutdown.cancelled() => return,
     };
-    match accepted {
-        Ok((stream, session)) => {
-            debug!(%peer, principal = %session.principal, "TLS handshake done");
-            let (reader, writer) = tokio::io::split(stream);
-            let writer = crate::tls::write::TlsWriter::new(writer);
-            serve_on(reader, writer, session, peer, broker, listener, shutdown).await
+    let (mut stream, transport) = match accepted {
+        Ok(accepted) => accepted,
+        Err(e) => return log_close(peer, &e.to_string()),
+    };
+    debug!(%peer, principal = %transport.principal, "TLS handshake done");
+    let Some(session) =
+        authenticate(&mut stream, transport, peer, &broker, &listener, &shutdown).await
+    else {
+        return;
+    };
+    let (reader, writer) = tokio::io::split(stream);
+    let writer = crate::tls::write::TlsWriter::new(writer);
+    serve_on(reader, writer, session, peer, broker, listener, shutdown).await
+}
+
+/// On a SASL listener, the SASL exchange, whose user becomes the principal; elsewhere the
+/// transport's session (ANONYMOUS, or a TLS client certificate's name) stays. `None`: the
+/// connection ends here (refused, closed, or shutdown).
+async fn authenticate<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    stream: &mut S,
+    transport: Session,
+    peer: SocketAddr,
+    broker: &Broker,
+    listener: &str,
+    shutdown: &CancellationToken,
+) -> Option<Session> {
+    match sasl_stage::session(stream, peer, broker, listener, shutdown).await {
+        Ok(Some(session)) => Some(session),
+        Ok(None) => Some(transport),
+        Err(StageEnd::Closed) => None,
+        Err(StageEnd::Refused(reason)) => {
+            log_close(peer, &reason);
+            None
         }
-        Err(e) => log_close(peer, &e.to_string()),
     }
 }
 
-/// Serves requests over an established transport, as `session`.
+/// Serves requests over an established, authenticated transport, as `session`.
 async fn serve_on<R: ReadHalf, W: ResponseWriter>(
     reader: R,
     mut writer: W,

@@ -7,6 +7,7 @@ use coordinator::controller::ControllerHandle;
 
 use crate::config::BrokerConfig;
 use crate::controller_fence::ControllerFence;
+use crate::credentials::Credentials;
 use crate::fetch_session::FetchSessions;
 use crate::group::GroupCoordinator;
 use crate::metadata_cache::MetadataCache;
@@ -44,6 +45,8 @@ pub struct Broker {
     pub session_generation: tokio::sync::watch::Sender<u64>,
     /// TLS listeners' contexts and the inter-broker client's TLS.
     pub tls: std::sync::Arc<crate::tls::TlsContexts>,
+    /// Users of the SASL listeners (PLAIN from JAAS, SCRAM from ZooKeeper).
+    pub credentials: Credentials,
 }
 
 impl Broker {

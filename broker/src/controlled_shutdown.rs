@@ -110,6 +110,8 @@ async fn attempt_once(broker: &Broker) -> Result<Vec<(String, i32)>, AttemptErro
         broker.tls.inter_broker(),
     )
     .await?;
+    let sasl = broker.config.sasl.inter_broker.as_ref();
+    coordinator::sasl_client::authenticate_if(&mut conn, sasl).await?;
     let response = conn.request(&request, VERSION).await?;
     if response.error_code != 0 {
         return Err(AttemptError::ErrorCode(response.error_code));

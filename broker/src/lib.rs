@@ -4,6 +4,8 @@
 //! Module layout (a request's path, top to bottom):
 //! - [`server`]: start-up order, listeners, the ordered drain on shutdown.
 //! - [`connection`]: framing; one task per client connection, requests answered in order.
+//! - [`sasl_stage`]: on SASL listeners, the exchange a connection must pass before it is
+//!   served; [`credentials`]: the users it checks against (JAAS, ZooKeeper's SCRAM).
 //! - [`api`]: dispatch on the API key, one file per Kafka API.
 //! - [`auth`]: Kafka's ACL model and the authorizer's decision (not yet on the request path).
 //! - [`group`]: the consumer-group coordinator; offsets in ZooKeeper under `/consumers`.
@@ -41,6 +43,7 @@ pub mod connection;
 pub mod context;
 pub mod controlled_shutdown;
 pub mod controller_fence;
+pub mod credentials;
 pub mod fetch_session;
 pub mod frame;
 pub mod group;
@@ -51,6 +54,7 @@ pub mod metadata_cache;
 pub mod producer_ids;
 pub mod records;
 pub mod replica;
+pub mod sasl_stage;
 pub mod server;
 pub mod shutdown;
 pub mod tls;

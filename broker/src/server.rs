@@ -175,6 +175,9 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     let replicas = ReplicaManager::open(broker_id, config.log_dirs.clone(), log_config(&config))?;
     load_topic_overrides(&zk, &replicas).await?;
     let authorizer = load_authorizer(&config, &zk).await?;
+    let credentials = crate::credentials::Credentials::new(&config.sasl);
+    let users = credentials.reload(&zk).await?;
+    info!(users, "SCRAM credentials loaded");
     // Before binding: a TLS listener whose material is broken must not start serving.
     let tls = Arc::new(crate::tls::TlsContexts::build(&config)?);
     let bound = bind_listeners(&config, &tls).await?;
@@ -202,6 +205,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
                 wait_max_ms: i32::try_from(config.replica_fetch_wait_max_ms).unwrap_or(500),
                 backoff: std::time::Duration::from_millis(config.replica_fetch_backoff_ms),
                 tls: tls.inter_broker().cloned(),
+                sasl: config.sasl.inter_broker.clone(),
             },
             fetcher_stop.clone(),
         ),
@@ -221,6 +225,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         authorizer,
         session_generation: tokio::sync::watch::Sender::new(0),
         tls: tls.clone(),
+        credentials,
         config,
     });
     let session = zk_session::SessionParams {
@@ -253,7 +258,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         serving.clone(),
     ));
     tracker.spawn(housekeeping(broker.clone(), serving.clone()));
-    tracker.spawn(follow_topic_configs(broker.clone(), serving.clone()));
+    tracker.spawn(follow_config_changes(broker.clone(), serving.clone()));
     tracker.spawn(crate::auth::loader::follow_acls(
         broker.clone(),
         serving.clone(),
@@ -442,18 +447,36 @@ async fn load_topic_overrides(zk: &Zk, replicas: &ReplicaManager) -> Result<(), 
     Ok(())
 }
 
-/// Applies topic config changes announced under `/config/changes` while the broker runs.
-async fn follow_topic_configs(broker: Arc<Broker>, shutdown: CancellationToken) {
+/// Applies topic and user config changes announced under `/config/changes` while the broker
+/// runs.
+async fn follow_config_changes(broker: Arc<Broker>, shutdown: CancellationToken) {
+    use coordinator::config_changes::ConfigChange;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let watcher_broker = broker.clone();
-    let watcher = tokio::spawn(coordinator::config_changes::watch_topic_configs(
+    let watcher = tokio::spawn(coordinator::config_changes::watch_config_changes(
         move || watcher_broker.zk(),
         tx,
         shutdown.clone(),
     ));
-    while let Some((topic, overrides)) = rx.recv().await {
-        info!(topic, ?overrides, "topic config changed");
-        broker.replicas.set_topic_overrides(&topic, overrides);
+    while let Some(change) = rx.recv().await {
+        match change {
+            ConfigChange::Topic(topic, overrides) => {
+                info!(topic, ?overrides, "topic config changed");
+                broker.replicas.set_topic_overrides(&topic, overrides);
+            }
+            ConfigChange::User(user, config) => {
+                // Values are credentials: only the names of what is set are logged.
+                info!(user, keys = ?config.keys().collect::<Vec<_>>(), "user config changed");
+                broker.credentials.set_user(&user, &config);
+            }
+            ConfigChange::NewSession => match broker.credentials.reload(&broker.zk()).await {
+                Ok(users) => info!(
+                    users,
+                    "SCRAM credentials reloaded on a new ZooKeeper session"
+                ),
+                Err(e) => warn!(error = %e, "SCRAM credentials not reloaded"),
+            },
+        }
     }
     let _ = watcher.await;
 }

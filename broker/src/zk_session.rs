@@ -85,6 +85,7 @@ pub fn controller_config(broker: &Broker) -> ControllerConfig {
             c.leader_imbalance_check_interval_seconds,
         ),
         inter_broker_tls: broker.tls.inter_broker().cloned(),
+        inter_broker_sasl: c.sasl.inter_broker.clone(),
         ..ControllerConfig::new(broker.broker_id, &c.inter_broker_listener_name)
     }
 }

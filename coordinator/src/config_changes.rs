@@ -1,8 +1,12 @@
-//! Dynamic topic configs reach every broker the way Kafka's ZooKeeper mode delivers them: the
-//! admin path writes `/config/topics/<t>` and then a sequential
+//! Dynamic topic and user configs reach every broker the way Kafka's ZooKeeper mode delivers
+//! them: the admin path writes `/config/topics/<t>` (or `/config/users/<u>`) and then a sequential
 //! `/config/changes/config_change_NNNNNNNNNN` naming the entity; every broker child-watches
 //! `/config/changes`, re-reads the entity node for each notification newer than the last one it
 //! applied (the notification is only a trigger), and purges notifications older than 15 minutes.
+//!
+//! Notifications written while the broker had no session may be missed (purged or read by
+//! nobody), so on each new session after the first the watcher says [`ConfigChange::NewSession`]
+//! and the broker re-reads what it caches.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,14 +18,23 @@ use tracing::{debug, warn};
 
 use crate::admin::topic_config;
 use crate::connect::Zk;
+use crate::user_config::{desanitize, user_config};
 use crate::znode::ConfigChangeNotificationZNode;
 
 /// Kafka purges change notifications after this long.
 const PURGE_AFTER_MS: i64 = 15 * 60 * 1000;
 const PREFIX: &str = "config_change_";
 
-/// A topic whose overrides changed, with its current overrides.
-pub type TopicConfigUpdate = (String, BTreeMap<String, String>);
+/// A change a broker applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigChange {
+    /// A topic whose overrides changed, with its current overrides.
+    Topic(String, BTreeMap<String, String>),
+    /// A user (desanitized) whose configs changed, with its current configs (empty if gone).
+    User(String, BTreeMap<String, String>),
+    /// A new ZooKeeper session: re-read everything cached, changes may have been missed.
+    NewSession,
+}
 
 /// The entity a notification names: v2 `{"entity_path":"topics/t"}` or v1
 /// `{"entity_type":"topics","entity_name":"t"}`. Non-JSON payloads are ignored, as in Kafka.
@@ -35,20 +48,35 @@ pub fn entity_path(data: &[u8]) -> Option<String> {
     Some(format!("{kind}/{name}"))
 }
 
+/// The user a `users/...` entity names: `<sanitized>` alone; per-client entities
+/// (`<user>/clients/<id>`) and the default user (`<default>`) hold only quotas.
+fn user_entity(rest: &str) -> Option<String> {
+    if rest.contains('/') || rest == "<default>" {
+        return None;
+    }
+    desanitize(rest)
+}
+
 fn sequence(child: &str) -> Option<u64> {
     child.strip_prefix(PREFIX)?.parse().ok()
 }
 
-/// Watches `/config/changes` until `shutdown`, sending each changed topic's overrides to `tx`.
-/// `zk` returns the current session (it changes after a session expiry).
-pub async fn watch_topic_configs(
+/// Watches `/config/changes` until `shutdown`, sending each changed topic's overrides and
+/// user's configs to `tx`. `zk` returns the current session (it changes after a session
+/// expiry).
+pub async fn watch_config_changes(
     zk: impl Fn() -> Zk,
-    tx: mpsc::UnboundedSender<TopicConfigUpdate>,
+    tx: mpsc::UnboundedSender<ConfigChange>,
     shutdown: CancellationToken,
 ) {
     let mut last_seen: Option<u64> = None;
+    let mut session_id = None;
     while !shutdown.is_cancelled() {
         let session = zk();
+        if session_id.is_some_and(|id| id != session.session_id()) {
+            let _ = tx.send(ConfigChange::NewSession);
+        }
+        session_id = Some(session.session_id());
         let watched = session
             .watch_children(ConfigChangeNotificationZNode::PATH)
             .await;
@@ -84,17 +112,19 @@ pub async fn watch_topic_configs(
 async fn process(
     zk: &Zk,
     child: &str,
-    tx: &mpsc::UnboundedSender<TopicConfigUpdate>,
+    tx: &mpsc::UnboundedSender<ConfigChange>,
 ) -> Result<(), crate::ZkError> {
     let path = format!("{}/{child}", ConfigChangeNotificationZNode::PATH);
     let Some((data, stat)) = zk.get(&path).await? else {
         return Ok(());
     };
-    if let Some(topic) =
-        entity_path(&data).and_then(|p| p.strip_prefix("topics/").map(String::from))
-    {
-        let overrides = topic_config(zk, &topic).await?;
-        let _ = tx.send((topic, overrides));
+    let entity = entity_path(&data).unwrap_or_default();
+    if let Some(topic) = entity.strip_prefix("topics/") {
+        let overrides = topic_config(zk, topic).await?;
+        let _ = tx.send(ConfigChange::Topic(topic.to_string(), overrides));
+    } else if let Some(user) = entity.strip_prefix("users/").and_then(user_entity) {
+        let config = user_config(zk, &user).await?;
+        let _ = tx.send(ConfigChange::User(user, config));
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -123,5 +153,9 @@ mod tests {
         assert_eq!(entity_path(b"not json"), None);
         assert_eq!(sequence("config_change_0000000042"), Some(42));
         assert_eq!(sequence("other"), None);
+        assert_eq!(user_entity("alice").as_deref(), Some("alice"));
+        assert_eq!(user_entity("a%2Cb").as_deref(), Some("a,b"));
+        assert_eq!(user_entity("alice/clients/c1"), None);
+        assert_eq!(user_entity("<default>"), None);
     }
 }

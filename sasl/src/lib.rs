@@ -5,6 +5,26 @@
 //! - PLAIN (RFC 4616), users from Kafka's JAAS string (`user_<name>="<password>"`);
 //! - SCRAM-SHA-256 and SCRAM-SHA-512 (RFC 5802, RFC 7677), credentials in Kafka's format
 //!   (`salt=...,stored_key=...,server_key=...,iterations=4096`).
+//!
+//! # Layout
+//! - [`jaas`]: Kafka's JAAS config string (`sasl.jaas.config`), parsed as Kafka parses it.
+//! - `plain`: the PLAIN server and client.
+//! - [`scram`]: the SCRAM server and client, Kafka's stored credential format, saslname
+//!   escaping.
+//!
+//! # Glossary
+//! - **mechanism**: the SASL method a client names in SaslHandshake (`PLAIN`, `SCRAM-SHA-256`).
+//! - **token**: one opaque message of the exchange (SaslAuthenticate's `auth_bytes`, or a
+//!   size-prefixed raw frame after SaslHandshake v0).
+//! - **authzid / authcid**: the identity asked for and the one proven; Kafka allows the first
+//!   only empty or equal to the second.
+
+// Tests may unwrap: a panic there is a failed test.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod jaas;
+mod plain;
+pub mod scram;
 
 use std::fmt;
 use std::sync::Arc;
@@ -123,40 +143,16 @@ pub trait ClientMechanism: Send {
 
 /// A server mechanism for one exchange.
 pub fn server(mechanism: Mechanism, store: Arc<dyn CredentialStore>) -> Box<dyn ServerMechanism> {
-    let _ = store;
-    Box::new(Unbuilt(mechanism))
+    match scram::ScramServer::new(mechanism, store.clone()) {
+        Some(scram) => Box::new(scram),
+        None => Box::new(plain::PlainServer::new(store)),
+    }
 }
 
 /// A client mechanism for one exchange.
 pub fn client(mechanism: Mechanism, user: &str, password: &str) -> Box<dyn ClientMechanism> {
-    let _ = (user, password);
-    Box::new(Unbuilt(mechanism))
-}
-
-// TEMPORARY (replaced by the mechanisms in this crate before it lands): fails every exchange.
-struct Unbuilt(Mechanism);
-
-impl ServerMechanism for Unbuilt {
-    fn step(&mut self, _: &[u8]) -> Result<ServerStep, SaslError> {
-        Err(SaslError::AuthenticationFailed(format!(
-            "{} not built yet",
-            self.0
-        )))
-    }
-}
-
-impl ClientMechanism for Unbuilt {
-    fn initial(&mut self) -> Result<Vec<u8>, SaslError> {
-        Err(SaslError::AuthenticationFailed(format!(
-            "{} not built yet",
-            self.0
-        )))
-    }
-
-    fn step(&mut self, _: &[u8]) -> Result<Option<Vec<u8>>, SaslError> {
-        Err(SaslError::AuthenticationFailed(format!(
-            "{} not built yet",
-            self.0
-        )))
+    match scram::ScramClient::new(mechanism, user, password) {
+        Some(scram) => Box::new(scram),
+        None => Box::new(plain::PlainClient::new(user, password)),
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod acl_wire;
 pub mod alter_configs;
+pub mod alter_user_scram_credentials;
 pub mod authorize;
 pub mod config_defs;
 pub mod config_sources;
@@ -28,6 +29,7 @@ pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_log_dirs;
+pub mod describe_user_scram_credentials;
 pub mod errors;
 pub mod fetch;
 mod fetch_encode;
@@ -63,6 +65,10 @@ use kafka_protocol::messages::{
     IncrementalAlterConfigsRequest, StopReplicaRequest,
 };
 use kafka_protocol::messages::{
+    AlterUserScramCredentialsRequest, DescribeUserScramCredentialsRequest, SaslAuthenticateRequest,
+    SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
+};
+use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, FetchRequest, InitProducerIdRequest, LeaderAndIsrRequest,
     ListOffsetsRequest, MetadataRequest, OffsetForLeaderEpochRequest, ProduceRequest,
     RequestHeader, ResponseHeader, UpdateMetadataRequest,
@@ -72,7 +78,8 @@ use kafka_protocol::messages::{
     JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest, OffsetCommitRequest,
     OffsetDeleteRequest, OffsetFetchRequest, SyncGroupRequest,
 };
-use kafka_protocol::protocol::{Decodable, Encodable};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::ResponseError;
 
 use crate::context::RequestContext;
 use crate::log::LogSlice;
@@ -448,6 +455,33 @@ async fn dispatch(
             let req: OffsetDeleteRequest = decode(body, api_key, v)?;
             let split = az.gate(req, groups::offset_delete);
             let resp = split.run(|req| offset_delete::handle(ctx, req)).await;
+            encode_response(api_key, v, corr, &resp)
+        }
+        ApiKey::AlterUserScramCredentials => {
+            let req: AlterUserScramCredentialsRequest = decode(body, api_key, v)?;
+            let resp = alter_user_scram_credentials::handle(ctx, req).await;
+            encode_response(api_key, v, corr, &resp)
+        }
+        ApiKey::DescribeUserScramCredentials => {
+            let req: DescribeUserScramCredentialsRequest = decode(body, api_key, v)?;
+            let resp = describe_user_scram_credentials::handle(ctx, req).await;
+            encode_response(api_key, v, corr, &resp)
+        }
+        // Authentication happens before serving (sasl_stage); here, as in Kafka's KafkaApis,
+        // a second handshake (or one on a non-SASL listener) is ILLEGAL_SASL_STATE.
+        ApiKey::SaslHandshake => {
+            let _req: SaslHandshakeRequest = decode(body, api_key, v)?;
+            let resp = SaslHandshakeResponse::default()
+                .with_error_code(ResponseError::IllegalSaslState.code());
+            encode_response(api_key, v, corr, &resp)
+        }
+        ApiKey::SaslAuthenticate => {
+            let _req: SaslAuthenticateRequest = decode(body, api_key, v)?;
+            let resp = SaslAuthenticateResponse::default()
+                .with_error_code(ResponseError::IllegalSaslState.code())
+                .with_error_message(Some(StrBytes::from_static_str(
+                    "SaslAuthenticate request received after successful authentication",
+                )));
             encode_response(api_key, v, corr, &resp)
         }
         other => return Err(format!("API {other:?} is not served by this broker")),

@@ -63,14 +63,4 @@ pub enum ConfigError {
     /// A TLS listener lacks what it needs.
     #[error("TLS listener {listener}: {message}")]
     Tls { listener: String, message: String },
-    /// A listener uses a security protocol this broker cannot serve yet.
-    #[error(
-        "`{key}`: listener {listener} uses security protocol {protocol}, which is not supported \
-         yet"
-    )]
-    Unsupported {
-        key: String,
-        listener: String,
-        protocol: String,
-    },
 }

@@ -126,6 +126,9 @@ pub const KEYS: &[KeyDoc] = &[
     key("offsets.retention.minutes", "10080", T::Int, "Keep committed offsets of an empty group this long (>= 1)."),
     key("group.initial.rebalance.delay.ms", "3000", T::Int, "Wait this long for more members before the first rebalance of a new group."),
     key("group.min.session.timeout.ms", "6000", T::Int, "Smallest session timeout a consumer may ask for."),
+    key("sasl.enabled.mechanisms", "GSSAPI", T::List, "Mechanisms SASL listeners accept: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (GSSAPI, Kafka's default, and OAUTHBEARER are refused at start-up). Per listener: listener.name.<listener>.sasl.enabled.mechanisms. Each mechanism's JAAS config is listener.name.<listener>.<mechanism>.sasl.jaas.config (required for PLAIN: its user_<name>=\"<password>\" options are the users)."),
+    key("sasl.mechanism.inter.broker.protocol", "GSSAPI", T::String, "Mechanism this broker uses on a SASL inter-broker listener; it must be enabled there, and that listener's JAAS config for it must have username and password options."),
+    key("sasl.server.max.receive.size", "524288", T::Int, "Largest SASL token accepted from a client before it is authenticated (>= 1); a larger one closes the connection."),
     key("group.max.session.timeout.ms", "1800000", T::Int, "Largest session timeout a consumer may ask for (>= group.min.session.timeout.ms)."),
     derived("authorizer.class.name", T::String, "kafka.security.authorizer.AclAuthorizer (or the old kafka.security.auth.SimpleAclAuthorizer): authorize every request with Kafka's ACLs, stored in ZooKeeper under /kafka-acl. Unset or empty: no authorization, everything is allowed."),
     key("allow.everyone.if.no.acl.found", "false", T::Boolean, "With an authorizer: allow an operation on a resource that has no ACL at all (matching ACLs of other principals still deny)."),
@@ -218,6 +221,8 @@ pub const IGNORED_KEYS: &[&str] = &[
     "ssl.keymanager.algorithm",
     "ssl.trustmanager.algorithm",
     "ssl.secure.random.implementation",
+    // Ignored by brokers, as by Kafka's (a warning says so): see sasl.enabled.mechanisms.
+    "sasl.jaas.config",
 ];
 
 /// The documentation entry of a key the broker acts on.
@@ -240,7 +245,7 @@ pub(crate) fn is_known(key: &str) -> bool {
             return true;
         }
     }
-    doc(key).is_some() || IGNORED_KEYS.contains(&key)
+    doc(key).is_some() || IGNORED_KEYS.contains(&key) || super::sasl::is_listener_key(key)
 }
 
 #[cfg(test)]

@@ -46,6 +46,14 @@ pub enum SecurityProtocol {
 }
 
 impl SecurityProtocol {
+    /// Whether connections authenticate with SASL first (SASL_PLAINTEXT, SASL_SSL).
+    pub fn is_sasl(self) -> bool {
+        matches!(
+            self,
+            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
+        )
+    }
+
     /// Kafka's name for the protocol, as written in configs.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -58,12 +66,6 @@ impl SecurityProtocol {
 }
 
 impl SecurityProtocol {
-    /// Whether listeners of this protocol can be served. SASL_SSL is accepted for its TLS
-    /// layer (the SASL stage is the connection's authentication step).
-    pub fn is_served(self) -> bool {
-        !matches!(self, SecurityProtocol::SaslPlaintext)
-    }
-
     /// Whether the protocol runs over TLS.
     pub fn uses_tls(self) -> bool {
         matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
@@ -124,7 +126,7 @@ pub(crate) fn resolve(s: &Settings, hostname: &str) -> Result<Endpoints, ConfigE
         }
     };
     let protocol_map = parse_protocol_map(s.get("listener.security.protocol.map")?)?;
-    check_mapped_and_supported(s, &listeners, &protocol_map)?;
+    check_mapped(s, &listeners, &protocol_map)?;
     let advertised = advertised(s, &listeners, hostname)?;
     let inter_broker = inter_broker_listener(s, &advertised)?;
     Ok(Endpoints {
@@ -210,26 +212,16 @@ fn parse_protocol_map(raw: Raw<'_>) -> Result<BTreeMap<String, SecurityProtocol>
     Ok(map)
 }
 
-/// Every listener needs a protocol the broker serves.
-fn check_mapped_and_supported(
+/// Every listener needs a protocol (all four of Kafka's are served).
+fn check_mapped(
     s: &Settings,
     listeners: &[Listener],
     map: &BTreeMap<String, SecurityProtocol>,
 ) -> Result<(), ConfigError> {
     for l in listeners {
-        match map.get(&l.name) {
-            None => {
-                let raw = s.get("listener.security.protocol.map")?;
-                return Err(raw.invalid(format!("an entry for listener {}", l.name)));
-            }
-            Some(p) if p.is_served() => {}
-            Some(other) => {
-                return Err(ConfigError::Unsupported {
-                    key: "listener.security.protocol.map".into(),
-                    listener: l.name.clone(),
-                    protocol: other.as_str().into(),
-                })
-            }
+        if !map.contains_key(&l.name) {
+            let raw = s.get("listener.security.protocol.map")?;
+            return Err(raw.invalid(format!("an entry for listener {}", l.name)));
         }
     }
     Ok(())
@@ -286,9 +278,9 @@ fn with_host_if_wildcard(l: &Listener, hostname: &str) -> Listener {
 /// `security.inter.broker.protocol`; it must be advertised so peers can reach it.
 fn inter_broker_listener(s: &Settings, advertised: &[Listener]) -> Result<String, ConfigError> {
     let protocol_raw = s.get("security.inter.broker.protocol")?;
-    let protocol: SecurityProtocol = protocol_raw
+    protocol_raw
         .value
-        .parse()
+        .parse::<SecurityProtocol>()
         .map_err(|()| protocol_raw.invalid(PROTOCOLS))?;
     let raw = match s.explicit("inter.broker.listener.name") {
         Some(name) if s.explicit("security.inter.broker.protocol").is_some() => {
@@ -297,9 +289,6 @@ fn inter_broker_listener(s: &Settings, advertised: &[Listener]) -> Result<String
             ))
         }
         Some(name) => name,
-        None if !protocol.is_served() => {
-            return Err(protocol_raw.invalid("a protocol the broker serves (PLAINTEXT, SSL)"))
-        }
         None => protocol_raw,
     };
     let name = raw.value.trim().to_ascii_uppercase();

@@ -17,6 +17,7 @@ mod error;
 mod keys;
 mod layers;
 mod listener;
+mod sasl;
 mod ssl;
 mod value;
 mod zk_security;
@@ -34,6 +35,7 @@ pub use layers::Setting;
 
 pub(crate) use keys::doc as key_doc;
 pub use listener::{Listener, SecurityProtocol};
+pub use sasl::{InterBrokerSasl, ListenerSasl, SaslConfig};
 pub use ssl::{ClientAuth, KeyStore, SslConfig, TlsVersion, TrustStore};
 pub use zk_security::ZkTlsConfig;
 
@@ -170,8 +172,10 @@ pub struct BrokerConfig {
     /// `authorizer.class.name` with `super.users` and `allow.everyone.if.no.acl.found`;
     /// `None`: no authorization (every request allowed).
     pub authorizer: Option<crate::auth::AuthorizerConfig>,
+    /// SASL listeners' mechanisms and users, and the inter-broker client's credentials.
+    pub sasl: SaslConfig,
     /// Every key the file, the environment or `--override` set, as written there (keys left to
-    /// their default are absent): what DescribeConfigs reports as STATIC_BROKER_CONFIG, and
+    /// their default are absent; JAAS configs, which hold passwords, too): what DescribeConfigs reports as STATIC_BROKER_CONFIG, and
     /// the synonyms it lists.
     pub explicit: BTreeMap<String, Setting>,
 }
@@ -224,6 +228,9 @@ impl BrokerConfig {
         settings.apply_env(&env);
         settings.apply_overrides(overrides)?;
         let config = from_settings(&settings, &local_hostname(&env))?;
+        settings
+            .warnings
+            .extend(sasl::unprefixed_jaas_warning(&settings));
         Ok(Loaded {
             config,
             warnings: settings.warnings,
@@ -261,6 +268,7 @@ impl BrokerConfig {
 fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigError> {
     let endpoints = listener::resolve(s, hostname)?;
     let ssl = ssl::resolve(s, &endpoints.protocol_map, &endpoints.listeners)?;
+    let sasl = sasl::resolve(s, &endpoints)?;
     let session_ms = s.int_at_least("zookeeper.session.timeout.ms", 1u64)?;
     let config = BrokerConfig {
         broker_id: s.int_at_least("broker.id", -1)?,
@@ -329,7 +337,12 @@ fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigErr
         group_min_session_timeout_ms: s.int_at_least("group.min.session.timeout.ms", 0)?,
         group_max_session_timeout_ms: s.int_at_least("group.max.session.timeout.ms", 0)?,
         authorizer: authorizer(s)?,
-        explicit: s.all_explicit(),
+        sasl,
+        explicit: s
+            .all_explicit()
+            .into_iter()
+            .filter(|(key, _)| !sasl::holds_passwords(key))
+            .collect(),
     };
     check_relations(s, &config)?;
     Ok(config)

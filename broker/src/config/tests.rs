@@ -673,3 +673,118 @@ fn zookeeper_tls_takes_pem_files_and_refuses_what_it_cannot_do() {
         None
     );
 }
+
+const SASL_LISTENERS: [(&str, &str); 3] = [
+    ("KAFKA_LISTENERS", "PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9093"),
+    ("KAFKA_SASL_ENABLED_MECHANISMS", "PLAIN,SCRAM-SHA-256"),
+    (
+        "KAFKA_LISTENER_NAME_SASL__PLAINTEXT_PLAIN_SASL_JAAS_CONFIG",
+        "org.apache.kafka.common.security.plain.PlainLoginModule required \
+         username=\"admin\" password=\"admin-secret\" user_admin=\"admin-secret\" user_alice=\"a\";",
+    ),
+];
+
+#[test]
+fn sasl_listener_mechanisms_and_plain_users() {
+    let c = load(&SASL_LISTENERS, &[]);
+    let l = c.sasl.listener("sasl_plaintext").unwrap();
+    assert_eq!(
+        l.mechanisms,
+        [::sasl::Mechanism::Plain, ::sasl::Mechanism::ScramSha256]
+    );
+    assert_eq!(l.plain_users.get("alice").map(String::as_str), Some("a"));
+    assert_eq!(l.plain_users.len(), 2);
+    assert!(c.sasl.listener("PLAINTEXT").is_none());
+    assert_eq!(c.sasl.inter_broker, None);
+    assert_eq!(c.sasl.max_receive_size, 524288);
+    assert!(
+        !format!("{c:?}").contains("admin-secret"),
+        "passwords stay out of Debug"
+    );
+    // Per-listener override of the mechanisms.
+    let c = load(
+        &SASL_LISTENERS,
+        &["listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512"],
+    );
+    assert_eq!(
+        c.sasl.listener("SASL_PLAINTEXT").unwrap().mechanisms,
+        [::sasl::Mechanism::ScramSha512]
+    );
+}
+
+#[test]
+fn sasl_inter_broker_credentials() {
+    let scram_jaas = "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=\
+        org.apache.kafka.common.security.scram.ScramLoginModule required username=\"broker\" password=\"pw\";";
+    let c = load(
+        &SASL_LISTENERS,
+        &[
+            "inter.broker.listener.name=SASL_PLAINTEXT",
+            "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256",
+            scram_jaas,
+        ],
+    );
+    let ib = c.sasl.inter_broker.unwrap();
+    assert_eq!(ib.mechanism, ::sasl::Mechanism::ScramSha256);
+    assert_eq!(
+        (ib.username.as_str(), ib.password.as_str()),
+        ("broker", "pw")
+    );
+    // security.inter.broker.protocol=SASL_PLAINTEXT picks the listener named so.
+    let c = load(
+        &SASL_LISTENERS,
+        &[
+            "security.inter.broker.protocol=SASL_PLAINTEXT",
+            "sasl.mechanism.inter.broker.protocol=PLAIN",
+        ],
+    );
+    assert_eq!(c.sasl.inter_broker.unwrap().username, "admin");
+}
+
+#[test]
+fn sasl_errors_are_clear() {
+    let with = |overrides: &[&str]| err(&SASL_LISTENERS, overrides);
+    let e = with(&["sasl.enabled.mechanisms=GSSAPI"]);
+    assert!(e.contains("GSSAPI is not supported"), "{e}");
+    let e = with(&["sasl.enabled.mechanisms=OAUTHBEARER"]);
+    assert!(e.contains("OAUTHBEARER is not supported"), "{e}");
+    let e = with(&["sasl.enabled.mechanisms= "]);
+    assert!(e.contains("at least one of"), "{e}");
+    let e = err(&SASL_LISTENERS[..2], &[]);
+    assert!(
+        e.contains("listener.name.sasl_plaintext.plain.sasl.jaas.config"),
+        "{e}"
+    );
+    let e = with(&["listener.name.sasl_plaintext.plain.sasl.jaas.config=x required a=\"s3cret\""]);
+    assert!(e.contains("semi-colon") && !e.contains("s3cret"), "{e}");
+    let e = with(&["listener.name.sasl_plaintext.plain.sasl.jaas.config=x required;"]);
+    assert!(e.contains("PlainLoginModule"), "{e}");
+    let e = with(&[
+        "inter.broker.listener.name=SASL_PLAINTEXT",
+        "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+    ]);
+    assert!(e.contains("enabled on the inter-broker listener"), "{e}");
+    let e = with(&["inter.broker.listener.name=SASL_PLAINTEXT"]);
+    assert!(e.contains("GSSAPI is not supported"), "{e}");
+    let e = with(&[
+        "inter.broker.listener.name=SASL_PLAINTEXT",
+        "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256",
+    ]);
+    assert!(e.contains("scram-sha-256.sasl.jaas.config"), "{e}");
+    let e = with(&["sasl.server.max.receive.size=0"]);
+    assert!(e.contains("sasl.server.max.receive.size"), "{e}");
+}
+
+#[test]
+fn unprefixed_sasl_jaas_config_warns() {
+    let loaded = try_load(&SASL_LISTENERS, &["sasl.jaas.config=x required;"]).unwrap();
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.contains("ignored by brokers")),
+        "{:?}",
+        loaded.warnings
+    );
+    assert!(!loaded.warnings.iter().any(|w| w.contains("unknown")));
+}

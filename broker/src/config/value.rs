@@ -29,6 +29,16 @@ impl Raw<'_> {
     }
 
     /// An integer in `min..=max` (surrounding whitespace ignored, as Kafka does).
+    /// Like [`Raw::invalid`], for a value that holds passwords: the value is not shown.
+    pub(crate) fn invalid_secret(&self, expected: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            key: self.key.to_owned(),
+            value: "(not shown: it holds passwords)".to_owned(),
+            origin: self.origin.clone(),
+            expected: expected.into(),
+        }
+    }
+
     pub(crate) fn int_between<T: Int>(&self, min: T, max: T) -> Result<T, ConfigError> {
         match self.value.trim().parse::<T>() {
             Ok(n) if n >= min && n <= max => Ok(n),

@@ -46,6 +46,8 @@ pub struct FetcherConfig {
     pub backoff: Duration,
     /// TLS to leaders, when the inter-broker listener uses it.
     pub tls: Option<coordinator::kafka_client::ClientTls>,
+    /// How to authenticate to leaders when the inter-broker listener is SASL.
+    pub sasl: Option<coordinator::sasl_client::SaslCredentials>,
 }
 
 #[derive(Clone)]
@@ -350,15 +352,19 @@ impl FetchTask {
 
     async fn connect(&self) -> Option<KafkaConnection> {
         let client_id = format!("replica-fetcher-{}", self.config.broker_id);
-        match KafkaConnection::connect_with(
-            &self.endpoint.0,
-            self.endpoint.1,
-            &client_id,
-            REQUEST_TIMEOUT,
-            self.config.tls.as_ref(),
-        )
-        .await
-        {
+        let connected = async {
+            let mut c = KafkaConnection::connect_with(
+                &self.endpoint.0,
+                self.endpoint.1,
+                &client_id,
+                REQUEST_TIMEOUT,
+                self.config.tls.as_ref(),
+            )
+            .await?;
+            coordinator::sasl_client::authenticate_if(&mut c, self.config.sasl.as_ref()).await?;
+            Ok::<_, std::io::Error>(c)
+        };
+        match connected.await {
             Ok(c) => Some(c),
             Err(e) => {
                 debug!(leader = self.leader, error = %e, "cannot reach leader");
@@ -792,6 +798,7 @@ mod tests {
             wait_max_ms: 500,
             backoff: Duration::from_millis(200),
             tls: None,
+            sasl: None,
         };
         let mut assignments = Assignments::default();
         for (t, i) in [("a", 0), ("a", 1), ("b", 0)] {
@@ -872,6 +879,7 @@ mod tests {
             wait_max_ms: 500,
             backoff,
             tls: None,
+            sasl: None,
         };
         let mut assignments = Assignments::default();
         for (t, i) in [("a", 0), ("a", 1)] {

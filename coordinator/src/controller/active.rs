@@ -81,7 +81,8 @@ pub(super) async fn run(
         &watches,
         leader_and_isr_tx,
     )
-    .with_tls(config.inter_broker_tls.clone());
+    .with_tls(config.inter_broker_tls.clone())
+    .with_sasl(config.inter_broker_sasl.clone());
     let mut active = Active {
         zk,
         config: config.clone(),

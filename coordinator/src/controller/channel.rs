@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::requests::{LEADER_AND_ISR_VERSION, STOP_REPLICA_VERSION, UPDATE_METADATA_VERSION};
 use crate::kafka_client::{ClientTls, KafkaConnection};
+use crate::sasl_client::{authenticate_if, SaslCredentials};
 use crate::znode::BrokerInfo;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -73,6 +74,7 @@ pub struct ChannelManager {
     brokers: BTreeMap<i32, BrokerChannel>,
     leader_and_isr_replies: mpsc::UnboundedSender<LeaderAndIsrReply>,
     tls: Option<ClientTls>,
+    sasl: Option<SaslCredentials>,
 }
 
 impl ChannelManager {
@@ -91,12 +93,19 @@ impl ChannelManager {
             brokers: BTreeMap::new(),
             leader_and_isr_replies,
             tls: None,
+            sasl: None,
         }
     }
 
     /// Connects to brokers over TLS (the inter-broker listener's protocol uses it).
     pub fn with_tls(mut self, tls: Option<ClientTls>) -> Self {
         self.tls = tls;
+        self
+    }
+
+    /// Authenticate every connection with `sasl` (a SASL inter-broker listener).
+    pub fn with_sasl(mut self, sasl: Option<SaslCredentials>) -> Self {
+        self.sasl = sasl;
         self
     }
 
@@ -116,6 +125,7 @@ impl ChannelManager {
             client_id: self.client_id.clone(),
             leader_and_isr_replies: self.leader_and_isr_replies.clone(),
             tls: self.tls.clone(),
+            sasl: self.sasl.clone(),
         };
         tokio::spawn(send_loop(target, rx, cancel.clone()));
         self.brokers
@@ -156,6 +166,7 @@ struct Target {
     client_id: String,
     leader_and_isr_replies: mpsc::UnboundedSender<LeaderAndIsrReply>,
     tls: Option<ClientTls>,
+    sasl: Option<SaslCredentials>,
 }
 
 async fn send_loop(
@@ -198,7 +209,7 @@ async fn send_once(
     request: &ControllerRequest,
 ) -> io::Result<()> {
     if conn.is_none() {
-        let c = KafkaConnection::connect_with(
+        let mut c = KafkaConnection::connect_with(
             &target.host,
             target.port,
             &target.client_id,
@@ -206,6 +217,7 @@ async fn send_once(
             target.tls.as_ref(),
         )
         .await?;
+        authenticate_if(&mut c, target.sasl.as_ref()).await?;
         *conn = Some(c.with_timeout(REQUEST_TIMEOUT));
     }
     let Some(stream) = conn.as_mut() else {

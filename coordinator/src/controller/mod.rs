@@ -40,6 +40,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connect::Zk;
 use crate::error::ControllerError;
+use crate::sasl_client::SaslCredentials;
 use crate::znode::ControllerZNode;
 use active::Event;
 
@@ -67,6 +68,8 @@ pub struct ControllerConfig {
     pub unclean_leader_election_enable: bool,
     /// TLS for the channel to brokers, when the inter-broker listener uses it.
     pub inter_broker_tls: Option<crate::kafka_client::ClientTls>,
+    /// How to authenticate to the brokers' inter-broker listener when it is SASL.
+    pub inter_broker_sasl: Option<SaslCredentials>,
 }
 
 impl ControllerConfig {
@@ -81,6 +84,7 @@ impl ControllerConfig {
             leader_imbalance_per_broker_percentage: 10,
             unclean_leader_election_enable: false,
             inter_broker_tls: None,
+            inter_broker_sasl: None,
         }
     }
 }

@@ -481,6 +481,35 @@ impl TopicConfigZNode {
     }
 }
 
+/// `/config/users/<sanitized user>`: a user's dynamic configs (SCRAM credentials, quotas), the
+/// same JSON as topic configs. The name is URL-encoded as Kafka's `Sanitizer` does it
+/// ([`crate::user_config::sanitize`]).
+pub struct UserConfigZNode;
+
+impl UserConfigZNode {
+    /// The parent path.
+    pub const PATH: &'static str = "/config/users";
+
+    /// `/config/users/<sanitized>`.
+    pub fn path(sanitized_user: &str) -> String {
+        format!("{}/{sanitized_user}", Self::PATH)
+    }
+
+    /// Kafka's JSON: `{"version":1,"config":{...}}`.
+    pub fn encode(config: &BTreeMap<String, String>) -> Vec<u8> {
+        json!({"version": 1, "config": config})
+            .to_string()
+            .into_bytes()
+    }
+
+    /// Parses it; non-string values are rendered as their JSON text.
+    pub fn decode(sanitized_user: &str, data: &[u8]) -> Result<BTreeMap<String, String>, ZkError> {
+        let path = Self::path(sanitized_user);
+        let obj = Obj::parse(&path, data)?;
+        Ok(obj.opt_string_map("config")?.unwrap_or_default())
+    }
+}
+
 /// `/latest_producer_id_block`: the last allocated block of producer ids.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProducerIdBlockZNode {
