@@ -389,8 +389,6 @@ async fn dispatch(
             let resp = split.run(|req| delete_acls::handle(ctx, req)).await;
             encode_response(api_key, v, corr, &resp)
         }
-        // The SCRAM credential APIs (AlterUserScramCredentials, DescribeUserScramCredentials)
-        // go here, gated by `authorize::admin`'s "SCRAM credentials" section.
         ApiKey::FindCoordinator => {
             let req: FindCoordinatorRequest = decode(body, api_key, v)?;
             let split = az.gate(req, |az, req| groups::find_coordinator(az, req, v));
@@ -459,12 +457,18 @@ async fn dispatch(
         }
         ApiKey::AlterUserScramCredentials => {
             let req: AlterUserScramCredentialsRequest = decode(body, api_key, v)?;
-            let resp = alter_user_scram_credentials::handle(ctx, req).await;
+            let split = az.gate(req, admin::alter_user_scram_credentials);
+            let resp = split
+                .run(|req| alter_user_scram_credentials::handle(ctx, req))
+                .await;
             encode_response(api_key, v, corr, &resp)
         }
         ApiKey::DescribeUserScramCredentials => {
             let req: DescribeUserScramCredentialsRequest = decode(body, api_key, v)?;
-            let resp = describe_user_scram_credentials::handle(ctx, req).await;
+            let split = az.gate(req, admin::describe_user_scram_credentials);
+            let resp = split
+                .run(|req| describe_user_scram_credentials::handle(ctx, req))
+                .await;
             encode_response(api_key, v, corr, &resp)
         }
         // Authentication happens before serving (sasl_stage); here, as in Kafka's KafkaApis,

@@ -4,11 +4,11 @@
 //! DescribeCluster (DESCRIBE on the cluster), and the ACL APIs (CreateAcls / DeleteAcls:
 //! ALTER on the cluster; DescribeAcls: DESCRIBE on the cluster).
 //!
-//! SCRAM credential APIs (added with SASL): AlterUserScramCredentials needs ALTER on the
-//! cluster and DescribeUserScramCredentials DESCRIBE on the cluster; each refuses the whole
-//! request with CLUSTER_AUTHORIZATION_FAILED. Their gates go in the section marked
-//! "SCRAM credentials" below, built like [`describe_acls`].
+//! The SCRAM credential APIs: AlterUserScramCredentials needs ALTER on the cluster and
+//! DescribeUserScramCredentials DESCRIBE on the cluster; without it the whole request is
+//! refused with CLUSTER_AUTHORIZATION_FAILED.
 
+use kafka_protocol::messages::alter_user_scram_credentials_response::AlterUserScramCredentialsResult;
 use kafka_protocol::messages::create_acls_response::AclCreationResult;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
@@ -22,6 +22,10 @@ use kafka_protocol::messages::{
     DescribeAclsRequest, DescribeAclsResponse, DescribeClusterRequest, DescribeClusterResponse,
     DescribeConfigsRequest, DescribeConfigsResponse, DescribeLogDirsRequest,
     DescribeLogDirsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+};
+use kafka_protocol::messages::{
+    AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse,
+    DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -333,6 +337,43 @@ pub fn delete_acls<'a>(
 }
 
 // ---------------------------------------------------------------- SCRAM credentials
-// AlterUserScramCredentials (ALTER on the cluster) and DescribeUserScramCredentials
-// (DESCRIBE on the cluster) go here when the SASL branch adds those APIs: refuse the whole
-// request with CLUSTER_AUTHORIZATION_FAILED, as `describe_acls` does.
+
+/// AlterUserScramCredentials: ALTER on the cluster, else every user's result is refused (as
+/// Kafka's `handleAlterUserScramCredentialsRequest`).
+pub fn alter_user_scram_credentials<'a>(
+    az: &Authz<'a>,
+    req: AlterUserScramCredentialsRequest,
+) -> Split<'a, AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse> {
+    if az.cluster(Alter) {
+        return Split::pass(req);
+    }
+    let mut users: Vec<&StrBytes> = req.deletions.iter().map(|d| &d.name).collect();
+    users.extend(req.upsertions.iter().map(|u| &u.name));
+    users.sort();
+    users.dedup();
+    let results = users
+        .into_iter()
+        .map(|user| {
+            AlterUserScramCredentialsResult::default()
+                .with_user(user.clone())
+                .with_error_code(CLUSTER_DENIED)
+                .with_error_message(denied_message())
+        })
+        .collect();
+    Split::Answer(AlterUserScramCredentialsResponse::default().with_results(results))
+}
+
+/// DescribeUserScramCredentials: DESCRIBE on the cluster.
+pub fn describe_user_scram_credentials<'a>(
+    az: &Authz<'a>,
+    req: DescribeUserScramCredentialsRequest,
+) -> Split<'a, DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse> {
+    if az.cluster(Describe) {
+        return Split::pass(req);
+    }
+    Split::Answer(
+        DescribeUserScramCredentialsResponse::default()
+            .with_error_code(CLUSTER_DENIED)
+            .with_error_message(denied_message()),
+    )
+}
