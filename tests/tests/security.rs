@@ -388,7 +388,8 @@ fn sasl_ssl_clients_and_acls_for_real_users() {
         &["secret", "g-alice", "10"],
     );
     assert_eq!(r["consumed"], 0, "{r}");
-    assert!(errors(&r).contains("TOPIC_AUTHORIZATION_FAILED"), "{r}");
+    // (The group or the topic may be refused first: she has neither.)
+    assert!(errors(&r).contains("AUTHORIZATION_FAILED"), "{r}");
 
     // alice waits, connected, for the topic: not in her Metadata until READ is granted, then
     // read from both partitions (one led by each broker) within a second of the grant.
