@@ -5,6 +5,9 @@ over SASL_SSL when --cafile (the CA that signed the broker's certificate) is giv
 read them back from the beginning; prints {"produced": n} and {"consumed": [values]}.
 --mode denied: try to produce one record with credentials expected to be refused; prints
 {"delivered": bool, "auth_error": bool, "error": text, "seconds": elapsed} (exit 0 either way).
+--mode describe-scram: DescribeUserScramCredentials of --user itself through kafka-python's
+admin client (confluent-kafka 2.16 crashes on a refused one: librdkafka keeps the refusal's
+message in a stack buffer); prints {"described": result} or {"error": text}.
 Every wait is bounded by --timeout seconds.
 """
 import logging
@@ -138,7 +141,7 @@ def ck_denied(args):
 def run():
     p = parser(__doc__)
     p.add_argument("--client", choices=["kp", "ck"], required=True)
-    p.add_argument("--mode", choices=["roundtrip", "denied"], default="roundtrip")
+    p.add_argument("--mode", choices=["roundtrip", "denied", "describe-scram"], default="roundtrip")
     p.add_argument("--mechanism", required=True)
     p.add_argument("--user", required=True)
     p.add_argument("--password", required=True)
@@ -146,6 +149,15 @@ def run():
     p.add_argument("--timeout", type=float, default=20.0)
     p.add_argument("--cafile", help="SASL_SSL, verifying the broker with this CA (PEM)")
     args = p.parse_args()
+    if args.mode == "describe-scram":
+        from kafka import KafkaAdminClient
+        admin = KafkaAdminClient(request_timeout_ms=int(args.timeout * 1000), **kp_config(args))
+        try:
+            emit(described=str(admin.describe_user_scram_credentials([args.user])))
+        except Exception as e:  # noqa: BLE001 - the refusal is what the test asserts on
+            emit(error=f"{type(e).__name__}: {e}")
+        admin.close()
+        return
     if args.mode == "roundtrip":
         (kp_roundtrip if args.client == "kp" else ck_roundtrip)(args)
         return
