@@ -1,5 +1,6 @@
 """SCRAM credentials through confluent-kafka's AdminClient (AlterUserScramCredentials,
-DescribeUserScramCredentials), over a PLAINTEXT listener.
+DescribeUserScramCredentials), over a PLAINTEXT listener, or any other with --config
+KEY=VALUE (repeatable: security.protocol, sasl.*, ssl.*).
 
 --upsert USER:MECHANISM:ITERATIONS:PASSWORD (repeatable), --delete USER:MECHANISM
 (repeatable): one alteration request; prints {"altered": user, "error": null | text} per user.
@@ -26,8 +27,10 @@ def run():
     p.add_argument("--upsert", action="append", default=[])
     p.add_argument("--delete", action="append", default=[])
     p.add_argument("--describe", action="append")
+    p.add_argument("--config", action="append", default=[])
     args = p.parse_args()
-    admin = AdminClient({"bootstrap.servers": args.bootstrap})
+    settings = dict(item.split("=", 1) for item in args.config)
+    admin = AdminClient({"bootstrap.servers": args.bootstrap, **settings})
     alterations = []
     for item in args.upsert:
         user, mechanism, iterations, password = item.split(":", 3)

@@ -58,3 +58,19 @@ def main(run):
     except BaseException as e:  # noqa: BLE001 - report everything, including KeyboardInterrupt
         traceback.print_exc(file=sys.stderr)
         fail(f"{type(e).__name__}: {e}")
+
+
+def take_settings(argv):
+    """Removes `-X key=value` pairs (kcat's form: client settings such as security.protocol)
+    from `argv` and returns them as a dict, for scripts whose other arguments are positional."""
+    settings, rest = {}, []
+    items = iter(argv)
+    for item in items:
+        if item == "-X":
+            key, _, value = next(items, "").partition("=")
+            if not key or not value:
+                fail(f"-X needs key=value, got {key!r}")
+            settings[key] = value
+        else:
+            rest.append(item)
+    return settings, rest

@@ -1,9 +1,13 @@
-"""Produce and consume over a SASL_PLAINTEXT listener with kafka-python or confluent-kafka.
+"""Produce and consume over a SASL_PLAINTEXT listener with kafka-python or confluent-kafka;
+over SASL_SSL when --cafile (the CA that signed the broker's certificate) is given.
 
 --mode roundtrip: produce --count records ("v0", "v1", ...) to partition 0 with acks=all, then
 read them back from the beginning; prints {"produced": n} and {"consumed": [values]}.
 --mode denied: try to produce one record with credentials expected to be refused; prints
 {"delivered": bool, "auth_error": bool, "error": text, "seconds": elapsed} (exit 0 either way).
+--mode describe-scram: DescribeUserScramCredentials of --user itself through kafka-python's
+admin client (confluent-kafka 2.16 crashes on a refused one: librdkafka keeps the refusal's
+message in a stack buffer); prints {"described": result} or {"error": text}.
 Every wait is bounded by --timeout seconds.
 """
 import logging
@@ -15,15 +19,23 @@ from common import emit, fail, main, parser
 
 
 def kp_config(args):
-    return dict(bootstrap_servers=args.bootstrap, security_protocol="SASL_PLAINTEXT",
-                sasl_mechanism=args.mechanism, sasl_plain_username=args.user,
-                sasl_plain_password=args.password)
+    config = dict(bootstrap_servers=args.bootstrap, security_protocol="SASL_PLAINTEXT",
+                  sasl_mechanism=args.mechanism, sasl_plain_username=args.user,
+                  sasl_plain_password=args.password)
+    if args.cafile:
+        config.update(security_protocol="SASL_SSL", ssl_cafile=args.cafile,
+                      ssl_check_hostname=True)
+    return config
 
 
 def ck_config(args):
-    return {"bootstrap.servers": args.bootstrap, "security.protocol": "SASL_PLAINTEXT",
-            "sasl.mechanisms": args.mechanism, "sasl.username": args.user,
-            "sasl.password": args.password}
+    config = {"bootstrap.servers": args.bootstrap, "security.protocol": "SASL_PLAINTEXT",
+              "sasl.mechanisms": args.mechanism, "sasl.username": args.user,
+              "sasl.password": args.password}
+    if args.cafile:
+        config.update({"security.protocol": "SASL_SSL", "ssl.ca.location": args.cafile,
+                       "ssl.endpoint.identification.algorithm": "https"})
+    return config
 
 
 class Seen(logging.Handler):
@@ -129,13 +141,23 @@ def ck_denied(args):
 def run():
     p = parser(__doc__)
     p.add_argument("--client", choices=["kp", "ck"], required=True)
-    p.add_argument("--mode", choices=["roundtrip", "denied"], default="roundtrip")
+    p.add_argument("--mode", choices=["roundtrip", "denied", "describe-scram"], default="roundtrip")
     p.add_argument("--mechanism", required=True)
     p.add_argument("--user", required=True)
     p.add_argument("--password", required=True)
     p.add_argument("--count", type=int, default=5)
     p.add_argument("--timeout", type=float, default=20.0)
+    p.add_argument("--cafile", help="SASL_SSL, verifying the broker with this CA (PEM)")
     args = p.parse_args()
+    if args.mode == "describe-scram":
+        from kafka import KafkaAdminClient
+        admin = KafkaAdminClient(request_timeout_ms=int(args.timeout * 1000), **kp_config(args))
+        try:
+            emit(described=str(admin.describe_user_scram_credentials([args.user])))
+        except Exception as e:  # noqa: BLE001 - the refusal is what the test asserts on
+            emit(error=f"{type(e).__name__}: {e}")
+        admin.close()
+        return
     if args.mode == "roundtrip":
         (kp_roundtrip if args.client == "kp" else ck_roundtrip)(args)
         return

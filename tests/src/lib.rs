@@ -16,6 +16,7 @@
 //! - [`segments`]: a stopped replica's records, read from its segment files.
 //! - [`check`]: assertions on client output (hex, contiguous offsets, binary payloads).
 //! - [`process`]: running child processes with deadlines; [`ports`]: free ports.
+//! - [`scram_users`]: SCRAM users written into ZooKeeper in Kafka's format.
 //! - [`certs`]: a throw-away CA and the certificates it signs (openssl), for TLS tests.
 //! - [`tmpfs`]: a small tmpfs (a disk that fills up), unmounted on drop.
 //!
@@ -36,6 +37,7 @@ pub mod multi;
 pub mod ports;
 pub mod process;
 pub mod python;
+pub mod scram_users;
 pub mod segments;
 pub mod tmpfs;
 pub mod traffic;

@@ -19,6 +19,7 @@ use serde_json::Value;
 use tests::broker::BrokerProcess;
 use tests::ports::free_port;
 use tests::python;
+use tests::scram_users;
 use tests::wire::WireClient;
 use tests::zookeeper::{zk_cli, ZooKeeper};
 use tests::{BrokerSetup, Cluster, OrPanic};
@@ -53,43 +54,12 @@ fn sasl_overrides() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-/// Kafka's `/config/users/<user>` JSON with a credential per mechanism.
-fn user_json(password: &str, mechanisms: &[Mechanism]) -> String {
-    let config: serde_json::Map<String, Value> = mechanisms
-        .iter()
-        .map(|&m| {
-            let c = ScramCredential::from_password(m, password, 4096).or_panic("credential");
-            (m.name().to_string(), Value::String(c.format()))
-        })
-        .collect();
-    serde_json::json!({"version": 1, "config": config}).to_string()
-}
-
-/// Writes a SCRAM user straight into ZooKeeper as `kafka-configs --zookeeper` does: the user
-/// node, then the change notification. `root` is the chroot ("" for none).
 fn add_user_in_zk(zk: &str, root: &str, user: &str, password: &str, mechanisms: &[Mechanism]) {
-    write_user_node(zk, root, user, password, mechanisms);
-    let _ = zk_cli(zk, &["create", &format!("{root}/config/changes")]);
-    let note = format!("{{\"version\":2,\"entity_path\":\"users/{user}\"}}");
-    let prefix = format!("{root}/config/changes/config_change_");
-    zk_cli(zk, &["create", "-s", &prefix, &note]).or_panic("notification");
+    scram_users::add_user_in_zk(zk, root, user, password, mechanisms).or_panic("SCRAM user");
 }
 
-/// The user node alone, without a notification (as if the notification was purged unread).
 fn write_user_node(zk: &str, root: &str, user: &str, password: &str, mechanisms: &[Mechanism]) {
-    for path in [
-        root.to_string(),
-        format!("{root}/config"),
-        format!("{root}/config/users"),
-    ] {
-        if !path.is_empty() {
-            let _ = zk_cli(zk, &["create", &path]);
-        }
-    }
-    let data = user_json(password, mechanisms);
-    let node = format!("{root}/config/users/{user}");
-    let _ = zk_cli(zk, &["create", &node, &data]).or_panic("create user");
-    let _ = zk_cli(zk, &["set", &node, &data]).or_panic("set user");
+    scram_users::write_user_node(zk, root, user, password, mechanisms).or_panic("user node");
 }
 
 /// SaslHandshake v1 + SaslAuthenticate v2 with the `sasl` crate's client: `Ok(Ok(client))`
