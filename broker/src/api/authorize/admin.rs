@@ -15,6 +15,7 @@ use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::delete_acls_response::DeleteAclsFilterResult;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::describe_configs_response::DescribeConfigsResult;
+use kafka_protocol::messages::describe_user_scram_credentials_response::DescribeUserScramCredentialsResult;
 use kafka_protocol::messages::{
     AlterConfigsRequest, AlterConfigsResponse, CreateAclsRequest, CreateAclsResponse,
     CreatePartitionsRequest, CreatePartitionsResponse, CreateTopicsRequest, CreateTopicsResponse,
@@ -371,9 +372,22 @@ pub fn describe_user_scram_credentials<'a>(
     if az.cluster(Describe) {
         return Split::pass(req);
     }
+    // Kafka answers each named user too, with the same error.
+    let results = req
+        .users
+        .iter()
+        .flatten()
+        .map(|u| {
+            DescribeUserScramCredentialsResult::default()
+                .with_user(u.name.clone())
+                .with_error_code(CLUSTER_DENIED)
+                .with_error_message(denied_message())
+        })
+        .collect();
     Split::Answer(
         DescribeUserScramCredentialsResponse::default()
             .with_error_code(CLUSTER_DENIED)
-            .with_error_message(denied_message()),
+            .with_error_message(denied_message())
+            .with_results(results),
     )
 }
