@@ -128,3 +128,42 @@ fn run_admin(args: &broker::admin::AdminArgs) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_broker_command_line_is_unchanged() {
+        let a = Args::try_parse_from(["broker", "--config", "b.yaml", "--override", "a=b"])
+            .expect("broker flags");
+        assert_eq!(a.config.as_deref(), Some(Path::new("b.yaml")));
+        assert_eq!(a.overrides, ["a=b"]);
+        assert!(a.command.is_none());
+        assert!(Args::try_parse_from(["broker"])
+            .expect("no flags")
+            .command
+            .is_none());
+    }
+
+    #[test]
+    fn admin_is_a_subcommand_with_its_own_config_flags() {
+        let a = Args::try_parse_from([
+            "broker",
+            "admin",
+            "--config",
+            "b.yaml",
+            "--user=alice:pw",
+            "--allow=User:alice:Read:Topic:Literal:t",
+        ])
+        .expect("admin flags");
+        let Some(Command::Admin(admin)) = a.command else {
+            panic!("not admin: {a:?}");
+        };
+        assert_eq!(admin.config.config.as_deref(), Some(Path::new("b.yaml")));
+        assert_eq!(admin.users.len(), 1);
+        assert_eq!(admin.allow.len(), 1);
+        // Broker flags before the subcommand would be silently ignored: refused instead.
+        assert!(Args::try_parse_from(["broker", "--config", "b.yaml", "admin"]).is_err());
+    }
+}
