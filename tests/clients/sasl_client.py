@@ -1,4 +1,5 @@
-"""Produce and consume over a SASL_PLAINTEXT listener with kafka-python or confluent-kafka.
+"""Produce and consume over a SASL_PLAINTEXT listener with kafka-python or confluent-kafka
+(or SASL_SSL with --cafile: TLS verified against that CA, then SASL).
 
 --mode roundtrip: produce --count records ("v0", "v1", ...) to partition 0 with acks=all, then
 read them back from the beginning; prints {"produced": n} and {"consumed": [values]}.
@@ -15,15 +16,21 @@ from common import emit, fail, main, parser
 
 
 def kp_config(args):
-    return dict(bootstrap_servers=args.bootstrap, security_protocol="SASL_PLAINTEXT",
-                sasl_mechanism=args.mechanism, sasl_plain_username=args.user,
-                sasl_plain_password=args.password)
+    config = dict(bootstrap_servers=args.bootstrap.split(","), security_protocol="SASL_PLAINTEXT",
+                  sasl_mechanism=args.mechanism, sasl_plain_username=args.user,
+                  sasl_plain_password=args.password)
+    if args.cafile:
+        config.update(security_protocol="SASL_SSL", ssl_cafile=args.cafile)
+    return config
 
 
 def ck_config(args):
-    return {"bootstrap.servers": args.bootstrap, "security.protocol": "SASL_PLAINTEXT",
-            "sasl.mechanisms": args.mechanism, "sasl.username": args.user,
-            "sasl.password": args.password}
+    config = {"bootstrap.servers": args.bootstrap, "security.protocol": "SASL_PLAINTEXT",
+              "sasl.mechanisms": args.mechanism, "sasl.username": args.user,
+              "sasl.password": args.password}
+    if args.cafile:
+        config.update({"security.protocol": "SASL_SSL", "ssl.ca.location": args.cafile})
+    return config
 
 
 class Seen(logging.Handler):
@@ -135,6 +142,7 @@ def run():
     p.add_argument("--password", required=True)
     p.add_argument("--count", type=int, default=5)
     p.add_argument("--timeout", type=float, default=20.0)
+    p.add_argument("--cafile", help="SASL_SSL, trusting this CA (PEM)")
     args = p.parse_args()
     if args.mode == "roundtrip":
         (kp_roundtrip if args.client == "kp" else ck_roundtrip)(args)
