@@ -5,6 +5,8 @@
 read them back from the beginning; prints {"produced": n} and {"consumed": [values]}.
 --mode denied: try to produce one record with credentials expected to be refused; prints
 {"delivered": bool, "auth_error": bool, "error": text, "seconds": elapsed} (exit 0 either way).
+--mode unauthorized (kafka-python): authenticate, try to produce one record to a topic the
+user has no ACL for; prints {"delivered": bool, "error": "<exception class>: <text>"}.
 Every wait is bounded by --timeout seconds.
 """
 import logging
@@ -89,6 +91,18 @@ def ck_roundtrip(args):
     emit(consumed=values)
 
 
+def kp_unauthorized(args):
+    """Authenticated, then refused by the authorizer: the exception names the refusal."""
+    from kafka import KafkaProducer
+    producer = KafkaProducer(max_block_ms=int(args.timeout * 1000), **kp_config(args))
+    try:
+        producer.send(args.topic, value=b"x").get(timeout=args.timeout)
+        emit(delivered=True, error="")
+    except Exception as e:  # noqa: BLE001 - the refusal is the expected outcome
+        emit(delivered=False, error=f"{type(e).__name__}: {e}"[:2000])
+    producer.close(timeout=1)
+
+
 def kp_denied(args):
     """kafka-python retries a refused bootstrap until its own timeout: the producer runs in a
     thread, and the first authentication error it logs is the answer."""
@@ -136,7 +150,7 @@ def ck_denied(args):
 def run():
     p = parser(__doc__)
     p.add_argument("--client", choices=["kp", "ck"], required=True)
-    p.add_argument("--mode", choices=["roundtrip", "denied"], default="roundtrip")
+    p.add_argument("--mode", choices=["roundtrip", "denied", "unauthorized"], default="roundtrip")
     p.add_argument("--mechanism", required=True)
     p.add_argument("--user", required=True)
     p.add_argument("--password", required=True)
@@ -146,6 +160,11 @@ def run():
     args = p.parse_args()
     if args.mode == "roundtrip":
         (kp_roundtrip if args.client == "kp" else ck_roundtrip)(args)
+        return
+    if args.mode == "unauthorized":
+        if args.client != "kp":
+            fail("--mode unauthorized is kafka-python's only")
+        kp_unauthorized(args)
         return
     start = time.monotonic()
     delivered, auth_error, error = (kp_denied if args.client == "kp" else ck_denied)(args)

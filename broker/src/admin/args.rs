@@ -95,6 +95,12 @@ pub fn parse_acl(text: &str, permission: AclPermissionType) -> Result<AclBinding
     if user.is_empty() {
         return Err(format!("{text:?}: empty principal name ({usage})"));
     }
+    // Principals the broker authenticates are all `User:`; `user:alice` would never match.
+    let kind = if kind.eq_ignore_ascii_case("user") {
+        "User"
+    } else {
+        kind
+    };
     let principal = format!("{kind}:{user}");
     binding(&WireBinding {
         resource_type: resource_type.code(),
