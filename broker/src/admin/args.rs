@@ -134,6 +134,8 @@ fn unknown<T: std::fmt::Display>(what: &str, text: &str, values: &[T]) -> String
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use clap::Parser;
 
     use super::*;

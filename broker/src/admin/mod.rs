@@ -145,6 +145,8 @@ async fn add_acl(zk: &Zk, acl: &AclBinding) -> Result<String, AdminError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     fn user(password: &str) -> UserSpec {
