@@ -155,7 +155,7 @@ fn zookeeper_is_read_only_for_strangers(compose: &Compose) {
     assert!(after.contains("\"leader\""), "{after}");
 }
 
-/// zkCli's stdout and stderr together (it reports refusals on stderr).
+/// zkCli's stdout and stderr together (it reports refusals on stderr, and exits 1 then).
 fn zk_cli_all(compose: &Compose, args: &[&str]) -> String {
     let mut all = vec![
         "sh",
