@@ -160,7 +160,7 @@ fn zk_cli_all(compose: &Compose, args: &[&str]) -> String {
     let mut all = vec![
         "sh",
         "-c",
-        "zkCli.sh -server 127.0.0.1:2181 \"$@\" 2>&1",
+        "zkCli.sh -server 127.0.0.1:2181 \"$@\" 2>&1; true",
         "zkcli",
     ];
     all.extend_from_slice(args);
