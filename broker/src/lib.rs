@@ -25,6 +25,7 @@
 //! - [`tls`]: TLS listeners (rustls), client-certificate principals, certificate reload, and
 //!   the inter-broker client's TLS.
 //! - [`config`]: typed configuration from YAML, `KAFKA_*` env vars and `--override`.
+//! - [`admin`]: `broker admin`, which writes SCRAM users and ACLs straight into ZooKeeper.
 //!
 //! Glossary: *LEO* log end offset (next offset to be written); *HW* high watermark (offsets
 //! below it are committed and visible to consumers); *leader epoch* bumps on every leader
@@ -35,6 +36,7 @@
 #[global_allocator]
 static ALLOCATOR: huge_alloc::HugeAlloc = huge_alloc::HugeAlloc;
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod cleaner;

@@ -228,6 +228,69 @@ pub enum AclWrite {
     Conflict,
 }
 
+/// Conditional writes of one pattern tried before giving up (Kafka's `AclAuthorizer` retries
+/// its conditional updates similarly).
+pub const MAX_WRITE_ATTEMPTS: usize = 20;
+
+/// What [`modify_resource_acls`] did to one pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AclModification {
+    /// The ACLs read before the change.
+    pub before: Vec<AccessControlEntry>,
+    /// The ACLs now stored (sorted, without duplicates).
+    pub after: Vec<AccessControlEntry>,
+    /// False when the change left the ACLs as they were (nothing written, nothing announced).
+    pub written: bool,
+}
+
+/// Why a pattern's ACLs could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum AclModifyError {
+    /// ZooKeeper failed.
+    #[error("ZooKeeper: {0}")]
+    Zk(#[from] ZkError),
+    /// Every attempt lost the race against another writer.
+    #[error("the ACLs of {0} kept changing under us; try again")]
+    Contended(String),
+}
+
+/// Replaces `pattern`'s ACLs with `change(current)`, conditionally on what was read, re-reading
+/// and retrying when another writer got in between (Kafka's `updateResourceAcls` loop). A
+/// change that leaves the ACLs as they are writes nothing, so repeating it is harmless.
+pub async fn modify_resource_acls(
+    zk: &Zk,
+    pattern: &ResourcePattern,
+    change: impl Fn(&[AccessControlEntry]) -> Vec<AccessControlEntry>,
+) -> Result<AclModification, AclModifyError> {
+    for _ in 0..MAX_WRITE_ATTEMPTS {
+        let current = read_resource_acls(zk, pattern).await?;
+        let mut next = change(&current.acls);
+        next.sort();
+        next.dedup();
+        if next == current.acls {
+            return Ok(AclModification {
+                before: current.acls,
+                after: next,
+                written: false,
+            });
+        }
+        match write_resource_acls(zk, pattern, &next, current.zk_version).await? {
+            AclWrite::Written => {
+                return Ok(AclModification {
+                    before: current.acls,
+                    after: next,
+                    written: true,
+                })
+            }
+            AclWrite::Conflict => continue,
+        }
+    }
+    Err(AclModifyError::Contended(format!(
+        "{}:{}:{}",
+        pattern.resource_type, pattern.pattern_type, pattern.name
+    )))
+}
+
 /// Creates the ACL root, per-type and change-notification paths (`KafkaZkClient.createAclPaths`).
 pub async fn ensure_acl_paths(zk: &Zk) -> Result<(), ZkError> {
     for pattern_type in PatternType::ALL_VALUES {

@@ -8,9 +8,10 @@ set -euo pipefail
 case "${1:-}" in
     start-foreground)
         config="${2:-$ZOO_CONF_DIR/zoo.cfg}"
-        # JVMFLAGS is a list of JVM options: word splitting is intended.
+        # JVMFLAGS (server and zkCli) and SERVER_JVMFLAGS (server only, e.g. its JAAS file),
+        # as upstream's zkServer.sh takes them: lists of JVM options, word splitting intended.
         # shellcheck disable=SC2086
-        exec java $JVMFLAGS \
+        exec java ${SERVER_JVMFLAGS:-} $JVMFLAGS \
             -Dzookeeper.log.dir="$ZOO_LOG_DIR" \
             -Dlog4j.configuration=file:/usr/local/lib/zookeeper-docker/log4j.properties \
             -cp /usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar \

@@ -129,6 +129,22 @@ impl ScramCredential {
         Self::from_salted_password(mechanism, &salt, &salted, iterations)
     }
 
+    /// Whether this credential was made from `password` (same salt and iterations give the
+    /// same keys): lets tools leave an unchanged password's credential, and its salt, alone.
+    pub fn matches_password(&self, mechanism: Mechanism, password: &str) -> bool {
+        let Some(hash) = Hash::of(mechanism) else {
+            return false;
+        };
+        let salted = hash.salted_password(password.as_bytes(), &self.salt, self.iterations);
+        match Self::from_salted_password(mechanism, &self.salt, &salted, self.iterations) {
+            Ok(fresh) => {
+                bool::from(fresh.stored_key.ct_eq(&self.stored_key))
+                    && bool::from(fresh.server_key.ct_eq(&self.server_key))
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Kafka's stored form (`ScramCredentialUtils.credentialToString`).
     pub fn format(&self) -> String {
         format!(
@@ -535,6 +551,18 @@ impl ClientMechanism for ScramClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_credential_knows_its_password() {
+        for m in [Mechanism::ScramSha256, Mechanism::ScramSha512] {
+            let c = ScramCredential::from_password(m, "secret", 4096).unwrap();
+            assert!(c.matches_password(m, "secret"));
+            assert!(!c.matches_password(m, "Secret"));
+        }
+        let c = ScramCredential::from_password(Mechanism::ScramSha256, "secret", 4096).unwrap();
+        assert!(!c.matches_password(Mechanism::ScramSha512, "secret"));
+        assert!(!c.matches_password(Mechanism::Plain, "secret"));
+    }
 
     struct One(Mechanism, &'static str, ScramCredential);
 

@@ -8,6 +8,8 @@ read them back from the beginning; prints {"produced": n} and {"consumed": [valu
 --mode describe-scram: DescribeUserScramCredentials of --user itself through kafka-python's
 admin client (confluent-kafka 2.16 crashes on a refused one: librdkafka keeps the refusal's
 message in a stack buffer); prints {"described": result} or {"error": text}.
+--mode unauthorized (kafka-python): authenticate, try to produce one record to a topic the
+user has no ACL for; prints {"delivered": bool, "error": "<exception class>: <text>"}.
 Every wait is bounded by --timeout seconds.
 """
 import logging
@@ -19,7 +21,7 @@ from common import emit, fail, main, parser
 
 
 def kp_config(args):
-    config = dict(bootstrap_servers=args.bootstrap, security_protocol="SASL_PLAINTEXT",
+    config = dict(bootstrap_servers=args.bootstrap.split(","), security_protocol="SASL_PLAINTEXT",
                   sasl_mechanism=args.mechanism, sasl_plain_username=args.user,
                   sasl_plain_password=args.password)
     if args.cafile:
@@ -94,6 +96,18 @@ def ck_roundtrip(args):
     emit(consumed=values)
 
 
+def kp_unauthorized(args):
+    """Authenticated, then refused by the authorizer: the exception names the refusal."""
+    from kafka import KafkaProducer
+    producer = KafkaProducer(max_block_ms=int(args.timeout * 1000), **kp_config(args))
+    try:
+        producer.send(args.topic, value=b"x").get(timeout=args.timeout)
+        emit(delivered=True, error="")
+    except Exception as e:  # noqa: BLE001 - the refusal is the expected outcome
+        emit(delivered=False, error=f"{type(e).__name__}: {e}"[:2000])
+    producer.close(timeout=1)
+
+
 def kp_denied(args):
     """kafka-python retries a refused bootstrap until its own timeout: the producer runs in a
     thread, and the first authentication error it logs is the answer."""
@@ -141,7 +155,8 @@ def ck_denied(args):
 def run():
     p = parser(__doc__)
     p.add_argument("--client", choices=["kp", "ck"], required=True)
-    p.add_argument("--mode", choices=["roundtrip", "denied", "describe-scram"], default="roundtrip")
+    p.add_argument("--mode", choices=["roundtrip", "denied", "describe-scram", "unauthorized"],
+                   default="roundtrip")
     p.add_argument("--mechanism", required=True)
     p.add_argument("--user", required=True)
     p.add_argument("--password", required=True)
@@ -160,6 +175,11 @@ def run():
         return
     if args.mode == "roundtrip":
         (kp_roundtrip if args.client == "kp" else ck_roundtrip)(args)
+        return
+    if args.mode == "unauthorized":
+        if args.client != "kp":
+            fail("--mode unauthorized is kafka-python's only")
+        kp_unauthorized(args)
         return
     start = time.monotonic()
     delivered, auth_error, error = (kp_denied if args.client == "kp" else ck_denied)(args)

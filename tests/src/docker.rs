@@ -217,6 +217,16 @@ pub struct Compose {
 impl Compose {
     /// A project named `project` running the repo's compose file with the local images.
     pub fn new(project: &str, flavour: ComposeFlavour, images: &Images) -> Compose {
+        Self::with_file(project, flavour, images, "docker-compose-kafka-cluster.yml")
+    }
+
+    /// [`new`](Self::new) for another compose file of the repository (same variables).
+    pub fn with_file(
+        project: &str,
+        flavour: ComposeFlavour,
+        images: &Images,
+        file: &str,
+    ) -> Compose {
         let env = [
             ("ZOOKEEPER_IMAGE", images.zookeeper.as_str()),
             ("BROKER_IMAGE", images.broker.as_str()),
@@ -226,7 +236,7 @@ impl Compose {
         Compose {
             project: project.to_owned(),
             flavour,
-            file: crate::workspace_dir().join("docker-compose-kafka-cluster.yml"),
+            file: crate::workspace_dir().join(file),
             env: env
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -280,17 +290,23 @@ impl Compose {
         Ok(out.split_whitespace().map(str::to_owned).collect())
     }
 
-    /// Waits until all containers of the project report `healthy` (what `--wait` does on v2).
+    /// Waits until all containers of the project report `healthy` (what `--wait` does on v2);
+    /// a one-shot container without a healthcheck counts once it has exited with status 0.
     pub fn wait_healthy(&self, deadline: Duration) -> io::Result<()> {
         wait_for("all containers healthy", deadline, || {
             let ids = self.containers().map_err(|e| e.to_string())?;
             if ids.is_empty() {
                 return Err("no containers".into());
             }
-            let mut args = vec!["inspect", "--format", "{{.Name}} {{.State.Health.Status}}"];
+            let format = "{{.Name}} {{if .State.Health}}{{.State.Health.Status}}\
+                          {{else}}{{.State.Status}}:{{.State.ExitCode}}{{end}}";
+            let mut args = vec!["inspect", "--format", format];
             args.extend(ids.iter().map(String::as_str));
             let out = docker(&args).map_err(|e| e.to_string())?;
-            let unhealthy: Vec<&str> = out.lines().filter(|l| !l.ends_with(" healthy")).collect();
+            let unhealthy: Vec<&str> = out
+                .lines()
+                .filter(|l| !l.ends_with(" healthy") && !l.ends_with(" exited:0"))
+                .collect();
             if unhealthy.is_empty() {
                 Ok(())
             } else {

@@ -1,7 +1,9 @@
 //! What CreateAcls, DescribeAcls and DeleteAcls share: their wire fields (codes, nullable
-//! strings) turned into bindings and filters, with Kafka's validation, and the conditional
-//! read-modify-write of one pattern's ACLs in ZooKeeper that Create and Delete both do.
+//! strings) turned into bindings and filters, with Kafka's validation, and the change of one
+//! pattern's ACLs that Create and Delete both make (the conditional ZooKeeper write is
+//! `coordinator::acl`'s, shared with `broker admin`).
 
+use coordinator::acl::AclModifyError;
 use kafka_protocol::protocol::StrBytes;
 
 use crate::auth::acl::{
@@ -18,15 +20,6 @@ const ANY: i8 = 1;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct InvalidAcl(pub String);
-
-/// Why a pattern's ACLs could not be changed.
-#[derive(Debug, thiserror::Error)]
-pub enum AclWriteError {
-    #[error("ZooKeeper: {0}")]
-    Zk(#[from] coordinator::ZkError),
-    #[error("the ACLs of {0} kept changing under us; try again")]
-    Contended(String),
-}
 
 /// The wire fields of one ACL creation.
 pub struct WireBinding<'r> {
@@ -135,40 +128,20 @@ fn any_or<T>(code: i8, parse: fn(i8) -> Option<T>, what: &str) -> Result<Option<
         .ok_or_else(|| invalid(format!("invalid {what} code {code}")))
 }
 
-/// Conditional writes of one pattern tried before giving up (Kafka retries similarly).
-const MAX_ATTEMPTS: usize = 20;
-
-/// Replaces `pattern`'s ACLs in ZooKeeper with `change(current)`, conditionally on what was
-/// read, retrying when another writer got in between; then applies the result to this
-/// broker's authorizer at once (the others follow through the change notification).
-/// Returns the ACLs before and after.
+/// Changes `pattern`'s ACLs in ZooKeeper (the conditional read-modify-write of
+/// [`coordinator::acl::modify_resource_acls`]), then applies the result to this broker's
+/// authorizer at once (the others follow through the change notification). Returns the ACLs
+/// before and after.
 pub async fn modify_resource_acls(
     broker: &Broker,
     pattern: &ResourcePattern,
     change: impl Fn(&[AccessControlEntry]) -> Vec<AccessControlEntry>,
-) -> Result<(Vec<AccessControlEntry>, Vec<AccessControlEntry>), AclWriteError> {
-    let zk = broker.zk();
-    for _ in 0..MAX_ATTEMPTS {
-        let current = coordinator::acl::read_resource_acls(&zk, pattern).await?;
-        let mut next = change(&current.acls);
-        next.sort();
-        next.dedup();
-        if next == current.acls {
-            return Ok((current.acls, next));
-        }
-        match coordinator::acl::write_resource_acls(&zk, pattern, &next, current.zk_version).await?
-        {
-            coordinator::acl::AclWrite::Written => {
-                if let Some(authorizer) = &broker.authorizer {
-                    authorizer.update_resources([(pattern.clone(), next.clone())]);
-                }
-                return Ok((current.acls, next));
-            }
-            coordinator::acl::AclWrite::Conflict => continue,
+) -> Result<(Vec<AccessControlEntry>, Vec<AccessControlEntry>), AclModifyError> {
+    let done = coordinator::acl::modify_resource_acls(&broker.zk(), pattern, change).await?;
+    if done.written {
+        if let Some(authorizer) = &broker.authorizer {
+            authorizer.update_resources([(pattern.clone(), done.after.clone())]);
         }
     }
-    Err(AclWriteError::Contended(format!(
-        "{}:{}:{}",
-        pattern.resource_type, pattern.pattern_type, pattern.name
-    )))
+    Ok((done.before, done.after))
 }
