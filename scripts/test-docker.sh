@@ -16,21 +16,25 @@ if ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
     exit 0
 fi
 
-# Leftovers of a run that was killed before its cleanup: the compose test's project and the
+# Leftovers of a run that was killed before its cleanup: the compose tests' projects and the
 # fault tests' containers and networks (all named kzr-tc-*).
 sweep() {
-    local ids
-    ids="$(docker ps -aq --filter label=com.docker.compose.project=kzr-e2e)"
-    ids="$ids $(docker ps -aq --filter name=kzr-tc-)"
+    local ids project
+    ids="$(docker ps -aq --filter name=kzr-tc-)"
+    for project in kzr-e2e kzr-e2e-secure; do
+        ids="$ids $(docker ps -aq --filter label=com.docker.compose.project=$project)"
+    done
     if [ -n "${ids// /}" ]; then
         # shellcheck disable=SC2086
         docker rm -f -v $ids >/dev/null
     fi
     for net in $(docker network ls -q --filter label=com.docker.compose.project=kzr-e2e) \
+        $(docker network ls -q --filter label=com.docker.compose.project=kzr-e2e-secure) \
         $(docker network ls -q --filter name=kzr-tc-); do
         docker network rm "$net" >/dev/null
     done
-    for vol in $(docker volume ls -q --filter label=com.docker.compose.project=kzr-e2e); do
+    for vol in $(docker volume ls -q --filter label=com.docker.compose.project=kzr-e2e) \
+        $(docker volume ls -q --filter label=com.docker.compose.project=kzr-e2e-secure); do
         docker volume rm "$vol" >/dev/null
     done
 }
@@ -45,5 +49,7 @@ if [ "${1:-}" = images ]; then
 fi
 
 export TEST_PYTHON="${TEST_PYTHON:-$repo/.venv/bin/python}"
-cargo test -p tests --test docker_compose --test docker_faults -- --test-threads=2
+# The two compose tests publish the same host ports: cargo runs test binaries one after
+# another, so they never overlap.
+cargo test -p tests --test docker_compose --test docker_compose_secure --test docker_faults -- --test-threads=2
 echo "test-docker: docker tier passed in $((SECONDS - started)) s" >&2
