@@ -37,6 +37,7 @@ pub mod multi;
 pub mod ports;
 pub mod process;
 pub mod python;
+pub mod sasl_clients;
 pub mod scram_users;
 pub mod segments;
 pub mod tmpfs;

@@ -13,15 +13,13 @@ use tests::broker::BrokerSetup;
 use tests::certs::{Certs, Issued};
 use tests::multi::MultiCluster;
 use tests::ports::free_port;
+use tests::sasl_clients::{Login, REFUSAL_BOUND};
 use tests::scram_users::write_user_node;
 use tests::traffic::{check_acknowledged, consume_all_sized, Consumed, SteadyProducer};
 use tests::zookeeper::ZooKeeper;
 use tests::{kcat, python, OrPanic};
 
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a refused client may take to report it (the broker answers at once; the clients
-/// add their own retries and back-off).
-const REFUSAL_BOUND: Duration = Duration::from_secs(15);
 /// How soon a grant must let alice read, on every broker.
 const GRANT_BOUND: f64 = 1.0;
 
@@ -190,72 +188,23 @@ fn errors(out: &Value) -> String {
     out["errors"].to_string()
 }
 
-/// One SASL_SSL round trip with kafka-python or confluent-kafka (`sasl_client.py`).
-fn roundtrip(client: &str, addr: &str, certs: &Certs, m: &str, user: &str, password: &str) {
-    let topic = format!("{client}-{}", m.to_lowercase());
-    let ca = path(&certs.ca);
-    let args = [
-        "--client",
+/// A SASL_SSL login through `sasl_client.py`, verifying the broker with the test CA.
+fn login<'a>(
+    client: &'a str,
+    addr: &'a str,
+    ca: &'a str,
+    m: &'a str,
+    user: &'a str,
+    password: &'a str,
+) -> Login<'a> {
+    Login {
         client,
-        "--bootstrap",
         addr,
-        "--topic",
-        &topic,
-        "--mechanism",
-        m,
-        "--user",
+        mechanism: m,
         user,
-        "--password",
         password,
-        "--count",
-        "5",
-        "--cafile",
-        &ca,
-    ];
-    let lines = python::run_json("sasl_client.py", &args, SCRIPT_TIMEOUT)
-        .or_panic(&format!("{client} {m} over SASL_SSL"));
-    let consumed = lines
-        .iter()
-        .find_map(|l| l.get("consumed"))
-        .or_panic("consumed line");
-    let want: Vec<String> = (0..5).map(|i| format!("v{i}")).collect();
-    assert_eq!(consumed, &serde_json::json!(want), "{client} {m}");
-}
-
-/// A wrong password over SASL_SSL: an authentication error, promptly.
-fn refused(client: &str, addr: &str, certs: &Certs, m: &str, user: &str) {
-    let ca = path(&certs.ca);
-    let args = [
-        "--client",
-        client,
-        "--mode",
-        "denied",
-        "--bootstrap",
-        addr,
-        "--topic",
-        "denied",
-        "--mechanism",
-        m,
-        "--user",
-        user,
-        "--password",
-        "wrong",
-        "--timeout",
-        "10",
-        "--cafile",
-        &ca,
-    ];
-    let started = Instant::now();
-    let lines = python::run_json("sasl_client.py", &args, SCRIPT_TIMEOUT)
-        .or_panic(&format!("{client} denied"));
-    let line = &lines[0];
-    assert_eq!(line["delivered"], false, "{client} {m} {user}: {line}");
-    assert_eq!(line["auth_error"], true, "{client} {m} {user}: {line}");
-    assert!(
-        started.elapsed() < REFUSAL_BOUND,
-        "{client} {m} {user}: refusal took {:?}: {line}",
-        started.elapsed()
-    );
+        cafile: Some(ca),
+    }
 }
 
 fn kcat_over_sasl_ssl(addr: &str, certs: &Certs) {
@@ -348,13 +297,15 @@ fn sasl_ssl_clients_and_acls_for_real_users() {
 
     // 1. Every client, every mechanism, over SASL_SSL; wrong passwords refused promptly.
     let step = Instant::now();
+    let ca = path(&certs.ca);
     for client in ["kp", "ck"] {
         for m in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] {
-            roundtrip(client, &first, &certs, m, "admin", "admin-secret");
+            let topic = format!("{client}-{}", m.to_lowercase());
+            login(client, &first, &ca, m, "admin", "admin-secret").roundtrip(&topic);
         }
     }
-    refused("ck", &first, &certs, "SCRAM-SHA-512", "admin");
-    refused("kp", &first, &certs, "PLAIN", "alice");
+    login("ck", &first, &ca, "SCRAM-SHA-512", "admin", "wrong").refused();
+    login("kp", &first, &ca, "PLAIN", "alice", "wrong").refused();
     kcat_over_sasl_ssl(&first, &certs);
     println!("SASL_SSL clients and refusals: {:?}", step.elapsed());
 
