@@ -283,6 +283,35 @@ impl Compose {
         self.wait_healthy(deadline.saturating_sub(started.elapsed()))
     }
 
+    /// Clears what a previous run killed mid-way may have left, checks that nothing listens
+    /// on the `host_ports` the compose file publishes, then [`up`](Self::up). A port held by
+    /// an outgoing connection cannot be seen beforehand (scripts/test.sh keeps the kernel from
+    /// handing these out, where the machine lets it); such a port is usually free again
+    /// moments later, so an "address already in use" is retried twice.
+    pub fn fresh_up(&mut self, host_ports: &[u16], deadline: Duration) -> io::Result<()> {
+        self.down()?;
+        for &port in host_ports {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!("host port {port} is already in use: the compose file publishes it"),
+                ));
+            }
+        }
+        let mut attempt = 1;
+        loop {
+            match self.up(deadline) {
+                Err(e) if attempt < 3 && e.to_string().contains("address already in use") => {
+                    println!("compose up, attempt {attempt}: a host port was in use; retrying");
+                    self.down()?;
+                    std::thread::sleep(Duration::from_secs(5));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// The project's containers, by the label Compose puts on them.
     pub fn containers(&self) -> io::Result<Vec<String>> {
         let label = format!("label=com.docker.compose.project={}", self.project);

@@ -4,7 +4,6 @@
 //! nothing behind. SKIPPED (and passing) without a Docker engine.
 
 use std::collections::BTreeMap;
-use std::net::TcpStream;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -29,30 +28,9 @@ fn docker_compose_cluster_runs_the_tutorial() {
     };
     let images = docker::images().or_panic("building the test images");
     let mut compose = Compose::new(PROJECT, flavour, images);
-    // A previous run killed mid-way may have left the project up.
-    compose.down().or_panic("clearing an old project");
-    for port in HOST_PORTS {
-        assert!(
-            TcpStream::connect(("127.0.0.1", port)).is_err(),
-            "host port {port} is already in use: the compose file publishes it"
-        );
-    }
-    // The check above cannot see a port held by an outgoing connection. scripts/test.sh
-    // keeps the kernel from handing these ports out, where the machine lets it; elsewhere a
-    // taken port is usually free again moments later, so try again a few times.
-    let mut attempt = 1;
-    loop {
-        match compose.up(Duration::from_secs(600)) {
-            Ok(()) => break,
-            Err(e) if attempt < 3 && e.to_string().contains("address already in use") => {
-                println!("compose up, attempt {attempt}: a host port was in use; retrying");
-                compose.down().or_panic("compose down before retrying");
-                std::thread::sleep(Duration::from_secs(5));
-                attempt += 1;
-            }
-            Err(e) => panic!("compose up --build: {e}"),
-        }
-    }
+    compose
+        .fresh_up(&HOST_PORTS, Duration::from_secs(600))
+        .or_panic("compose up --build");
 
     // One ensemble: every member sees all three registrations.
     for zk in ["zookeeper-1", "zookeeper-2", "zookeeper-3"] {

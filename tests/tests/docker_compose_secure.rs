@@ -5,7 +5,6 @@
 //! reads the registrations, not the credentials, and cannot change a partition's state).
 //! `down -v` leaves nothing behind. SKIPPED (and passing) without a Docker engine.
 
-use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
@@ -45,26 +44,9 @@ fn docker_compose_secure_cluster_admits_only_what_it_should() {
 
     let images = docker::images().or_panic("building the test images");
     let mut compose = Compose::with_file(PROJECT, flavour, images, FILE);
-    compose.down().or_panic("clearing an old project");
-    for port in HOST_PORTS {
-        assert!(
-            TcpStream::connect(("127.0.0.1", port)).is_err(),
-            "host port {port} is already in use: the compose file publishes it"
-        );
-    }
-    let mut attempt = 1;
-    loop {
-        match compose.up(Duration::from_secs(600)) {
-            Ok(()) => break,
-            Err(e) if attempt < 3 && e.to_string().contains("address already in use") => {
-                println!("compose up, attempt {attempt}: a host port was in use; retrying");
-                compose.down().or_panic("compose down before retrying");
-                std::thread::sleep(Duration::from_secs(5));
-                attempt += 1;
-            }
-            Err(e) => panic!("compose up --build: {e}"),
-        }
-    }
+    compose
+        .fresh_up(&HOST_PORTS, Duration::from_secs(600))
+        .or_panic("compose up --build");
     wait_for("three brokers registered", Duration::from_secs(60), || {
         let out = compose
             .zk_cli("zookeeper-1", &["ls", "/brokers/ids"])
