@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use coordinator::kafka_client::KafkaConnection;
 use coordinator::ControllerError;
+use kafka_client::KafkaConnection;
 use kafka_protocol::messages::{BrokerId, ControlledShutdownRequest};
 use thiserror::Error;
 use tracing::{info, warn};
@@ -111,7 +111,7 @@ async fn attempt_once(broker: &Broker) -> Result<Vec<(String, i32)>, AttemptErro
     )
     .await?;
     let sasl = broker.config.sasl.inter_broker.as_ref();
-    coordinator::sasl_client::authenticate_if(&mut conn, sasl).await?;
+    kafka_client::authenticate_if(&mut conn, sasl).await?;
     let response = conn.request(&request, VERSION).await?;
     if response.error_code != 0 {
         return Err(AttemptError::ErrorCode(response.error_code));

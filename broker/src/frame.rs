@@ -1,6 +1,6 @@
 //! Reading request frames off a client connection.
 //!
-//! A frame is a 4-byte big-endian size followed by that many bytes (`coordinator::frame`).
+//! A frame is a 4-byte big-endian size followed by that many bytes (`kafka_client::frame`).
 //! The size is checked against `socket.request.max.bytes` before anything is allocated for
 //! the body.
 //!
@@ -17,7 +17,7 @@
 use std::future::Future;
 
 use bytes::{Bytes, BytesMut};
-use coordinator::frame::{read_room, split_frame, FrameError, Split, READ_CHUNK};
+use kafka_client::frame::{read_room, split_frame, FrameError, Split, READ_CHUNK};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::tcp::OwnedReadHalf;
 

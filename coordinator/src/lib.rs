@@ -21,7 +21,6 @@
 //!   `/isr_change_notification` (legacy leader-side ISR path).
 //! - [`log_dir_event`]: a broker announcing a failed log dir (`/log_dir_event_notification`).
 //! - [`user_config`]: users' configs (SCRAM credentials) under `/config/users`, Kafka's format.
-//! - [`sasl_client`]: the SASL exchange a broker runs on an inter-broker connection.
 //! - [`offsets`]: committed consumer-group offsets under `/consumers/<group>/offsets`.
 //! - [`producer_ids`]: producer-id blocks from `/latest_producer_id_block`.
 //! - [`controller`]: Kafka's ZooKeeper-mode controller: election, a single event loop, pure
@@ -49,15 +48,12 @@ pub mod config_changes;
 pub mod connect;
 pub mod controller;
 pub mod error;
-pub mod frame;
 pub mod jaas_client;
-pub mod kafka_client;
 pub mod log_dir_event;
 pub mod offsets;
 pub mod partition_state;
 pub mod producer_ids;
 pub mod registration;
-pub mod sasl_client;
 pub mod user_config;
 pub mod zk_acl;
 pub mod zk_auth;

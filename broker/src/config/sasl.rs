@@ -46,7 +46,7 @@ impl fmt::Debug for ListenerSasl {
 }
 
 /// How this broker authenticates to the others' inter-broker listener.
-pub type InterBrokerSasl = coordinator::sasl_client::SaslCredentials;
+pub type InterBrokerSasl = kafka_client::SaslCredentials;
 
 /// All SASL settings, resolved against the listeners.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use coordinator::kafka_client::KafkaConnection;
+use kafka_client::KafkaConnection;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
@@ -45,9 +45,9 @@ pub struct FetcherConfig {
     /// before reconnecting to a leader.
     pub backoff: Duration,
     /// TLS to leaders, when the inter-broker listener uses it.
-    pub tls: Option<coordinator::kafka_client::ClientTls>,
+    pub tls: Option<kafka_client::ClientTls>,
     /// How to authenticate to leaders when the inter-broker listener is SASL.
-    pub sasl: Option<coordinator::sasl_client::SaslCredentials>,
+    pub sasl: Option<kafka_client::SaslCredentials>,
 }
 
 #[derive(Clone)]
@@ -361,7 +361,7 @@ impl FetchTask {
                 self.config.tls.as_ref(),
             )
             .await?;
-            coordinator::sasl_client::authenticate_if(&mut c, self.config.sasl.as_ref()).await?;
+            kafka_client::authenticate_if(&mut c, self.config.sasl.as_ref()).await?;
             Ok::<_, std::io::Error>(c)
         };
         match connected.await {

@@ -17,9 +17,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::requests::{LEADER_AND_ISR_VERSION, STOP_REPLICA_VERSION, UPDATE_METADATA_VERSION};
-use crate::kafka_client::{ClientTls, KafkaConnection};
-use crate::sasl_client::{authenticate_if, SaslCredentials};
 use crate::znode::BrokerInfo;
+use kafka_client::{authenticate_if, SaslCredentials};
+use kafka_client::{ClientTls, KafkaConnection};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

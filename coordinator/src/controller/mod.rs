@@ -40,9 +40,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connect::Zk;
 use crate::error::ControllerError;
-use crate::sasl_client::SaslCredentials;
 use crate::znode::ControllerZNode;
 use active::Event;
+use kafka_client::SaslCredentials;
 
 /// Pause after an unexpected ZooKeeper error before trying again.
 const RETRY_DELAY: Duration = Duration::from_millis(500);
@@ -67,7 +67,7 @@ pub struct ControllerConfig {
     /// `unclean.leader.election.enable` (false): the default for topics without an override.
     pub unclean_leader_election_enable: bool,
     /// TLS for the channel to brokers, when the inter-broker listener uses it.
-    pub inter_broker_tls: Option<crate::kafka_client::ClientTls>,
+    pub inter_broker_tls: Option<kafka_client::ClientTls>,
     /// How to authenticate to the brokers' inter-broker listener when it is SASL.
     pub inter_broker_sasl: Option<SaslCredentials>,
 }

@@ -12,7 +12,7 @@ use kafka_protocol::messages::{SaslAuthenticateRequest, SaslHandshakeRequest};
 use kafka_protocol::protocol::StrBytes;
 use sasl::Mechanism;
 
-use crate::kafka_client::KafkaConnection;
+use crate::connection::KafkaConnection;
 
 /// SCRAM needs two rounds, PLAIN one; a server asking for more is not speaking the mechanism.
 const MAX_ROUNDS: usize = 4;

@@ -1,0 +1,15 @@
+//! A minimal async Kafka-protocol client: what brokers use to talk to each other (follower
+//! fetches, the controller's requests, controlled shutdown) and what `kafka-tools` uses to talk
+//! to brokers. It holds no ZooKeeper code, so a tool can use it without a ZooKeeper client.
+//!
+//! - [`connection`]: [`KafkaConnection`], one connection (plain or TLS), one request at a time,
+//!   every step bounded; [`ClientTls`], the replaceable TLS configuration.
+//! - [`sasl`]: the client side of SaslHandshake/SaslAuthenticate (PLAIN, SCRAM).
+//! - [`frame`]: Kafka's size-prefixed framing, for both ends of a connection.
+
+pub mod connection;
+pub mod frame;
+pub mod sasl;
+
+pub use connection::{ClientTls, KafkaConnection};
+pub use sasl::{authenticate, authenticate_if, SaslCredentials};
