@@ -172,14 +172,19 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     let cluster_id = coordinator::bootstrap::get_or_create_cluster_id(&zk).await?;
     let broker_id = resolve_broker_id(&config, &zk).await?;
     meta_properties::check_and_write(&config.log_dirs, &cluster_id, broker_id)?;
-    let replicas = ReplicaManager::open(broker_id, config.log_dirs.clone(), log_config(&config))?;
+    // The dynamic layer before anything reads a key it can change (the logs, TLS, cleaner).
+    let dynamic = crate::dynamic_config::DynamicConfig::new(broker_id, config.clone());
+    dynamic.reload(&zk).await?;
+    let effective = dynamic.config();
+    let replicas =
+        ReplicaManager::open(broker_id, config.log_dirs.clone(), log_config(&effective))?;
     load_topic_overrides(&zk, &replicas).await?;
     let authorizer = load_authorizer(&config, &zk).await?;
     let credentials = crate::credentials::Credentials::new(&config.sasl);
     let users = credentials.reload(&zk).await?;
     info!(users, "SCRAM credentials loaded");
     // Before binding: a TLS listener whose material is broken must not start serving.
-    let tls = Arc::new(crate::tls::TlsContexts::build(&config)?);
+    let tls = Arc::new(crate::tls::TlsContexts::build(&effective)?);
     let bound = bind_listeners(&config, &tls).await?;
     let reg = registration(&config, broker_id, &bound);
     // A crashed predecessor's registration lives until its session expires: wait that long.
@@ -227,6 +232,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         tls: tls.clone(),
         credentials,
         config,
+        dynamic,
     });
     let session = zk_session::SessionParams {
         connect,
@@ -269,18 +275,21 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         shutdown.clone(),
         serving.clone(),
     ));
-    let cleaner = crate::cleaner::CleanerConfig::of(&broker.config)
-        .map(|c| crate::cleaner::LogCleaner::start(broker.clone(), c));
+    let cleaner = Arc::new(crate::cleaner::CleanerSlot::default());
+    cleaner.set(&broker, crate::cleaner::CleanerConfig::of(&effective));
+    tracker.spawn(crate::dynamic_config::reconfigure::follow(
+        broker.clone(),
+        cleaner.clone(),
+        serving.clone(),
+    ));
     info!(broker_id, "broker started");
 
     shutdown.cancelled().await;
     info!("shutting down: controlled shutdown");
     crate::controlled_shutdown::run(&broker).await;
     serving.cancel();
-    if let Some(cleaner) = cleaner {
-        // Before the logs are flushed and closed: a cleaning under way is abandoned.
-        let _ = tokio::task::spawn_blocking(move || cleaner.shutdown()).await;
-    }
+    // Before the logs are flushed and closed: a cleaning under way is abandoned.
+    let _ = tokio::task::spawn_blocking(move || cleaner.shutdown()).await;
     let log_dirs_failed = broker.replicas.log_dirs().all_offline();
     let dirs = config_dirs(&broker);
     drain(broker, tracker, controller_stop, supervisor).await;
@@ -447,7 +456,7 @@ async fn load_topic_overrides(zk: &Zk, replicas: &ReplicaManager) -> Result<(), 
     Ok(())
 }
 
-/// Applies topic and user config changes announced under `/config/changes` while the broker
+/// Applies topic, user and broker config changes announced under `/config/changes` while the broker
 /// runs.
 async fn follow_config_changes(broker: Arc<Broker>, shutdown: CancellationToken) {
     use coordinator::config_changes::ConfigChange;
@@ -469,13 +478,19 @@ async fn follow_config_changes(broker: Arc<Broker>, shutdown: CancellationToken)
                 info!(user, keys = ?config.keys().collect::<Vec<_>>(), "user config changed");
                 broker.credentials.set_user(&user, &config);
             }
-            ConfigChange::NewSession => match broker.credentials.reload(&broker.zk()).await {
-                Ok(users) => info!(
-                    users,
-                    "SCRAM credentials reloaded on a new ZooKeeper session"
-                ),
-                Err(e) => warn!(error = %e, "SCRAM credentials not reloaded"),
-            },
+            ConfigChange::Broker(entity, config) => broker.dynamic.apply(entity, config),
+            ConfigChange::NewSession => {
+                match broker.credentials.reload(&broker.zk()).await {
+                    Ok(users) => info!(
+                        users,
+                        "SCRAM credentials reloaded on a new ZooKeeper session"
+                    ),
+                    Err(e) => warn!(error = %e, "SCRAM credentials not reloaded"),
+                }
+                if let Err(e) = broker.dynamic.reload(&broker.zk()).await {
+                    warn!(error = %e, "dynamic broker configs not reloaded");
+                }
+            }
         }
     }
     let _ = watcher.await;

@@ -14,6 +14,7 @@ pub mod acl_wire;
 pub mod alter_configs;
 pub mod alter_user_scram_credentials;
 pub mod authorize;
+pub mod broker_configs;
 pub mod config_defs;
 pub mod config_sources;
 pub mod controlled_shutdown;
