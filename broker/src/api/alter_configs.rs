@@ -99,7 +99,7 @@ pub async fn apply(
             format!("The topic '{topic}' does not exist."),
         ));
     }
-    validate_topic_configs(&ctx.broker.config, configs)
+    validate_topic_configs(&ctx.broker.dynamic.config(), configs)
         .map_err(|e| (ResponseError::InvalidConfig, e.alter_message(topic)))?;
     if validate_only {
         return Ok(());

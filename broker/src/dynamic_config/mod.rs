@@ -42,6 +42,15 @@ pub struct Effective {
 }
 
 impl Effective {
+    /// `config` alone, without dynamic layers.
+    pub fn without_dynamic(config: BrokerConfig) -> Effective {
+        Effective {
+            config: Arc::new(config),
+            default: BTreeMap::new(),
+            per_broker: BTreeMap::new(),
+        }
+    }
+
     /// A dynamic key's value: per-broker, else the cluster default.
     pub fn dynamic_value(&self, key: &str) -> Option<&str> {
         self.per_broker
@@ -97,15 +106,12 @@ fn invalid(e: ConfigError) -> DynamicConfigError {
 impl DynamicConfig {
     /// Without dynamic layers (they come with [`DynamicConfig::reload`]).
     pub fn new(broker_id: i32, static_config: BrokerConfig) -> DynamicConfig {
-        let effective = Effective {
-            config: Arc::new(static_config.clone()),
-            default: BTreeMap::new(),
-            per_broker: BTreeMap::new(),
-        };
         DynamicConfig {
             broker_id,
+            current: watch::Sender::new(Arc::new(Effective::without_dynamic(
+                static_config.clone(),
+            ))),
             static_config,
-            current: watch::Sender::new(Arc::new(effective)),
         }
     }
 

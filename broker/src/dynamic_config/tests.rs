@@ -117,3 +117,61 @@ fn validation_follows_kafka() {
         Err("Password encoder secret not configured".to_string())
     );
 }
+
+#[test]
+fn described_sources_and_synonyms_include_the_dynamic_layers() {
+    use crate::api::config_sources::{
+        broker_entries, default_entries, topic_entries, ConfigSource as S,
+    };
+    let dynamic = DynamicConfig::new(1, layered(&[("log.retention.hours", "5")], &[], &[]));
+    dynamic.apply(BrokerEntity::Default, map(&[("log.retention.ms", "60000")]));
+    dynamic.apply(
+        BrokerEntity::Broker(1),
+        map(&[
+            ("message.max.bytes", "4096"),
+            ("leader.replication.throttled.rate", "100"),
+        ]),
+    );
+    let layers = dynamic.current();
+    let syns = |e: &crate::api::config_sources::ConfigEntry| -> Vec<(String, S)> {
+        e.synonyms.iter().map(|s| (s.name.clone(), s.source)).collect()
+    };
+    let topic = topic_entries(&layers, &BTreeMap::new());
+    let retention = topic.iter().find(|e| e.name == "retention.ms");
+    let retention = retention.expect("retention.ms");
+    assert_eq!(
+        (retention.value.as_deref(), retention.source),
+        (Some("60000"), S::DynamicDefault)
+    );
+    assert_eq!(
+        syns(retention),
+        [
+            ("log.retention.ms".to_string(), S::DynamicDefault),
+            ("log.retention.hours".to_string(), S::StaticBroker),
+            ("log.retention.hours".to_string(), S::Default),
+        ]
+    );
+    let broker = broker_entries(&layers);
+    let max = broker.iter().find(|e| e.name == "message.max.bytes");
+    let max = max.expect("message.max.bytes");
+    assert_eq!(
+        (max.value.as_deref(), max.source, max.read_only),
+        (Some("4096"), S::DynamicBroker, false)
+    );
+    let throttle = broker
+        .iter()
+        .find(|e| e.name == "leader.replication.throttled.rate")
+        .expect("throttle");
+    assert_eq!(
+        (throttle.value.as_deref(), throttle.source),
+        (Some("100"), S::DynamicBroker)
+    );
+    let defaults = default_entries(&layers);
+    assert_eq!(defaults.len(), 1);
+    assert_eq!(defaults[0].name, "log.retention.ms");
+    assert_eq!(syns(&defaults[0]), [("log.retention.ms".to_string(), S::DynamicDefault)]);
+    assert!(broker_entries(&layers)
+        .iter()
+        .find(|e| e.name == "broker.id")
+        .is_some_and(|e| e.read_only));
+}
