@@ -85,7 +85,10 @@ mod tests {
 
     #[test]
     fn entities_by_name() {
-        assert_eq!(BrokerEntity::parse("<default>"), Some(BrokerEntity::Default));
+        assert_eq!(
+            BrokerEntity::parse("<default>"),
+            Some(BrokerEntity::Default)
+        );
         assert_eq!(BrokerEntity::parse("3"), Some(BrokerEntity::Broker(3)));
         assert_eq!(BrokerEntity::parse("x"), None);
         assert_eq!(BrokerEntity::Default.name(), "<default>");

@@ -129,7 +129,10 @@ async fn process(
     } else if let Some(user) = entity.strip_prefix("users/").and_then(user_entity) {
         let config = user_config(zk, &user).await?;
         let _ = tx.send(ConfigChange::User(user, config));
-    } else if let Some(entity) = entity.strip_prefix("brokers/").and_then(BrokerEntity::parse) {
+    } else if let Some(entity) = entity
+        .strip_prefix("brokers/")
+        .and_then(BrokerEntity::parse)
+    {
         let config = broker_config(zk, entity).await?;
         let _ = tx.send(ConfigChange::Broker(entity, config));
     }

@@ -12,8 +12,8 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use tracing::{info, instrument};
 
-use crate::api::config_defs::validate_topic_configs;
 use crate::api::broker_configs;
+use crate::api::config_defs::validate_topic_configs;
 use crate::api::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
 use crate::api::errors::zk_error_code;
 use crate::context::RequestContext;

@@ -110,7 +110,10 @@ async fn store(
             format!("Invalid config value for resource {}: {e}", resource(name)),
         )
     };
-    ctx.broker.dynamic.validate(entity, configs).map_err(refused)?;
+    ctx.broker
+        .dynamic
+        .validate(entity, configs)
+        .map_err(refused)?;
     if validate_only {
         return Ok(());
     }
@@ -138,7 +141,10 @@ mod tests {
             entity(1, "b").map_err(|(_, m)| m),
             Err("Broker id must be an integer, but it is: b".into())
         );
-        assert_eq!(broker_list_default("log.cleanup.policy", "append"), Ok("delete"));
+        assert_eq!(
+            broker_list_default("log.cleanup.policy", "append"),
+            Ok("delete")
+        );
         assert!(broker_list_default("message.max.bytes", "append").is_err());
     }
 }

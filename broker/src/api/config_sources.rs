@@ -128,7 +128,12 @@ fn layer_value(layers: &Effective, source: ConfigSource, key: &str) -> Option<St
 /// The synonyms of broker key `name` among `names`: every per-broker dynamic value, every
 /// cluster-default one, every explicit one, then every default, with the leading ones that
 /// are not `name` dropped (Kafka's `configSynonyms`).
-fn synonyms(layers: &Effective, name: &str, names: &[&'static str], sensitive: bool) -> Vec<Synonym> {
+fn synonyms(
+    layers: &Effective,
+    name: &str,
+    names: &[&'static str],
+    sensitive: bool,
+) -> Vec<Synonym> {
     let mut all = Vec::new();
     for source in [
         ConfigSource::DynamicBroker,
@@ -209,7 +214,10 @@ fn extra_entry(layers: &Effective, key: &str, per_broker: bool) -> ConfigEntry {
     // Kafka hides values of passwords and of keys whose type it does not know.
     let sensitive = kind == ValueType::Password || (doc.is_none() && kind == ValueType::String);
     let names: Vec<String> = match key_doc(key) {
-        Some(d) => broker_synonyms(d.key).into_iter().map(str::to_string).collect(),
+        Some(d) => broker_synonyms(d.key)
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
         None => vec![key.to_string()],
     };
     let mut synonyms = Vec::new();

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use tracing::instrument;
 
 use crate::api::alter_configs::{self, AlterResult};
-use crate::api::config_defs::{topic_key_def, TopicConfigError};
 use crate::api::broker_configs;
+use crate::api::config_defs::{topic_key_def, TopicConfigError};
 use crate::api::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
 use crate::api::errors::zk_error_code;
 use crate::context::RequestContext;

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use super::error::{ConfigError, Origin};
 use super::layers::Settings;
 use super::{
-    cleanup_policy, explicit_int, flush_interval_messages, io_limit, log_retention_ms,
-    log_roll_ms, non_negative, ratio, ssl, timestamp_type, unlimited_at_max, BrokerConfig,
-    I32_MAX_U64, I32_MAX_USIZE,
+    cleanup_policy, explicit_int, flush_interval_messages, io_limit, log_retention_ms, log_roll_ms,
+    non_negative, ratio, ssl, timestamp_type, unlimited_at_max, BrokerConfig, I32_MAX_U64,
+    I32_MAX_USIZE,
 };
 
 /// One dynamic layer: its keys and values, and the znode they come from (for errors).
@@ -107,13 +107,21 @@ mod tests {
 
     #[test]
     fn no_dynamic_layer_changes_nothing() {
-        let c = layered(&[("log.retention.hours", "5"), ("message.max.bytes", "77")], &[], &[]);
+        let c = layered(
+            &[("log.retention.hours", "5"), ("message.max.bytes", "77")],
+            &[],
+            &[],
+        );
         assert_eq!(c.with_dynamic(&[]).ok(), Some(c));
     }
 
     #[test]
     fn per_broker_over_default_over_static_and_synonyms_hidden() {
-        let c = layered(&[("log.retention.hours", "5"), ("message.max.bytes", "77")], &[], &[]);
+        let c = layered(
+            &[("log.retention.hours", "5"), ("message.max.bytes", "77")],
+            &[],
+            &[],
+        );
         let default = map(&[("log.retention.ms", "1000"), ("message.max.bytes", "100")]);
         let broker = map(&[("message.max.bytes", "200")]);
         let layers = [

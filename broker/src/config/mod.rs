@@ -37,9 +37,9 @@ pub use layers::Setting;
 
 pub(crate) use keys::doc as key_doc;
 pub(crate) use keys::is_known as is_known_key;
-pub(crate) use ssl::strip_listener_prefix;
 pub use listener::{Listener, SecurityProtocol};
 pub use sasl::{InterBrokerSasl, ListenerSasl, SaslConfig};
+pub(crate) use ssl::strip_listener_prefix;
 pub use ssl::{ClientAuth, KeyStore, SslConfig, TlsVersion, TrustStore};
 pub use zk_security::ZkTlsConfig;
 

@@ -106,8 +106,7 @@ pub enum KeyClass {
 
 /// Classifies `key` as Kafka's `DynamicBrokerConfig` would.
 pub fn classify(key: &str) -> KeyClass {
-    if CLUSTER_WIDE.contains(&key) || IGNORED_DYNAMIC.contains(&key) || QUOTA_KEYS.contains(&key)
-    {
+    if CLUSTER_WIDE.contains(&key) || IGNORED_DYNAMIC.contains(&key) || QUOTA_KEYS.contains(&key) {
         return KeyClass::ClusterWide;
     }
     if let Some(base) = strip_listener_prefix(key) {
@@ -254,12 +253,18 @@ mod tests {
     fn keys_are_classified_as_kafka_does() {
         assert_eq!(classify("log.retention.ms"), KeyClass::ClusterWide);
         assert_eq!(classify("message.max.bytes"), KeyClass::ClusterWide);
-        assert_eq!(classify("leader.replication.throttled.rate"), KeyClass::ClusterWide);
+        assert_eq!(
+            classify("leader.replication.throttled.rate"),
+            KeyClass::ClusterWide
+        );
         assert_eq!(classify("broker.id"), KeyClass::NotDynamic);
         assert_eq!(classify("log.dirs"), KeyClass::NotDynamic);
         // Kafka makes only the first synonym of a topic default dynamic.
         assert_eq!(classify("log.retention.hours"), KeyClass::NotDynamic);
-        assert_eq!(classify("ssl.keystore.location"), KeyClass::NeedsListenerPrefix);
+        assert_eq!(
+            classify("ssl.keystore.location"),
+            KeyClass::NeedsListenerPrefix
+        );
         assert_eq!(
             classify("listener.name.ssl.ssl.keystore.location"),
             KeyClass::PerBroker
@@ -275,7 +280,10 @@ mod tests {
 
     #[test]
     fn names_are_checked_in_kafkas_order_with_its_messages() {
-        let e = check_names(&names(&["log.dirs", "broker.id", "message.max.bytes"]), true);
+        let e = check_names(
+            &names(&["log.dirs", "broker.id", "message.max.bytes"]),
+            true,
+        );
         assert_eq!(
             e.map_err(|e| e.to_string()),
             Err("Cannot update these configs dynamically: Set(broker.id, log.dirs)".into())
@@ -291,7 +299,10 @@ mod tests {
             check_names(&tls, false).map_err(|e| e.to_string()),
             Err("Cannot update these configs at default cluster level, broker id must be specified: Set(listener.name.ssl.ssl.keystore.location)".into())
         );
-        assert_eq!(check_names(&names(&["x.y", "log.cleaner.threads"]), false), Ok(()));
+        assert_eq!(
+            check_names(&names(&["x.y", "log.cleaner.threads"]), false),
+            Ok(())
+        );
     }
 
     #[test]

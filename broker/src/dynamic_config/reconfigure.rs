@@ -24,7 +24,9 @@ pub fn validate(old: &BrokerConfig, new: &BrokerConfig) -> Result<(), DynamicCon
         let refused = if next < 1 {
             Some("Log cleaner threads should be at least 1".to_string())
         } else if next < now / 2 {
-            Some(format!("Log cleaner threads cannot be reduced to less than half the current value {now}"))
+            Some(format!(
+                "Log cleaner threads cannot be reduced to less than half the current value {now}"
+            ))
         } else if next > now.saturating_mul(2) {
             Some(format!("Log cleaner threads cannot be increased to more than double the current value {now}"))
         } else {
@@ -58,16 +60,27 @@ pub async fn follow(broker: Arc<Broker>, cleaner: Arc<CleanerSlot>, shutdown: Ca
     }
 }
 
-async fn apply(broker: &Arc<Broker>, cleaner: &Arc<CleanerSlot>, old: &BrokerConfig, new: &BrokerConfig) {
+async fn apply(
+    broker: &Arc<Broker>,
+    cleaner: &Arc<CleanerSlot>,
+    old: &BrokerConfig,
+    new: &BrokerConfig,
+) {
     let defaults = log_config(new);
     if log_config(old) != defaults {
-        info!(?defaults, "log defaults changed: applied to every partition without a topic override of them");
+        info!(
+            ?defaults,
+            "log defaults changed: applied to every partition without a topic override of them"
+        );
         let b = broker.clone();
         let _ = tokio::task::spawn_blocking(move || b.replicas.set_log_defaults(defaults)).await;
     }
     let cleaning = CleanerConfig::of(new);
     if CleanerConfig::of(old) != cleaning {
-        info!(?cleaning, "log cleaner settings changed: restarting the cleaner");
+        info!(
+            ?cleaning,
+            "log cleaner settings changed: restarting the cleaner"
+        );
         let (b, slot) = (broker.clone(), cleaner.clone());
         let _ = tokio::task::spawn_blocking(move || slot.set(&b, cleaning)).await;
     }
@@ -77,8 +90,12 @@ async fn apply(broker: &Arc<Broker>, cleaner: &Arc<CleanerSlot>, old: &BrokerCon
         }
         let inter_broker = *name == new.inter_broker_listener_name;
         match broker.tls.reconfigure(settings, inter_broker) {
-            Ok(()) => info!(listener = %name, "TLS material changed dynamically: new connections use it"),
-            Err(e) => error!(listener = %name, error = %e, "dynamic TLS material cannot be used; keeping the previous one"),
+            Ok(()) => {
+                info!(listener = %name, "TLS material changed dynamically: new connections use it")
+            }
+            Err(e) => {
+                error!(listener = %name, error = %e, "dynamic TLS material cannot be used; keeping the previous one")
+            }
         }
     }
 }

@@ -22,10 +22,16 @@ fn per_broker_wins_over_default_over_static() {
     assert_eq!(dynamic.config().message_max_bytes, 1000);
     dynamic.apply(BrokerEntity::Default, map(&[("message.max.bytes", "2000")]));
     assert_eq!(dynamic.config().message_max_bytes, 2000);
-    dynamic.apply(BrokerEntity::Broker(1), map(&[("message.max.bytes", "3000")]));
+    dynamic.apply(
+        BrokerEntity::Broker(1),
+        map(&[("message.max.bytes", "3000")]),
+    );
     assert_eq!(dynamic.config().message_max_bytes, 3000);
     // Another broker's configs are not ours.
-    dynamic.apply(BrokerEntity::Broker(2), map(&[("message.max.bytes", "4000")]));
+    dynamic.apply(
+        BrokerEntity::Broker(2),
+        map(&[("message.max.bytes", "4000")]),
+    );
     assert_eq!(dynamic.config().message_max_bytes, 3000);
     dynamic.apply(BrokerEntity::Broker(1), BTreeMap::new());
     assert_eq!(dynamic.config().message_max_bytes, 2000);
@@ -134,7 +140,10 @@ fn described_sources_and_synonyms_include_the_dynamic_layers() {
     );
     let layers = dynamic.current();
     let syns = |e: &crate::api::config_sources::ConfigEntry| -> Vec<(String, S)> {
-        e.synonyms.iter().map(|s| (s.name.clone(), s.source)).collect()
+        e.synonyms
+            .iter()
+            .map(|s| (s.name.clone(), s.source))
+            .collect()
     };
     let topic = topic_entries(&layers, &BTreeMap::new());
     let retention = topic.iter().find(|e| e.name == "retention.ms");
@@ -169,7 +178,10 @@ fn described_sources_and_synonyms_include_the_dynamic_layers() {
     let defaults = default_entries(&layers);
     assert_eq!(defaults.len(), 1);
     assert_eq!(defaults[0].name, "log.retention.ms");
-    assert_eq!(syns(&defaults[0]), [("log.retention.ms".to_string(), S::DynamicDefault)]);
+    assert_eq!(
+        syns(&defaults[0]),
+        [("log.retention.ms".to_string(), S::DynamicDefault)]
+    );
     assert!(broker_entries(&layers)
         .iter()
         .find(|e| e.name == "broker.id")

@@ -226,10 +226,7 @@ impl ReplicaManager {
     /// under each topic's overrides, to every hosted partition's log: Kafka's
     /// `DynamicLogConfig.reconfigure`.
     pub fn set_log_defaults(&self, defaults: LogConfig) {
-        *self
-            .log_defaults
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = defaults;
+        *self.log_defaults.write().unwrap_or_else(|e| e.into_inner()) = defaults;
         for p in self.all() {
             p.set_log_config(self.log_config_for(&p.topic));
         }

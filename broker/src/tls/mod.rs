@@ -156,11 +156,7 @@ impl TlsContexts {
     /// Adopts a listener's new settings (a dynamic change of its key material): new
     /// connections, and new inter-broker connections when `inter_broker`, use the new
     /// material; existing connections keep theirs. On error nothing changes.
-    pub fn reconfigure(
-        &self,
-        settings: &SslConfig,
-        inter_broker: bool,
-    ) -> Result<(), TlsError> {
+    pub fn reconfigure(&self, settings: &SslConfig, inter_broker: bool) -> Result<(), TlsError> {
         let Some(listener) = self.listeners.get(&settings.listener) else {
             return Ok(());
         };

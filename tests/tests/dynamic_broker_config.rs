@@ -1,0 +1,356 @@
+//! Dynamic broker configs (`/config/brokers/<default>` and `/config/brokers/<id>`) applied
+//! without a restart on a 2-broker cluster: the cluster default `log.retention.ms` deletes old
+//! segments of a topic without an override on both brokers; a per-broker `message.max.bytes`
+//! set with confluent-kafka limits produces on that broker only and is raised with
+//! kafka-python's AlterConfigs; DescribeConfigs reports the DYNAMIC_* sources (for topics too);
+//! non-dynamic keys and misplaced requests are refused with Kafka's errors; the znodes are
+//! Kafka's JSON; a restarted broker keeps its dynamic values.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+use kafka_protocol::messages::incremental_alter_configs_request::{
+    AlterConfigsResource, AlterableConfig,
+};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{
+    DescribeConfigsRequest, IncrementalAlterConfigsRequest, ProduceRequest, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use serde_json::{json, Value};
+use tests::multi::MultiCluster;
+use tests::wire::WireClient;
+use tests::{python, OrPanic};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+const SCRIPT: Duration = Duration::from_secs(60);
+const BROKER: i8 = 4;
+const MESSAGE_TOO_LARGE: i16 = 10;
+const INVALID_REQUEST: i16 = 42;
+const INVALID_CONFIG: i16 = 40;
+
+fn s(v: &str) -> StrBytes {
+    StrBytes::from_string(v.to_string())
+}
+
+/// IncrementalAlterConfigs SET `key=value` on broker resource `name` ("" is the cluster
+/// default), sent to `addr`: (error code, message).
+fn set_broker_config(addr: &str, name: &str, key: &str, value: &str) -> (i16, String) {
+    let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        AlterConfigsResource::default()
+            .with_resource_type(BROKER)
+            .with_resource_name(s(name))
+            .with_configs(vec![AlterableConfig::default()
+                .with_name(s(key))
+                .with_config_operation(0)
+                .with_value(Some(s(value)))]),
+    ]);
+    let mut client = WireClient::connect(addr).or_panic("connect");
+    let resp = client
+        .request(1, &req)
+        .or_panic("incremental alter configs");
+    let r = &resp.responses[0];
+    let message = r.error_message.as_ref().map(|m| m.to_string());
+    (r.error_code, message.unwrap_or_default())
+}
+
+/// DescribeConfigs (v4, with synonyms) of broker resource `name` at `addr`: name → (value,
+/// source, synonyms as (name, source)).
+fn describe_broker(addr: &str, name: &str) -> Vec<(String, Option<String>, i8, Vec<(String, i8)>)> {
+    let req = DescribeConfigsRequest::default()
+        .with_include_synonyms(true)
+        .with_resources(vec![DescribeConfigsResource::default()
+            .with_resource_type(BROKER)
+            .with_resource_name(s(name))]);
+    let mut client = WireClient::connect(addr).or_panic("connect");
+    let resp = client.request(4, &req).or_panic("describe configs");
+    let result = &resp.results[0];
+    assert_eq!(result.error_code, 0, "{result:?}");
+    result
+        .configs
+        .iter()
+        .map(|c| {
+            let synonyms = c
+                .synonyms
+                .iter()
+                .map(|s| (s.name.to_string(), s.source))
+                .collect();
+            (
+                c.name.to_string(),
+                c.value.as_ref().map(|v| v.to_string()),
+                c.config_source,
+                synonyms,
+            )
+        })
+        .collect()
+}
+
+fn produce(addr: &str, topic: &str, partition: i32, size: usize) -> i16 {
+    let records: Bytes = tests::batch::one_value(size);
+    let req = ProduceRequest::default()
+        .with_acks(1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(TopicName(s(topic)))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(partition)
+                .with_records(Some(records))])]);
+    let mut client = WireClient::connect(addr).or_panic("connect");
+    let resp = client.request(8, &req).or_panic("produce");
+    resp.responses[0].partition_responses[0].error_code
+}
+
+fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !check() {
+        assert!(Instant::now() < deadline, "{what}: not within {TIMEOUT:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// confluent-kafka's script against `addr`: its one JSON line of `step`.
+fn ck(addr: &str, args: &[&str], step: &str) -> Value {
+    let mut all = vec!["--bootstrap", addr, "--topic", "-"];
+    all.extend_from_slice(args);
+    let lines = python::run_json("ck_broker_configs.py", &all, SCRIPT).or_panic("ck script");
+    lines
+        .into_iter()
+        .find(|l| l["step"] == step)
+        .or_panic("the script's answer")
+}
+
+fn segments(c: &mut MultiCluster, id: i32, topic: &str) -> Vec<String> {
+    let dir = c.broker(id).partition_dir(topic, 0);
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".log"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn dynamic_broker_configs_apply_without_a_restart() {
+    let mut c = MultiCluster::start("dynconf", 2, &[("log.retention.check.interval.ms", "100")])
+        .or_panic("cluster");
+    let addr = |c: &mut MultiCluster, id: i32| c.broker(id).bootstrap();
+
+    // --- The cluster default log.retention.ms trims a topic without a retention override.
+    let aged = "aged";
+    // Appended records get the broker's clock (the test batches carry a 2023 timestamp).
+    let stamped = [
+        ("segment.bytes", "1024"),
+        ("message.timestamp.type", "LogAppendTime"),
+    ];
+    c.create_topic(aged, 1, 2, &stamped).or_panic("create");
+    let leader = c.partitions(aged).or_panic("leader")[&0].0;
+    let other = 3 - leader;
+    let leader_addr = addr(&mut c, leader);
+    for _ in 0..6 {
+        assert_eq!(produce(&leader_addr, aged, 0, 600), 0);
+    }
+    let first = format!("{:020}.log", 0);
+    wait_until("both replicas hold several segments", || {
+        [leader, other]
+            .iter()
+            .all(|&id| segments(&mut c, id, aged).len() > 2)
+    });
+    // Nothing expires under the static default (7 days).
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(segments(&mut c, other, aged).contains(&first));
+
+    let (code, message) = set_broker_config(&addr(&mut c, other), "", "log.retention.ms", "1");
+    assert_eq!((code, message.as_str()), (0, ""));
+    wait_until("old segments deleted on both brokers", || {
+        [leader, other]
+            .iter()
+            .all(|&id| !segments(&mut c, id, aged).contains(&first))
+    });
+    assert_eq!(
+        c.zk_get_json("/config/brokers/<default>")
+            .or_panic("zk get"),
+        json!({"version": 1, "config": {"log.retention.ms": "1"}})
+    );
+    let changes = c.zk_ls("/config/changes").or_panic("zk ls");
+    let announced = changes.iter().any(|n| {
+        c.zk_get_json(&format!("/config/changes/{n}"))
+            .is_ok_and(|v| v == json!({"version": 2, "entity_path": "brokers/<default>"}))
+    });
+    assert!(
+        announced,
+        "no brokers/<default> notification in {changes:?}"
+    );
+
+    // DescribeConfigs of <default> lists what is set there, from that layer.
+    let defaults = describe_broker(&addr(&mut c, leader), "");
+    assert_eq!(
+        defaults,
+        [(
+            "log.retention.ms".to_string(),
+            Some("1".to_string()),
+            3,
+            vec![("log.retention.ms".to_string(), 3)]
+        )]
+    );
+    // A topic's retention.ms comes from the dynamic default.
+    let topic = ck(
+        &addr(&mut c, other),
+        &["--resource-type", "topic", "--name", aged, "--describe"],
+        "describe",
+    );
+    assert_eq!(topic["configs"]["retention.ms"]["value"], "1");
+    assert_eq!(
+        topic["configs"]["retention.ms"]["source"],
+        "DYNAMIC_DEFAULT_BROKER_CONFIG"
+    );
+
+    // --- A per-broker message.max.bytes, set with confluent-kafka, limits that broker only.
+    let id = leader.to_string();
+    let set = ck(
+        &leader_addr,
+        &["--name", &id, "--set", "message.max.bytes=2000"],
+        "alter",
+    );
+    assert_eq!(set["error"], "OK");
+    let dry = ck(
+        &leader_addr,
+        &[
+            "--name",
+            &id,
+            "--set",
+            "message.max.bytes=3000",
+            "--validate-only",
+        ],
+        "alter",
+    );
+    assert_eq!(dry["error"], "OK");
+    wait_until("message.max.bytes applied", || {
+        produce(&leader_addr, aged, 0, 5000) == MESSAGE_TOO_LARGE
+    });
+    assert_eq!(produce(&leader_addr, aged, 0, 100), 0);
+    let described = ck(&leader_addr, &["--name", &id, "--describe"], "describe");
+    let max = &described["configs"]["message.max.bytes"];
+    assert_eq!(
+        (&max["value"], &max["source"], &max["read_only"]),
+        (
+            &json!("2000"),
+            &json!("DYNAMIC_BROKER_CONFIG"),
+            &json!(false)
+        ),
+        "validate_only changed nothing: {max}"
+    );
+    assert_eq!(
+        described["configs"]["log.retention.ms"]["source"],
+        "DYNAMIC_DEFAULT_BROKER_CONFIG"
+    );
+    assert_eq!(described["configs"]["broker.id"]["read_only"], true);
+    let elsewhere = describe_broker(&addr(&mut c, other), &other.to_string());
+    let max_elsewhere = elsewhere.iter().find(|e| e.0 == "message.max.bytes");
+    assert_eq!(
+        max_elsewhere.map(|e| (e.1.as_deref(), e.2)),
+        Some((Some("1048588"), 5))
+    );
+
+    // --- Refusals, with Kafka's codes and words.
+    let refused = ck(
+        &leader_addr,
+        &["--name", &id, "--set", "broker.id=7"],
+        "alter",
+    );
+    assert_eq!(
+        refused["error"],
+        format!("INVALID_CONFIG: Invalid config value for resource ConfigResource(type=BROKER, name='{id}'): Cannot update these configs dynamically: Set(broker.id)")
+    );
+    let (code, message) = set_broker_config(&leader_addr, "", "log.dirs", "/tmp/x");
+    assert_eq!(code, INVALID_CONFIG, "{message}");
+    assert!(message.ends_with("Set(log.dirs)"), "{message}");
+    let (code, message) = set_broker_config(&addr(&mut c, other), &id, "message.max.bytes", "5");
+    assert_eq!(
+        (code, message),
+        (
+            INVALID_REQUEST,
+            format!("Unexpected broker id, expected {other}, but received {id}")
+        )
+    );
+    let (code, message) = set_broker_config(&leader_addr, "", "message.max.bytes", "lots");
+    assert_eq!(
+        (code, message.as_str()),
+        (INVALID_CONFIG, "Invalid config value for resource ConfigResource(type=BROKER, name=''): Invalid value lots for configuration message.max.bytes: Not a number of type INT")
+    );
+
+    // --- kafka-python's AlterConfigs replaces the broker's set: the limit goes up.
+    let kp = python::run_json(
+        "kp_broker_configs.py",
+        &[
+            "--bootstrap",
+            &leader_addr,
+            "--topic",
+            "-",
+            "--broker-id",
+            &id,
+            "--set",
+            "message.max.bytes=100000",
+        ],
+        SCRIPT,
+    )
+    .or_panic("kafka-python");
+    let altered = kp.iter().find(|l| l["step"] == "alter").or_panic("alter");
+    assert!(
+        altered["result"]
+            .as_str()
+            .is_some_and(|r| r.contains("'OK'")),
+        "{kp:?}"
+    );
+    // kafka-python's describe came right after: the broker applies the change a moment later.
+    let configs = kp
+        .iter()
+        .find(|l| l["step"] == "configs")
+        .or_panic("configs");
+    assert!(
+        configs["configs"]["message.max.bytes"]["value"].is_string(),
+        "{kp:?}"
+    );
+    wait_until("the raised limit applied", || {
+        produce(&leader_addr, aged, 0, 5000) == 0
+    });
+    assert_eq!(
+        c.zk_get_json(&format!("/config/brokers/{id}"))
+            .or_panic("zk get"),
+        json!({"version": 1, "config": {"message.max.bytes": "100000"}})
+    );
+
+    // --- A restarted broker starts with its dynamic values.
+    c.broker(leader).restart().or_panic("restart");
+    c.broker(leader)
+        .wait_registered(TIMEOUT)
+        .or_panic("registered");
+    let after = describe_broker(&leader_addr, &id);
+    let find = |name: &str| {
+        after
+            .iter()
+            .find(|e| e.0 == name)
+            .map(|e| (e.1.clone(), e.2))
+    };
+    assert_eq!(find("message.max.bytes"), Some((Some("100000".into()), 2)));
+    assert_eq!(find("log.retention.ms"), Some((Some("1".into()), 3)));
+    let fresh = "fresh";
+    c.create_topic(fresh, 2, 1, &[]).or_panic("create");
+    let on_leader = c
+        .partitions(fresh)
+        .or_panic("leaders")
+        .into_iter()
+        .find(|(_, (l, _))| *l == leader)
+        .map(|(p, _)| p)
+        .or_panic("a partition led by the restarted broker");
+    assert_eq!(
+        produce(&leader_addr, fresh, on_leader, 150_000),
+        MESSAGE_TOO_LARGE
+    );
+    assert_eq!(produce(&leader_addr, fresh, on_leader, 50_000), 0);
+}
