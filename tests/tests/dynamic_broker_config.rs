@@ -55,9 +55,11 @@ fn set_broker_config(addr: &str, name: &str, key: &str, value: &str) -> (i16, St
     (r.error_code, message.unwrap_or_default())
 }
 
-/// DescribeConfigs (v4, with synonyms) of broker resource `name` at `addr`: name → (value,
-/// source, synonyms as (name, source)).
-fn describe_broker(addr: &str, name: &str) -> Vec<(String, Option<String>, i8, Vec<(String, i8)>)> {
+/// One described config: name, value, source, synonyms as (name, source).
+type Described = (String, Option<String>, i8, Vec<(String, i8)>);
+
+/// DescribeConfigs (v4, with synonyms) of broker resource `name` at `addr`.
+fn describe_broker(addr: &str, name: &str) -> Vec<Described> {
     let req = DescribeConfigsRequest::default()
         .with_include_synonyms(true)
         .with_resources(vec![DescribeConfigsResource::default()

@@ -63,11 +63,7 @@ pub async fn handle(
             Ok(entries) => {
                 let configs = entries
                     .into_iter()
-                    .filter(|e| {
-                        wanted
-                            .as_ref()
-                            .is_none_or(|w| w.iter().any(|k| *k == e.name))
-                    })
+                    .filter(|e| wanted.as_ref().is_none_or(|w| w.contains(&e.name)))
                     .map(|e| encode(e, detail))
                     .collect();
                 result = result.with_configs(configs).with_error_message(None);
