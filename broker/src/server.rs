@@ -507,9 +507,13 @@ const ROLLED_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 async fn housekeeping(broker: Arc<Broker>, shutdown: CancellationToken) {
     let config = &broker.config;
     let retention_every = Duration::from_millis(config.log_retention_check_interval_ms.max(1));
-    let flush_every = config
-        .log_flush_interval_ms
-        .map(|ms| Duration::from_millis(ms.max(1)));
+    // `log.flush.interval.ms` is dynamic: the timer follows it.
+    let mut dynamic = broker.dynamic.subscribe();
+    let flush_interval = |c: &BrokerConfig| {
+        c.log_flush_interval_ms
+            .map(|ms| Duration::from_millis(ms.max(1)))
+    };
+    let mut flush_every = flush_interval(&dynamic.borrow_and_update().config);
     let lag_ms = config.replica_lag_time_max_ms.max(2);
     let mut retention = tokio::time::interval(retention_every);
     let mut flush = tokio::time::interval(flush_every.unwrap_or(Duration::from_secs(3600)));
@@ -520,6 +524,13 @@ async fn housekeeping(broker: Arc<Broker>, shutdown: CancellationToken) {
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
+            Ok(()) = dynamic.changed() => {
+                let every = flush_interval(&dynamic.borrow_and_update().config);
+                if every != flush_every {
+                    flush_every = every;
+                    flush = tokio::time::interval(every.unwrap_or(Duration::from_secs(3600)));
+                }
+            }
             _ = retention.tick() => {
                 let b = broker.clone();
                 let now = crate::api::produce::now_ms();
