@@ -4,7 +4,9 @@
 //! set with confluent-kafka limits produces on that broker only and is raised with
 //! kafka-python's AlterConfigs; DescribeConfigs reports the DYNAMIC_* sources (for topics too);
 //! non-dynamic keys and misplaced requests are refused with Kafka's errors; the znodes are
-//! Kafka's JSON; a restarted broker keeps its dynamic values.
+//! Kafka's JSON; a restarted broker keeps its dynamic values; broker 1's SSL listener takes a
+//! new keystore location per broker (new connections get the new certificate).
+//! About 15 s.
 
 use std::time::{Duration, Instant};
 
@@ -19,9 +21,11 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use serde_json::{json, Value};
+use tests::certs::Certs;
 use tests::multi::MultiCluster;
+use tests::ports::free_port;
 use tests::wire::WireClient;
-use tests::{python, OrPanic};
+use tests::{python, BrokerSetup, OrPanic};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 const SCRIPT: Duration = Duration::from_secs(60);
@@ -137,11 +141,96 @@ fn segments(c: &mut MultiCluster, id: i32, topic: &str) -> Vec<String> {
     names
 }
 
+fn path(p: &std::path::Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// The certificate serial broker 1's SSL listener presents to a new connection.
+fn peer_serial(ssl: &str, certs: &Certs) -> String {
+    let ca = path(&certs.ca);
+    let args = [
+        "--mode",
+        "serial",
+        "--bootstrap",
+        ssl,
+        "--topic",
+        "-",
+        "--cafile",
+        &ca,
+    ];
+    let lines = python::run_json("tls_clients.py", &args, SCRIPT).or_panic("tls client");
+    let first = lines.into_iter().next().or_panic("client output");
+    first["serial"].as_str().or_panic("serial").to_owned()
+}
+
 #[test]
 fn dynamic_broker_configs_apply_without_a_restart() {
-    let mut c = MultiCluster::start("dynconf", 2, &[("log.retention.check.interval.ms", "100")])
-        .or_panic("cluster");
+    let certs = Certs::new().or_panic("CA");
+    let first = certs.broker("first", "1000").or_panic("first cert");
+    let second = certs.broker("second", "2000").or_panic("second cert");
+    let ssl_port = free_port().or_panic("port");
+    let ssl_listener = format!("SSL://127.0.0.1:{ssl_port}");
+    let ssl = format!("127.0.0.1:{ssl_port}");
+    let (keystore, ca) = (path(&first.keystore), path(&certs.ca));
+    let common = [("log.retention.check.interval.ms", "100")];
+    let with_tls = [
+        common[0],
+        (
+            "listener.security.protocol.map",
+            "PLAINTEXT:PLAINTEXT,SSL:SSL",
+        ),
+        ("ssl.keystore.type", "PEM"),
+        ("ssl.keystore.location", keystore.as_str()),
+        ("ssl.truststore.type", "PEM"),
+        ("ssl.truststore.location", ca.as_str()),
+    ];
+    let mut c = MultiCluster::start_setups(
+        "dynconf",
+        &[
+            BrokerSetup {
+                overrides: &with_tls,
+                more_listeners: &[&ssl_listener],
+                ..BrokerSetup::default()
+            },
+            BrokerSetup {
+                overrides: &common,
+                ..BrokerSetup::default()
+            },
+        ],
+    )
+    .or_panic("cluster");
     let addr = |c: &mut MultiCluster, id: i32| c.broker(id).bootstrap();
+
+    // --- A TLS listener's keystore, per broker: new connections get the new certificate.
+    assert_eq!(peer_serial(&ssl, &certs), "1000");
+    let key = "listener.name.ssl.ssl.keystore.location";
+    let (code, message) = set_broker_config(&addr(&mut c, 1), "", key, &path(&second.keystore));
+    assert_eq!(
+        (code, message),
+        (INVALID_CONFIG, format!("Invalid config value for resource ConfigResource(type=BROKER, name=''): Cannot update these configs at default cluster level, broker id must be specified: Set({key})"))
+    );
+    let broken = certs.dir().join("broken.pem");
+    std::fs::write(&broken, "not a PEM file\n").or_panic("write");
+    let (code, message) = set_broker_config(&addr(&mut c, 1), "1", key, &path(&broken));
+    assert_eq!(
+        (code, message.as_str()),
+        (INVALID_CONFIG, "Invalid config value for resource ConfigResource(type=BROKER, name='1'): Invalid dynamic configuration")
+    );
+    let (code, message) = set_broker_config(
+        &addr(&mut c, 1),
+        "1",
+        "listener.name.ssl.ssl.key.password",
+        "secret",
+    );
+    assert_eq!(
+        (code, message.as_str()),
+        (INVALID_CONFIG, "Invalid config value for resource ConfigResource(type=BROKER, name='1'): Password encoder secret not configured")
+    );
+    let (code, message) = set_broker_config(&addr(&mut c, 1), "1", key, &path(&second.keystore));
+    assert_eq!((code, message.as_str()), (0, ""));
+    wait_until("the new keystore served", || {
+        peer_serial(&ssl, &certs) == "2000"
+    });
 
     // --- The cluster default log.retention.ms trims a topic without a retention override.
     let aged = "aged";
@@ -321,11 +410,11 @@ fn dynamic_broker_configs_apply_without_a_restart() {
     wait_until("the raised limit applied", || {
         produce(&leader_addr, aged, 0, 5000) == 0
     });
-    assert_eq!(
-        c.zk_get_json(&format!("/config/brokers/{id}"))
-            .or_panic("zk get"),
-        json!({"version": 1, "config": {"message.max.bytes": "100000"}})
-    );
+    let stored = c
+        .zk_get_json(&format!("/config/brokers/{id}"))
+        .or_panic("zk get");
+    assert_eq!(stored["version"], 1, "{stored}");
+    assert_eq!(stored["config"]["message.max.bytes"], "100000", "{stored}");
 
     // --- A restarted broker starts with its dynamic values.
     c.broker(leader).restart().or_panic("restart");
