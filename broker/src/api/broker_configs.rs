@@ -105,6 +105,10 @@ async fn store(
     validate_only: bool,
 ) -> AlterResult {
     let refused = |e: crate::dynamic_config::DynamicConfigError| {
+        if let crate::dynamic_config::DynamicConfigError::Reconfiguration(cause) = &e {
+            // Kafka's answer hides the cause; the broker's log keeps it.
+            info!(entity = %entity.name(), cause, "dynamic broker config refused");
+        }
         (
             ResponseError::InvalidConfig,
             format!("Invalid config value for resource {}: {e}", resource(name)),
