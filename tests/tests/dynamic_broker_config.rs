@@ -243,7 +243,11 @@ fn dynamic_broker_configs_apply_without_a_restart() {
     let leader = c.partitions(aged).or_panic("leader")[&0].0;
     let other = 3 - leader;
     let leader_addr = addr(&mut c, leader);
-    for _ in 0..6 {
+    // The leader may still be applying its LeaderAndIsr when Metadata already names it.
+    wait_until("the leader takes produces", || {
+        produce(&leader_addr, aged, 0, 600) == 0
+    });
+    for _ in 0..5 {
         assert_eq!(produce(&leader_addr, aged, 0, 600), 0);
     }
     let first = format!("{:020}.log", 0);
@@ -416,6 +420,21 @@ fn dynamic_broker_configs_apply_without_a_restart() {
     assert_eq!(stored["version"], 1, "{stored}");
     assert_eq!(stored["config"]["message.max.bytes"], "100000", "{stored}");
 
+    // --- The cleaner restarts with a dynamic thread count, at most doubled at a time.
+    let (code, message) = set_broker_config(&leader_addr, "", "log.cleaner.threads", "3");
+    assert_eq!(
+        (code, message.as_str()),
+        (INVALID_CONFIG, "Invalid config value for resource ConfigResource(type=BROKER, name=''): Invalid dynamic configuration")
+    );
+    let (code, message) = set_broker_config(&leader_addr, "", "log.cleaner.threads", "2");
+    assert_eq!((code, message.as_str()), (0, ""));
+    wait_until("both cleaners restarted with 2 threads", || {
+        [leader, other].iter().all(|&id| {
+            std::fs::read_to_string(c.broker(id).log_file())
+                .is_ok_and(|log| log.contains("log cleaner started threads=2"))
+        })
+    });
+
     // --- A restarted broker starts with its dynamic values.
     c.broker(leader).restart().or_panic("restart");
     c.broker(leader)
@@ -439,9 +458,8 @@ fn dynamic_broker_configs_apply_without_a_restart() {
         .find(|(_, (l, _))| *l == leader)
         .map(|(p, _)| p)
         .or_panic("a partition led by the restarted broker");
-    assert_eq!(
-        produce(&leader_addr, fresh, on_leader, 150_000),
-        MESSAGE_TOO_LARGE
-    );
+    wait_until("the new partition's leader answers", || {
+        produce(&leader_addr, fresh, on_leader, 150_000) == MESSAGE_TOO_LARGE
+    });
     assert_eq!(produce(&leader_addr, fresh, on_leader, 50_000), 0);
 }
