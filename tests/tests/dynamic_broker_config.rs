@@ -5,8 +5,8 @@
 //! kafka-python's AlterConfigs; DescribeConfigs reports the DYNAMIC_* sources (for topics too);
 //! non-dynamic keys and misplaced requests are refused with Kafka's errors; the znodes are
 //! Kafka's JSON; a restarted broker keeps its dynamic values; broker 1's SSL listener takes a
-//! new keystore location per broker (new connections get the new certificate).
-//! About 15 s.
+//! new keystore location per broker (new connections get the new certificate); a broker whose
+//! ZooKeeper session expired re-reads them. About 30 s.
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 use tests::certs::Certs;
 use tests::multi::MultiCluster;
 use tests::ports::free_port;
+use tests::process::signal;
 use tests::wire::WireClient;
 use tests::{python, BrokerSetup, OrPanic};
 
@@ -462,4 +463,23 @@ fn dynamic_broker_configs_apply_without_a_restart() {
         produce(&leader_addr, fresh, on_leader, 150_000) == MESSAGE_TOO_LARGE
     });
     assert_eq!(produce(&leader_addr, fresh, on_leader, 50_000), 0);
+
+    // --- A change missed while a broker had no session (written without a notification, as
+    // if the notification had been purged) is read on its next session.
+    let other_addr = addr(&mut c, other);
+    let pid = c.broker(other).pid().or_panic("pid");
+    signal(pid, "STOP").or_panic("SIGSTOP");
+    let expired = c.wait_for(TIMEOUT, "the paused broker's session expires", |c| {
+        Ok(!c.zk_ls("/brokers/ids")?.contains(&other.to_string()))
+    });
+    let missed = r#"{"version":1,"config":{"log.cleaner.threads":"2","log.retention.bytes":"123456","log.retention.ms":"1"}}"#;
+    let written = c.zk_cli(&["set", "/config/brokers/<default>", missed]);
+    signal(pid, "CONT").or_panic("SIGCONT");
+    expired.or_panic("session expiry");
+    written.or_panic("zkCli set");
+    wait_until("the missed default read on the new session", || {
+        describe_broker(&other_addr, "")
+            .iter()
+            .any(|e| e.0 == "log.retention.bytes" && e.1.as_deref() == Some("123456"))
+    });
 }
