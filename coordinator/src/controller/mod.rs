@@ -45,8 +45,8 @@ use crate::connect::Zk;
 use crate::error::ControllerError;
 use crate::znode::ControllerZNode;
 use active::Event;
-pub use reassignment::AlterResults;
 use kafka_client::SaslCredentials;
+pub use reassignment::AlterResults;
 
 /// Pause after an unexpected ZooKeeper error before trying again.
 const RETRY_DELAY: Duration = Duration::from_millis(500);

@@ -67,7 +67,11 @@ pub fn build(
 }
 
 /// Whether phase B may run: nothing is being reassigned, or every target replica is in the ISR.
-pub fn is_complete(view: &ClusterView, tp: &TopicPartition, assignment: &ReplicaAssignment) -> bool {
+pub fn is_complete(
+    view: &ClusterView,
+    tp: &TopicPartition,
+    assignment: &ReplicaAssignment,
+) -> bool {
     if !assignment.is_being_reassigned() {
         return true;
     }
@@ -231,7 +235,10 @@ mod tests {
     fn reassign_to_lists_target_first_and_a_cancel_settles_on_the_origin() {
         let moving = ReplicaAssignment::settled(vec![1, 2]).reassign_to(&[2, 3]);
         assert_eq!(moving.replicas, vec![2, 3, 1]);
-        assert_eq!((moving.adding.clone(), moving.removing.clone()), (vec![3], vec![1]));
+        assert_eq!(
+            (moving.adding.clone(), moving.removing.clone()),
+            (vec![3], vec![1])
+        );
         assert_eq!((moving.origin(), moving.target()), (vec![2, 1], vec![2, 3]));
         // Kafka cannot restore the original order either: the cancel keeps RS's order.
         let back = moving.reassign_to(&moving.origin());
@@ -245,16 +252,26 @@ mod tests {
         let grow = ReplicaAssignment::settled(vec![1, 2]).reassign_to(&[1, 2, 3]);
         assert_eq!((grow.adding, grow.removing), (vec![3], vec![]));
         let shrink = ReplicaAssignment::settled(vec![1, 2, 3]).reassign_to(&[1, 2]);
-        assert_eq!((shrink.replicas.clone(), shrink.removing), (vec![1, 2, 3], vec![3]));
+        assert_eq!(
+            (shrink.replicas.clone(), shrink.removing),
+            (vec![1, 2, 3], vec![3])
+        );
     }
 
     #[test]
     fn targets_are_validated_as_kafka_does() {
-        let v = view(&[1, 2, 3], ReplicaAssignment::settled(vec![1, 2]), 1, &[1, 2]);
-        let bad = |t: &[i32]| matches!(
-            validate_target(&v, &tp(), t),
-            Err(ReassignmentError::InvalidReplicaAssignment(_))
+        let v = view(
+            &[1, 2, 3],
+            ReplicaAssignment::settled(vec![1, 2]),
+            1,
+            &[1, 2],
         );
+        let bad = |t: &[i32]| {
+            matches!(
+                validate_target(&v, &tp(), t),
+                Err(ReassignmentError::InvalidReplicaAssignment(_))
+            )
+        };
         assert!(bad(&[]));
         assert!(bad(&[2, 2]));
         assert!(bad(&[-1, 2]));
@@ -268,7 +285,12 @@ mod tests {
 
     #[test]
     fn a_cancel_needs_a_reassignment_in_progress() {
-        let v = view(&[1, 2, 3], ReplicaAssignment::settled(vec![1, 2]), 1, &[1, 2]);
+        let v = view(
+            &[1, 2, 3],
+            ReplicaAssignment::settled(vec![1, 2]),
+            1,
+            &[1, 2],
+        );
         assert_eq!(build(&v, &tp(), None), None);
         let moving = ReplicaAssignment::settled(vec![1, 2]).reassign_to(&[2, 3]);
         let v = view(&[1, 2, 3], moving, 1, &[1, 2]);
@@ -276,7 +298,10 @@ mod tests {
             build(&v, &tp(), None),
             Some(ReplicaAssignment::settled(vec![2, 1]))
         );
-        assert_eq!(build(&v, &tp(), Some(&[2, 3])).map(|a| a.adding), Some(vec![3]));
+        assert_eq!(
+            build(&v, &tp(), Some(&[2, 3])).map(|a| a.adding),
+            Some(vec![3])
+        );
     }
 
     #[test]
@@ -286,7 +311,10 @@ mod tests {
         assert!(!is_complete(&v, &tp(), &moving));
         let bump = leader_epoch_bump(&v, &tp());
         assert_eq!(bump[0].lic.leader_epoch, 5);
-        assert_eq!((bump[0].lic.leader, bump[0].lic.isr.clone()), (1, vec![1, 2]));
+        assert_eq!(
+            (bump[0].lic.leader, bump[0].lic.isr.clone()),
+            (1, vec![1, 2])
+        );
         assert_eq!(bump[0].write, Write::Update { zk_version: 9 });
         let v = view(&[1, 2, 3], moving.clone(), 1, &[1, 2, 3]);
         assert!(is_complete(&v, &tp(), &moving));
@@ -304,7 +332,12 @@ mod tests {
         // 2 in controlled shutdown: the next target replica in the ISR.
         let mut v2 = v.clone();
         v2.shutting_down.insert(2);
-        assert_eq!(leader_into_target(&v2, &tp(), &[2, 3]).unwrap()[0].lic.leader, 3);
+        assert_eq!(
+            leader_into_target(&v2, &tp(), &[2, 3]).unwrap()[0]
+                .lic
+                .leader,
+            3
+        );
         // Already led from the target: nothing to elect.
         let v = view(&[1, 2, 3], moving.clone(), 3, &[1, 2, 3]);
         assert_eq!(leader_into_target(&v, &tp(), &[2, 3]), Some(Vec::new()));
@@ -317,7 +350,12 @@ mod tests {
 
     #[test]
     fn removed_replicas_leave_the_isr_and_leadership() {
-        let v = view(&[1, 2, 3], ReplicaAssignment::settled(vec![2, 3]), 2, &[1, 2, 3]);
+        let v = view(
+            &[1, 2, 3],
+            ReplicaAssignment::settled(vec![2, 3]),
+            2,
+            &[1, 2, 3],
+        );
         let c = &replicas_removed(&v, &tp(), &[1])[0];
         assert_eq!((c.lic.leader, c.lic.isr.clone()), (2, vec![2, 3]));
         assert_eq!(c.lic.leader_epoch, 5);
@@ -354,6 +392,9 @@ mod tests {
         let left = remaining_zk_entries(&entries, |p, r| *p == tp() && r == [2, 3]).unwrap();
         assert_eq!(left.len(), 1);
         // The entry asked for other replicas (it was replaced): it stays.
-        assert_eq!(remaining_zk_entries(&entries, |p, r| *p == tp() && r == [9]), None);
+        assert_eq!(
+            remaining_zk_entries(&entries, |p, r| *p == tp() && r == [9]),
+            None
+        );
     }
 }

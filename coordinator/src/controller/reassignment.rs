@@ -158,7 +158,12 @@ impl Active {
         for tp in self.view.reassigning() {
             let current = self.view.assignment(&tp.0, tp.1);
             if resume(&tp, &current) {
-                tracing::info!(topic = tp.0, partition = tp.1, ?current, "resuming reassignment");
+                tracing::info!(
+                    topic = tp.0,
+                    partition = tp.1,
+                    ?current,
+                    "resuming reassignment"
+                );
                 self.on_partition_reassignment(&tp, current).await?;
             }
         }
@@ -360,7 +365,12 @@ impl Active {
         // Elected while the full replica set still gets the LeaderAndIsr, so that a removed
         // leader learns it follows now before it is stopped.
         let Some(election) = leader_into_target(&self.view, tp, &target) else {
-            tracing::warn!(topic = tp.0, partition = tp.1, ?target, "no target replica can lead yet; reassignment waits");
+            tracing::warn!(
+                topic = tp.0,
+                partition = tp.1,
+                ?target,
+                "no target replica can lead yet; reassignment waits"
+            );
             return Ok(());
         };
         let (key, wanted) = (tp.clone(), target.clone());
@@ -387,7 +397,11 @@ impl Active {
     /// `removed` leave the partition: out of the ISR (leader epoch + 1, LeaderAndIsr to the
     /// remaining replicas), then StopReplica with delete to those that are live. Kafka sends
     /// a StopReplica without delete first; one with delete stops the replica too.
-    async fn remove_replicas(&mut self, tp: &TopicPartition, removed: &[i32]) -> Result<(), ZkError> {
+    async fn remove_replicas(
+        &mut self,
+        tp: &TopicPartition,
+        removed: &[i32],
+    ) -> Result<(), ZkError> {
         let (key, gone) = (tp.clone(), removed.to_vec());
         self.apply_retrying(replicas_removed(&self.view, tp, removed), move |v| {
             replicas_removed(v, &key, &gone)

@@ -198,7 +198,10 @@ impl ClusterView {
             return;
         };
         info.assignment.insert(partition, new.replicas.clone());
-        for (map, list) in [(&mut info.adding, &new.adding), (&mut info.removing, &new.removing)] {
+        for (map, list) in [
+            (&mut info.adding, &new.adding),
+            (&mut info.removing, &new.removing),
+        ] {
             if list.is_empty() {
                 map.remove(&partition);
             } else {
@@ -213,7 +216,12 @@ impl ClusterView {
             .iter()
             .filter(|(t, _)| !self.deleting.contains(*t))
             .flat_map(|(t, info)| {
-                let ps: BTreeSet<i32> = info.adding.keys().chain(info.removing.keys()).copied().collect();
+                let ps: BTreeSet<i32> = info
+                    .adding
+                    .keys()
+                    .chain(info.removing.keys())
+                    .copied()
+                    .collect();
                 ps.into_iter().map(move |p| (t.clone(), p))
             })
             .collect()

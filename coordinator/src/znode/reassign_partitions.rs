@@ -57,7 +57,8 @@ mod tests {
         let map = ReassignPartitionsZNode::decode(data).unwrap();
         assert_eq!(map[&("orders".to_string(), 0)], vec![3, 1]);
         assert_eq!(map[&("orders".to_string(), 1)], vec![2, 3]);
-        let encoded: Value = serde_json::from_slice(&ReassignPartitionsZNode::encode(&map)).unwrap();
+        let encoded: Value =
+            serde_json::from_slice(&ReassignPartitionsZNode::encode(&map)).unwrap();
         let expected: Value = serde_json::from_str(
             r#"{"version":1,"partitions":[{"topic":"orders","partition":0,"replicas":[3,1]},
                 {"topic":"orders","partition":1,"replicas":[2,3]}]}"#,
