@@ -96,8 +96,11 @@ fn list_on(c: &MultiCluster, to: i32) -> io::Result<ListPartitionReassignmentsRe
     WireClient::connect(&addr(c, to))?.request(0, &request)
 }
 
-/// (replicas, adding, removing) of each ongoing reassignment of `TOPIC`, by partition.
-fn ongoing(c: &MultiCluster) -> io::Result<Vec<(i32, Vec<i32>, Vec<i32>, Vec<i32>)>> {
+/// An ongoing reassignment as listed: (partition, replicas, adding, removing).
+type Ongoing = (i32, Vec<i32>, Vec<i32>, Vec<i32>);
+
+/// Each ongoing reassignment of `TOPIC`.
+fn ongoing(c: &MultiCluster) -> io::Result<Vec<Ongoing>> {
     let response = list_on(c, c.controller()?)?;
     if response.error_code != 0 {
         return Err(io::Error::other(format!("{response:?}")));

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use coordinator::controller::ReassignmentRequest;
 use kafka_protocol::messages::alter_partition_reassignments_response::{
     ReassignablePartitionResponse, ReassignableTopicResponse,
 };
@@ -28,7 +29,7 @@ pub async fn handle(
     if !controller.is_active() {
         return top_level_error(ResponseError::NotController);
     }
-    let reassignments: Vec<((String, i32), Option<Vec<i32>>)> = req
+    let reassignments: Vec<ReassignmentRequest> = req
         .topics
         .iter()
         .flat_map(|t| {

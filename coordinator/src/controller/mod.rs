@@ -46,7 +46,7 @@ use crate::error::ControllerError;
 use crate::znode::ControllerZNode;
 use active::Event;
 use kafka_client::SaslCredentials;
-pub use reassignment::AlterResults;
+pub use reassignment::{AlterResults, ReassignmentRequest};
 
 /// Pause after an unexpected ZooKeeper error before trying again.
 const RETRY_DELAY: Duration = Duration::from_millis(500);

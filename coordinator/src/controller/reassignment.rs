@@ -24,6 +24,9 @@ use crate::error::{ControllerError, ReassignmentError, ZkError};
 use crate::zk_ops::ZkOp;
 use crate::znode::{PartitionStateZNode, ReassignPartitionsZNode, TopicZNode};
 
+/// One partition of an AlterPartitionReassignments: its target replicas, `None` to cancel.
+pub type ReassignmentRequest = (TopicPartition, Option<Vec<i32>>);
+
 /// Each partition's answer to an AlterPartitionReassignments.
 pub type AlterResults = Vec<(TopicPartition, Result<(), ReassignmentError>)>;
 
@@ -35,7 +38,7 @@ const ZK_NODE_ROUNDS: usize = 3;
 pub(crate) enum ReassignmentEvent {
     /// AlterPartitionReassignments: a target per partition, `None` to cancel.
     Alter {
-        reassignments: Vec<(TopicPartition, Option<Vec<i32>>)>,
+        reassignments: Vec<ReassignmentRequest>,
         reply: oneshot::Sender<Result<AlterResults, ControllerError>>,
     },
     /// ListPartitionReassignments: these partitions, or `None` for all.
@@ -52,7 +55,7 @@ impl ControllerHandle {
     /// reassignment of each partition; answers once each has been taken in, not completed.
     pub async fn alter_partition_reassignments(
         &self,
-        reassignments: Vec<(TopicPartition, Option<Vec<i32>>)>,
+        reassignments: Vec<ReassignmentRequest>,
     ) -> Result<AlterResults, ControllerError> {
         let (reply, rx) = oneshot::channel();
         self.send(Event::Reassignment(ReassignmentEvent::Alter {
@@ -173,7 +176,7 @@ impl Active {
     /// Kafka's `processApiPartitionReassignment`.
     async fn alter_reassignments(
         &mut self,
-        requests: Vec<(TopicPartition, Option<Vec<i32>>)>,
+        requests: Vec<ReassignmentRequest>,
     ) -> Result<AlterResults, ZkError> {
         let mut results = Vec::new();
         let mut start = Vec::new();
