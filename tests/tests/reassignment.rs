@@ -274,7 +274,12 @@ fn reassignment_under_an_acks_all_producer() {
     freeze(&mut c, x, true);
     let codes = alter(&c, TOPIC, &[(1, Some(&[ctrl, x]))]);
     let listed = ongoing(&c);
+    // Metadata lists every replica, old and new, during the move (as Kafka's does).
+    let full = c.wait_for(Duration::from_secs(2), "Metadata with the full set", |c| {
+        Ok(replicas_and_isr(&addr(c, y), 1)?.0 == [ctrl, x, y])
+    });
     freeze(&mut c, x, false);
+    full.or_panic("Metadata during the move");
     assert_eq!(codes, vec![0]);
     assert_eq!(
         listed.or_panic("list"),
