@@ -15,7 +15,7 @@ use super::active::{Active, Event};
 use super::channel::ControllerRequest;
 use super::reassign_steps::{
     build, is_complete, leader_epoch_bump, leader_into_target, remaining_zk_entries,
-    replicas_removed, topic_znode, validate_target,
+    replicas_removed, topic_znode, validate_list, validate_target,
 };
 use super::requests;
 use super::view::{without, ReplicaAssignment, TopicPartition};
@@ -265,7 +265,7 @@ impl Active {
         let mut failed = BTreeMap::new();
         for (tp, target) in entries {
             let current = self.view.assignment(&tp.0, tp.1);
-            let result = match validate_target(&self.view, &tp, &target) {
+            let result = match validate_list(&target) {
                 Err(e) => Err(e),
                 // Already under way towards this target (our own update of the node, or a
                 // failover): nothing to restart.
