@@ -87,7 +87,11 @@ mod tests {
 
     #[test]
     fn assignment_round_trips() {
-        let parts = vec![("a".to_owned(), 0), ("a".to_owned(), 2), ("b".to_owned(), 1)];
+        let parts = vec![
+            ("a".to_owned(), 0),
+            ("a".to_owned(), 2),
+            ("b".to_owned(), 1),
+        ];
         let bytes = encode_assignment(&parts).unwrap_or_default();
         assert_eq!(decode_assignment(&bytes), Some(parts));
         assert_eq!(decode_assignment(&[]), Some(vec![]));

@@ -121,7 +121,9 @@ fn decode(mut bytes: Bytes, from: i64, partition: i32, into: &mut Fetched) -> Re
     // Batch framing: base offset (8), length (4), then `length` bytes.
     while bytes.remaining() >= 12 {
         let length = i32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-        let total = usize::try_from(length).unwrap_or(usize::MAX).saturating_add(12);
+        let total = usize::try_from(length)
+            .unwrap_or(usize::MAX)
+            .saturating_add(12);
         if bytes.remaining() < total {
             break;
         }

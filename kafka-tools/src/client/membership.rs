@@ -251,8 +251,8 @@ impl Member {
     /// Leaves the group (so it rebalances now rather than after the session timeout).
     pub async fn leave(&self, admin: &mut Admin) -> Result<()> {
         let version = admin.version::<LeaveGroupRequest>()?;
-        let mut request =
-            LeaveGroupRequest::default().with_group_id(GroupId(StrBytes::from_string(self.group.clone())));
+        let mut request = LeaveGroupRequest::default()
+            .with_group_id(GroupId(StrBytes::from_string(self.group.clone())));
         if version >= 3 {
             request = request.with_members(vec![MemberIdentity::default()
                 .with_member_id(StrBytes::from_string(self.member_id.clone()))]);

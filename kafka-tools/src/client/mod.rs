@@ -201,7 +201,11 @@ impl Admin {
 
     /// Sends `request` to `target` without waiting for an answer (Produce with acks=0, which
     /// the broker does not answer).
-    pub async fn send_no_response<R: Request>(&mut self, target: Target, request: &R) -> Result<()> {
+    pub async fn send_no_response<R: Request>(
+        &mut self,
+        target: Target,
+        request: &R,
+    ) -> Result<()> {
         let version = self.version::<R>()?;
         let context = format!("{} to {}", api_name(R::KEY), self.describe(target));
         let conn = self.connection(target).await?;

@@ -136,7 +136,10 @@ pub async fn committed(
     for t in response.topics {
         for p in t.partitions {
             if p.error_code == 0 && p.committed_offset >= 0 {
-                out.insert((t.name.0.to_string(), p.partition_index), p.committed_offset);
+                out.insert(
+                    (t.name.0.to_string(), p.partition_index),
+                    p.committed_offset,
+                );
             }
         }
     }

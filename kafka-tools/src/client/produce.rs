@@ -88,7 +88,7 @@ impl<'a> Producer<'a> {
                 });
             }
             tokio::time::sleep(self.config.retry_backoff).await;
-            self.leaders = topics::leaders(self.admin, &[self.topic.clone()]).await?;
+            self.leaders = topics::leaders(self.admin, std::slice::from_ref(&self.topic)).await?;
         }
     }
 
@@ -112,7 +112,8 @@ impl<'a> Producer<'a> {
             }
             let mut partition_data = Vec::new();
             for (_, p) in &tps {
-                let batch = encode_batch(pending.get(p).map_or(&[][..], Vec::as_slice), &self.config)?;
+                let batch =
+                    encode_batch(pending.get(p).map_or(&[][..], Vec::as_slice), &self.config)?;
                 partition_data.push(
                     PartitionProduceData::default()
                         .with_index(*p)
@@ -126,7 +127,9 @@ impl<'a> Producer<'a> {
                     .with_name(TopicName(StrBytes::from_string(self.topic.clone())))
                     .with_partition_data(partition_data)]);
             if self.config.acks == 0 {
-                self.admin.send_no_response(Target::Node(leader), &request).await?;
+                self.admin
+                    .send_no_response(Target::Node(leader), &request)
+                    .await?;
                 for (_, p) in tps {
                     pending.remove(&p);
                     done.insert(p, -1);

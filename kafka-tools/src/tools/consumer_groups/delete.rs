@@ -63,7 +63,9 @@ pub(super) async fn delete_offsets(admin: &mut Admin, cli: &Cli) -> Result<()> {
     let mut partitions = Vec::new();
     for arg in &cli.topic {
         match parse_topic_partitions(arg)? {
-            (topic, Some(parts)) => partitions.extend(parts.into_iter().map(|p| (topic.clone(), p))),
+            (topic, Some(parts)) => {
+                partitions.extend(parts.into_iter().map(|p| (topic.clone(), p)))
+            }
             (topic, None) => match topics::leaders(admin, std::slice::from_ref(&topic)).await {
                 Ok(leaders) => partitions.extend(leaders.into_keys()),
                 Err(e) => {
@@ -86,7 +88,9 @@ pub(super) async fn delete_offsets(admin: &mut Admin, cli: &Cli) -> Result<()> {
                         .with_partitions(
                             parts
                                 .into_iter()
-                                .map(|p| OffsetDeleteRequestPartition::default().with_partition_index(p))
+                                .map(|p| {
+                                    OffsetDeleteRequestPartition::default().with_partition_index(p)
+                                })
                                 .collect(),
                         )
                 })
@@ -118,7 +122,14 @@ pub(super) async fn delete_offsets(admin: &mut Admin, cli: &Cli) -> Result<()> {
         top = ResponseError::UnknownTopicOrPartition.code();
     }
     report_top(&group, &cli.topic, top);
-    let line = |cols: [&str; 3]| print!("\n{} {} {}", pad(cols[0], 30), pad(cols[1], 15), pad(cols[2], 15));
+    let line = |cols: [&str; 3]| {
+        print!(
+            "\n{} {} {}",
+            pad(cols[0], 30),
+            pad(cols[1], 15),
+            pad(cols[2], 15)
+        )
+    };
     line(["TOPIC", "PARTITION", "STATUS"]);
     let mut rows: Vec<_> = results.into_iter().collect();
     rows.sort_by_key(|((t, p), _)| format!("{t}{p}"));

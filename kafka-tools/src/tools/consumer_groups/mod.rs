@@ -75,7 +75,11 @@ pub(crate) struct Cli {
     #[arg(long)]
     export: bool,
     /// Reset offsets to a specific offset.
-    #[arg(long = "to-offset", value_name = "offset", allow_negative_numbers = true)]
+    #[arg(
+        long = "to-offset",
+        value_name = "offset",
+        allow_negative_numbers = true
+    )]
     to_offset: Option<i64>,
     /// Reset offsets to values defined in CSV file.
     #[arg(long = "from-file", value_name = "path to CSV file")]
@@ -96,7 +100,11 @@ pub(crate) struct Cli {
     #[arg(long = "to-current")]
     to_current: bool,
     /// Reset offsets shifting current offset by 'n', where 'n' can be positive or negative.
-    #[arg(long = "shift-by", value_name = "number-of-offsets", allow_negative_numbers = true)]
+    #[arg(
+        long = "shift-by",
+        value_name = "number-of-offsets",
+        allow_negative_numbers = true
+    )]
     shift_by: Option<i64>,
     /// Describe members of the group.
     #[arg(long)]

@@ -172,8 +172,10 @@ async fn prepare(
     }
     // --to-current: the committed offset, or the log end where there is none.
     let current = offsets::committed(admin, coordinator, group).await?;
-    let (with, without): (Vec<TopicPartition>, Vec<TopicPartition>) =
-        scope.iter().cloned().partition(|tp| current.contains_key(tp));
+    let (with, without): (Vec<TopicPartition>, Vec<TopicPartition>) = scope
+        .iter()
+        .cloned()
+        .partition(|tp| current.contains_key(tp));
     let mut out: BTreeMap<TopicPartition, i64> = with
         .into_iter()
         .filter_map(|tp| current.get(&tp).map(|o| (tp, *o)))
@@ -332,7 +334,10 @@ mod tests {
 
     #[test]
     fn topic_arguments() {
-        assert_eq!(parse_topic_partitions("t").ok(), Some(("t".to_owned(), None)));
+        assert_eq!(
+            parse_topic_partitions("t").ok(),
+            Some(("t".to_owned(), None))
+        );
         assert_eq!(
             parse_topic_partitions("t:0,2").ok(),
             Some(("t".to_owned(), Some(vec![0, 2])))

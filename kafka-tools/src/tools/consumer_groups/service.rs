@@ -76,7 +76,11 @@ pub(super) async fn list(admin: &mut Admin, states: &[String]) -> Result<Vec<Lis
 
 /// The names of every consumer group (`--all-groups`).
 pub(super) async fn all_groups(admin: &mut Admin) -> Result<Vec<String>> {
-    Ok(list(admin, &[]).await?.into_iter().map(|l| l.group).collect())
+    Ok(list(admin, &[])
+        .await?
+        .into_iter()
+        .map(|l| l.group)
+        .collect())
 }
 
 /// `--list`: the names, one a line; with `--state`, a GROUP / STATE table.
@@ -162,9 +166,7 @@ pub(super) async fn describe(admin: &mut Admin, group: &str) -> Result<GroupDesc
     });
     let request = DescribeGroupsRequest::default()
         .with_groups(vec![GroupId(StrBytes::from_string(group.to_owned()))]);
-    let response = admin
-        .send(Target::Node(coordinator_id), &request)
-        .await?;
+    let response = admin.send(Target::Node(coordinator_id), &request).await?;
     let described = response
         .groups
         .into_iter()

@@ -31,7 +31,11 @@ pub(super) fn parse_datetime(input: &str) -> Result<i64> {
         (Some(h), Some(m), Some(s), None) => (num(h, bad)?, num(m, bad)?, num(s, bad)?),
         _ => return Err(bad()),
     };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
     {
         return Err(bad());
     }
@@ -64,7 +68,10 @@ fn zone_offset_seconds(zone: &str) -> Option<i64> {
     }
     let (h, m) = match digits.len() {
         2 => (digits.parse::<i64>().ok()?, 0),
-        4 => (digits[..2].parse::<i64>().ok()?, digits[2..].parse::<i64>().ok()?),
+        4 => (
+            digits[..2].parse::<i64>().ok()?,
+            digits[2..].parse::<i64>().ok()?,
+        ),
         _ => return None,
     };
     Some(sign * (h * 3600 + m * 60))
@@ -137,7 +144,10 @@ mod tests {
             parse_datetime("2024-02-29T14:34:56.789+02:00").ok(),
             Some(1_709_210_096_789)
         );
-        assert_eq!(parse_datetime("2024-02-29T12:34:56").ok(), Some(1_709_210_096_000));
+        assert_eq!(
+            parse_datetime("2024-02-29T12:34:56").ok(),
+            Some(1_709_210_096_000)
+        );
         assert!(parse_datetime("yesterday").is_err());
         assert!(parse_datetime("2024-13-01T00:00:00.000").is_err());
     }

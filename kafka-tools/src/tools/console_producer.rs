@@ -1,3 +1,0 @@
-//! stub
-use std::ffi::OsString;
-pub async fn run(_args: Vec<OsString>) -> crate::error::Result<()> { Ok(()) }
