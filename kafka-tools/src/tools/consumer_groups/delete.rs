@@ -45,7 +45,10 @@ pub(super) async fn delete_groups(admin: &mut Admin, cli: &Cli) -> Result<()> {
     }
     print_error("Deletion of some consumer groups failed:");
     for (group, error) in &failed {
-        println!("* Group '{group}' could not be deleted due to: {error}");
+        println!(
+            "* Group '{group}' could not be deleted due to: {}",
+            java_exception(error)
+        );
     }
     if !deleted.is_empty() {
         println!(
@@ -147,6 +150,24 @@ pub(super) async fn delete_offsets(admin: &mut Admin, cli: &Cli) -> Result<()> {
     }
     println!();
     Ok(())
+}
+
+/// How Kafka's tool names a group error: the Java exception it stands for.
+fn java_exception(error: &KafkaError) -> String {
+    let known = match ResponseError::try_from_code(error.code) {
+        Some(ResponseError::NonEmptyGroup) => "GroupNotEmptyException: The group is not empty.",
+        Some(ResponseError::GroupIdNotFound) => {
+            "GroupIdNotFoundException: The group id does not exist."
+        }
+        Some(ResponseError::InvalidGroupId) => {
+            "InvalidGroupIdException: The configured groupId is invalid."
+        }
+        Some(ResponseError::GroupAuthorizationFailed) => {
+            "GroupAuthorizationException: Group authorization failed."
+        }
+        _ => return error.to_string(),
+    };
+    format!("org.apache.kafka.common.errors.{known}")
 }
 
 /// Kafka's message for the request's outcome as a whole.
