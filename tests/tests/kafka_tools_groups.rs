@@ -9,6 +9,9 @@ use std::time::Duration;
 use tests::multi::MultiCluster;
 use tests::{kcat, python, tools, OrPanic};
 
+/// A record's key and value as kcat read them.
+type KeyValue = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// One row of `--describe` (offsets): the nine columns, `-` where Kafka prints it.
 #[derive(Debug)]
 struct Row {
@@ -515,8 +518,7 @@ fn consumer_groups_and_console_clients() {
         "a\tone\nNULL\ttwo\nc\tNULL\n",
     );
     let records = kcat::consume(b, "lines", 3, Duration::from_secs(20)).or_panic("kcat");
-    let got: Vec<(Option<Vec<u8>>, Option<Vec<u8>>)> =
-        records.into_iter().map(|r| (r.key, r.value)).collect();
+    let got: Vec<KeyValue> = records.into_iter().map(|r| (r.key, r.value)).collect();
     assert_eq!(
         got,
         vec![
