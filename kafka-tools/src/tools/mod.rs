@@ -4,6 +4,8 @@
 
 pub mod cluster;
 pub mod common;
+pub mod console;
+pub mod consumer_groups;
 
 use std::ffi::OsString;
 use std::future::Future;
@@ -15,7 +17,18 @@ use crate::error::Result;
 pub type Entry = fn(Vec<OsString>) -> Pin<Box<dyn Future<Output = Result<()>>>>;
 
 /// Every tool, by the name Kafka gives it.
-pub const TOOLS: &[(&str, Entry)] = &[("kafka-cluster", |a| Box::pin(cluster::run(a)))];
+pub const TOOLS: &[(&str, Entry)] = &[
+    ("kafka-cluster", |a| Box::pin(cluster::run(a))),
+    ("kafka-console-consumer", |a| {
+        Box::pin(console::consumer::run(a))
+    }),
+    ("kafka-console-producer", |a| {
+        Box::pin(console::producer::run(a))
+    }),
+    ("kafka-consumer-groups", |a| {
+        Box::pin(consumer_groups::run(a))
+    }),
+];
 
 /// The entry point of the tool called `name` (`kafka-topics` or `kafka-topics.sh`).
 pub fn find(name: &str) -> Option<Entry> {
