@@ -73,7 +73,11 @@ pub fn private_key(pem: &str, password: Option<&str>) -> Result<PrivateKeyDer<'s
 }
 
 /// The key pair of a keystore: `chain_pem` and `key_pem` may be the same text (one PEM file).
-pub fn key_pair(chain_pem: &str, key_pem: &str, password: Option<&str>) -> Result<KeyPair, PemError> {
+pub fn key_pair(
+    chain_pem: &str,
+    key_pem: &str,
+    password: Option<&str>,
+) -> Result<KeyPair, PemError> {
     Ok((certificates(chain_pem)?, private_key(key_pem, password)?))
 }
 

@@ -84,9 +84,7 @@ fn trust_roots(c: &SslConfig) -> Result<Option<Arc<RootCertStore>>, TlsError> {
     let (text, what) = match &c.truststore {
         None => return Ok(None),
         Some(TrustStore::File(path)) => (read(c, path)?, format!("truststore {}", path.display())),
-        Some(TrustStore::Inline(text)) => {
-            (text.clone(), "ssl.truststore.certificates".to_owned())
-        }
+        Some(TrustStore::Inline(text)) => (text.clone(), "ssl.truststore.certificates".to_owned()),
     };
     pem::trust_roots(&text)
         .map(Some)

@@ -85,9 +85,8 @@ fn tls_config(props: &Props) -> Result<ClientTls> {
         get(props, "ssl.truststore.location"),
         get(props, "ssl.truststore.certificates"),
     ) {
-        (Some(path), None) => {
-            pem::trust_roots(&read(path)?).map_err(|e| material(&format!("truststore {path}"), e))?
-        }
+        (Some(path), None) => pem::trust_roots(&read(path)?)
+            .map_err(|e| material(&format!("truststore {path}"), e))?,
         (None, Some(text)) => {
             pem::trust_roots(text).map_err(|e| material("ssl.truststore.certificates", e))?
         }
@@ -163,8 +162,8 @@ fn sasl_credentials(props: &Props) -> Result<SaslCredentials> {
     })?;
     let jaas = get(props, "sasl.jaas.config")
         .ok_or_else(|| ToolError::usage("SASL needs sasl.jaas.config (username and password)"))?;
-    let modules = sasl::jaas::parse(jaas)
-        .map_err(|e| ToolError::usage(format!("sasl.jaas.config: {e}")))?;
+    let modules =
+        sasl::jaas::parse(jaas).map_err(|e| ToolError::usage(format!("sasl.jaas.config: {e}")))?;
     let module = modules
         .first()
         .ok_or_else(|| ToolError::usage("sasl.jaas.config names no login module"))?;
