@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod common;
+pub mod configs;
 pub mod filter;
 pub mod topics;
 
@@ -19,6 +20,7 @@ pub type Entry = fn(Vec<OsString>) -> Pin<Box<dyn Future<Output = Result<()>>>>;
 /// Every tool, by the name Kafka gives it.
 pub const TOOLS: &[(&str, Entry)] = &[
     ("kafka-cluster", |a| Box::pin(cluster::run(a))),
+    ("kafka-configs", |a| Box::pin(configs::run(a))),
     ("kafka-topics", |a| Box::pin(topics::run(a))),
 ];
 
