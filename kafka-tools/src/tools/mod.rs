@@ -2,6 +2,7 @@
 //! against the cluster through [`crate::client::Admin`]. [`TOOLS`] is the registry: the names a
 //! tool answers to (with or without `.sh`) and its entry point.
 
+pub mod acls;
 pub mod cluster;
 pub mod common;
 pub mod configs;
@@ -19,6 +20,7 @@ pub type Entry = fn(Vec<OsString>) -> Pin<Box<dyn Future<Output = Result<()>>>>;
 
 /// Every tool, by the name Kafka gives it.
 pub const TOOLS: &[(&str, Entry)] = &[
+    ("kafka-acls", |a| Box::pin(acls::run(a))),
     ("kafka-cluster", |a| Box::pin(cluster::run(a))),
     ("kafka-configs", |a| Box::pin(configs::run(a))),
     ("kafka-topics", |a| Box::pin(topics::run(a))),
