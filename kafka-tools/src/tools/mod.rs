@@ -3,10 +3,13 @@
 //! tool answers to (with or without `.sh`) and its entry point.
 
 pub mod acls;
+pub mod broker_api_versions;
 pub mod cluster;
 pub mod common;
 pub mod configs;
+pub mod delete_records;
 pub mod filter;
+pub mod get_offsets;
 pub mod topics;
 
 use std::ffi::OsString;
@@ -21,8 +24,13 @@ pub type Entry = fn(Vec<OsString>) -> Pin<Box<dyn Future<Output = Result<()>>>>;
 /// Every tool, by the name Kafka gives it.
 pub const TOOLS: &[(&str, Entry)] = &[
     ("kafka-acls", |a| Box::pin(acls::run(a))),
+    ("kafka-broker-api-versions", |a| {
+        Box::pin(broker_api_versions::run(a))
+    }),
     ("kafka-cluster", |a| Box::pin(cluster::run(a))),
     ("kafka-configs", |a| Box::pin(configs::run(a))),
+    ("kafka-delete-records", |a| Box::pin(delete_records::run(a))),
+    ("kafka-get-offsets", |a| Box::pin(get_offsets::run(a))),
     ("kafka-topics", |a| Box::pin(topics::run(a))),
 ];
 
