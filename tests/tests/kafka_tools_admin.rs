@@ -406,14 +406,17 @@ fn configs(b: &str) {
             "--topic",
             "orders",
             "--delete-config",
-            "max.message.bytes",
+            "max.message.bytes,cleanup.policy",
         ],
     );
     let d = ok(
         "kafka-configs",
         &["--bootstrap-server", b, "--describe", "--topic", "orders"],
     );
-    assert!(!d.contains("max.message.bytes"), "{d}");
+    assert!(
+        !d.contains("max.message.bytes") && !d.contains("cleanup.policy"),
+        "{d}"
+    );
     let e = err(
         "kafka-configs",
         &[
