@@ -1,6 +1,6 @@
 //! `kafka-broker-api-versions`: every broker's ApiVersions, as Kafka's
 //! BrokerApiVersionsCommand prints them: `host:port (id: 1 rack: null) -> (` then one
-//! `	Produce(0): 0 to 10 [usable: 10],` line per API, then `)`.
+//! `\tProduce(0): 0 to 10 [usable: 10],` line per API, then `)`.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -95,14 +95,14 @@ pub async fn run(args: Vec<OsString>) -> Result<()> {
                     .iter()
                     .map(|k| (k.api_key, (k.min_version, k.max_version)))
                     .collect();
-                print!("{} -> {}\n", node_text(&node), versions_text(&served));
+                println!("{} -> {}", node_text(&node), versions_text(&served));
             }
-            Ok(r) => print!(
-                "{} -> ERROR: ApiVersions failed with error code {}\n",
+            Ok(r) => println!(
+                "{} -> ERROR: ApiVersions failed with error code {}",
                 node_text(&node),
                 r.error_code
             ),
-            Err(e) => print!("{} -> ERROR: {e}\n", node_text(&node)),
+            Err(e) => println!("{} -> ERROR: {e}", node_text(&node)),
         }
     }
     Ok(())
@@ -115,7 +115,6 @@ mod tests {
     #[test]
     fn lines_as_kafka_prints_them() {
         assert_eq!(api_text(0, 0, 10), "Produce(0): 0 to 10 [usable: 10]");
-        assert_eq!(api_text(44, 0, 0).starts_with("OffsetDelete(47)"), false);
         assert_eq!(api_text(47, 0, 0), "OffsetDelete(47): 0 [usable: 0]");
         let served = BTreeMap::from([(0, (0, 10)), (18, (0, 3))]);
         let text = versions_text(&served);

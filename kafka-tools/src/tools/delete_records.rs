@@ -1,7 +1,7 @@
 //! `kafka-delete-records --offset-json-file FILE`: moves partitions' log start offsets
 //! (DeleteRecords to each partition's leader), with Kafka's DeleteRecordsCommand input
 //! (`{"partitions":[{"topic":"t","partition":0,"offset":5}],"version":1}`) and output
-//! (`partition: t-0	low_watermark: 5`).
+//! (`partition: t-0\tlow_watermark: 5`).
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;

@@ -440,7 +440,10 @@ async fn list(admin: &mut Admin, cli: &Cli) -> Result<()> {
         for (pattern, acl) in &all {
             let acl: Vec<Entry> = acl
                 .iter()
-                .filter(|e| only.map_or(true, |p| p == e.principal))
+                .filter(|e| match only {
+                    None => true,
+                    Some(p) => p == e.principal,
+                })
                 .cloned()
                 .collect();
             if only.is_some() && acl.is_empty() {

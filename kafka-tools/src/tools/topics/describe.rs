@@ -1,6 +1,6 @@
-//! `kafka-topics --describe`: one line per topic (`Topic: x	TopicId: ..	PartitionCount: ..
-//! ReplicationFactor: ..	Configs: ..`) and one per partition (`	Topic: x	Partition: 0	Leader: 1
-//! Replicas: 1,2	Isr: 1,2`), or only the partitions a report flag asks for
+//! `kafka-topics --describe`: one line per topic (`Topic: x\tTopicId: ..\tPartitionCount: ..
+//! ReplicationFactor: ..\tConfigs: ..`) and one per partition (`\tTopic: x\tPartition: 0\tLeader: 1
+//! Replicas: 1,2\tIsr: 1,2`), or only the partitions a report flag asks for
 //! (`--under-replicated-partitions`, ...), as Kafka's TopicCommand prints them.
 
 use std::collections::{BTreeMap, BTreeSet};
