@@ -214,6 +214,27 @@ impl Admin {
             .map_err(|e| ToolError::io(context, e))
     }
 
+    /// Sends `request` to the active controller. When `not_controller` says the answer came
+    /// from a broker that is not (or no longer) the controller, re-reads who is and tries
+    /// again, a few times, as Kafka's Admin client does.
+    pub async fn send_controller<R: Request>(
+        &mut self,
+        request: &R,
+        not_controller: impl Fn(&R::Response) -> bool,
+    ) -> Result<R::Response> {
+        const ATTEMPTS: usize = 5;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let response = self.send(Target::Controller, request).await?;
+            if attempt >= ATTEMPTS || !not_controller(&response) {
+                return Ok(response);
+            }
+            tokio::time::sleep(Duration::from_millis(100 * attempt as u64)).await;
+            self.refresh().await?;
+        }
+    }
+
     /// Metadata for `topics` (`None`: every topic).
     pub async fn metadata(&mut self, topics: Option<&[String]>) -> Result<MetadataResponse> {
         let request = MetadataRequest::default()
