@@ -53,6 +53,10 @@ pub(crate) enum Event {
         broker_epoch: i64,
         reply: oneshot::Sender<Result<Vec<TopicPartition>, ControllerError>>,
     },
+    /// A client asks for leader elections (ElectLeaders, through the handle).
+    ElectLeaders(super::elections::ElectLeaders),
+    /// `/admin/preferred_replica_election` created or deleted.
+    PreferredReplicaElection,
 }
 
 /// Runs as active controller until shutdown (`Ok`) or resignation (`Err`).
@@ -147,6 +151,8 @@ pub(super) async fn run(
                 let _ = reply.send(answer);
                 outcome?;
             }
+            Event::ElectLeaders(request) => active.on_elect_leaders(request).await?,
+            Event::PreferredReplicaElection => active.on_preferred_replica_election().await?,
         }
     }
 }
@@ -208,6 +214,7 @@ impl Active {
                 .filter(|c| !changed.contains(&c.partition)),
         );
         self.apply(changes).await?;
+        self.on_preferred_replica_election().await?;
         // Pending deletions are resumed (Kafka's TopicDeletionManager.init + resume).
         self.on_topic_deletion().await
     }
