@@ -340,11 +340,11 @@ mod tests {
 
     fn cli(args: &[&str]) -> Cli {
         Cli::try_parse_from(std::iter::once("kafka-leader-election").chain(args.iter().copied()))
-            .unwrap()
+            .expect("accepted")
     }
 
     fn error(args: &[&str]) -> String {
-        validate(&cli(args)).unwrap_err().to_string()
+        validate(&cli(args)).expect_err("refused").to_string()
     }
 
     #[test]
@@ -376,7 +376,7 @@ mod tests {
             "Option partition is only allowed if topic is used"
         );
         let one = [&base[..], &["--topic", "t", "--partition", "2"]].concat();
-        let (election, partitions) = validate(&cli(&one)).unwrap();
+        let (election, partitions) = validate(&cli(&one)).expect("accepted");
         assert_eq!(election, ElectionType::Preferred);
         assert_eq!(partitions, Some([("t".to_string(), 2)].into()));
         let all = cli(&[
@@ -386,29 +386,32 @@ mod tests {
             "UNCLEAN",
             "--all-topic-partitions",
         ]);
-        assert_eq!(validate(&all).unwrap(), (ElectionType::Unclean, None));
+        assert_eq!(
+            validate(&all).expect("accepted"),
+            (ElectionType::Unclean, None)
+        );
     }
 
     #[test]
     fn json_file_format_and_refusals() {
         let ok = r#"{"partitions": [{"topic": "foo", "partition": 1}, {"topic": "foobar", "partition": 2}]}"#;
         assert_eq!(
-            parse_election_data(ok).unwrap(),
+            parse_election_data(ok).expect("accepted"),
             [("foo".to_string(), 1), ("foobar".to_string(), 2)].into()
         );
         assert_eq!(
-            parse_election_data("").unwrap_err().to_string(),
+            parse_election_data("").expect_err("refused").to_string(),
             "Replica election data is empty"
         );
         assert_eq!(
             parse_election_data(r#"{"version":1}"#)
-                .unwrap_err()
+                .expect_err("refused")
                 .to_string(),
             "Replica election data is missing \"partitions\" field"
         );
         let dup = r#"{"partitions":[{"topic":"t","partition":0},{"topic":"t","partition":0}]}"#;
         assert_eq!(
-            parse_election_data(dup).unwrap_err().to_string(),
+            parse_election_data(dup).expect_err("refused").to_string(),
             "Replica election data contains duplicate partitions: [t-0]"
         );
         assert!(parse_election_data(r#"{"partitions":[{"topic":"t"}]}"#).is_err());
