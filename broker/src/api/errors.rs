@@ -87,3 +87,13 @@ pub fn election_error(election: ElectionType, outcome: &ElectionOutcome) -> Opti
         ElectionOutcome::TopicBeingDeleted => Some(ResponseError::InvalidTopicException),
     }
 }
+
+/// A partition's refused reassignment → its Kafka code.
+pub fn reassignment_error_code(e: &coordinator::ReassignmentError) -> ResponseError {
+    use coordinator::ReassignmentError;
+    match e {
+        ReassignmentError::InvalidReplicaAssignment(_) => ResponseError::InvalidReplicaAssignment,
+        ReassignmentError::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
+        ReassignmentError::NoReassignmentInProgress => ResponseError::NoReassignmentInProgress,
+    }
+}

@@ -471,6 +471,7 @@ pub(super) mod tests {
             TopicInfo {
                 assignment,
                 topic_id: uuid::Uuid::nil(),
+                ..TopicInfo::default()
             },
         )]
         .into();

@@ -16,7 +16,8 @@
 //! Handlers of the event loop, by duty: [`active`] (failover, brokers, topics, state writes),
 //! `shutdown` (ControlledShutdown), `topic_deletion`, `isr_changes` (ISR change notifications
 //! and preferred-leader rebalance), `log_dir_events` (replicas on failed log dirs), `elections`
-//! (ElectLeaders and the preferred replica election znode, choices in [`replica_election`]).
+//! (ElectLeaders and the preferred replica election znode, choices in [`replica_election`]),
+//! `reassignment` (partition reassignments; its pure steps in `reassign_steps`).
 //!
 //! After the session expires this module stops: the broker must open a new session, re-register
 //! and call [`start`] again (Kafka's `RegisterBrokerAndReelect`).
@@ -29,6 +30,8 @@ pub mod election;
 mod elections;
 mod isr_changes;
 mod log_dir_events;
+pub mod reassign_steps;
+mod reassignment;
 pub mod replica_election;
 pub mod requests;
 mod shutdown;
@@ -48,6 +51,7 @@ use crate::znode::ControllerZNode;
 use active::Event;
 pub use elections::ElectionResults;
 use kafka_client::SaslCredentials;
+pub use reassignment::{AlterResults, ReassignmentRequest};
 
 /// Pause after an unexpected ZooKeeper error before trying again.
 const RETRY_DELAY: Duration = Duration::from_millis(500);

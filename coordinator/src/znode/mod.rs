@@ -9,6 +9,7 @@
 pub mod acl;
 mod json;
 mod preferred_replica_election;
+mod reassign_partitions;
 #[cfg(test)]
 mod tests;
 
@@ -20,6 +21,7 @@ use serde_json::{json, Map, Value};
 use crate::error::ZkError;
 use json::Obj;
 pub use preferred_replica_election::PreferredReplicaElectionZNode;
+pub use reassign_partitions::ReassignPartitionsZNode;
 
 /// Persistent paths every broker creates at startup (`ZkData.PersistentZkPaths`), null data.
 pub const PERSISTENT_ZK_PATHS: [&str; 14] = [
