@@ -84,6 +84,7 @@ const DYNAMIC_IN_KAFKA: &[&str] = &[
     "log.cleaner.io.max.bytes.per.second",
     "log.cleaner.threads",
     "message.max.bytes",
+    "replica.alter.log.dirs.io.max.bytes.per.second",
 ];
 
 /// Whether Kafka reports `name` as changeable (`read_only = false`): the keys above and the

@@ -37,7 +37,7 @@ pub fn handle(ctx: RequestContext<'_>, req: DescribeLogDirsRequest) -> DescribeL
                 return result.with_error_code(ResponseError::KafkaStorageError.code());
             }
             let held = partitions.iter().filter(|p| {
-                Arc::ptr_eq(p.log_dir(), dir)
+                Arc::ptr_eq(&p.log_dir(), dir)
                     && wanted
                         .as_ref()
                         .is_none_or(|w| w.get(&p.topic).is_some_and(|ps| ps.contains(&p.index)))

@@ -1,0 +1,503 @@
+//! Moving a replica between this broker's log dirs (AlterReplicaLogDirs): Kafka's future logs,
+//! its `ReplicaAlterLogDirsThread` and `LogManager.replaceCurrentWithFutureLog`.
+//!
+//! A move copies the partition's log, batch by batch with their offsets and epochs, into a
+//! *future log* `<dest>/<topic>-<partition>.<id>-future`, while the partition goes on serving
+//! produce and fetch from its current log. One thread (the [`DirMover`]) copies for every
+//! move, at most `replica.alter.log.dirs.io.max.bytes.per.second` together. Once a copy has
+//! reached the current log end, the swap, under the partition log's write lock (appends and
+//! reads wait for a few renames), copies what was appended meanwhile, renames the current
+//! directory `<topic>-<partition>.<id>-delete`, renames the future one `<topic>-<partition>`
+//! and puts the future log in the partition's place. The old directory is deleted after.
+//!
+//! A current log cut back meanwhile (a follower truncating a diverged tail) is followed the
+//! way a follower follows its leader: through the leader epochs of the copied batches.
+//!
+//! A restart finds the future directories (`ReplicaManager::open`): beside its current log, a
+//! future log resumes its move where the copy had got; without one (the broker stopped between
+//! the swap's two renames) it is complete and becomes the current log; any `-delete` directory
+//! left over is removed.
+//!
+//! Lock order: `ReplicaManager`'s dir-change lock → [`Move::future`] → the partition's locks
+//! (`log` → `log_dir`). The dir-change lock (Kafka's `logCreationOrDeletionLock`) keeps a swap
+//! from crossing a deletion of the replica or a new AlterReplicaLogDirs.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use crate::cleaner::Throttle;
+use crate::context::Broker;
+use crate::log::{Log, LogError};
+use crate::records::header;
+use crate::replica::log_dirs::LogDir;
+use crate::replica::manager::{ReplicaManager, TopicPartition};
+use crate::replica::Partition;
+
+mod start;
+pub use start::AlterDirError;
+
+/// Bytes copied per step of a move (less when the throttle is lower).
+const CHUNK_BYTES: usize = 1 << 20;
+/// At most this much is copied under the partition's write lock at the swap; a copy further
+/// behind goes on copying outside the lock first.
+const SWAP_CATCH_UP_BYTES: usize = 4 << 20;
+/// How long the mover waits when no move made progress.
+const IDLE_WAIT: Duration = Duration::from_millis(200);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A partition's future log directory: `<dest>/<topic>-<partition>.<id>-future`.
+pub fn future_dir_name(topic: &str, index: i32) -> String {
+    format!("{topic}-{index}.{}-future", uuid::Uuid::new_v4().simple())
+}
+
+/// The directory name a swap gives a partition's replaced log before deleting it.
+fn delete_dir_name(topic: &str, index: i32) -> String {
+    format!("{topic}-{index}.{}-delete", uuid::Uuid::new_v4().simple())
+}
+
+/// `<topic>-<partition>` of a future directory's name.
+pub fn parse_future_dir(name: &str) -> Option<TopicPartition> {
+    let stem = name.strip_suffix("-future")?;
+    let (partition_dir, _id) = stem.rsplit_once('.')?;
+    crate::replica::manager::parse_partition_dir(partition_dir)
+}
+
+/// One replica on its way to another log dir.
+pub struct Move {
+    pub partition: Arc<Partition>,
+    /// Where the replica is going.
+    pub dest: Arc<LogDir>,
+    /// The copy; `None` once the move ended (swapped in, or cancelled).
+    future: Mutex<Option<Log>>,
+}
+
+impl std::fmt::Debug for Move {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Move")
+            .field("topic", &self.partition.topic)
+            .field("partition", &self.partition.index)
+            .field("dest", &self.dest.path())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What DescribeLogDirs shows of a future log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FutureStatus {
+    pub size: u64,
+    pub log_end_offset: i64,
+}
+
+impl Move {
+    /// The future log's size and end, while the move lasts.
+    pub fn status(&self) -> Option<FutureStatus> {
+        lock(&self.future).as_ref().map(|f| FutureStatus {
+            size: f.size_bytes(),
+            log_end_offset: f.log_end_offset(),
+        })
+    }
+}
+
+/// Every move under way, by partition.
+#[derive(Debug, Default)]
+pub struct DirMoves {
+    moves: Mutex<HashMap<TopicPartition, Arc<Move>>>,
+    /// Wakes the mover when a move starts or it is told to stop.
+    wake: Condvar,
+}
+
+/// What one step of a move did.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// Copied this many bytes (0: the copy was reset or cut back to follow the current log).
+    Copied(usize),
+    /// The copy has reached the current log end: time to swap.
+    CaughtUp,
+}
+
+impl DirMoves {
+    /// Starts moving `partition` to `dest`, into `future` (new and empty, or found at start).
+    pub(crate) fn start(&self, partition: Arc<Partition>, dest: Arc<LogDir>, future: Log) {
+        let key = (partition.topic.clone(), partition.index);
+        info!(
+            topic = %key.0,
+            partition = key.1,
+            from = %partition.log_dir().path().display(),
+            to = %dest.path().display(),
+            future_log_end = future.log_end_offset(),
+            "moving replica to another log dir"
+        );
+        let mv = Arc::new(Move {
+            partition,
+            dest,
+            future: Mutex::new(Some(future)),
+        });
+        lock(&self.moves).insert(key, mv);
+        self.wake.notify_all();
+    }
+
+    pub fn get(&self, topic: &str, index: i32) -> Option<Arc<Move>> {
+        lock(&self.moves).get(&(topic.to_string(), index)).cloned()
+    }
+
+    pub fn all(&self) -> Vec<Arc<Move>> {
+        lock(&self.moves).values().cloned().collect()
+    }
+
+    /// Ends the move of `topic`-`index`, if any, deleting its future log unless its dir is
+    /// offline (nothing is touched there). Returns whether there was one.
+    pub(crate) fn cancel(&self, topic: &str, index: i32) -> bool {
+        let Some(mv) = lock(&self.moves).remove(&(topic.to_string(), index)) else {
+            return false;
+        };
+        let future = lock(&mv.future).take();
+        if let Some(future) = future {
+            let path = future.dir().to_path_buf();
+            if !mv.dest.is_offline() {
+                drop(future);
+                if let Err(e) = remove_dir(&path) {
+                    warn!(path = %path.display(), error = %e, "cannot delete a cancelled future log");
+                }
+            }
+            info!(topic, partition = index, future = %path.display(), "replica move cancelled");
+        }
+        true
+    }
+
+    /// Cancels the moves from or to `dir`, which has failed.
+    pub(crate) fn cancel_in(&self, dir: &Arc<LogDir>) {
+        let doomed: Vec<TopicPartition> = lock(&self.moves)
+            .iter()
+            .filter(|(_, mv)| {
+                Arc::ptr_eq(&mv.dest, dir) || Arc::ptr_eq(&mv.partition.log_dir(), dir)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (topic, index) in doomed {
+            self.cancel(&topic, index);
+        }
+    }
+
+    /// Waits until a move starts or `timeout` passes.
+    fn wait(&self, timeout: Duration) {
+        let moves = lock(&self.moves);
+        let _ = self.wake.wait_timeout(moves, timeout);
+    }
+
+    fn wake_all(&self) {
+        self.wake.notify_all();
+    }
+
+    /// Forgets `mv` if it is still the move of its partition.
+    fn finished(&self, mv: &Arc<Move>) {
+        let key = (mv.partition.topic.clone(), mv.partition.index);
+        let mut moves = lock(&self.moves);
+        if moves.get(&key).is_some_and(|m| Arc::ptr_eq(m, mv)) {
+            moves.remove(&key);
+        }
+    }
+}
+
+fn remove_dir(path: &std::path::Path) -> Result<(), LogError> {
+    std::fs::remove_dir_all(path).map_err(|source| LogError::Io {
+        context: format!("deleting {}", path.display()),
+        source,
+    })
+}
+
+/// Copies up to `max_bytes` from the partition's current log to the end of `future`, kept in
+/// `dest` (whose I/O errors fail it; the current log's fail its own dir, in `Partition`).
+fn copy_step(
+    partition: &Partition,
+    future: &mut Log,
+    dest: &LogDir,
+    max_bytes: usize,
+) -> Result<Step, LogError> {
+    if let Some(keep) = divergence(partition, future) {
+        let start = partition.log_start_offset();
+        dest.guard(|| truncate_copy(future, keep, start))?;
+        return Ok(Step::Copied(0));
+    }
+    let from = future.log_end_offset();
+    let read = match partition.read(from, max_bytes, true, true) {
+        Ok(read) => read,
+        // Retention or DeleteRecords went past the copy: start again at the new log start.
+        Err(LogError::OffsetOutOfRange { log_start, .. }) if from < log_start => {
+            dest.guard(|| future.truncate_fully_and_start_at(log_start))?;
+            return Ok(Step::Copied(0));
+        }
+        Err(e) => return Err(e),
+    };
+    let data = partition.log_dir().guard(|| read.records.load())?;
+    if !data.is_empty() {
+        dest.guard(|| append_copied(future, &data))?;
+    }
+    // Everything up to the end the read saw is copied: what came since is for the swap.
+    if future.log_end_offset() >= read.log_end_offset {
+        return Ok(Step::CaughtUp);
+    }
+    Ok(Step::Copied(data.len()))
+}
+
+/// Appends batches read from the current log at the copy's end. The first batch of a copy may
+/// start below it (the log start lies inside a batch): the empty copy then starts there.
+fn append_copied(future: &mut Log, data: &[u8]) -> Result<(), LogError> {
+    let Some(first) = header::batches(data).next() else {
+        return Ok(());
+    };
+    let base = first?.0.base_offset;
+    if base < future.log_end_offset() {
+        if future.size_bytes() > 0 {
+            return Err(LogError::Corrupt(format!(
+                "copied batch at {base} is below the copy's end {}",
+                future.log_end_offset()
+            )));
+        }
+        future.truncate_fully_and_start_at(base)?;
+    }
+    future.append_as_follower(data).map(drop)
+}
+
+/// Where the copy must be cut back to so that it is a prefix of the current log again, if it
+/// is not one: the copy's latest epoch ends earlier in the current log (a truncated and
+/// rewritten tail), or the copy reaches past the current log end.
+fn divergence(partition: &Partition, future: &Log) -> Option<i64> {
+    let end = future.log_end_offset();
+    let mut keep = end.min(partition.log_end_offset());
+    if let Some(epoch) = future.leader_epochs().latest_epoch() {
+        let (found, epoch_end) = partition.end_offset_for_epoch(epoch);
+        keep = if found < 0 { -1 } else { keep.min(epoch_end) };
+    }
+    (keep < end).then_some(keep)
+}
+
+/// Cuts the copy back to `keep` (-1: drop it all and start again at `log_start`).
+fn truncate_copy(future: &mut Log, keep: i64, log_start: i64) -> Result<(), LogError> {
+    if keep < future.log_start_offset() {
+        future.truncate_fully_and_start_at(log_start)
+    } else {
+        future.truncate_to(keep)
+    }
+}
+
+/// The swap, under the partition log's write lock: copies what `current` gained since the
+/// copy caught up, makes the copy in `slot` its successor and renames both directories (the
+/// current one out of the way first: a crash between the renames leaves a complete future log
+/// and no current one, which the next start adopts). Returns the replaced log, renamed for
+/// deletion, or `None` when the copy is still too far behind or has diverged (the caller
+/// copies on).
+fn swap_in(
+    current: &mut Log,
+    current_dir: &mut Arc<LogDir>,
+    slot: &mut Option<Log>,
+    dest: &Arc<LogDir>,
+    (topic, index): (&str, i32),
+) -> Result<Option<Log>, LogError> {
+    let Some(future) = slot.as_mut() else {
+        return Ok(None);
+    };
+    if !catch_up(current, current_dir, future, dest)? {
+        return Ok(None);
+    }
+    dest.guard(|| future.take_over_from(current))?;
+    let current_path = current.dir().to_path_buf();
+    let doomed = current_dir.path().join(delete_dir_name(topic, index));
+    current_dir.guard(|| current.rename_dir(&doomed))?;
+    let final_path = dest.path().join(format!("{topic}-{index}"));
+    if let Err(e) = dest.guard(|| future.rename_dir(&final_path)) {
+        // Put the current log back; if even that fails, its dir fails with it.
+        let _ = current_dir.guard(|| current.rename_dir(&current_path));
+        return Err(e);
+    }
+    let Some(mut replaced) = slot.take() else {
+        return Ok(None);
+    };
+    std::mem::swap(current, &mut replaced);
+    *current_dir = dest.clone();
+    Ok(Some(replaced))
+}
+
+/// Copies (under the lock) what `current` has beyond the copy; true when the copy then ends
+/// where `current` does and agrees with it on the latest epoch.
+fn catch_up(
+    current: &Log,
+    current_dir: &LogDir,
+    future: &mut Log,
+    dest: &LogDir,
+) -> Result<bool, LogError> {
+    let mut copied = 0;
+    while future.log_end_offset() < current.log_end_offset() {
+        // Too far behind, or behind the log start (retention meanwhile): copy on outside.
+        if copied > SWAP_CATCH_UP_BYTES || future.log_end_offset() < current.log_start_offset() {
+            return Ok(false);
+        }
+        let from = future.log_end_offset();
+        let data = current_dir.guard(|| {
+            let read = current.read(from, CHUNK_BYTES, i64::MAX, true)?;
+            read.data.load()
+        })?;
+        if data.is_empty() {
+            break;
+        }
+        dest.guard(|| append_copied(future, &data))?;
+        copied += data.len();
+    }
+    let end = future.log_end_offset();
+    let agrees = match future.leader_epochs().latest_epoch() {
+        Some(epoch) => {
+            let (found, epoch_end) = current
+                .leader_epochs()
+                .end_offset_for(epoch, current.log_end_offset());
+            found >= 0 && epoch_end >= end
+        }
+        None => true,
+    };
+    Ok(end == current.log_end_offset() && agrees)
+}
+
+/// One step of `mv`: copies a chunk, or swaps the copy in once it has caught up. Returns the
+/// bytes copied, for the throttle. A move whose copy fails is cancelled (an I/O error has
+/// failed the dir it came from).
+fn step(replicas: &ReplicaManager, mv: &Arc<Move>, max_bytes: usize) -> usize {
+    let p = &mv.partition;
+    if mv.dest.is_offline() || p.log_dir().is_offline() {
+        replicas.moves().cancel(&p.topic, p.index);
+        return 0;
+    }
+    let result = {
+        let mut slot = lock(&mv.future);
+        let Some(future) = slot.as_mut() else {
+            return 0;
+        };
+        copy_step(p, future, &mv.dest, max_bytes)
+    };
+    match result {
+        Ok(Step::Copied(n)) => n,
+        Ok(Step::CaughtUp) => {
+            finish(replicas, mv);
+            0
+        }
+        Err(e) => {
+            warn!(topic = %p.topic, partition = p.index, error = %e, "copying to the future log failed: move cancelled");
+            replicas.moves().cancel(&p.topic, p.index);
+            0
+        }
+    }
+}
+
+/// Tries the swap; on success deletes the replaced log and rewrites both dirs' checkpoints.
+fn finish(replicas: &ReplicaManager, mv: &Arc<Move>) {
+    let p = &mv.partition;
+    let (topic, index) = (p.topic.as_str(), p.index);
+    let changes = replicas.lock_dir_changes();
+    if !replicas.get(topic, index).is_some_and(|q| Arc::ptr_eq(&q, p)) {
+        // Deleted meanwhile (its deletion cancels its move too).
+        drop(changes);
+        replicas.moves().cancel(topic, index);
+        return;
+    }
+    let source = p.log_dir();
+    let swapped = {
+        let mut slot = lock(&mv.future);
+        p.with_log_exclusive(|current, dir| swap_in(current, dir, &mut slot, &mv.dest, (topic, index)))
+    };
+    match swapped {
+        Ok(None) => {}
+        Ok(Some(replaced)) => {
+            replicas.moves().finished(mv);
+            replicas.write_dir_checkpoints(&source);
+            replicas.write_dir_checkpoints(&mv.dest);
+            drop(changes);
+            let doomed = replaced.dir().to_path_buf();
+            drop(replaced);
+            // Not a disk failure when it cannot go (a cleaning writing there meanwhile): the
+            // next start removes it.
+            if let Err(e) = remove_dir(&doomed) {
+                warn!(path = %doomed.display(), error = %e, "cannot delete the moved replica's old directory");
+            }
+            info!(
+                topic,
+                partition = index,
+                from = %source.path().display(),
+                to = %mv.dest.path().display(),
+                "replica moved to another log dir"
+            );
+        }
+        Err(e) => {
+            drop(changes);
+            warn!(topic, partition = index, error = %e, "swapping in the future log failed: move cancelled");
+            replicas.moves().cancel(topic, index);
+        }
+    }
+}
+
+/// The thread that copies for every move (Kafka's `ReplicaAlterLogDirsThread`s), at most
+/// `replica.alter.log.dirs.io.max.bytes.per.second` together.
+pub struct DirMover {
+    broker: Arc<Broker>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl DirMover {
+    pub fn start(broker: Arc<Broker>) -> DirMover {
+        let stop = Arc::new(AtomicBool::new(false));
+        let rate = broker.config.replica_alter_log_dirs_io_max_bytes_per_second;
+        let thread = {
+            let (broker, stop) = (broker.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("log-dir-mover".into())
+                .spawn(move || run(&broker.replicas, &stop, rate))
+                .map_err(|e| warn!(error = %e, "cannot start the log dir mover thread"))
+                .ok()
+        };
+        DirMover {
+            broker,
+            stop,
+            thread,
+        }
+    }
+
+    /// Stops copying (the future logs stay on disk: the next start resumes them).
+    pub fn shutdown(mut self) {
+        self.stop.store(true, Ordering::Release);
+        self.broker.replicas.moves().wake_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(replicas: &ReplicaManager, stop: &AtomicBool, rate: Option<u64>) {
+    let throttle = Throttle::new(rate);
+    // Small steps under a low limit, so that one step does not overshoot it by much.
+    let chunk = rate.map_or(CHUNK_BYTES, |r| (r / 10).clamp(1, CHUNK_BYTES as u64) as usize);
+    while !stop.load(Ordering::Acquire) {
+        let moves = replicas.moves().all();
+        let mut copied = 0;
+        for mv in &moves {
+            let n = step(replicas, mv, chunk);
+            throttle.record(n as u64);
+            copied += n;
+        }
+        if copied == 0 {
+            let wait = if moves.is_empty() {
+                Duration::from_secs(1)
+            } else {
+                IDLE_WAIT
+            };
+            replicas.moves().wait(wait);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
