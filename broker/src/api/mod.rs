@@ -12,6 +12,7 @@
 
 pub mod acl_wire;
 pub mod alter_configs;
+pub mod alter_replica_log_dirs;
 pub mod alter_user_scram_credentials;
 pub mod authorize;
 pub mod config_defs;
@@ -60,7 +61,7 @@ use std::pin::Pin;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::DeleteRecordsRequest;
 use kafka_protocol::messages::{
-    AlterConfigsRequest, ControlledShutdownRequest, CreatePartitionsRequest, CreateTopicsRequest,
+    AlterConfigsRequest, AlterReplicaLogDirsRequest, ControlledShutdownRequest, CreatePartitionsRequest, CreateTopicsRequest,
     DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeLogDirsRequest,
     IncrementalAlterConfigsRequest, StopReplicaRequest,
 };
@@ -363,6 +364,12 @@ async fn dispatch(
             let req: DescribeClusterRequest = decode(body, api_key, v)?;
             let split = az.gate(req, admin::describe_cluster);
             let resp = split.run_now(|req| describe_cluster::handle(ctx, req));
+            encode_response(api_key, v, corr, &resp)
+        }
+        ApiKey::AlterReplicaLogDirs => {
+            let req: AlterReplicaLogDirsRequest = decode(body, api_key, v)?;
+            let split = az.gate(req, admin::alter_replica_log_dirs);
+            let resp = split.run_now(|req| alter_replica_log_dirs::handle(ctx, req));
             encode_response(api_key, v, corr, &resp)
         }
         ApiKey::DescribeLogDirs => {
