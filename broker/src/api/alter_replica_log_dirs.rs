@@ -31,7 +31,10 @@ fn destinations(req: &AlterReplicaLogDirsRequest) -> BTreeMap<(String, i32), Str
 }
 
 #[instrument(skip_all)]
-pub fn handle(ctx: RequestContext<'_>, req: AlterReplicaLogDirsRequest) -> AlterReplicaLogDirsResponse {
+pub fn handle(
+    ctx: RequestContext<'_>,
+    req: AlterReplicaLogDirsRequest,
+) -> AlterReplicaLogDirsResponse {
     let replicas = &ctx.broker.replicas;
     let results = destinations(&req).into_iter().map(|((topic, p), dest)| {
         let code = match replicas.alter_log_dir(&topic, p, &dest) {

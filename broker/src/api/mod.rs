@@ -61,9 +61,10 @@ use std::pin::Pin;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::DeleteRecordsRequest;
 use kafka_protocol::messages::{
-    AlterConfigsRequest, AlterReplicaLogDirsRequest, ControlledShutdownRequest, CreatePartitionsRequest, CreateTopicsRequest,
-    DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeLogDirsRequest,
-    IncrementalAlterConfigsRequest, StopReplicaRequest,
+    AlterConfigsRequest, AlterReplicaLogDirsRequest, ControlledShutdownRequest,
+    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, DescribeClusterRequest,
+    DescribeConfigsRequest, DescribeLogDirsRequest, IncrementalAlterConfigsRequest,
+    StopReplicaRequest,
 };
 use kafka_protocol::messages::{
     AlterUserScramCredentialsRequest, DescribeUserScramCredentialsRequest, SaslAuthenticateRequest,

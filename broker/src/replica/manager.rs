@@ -110,7 +110,10 @@ impl ReplicaManager {
 
     /// Creates `topic`-`index` in `dir` when it comes (see the `preferred_dirs` field).
     pub(crate) fn prefer_dir(&self, topic: &str, index: i32, dir: Arc<LogDir>) {
-        let mut preferred = self.preferred_dirs.lock().unwrap_or_else(|e| e.into_inner());
+        let mut preferred = self
+            .preferred_dirs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         preferred.insert((topic.to_string(), index), dir);
     }
 

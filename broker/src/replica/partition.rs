@@ -375,7 +375,9 @@ impl Partition {
             });
         }
         let mut log = self.log_write();
-        let info = self.dir().guard(|| log.append_as_leader(&batches.data, role.leader_epoch, log_append_time_ms))?;
+        let info = self
+            .dir()
+            .guard(|| log.append_as_leader(&batches.data, role.leader_epoch, log_append_time_ms))?;
         let mut offset = info.first_offset;
         for h in &batches.headers {
             let mut stored = *h;
@@ -413,7 +415,9 @@ impl Partition {
         } else {
             hw
         };
-        let result = self.dir().guard(|| log.read(offset, max_bytes, bound, min_one_batch))?;
+        let result = self
+            .dir()
+            .guard(|| log.read(offset, max_bytes, bound, min_one_batch))?;
         Ok(FetchedData {
             records: result.data,
             high_watermark: hw,
@@ -549,11 +553,13 @@ impl Partition {
 
     /// ListOffsets helpers.
     pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
-        self.dir().guard(|| self.log_read().offset_for_timestamp(ts))
+        self.dir()
+            .guard(|| self.log_read().offset_for_timestamp(ts))
     }
 
     pub fn max_timestamp_and_offset(&self) -> Result<Option<(i64, i64)>, LogError> {
-        self.dir().guard(|| self.log_read().max_timestamp_and_offset())
+        self.dir()
+            .guard(|| self.log_read().max_timestamp_and_offset())
     }
 
     /// What the log cleaner would clean in this replica now (`None`: nothing, or not
@@ -615,7 +621,9 @@ impl Partition {
     }
 
     pub fn enforce_retention(&self, now_ms: i64) -> Result<usize, LogError> {
-        let deleted = self.dir().guard(|| self.log_write().enforce_retention(now_ms))?;
+        let deleted = self
+            .dir()
+            .guard(|| self.log_write().enforce_retention(now_ms))?;
         if deleted > 0 {
             self.publish_log_start();
         }
@@ -658,7 +666,10 @@ impl Partition {
 
     /// Runs `f` on the log and the dir holding it, under the log's write lock (appends and
     /// reads wait): how `replica::dir_move` swaps in a copy of the log from another dir.
-    pub(crate) fn with_log_exclusive<T>(&self, f: impl FnOnce(&mut Log, &mut Arc<LogDir>) -> T) -> T {
+    pub(crate) fn with_log_exclusive<T>(
+        &self,
+        f: impl FnOnce(&mut Log, &mut Arc<LogDir>) -> T,
+    ) -> T {
         let mut log = self.log_write();
         let mut dir = self.log_dir.write().unwrap_or_else(|e| e.into_inner());
         let out = f(&mut log, &mut dir);
@@ -743,7 +754,8 @@ impl Partition {
     pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<(), LogError> {
         let mut producers = lock(&self.producers);
         let mut log = self.log_write();
-        self.dir().guard(|| log.truncate_fully_and_start_at(offset))?;
+        self.dir()
+            .guard(|| log.truncate_fully_and_start_at(offset))?;
         *producers = ProducerStateManager::default();
         drop(log);
         self.high_watermark.store(offset, Ordering::Release);

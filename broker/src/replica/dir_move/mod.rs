@@ -398,7 +398,10 @@ fn finish(replicas: &ReplicaManager, mv: &Arc<Move>) {
     let p = &mv.partition;
     let (topic, index) = (p.topic.as_str(), p.index);
     let changes = replicas.lock_dir_changes();
-    if !replicas.get(topic, index).is_some_and(|q| Arc::ptr_eq(&q, p)) {
+    if !replicas
+        .get(topic, index)
+        .is_some_and(|q| Arc::ptr_eq(&q, p))
+    {
         // Deleted meanwhile (its deletion cancels its move too).
         drop(changes);
         replicas.moves().cancel(topic, index);
@@ -407,7 +410,9 @@ fn finish(replicas: &ReplicaManager, mv: &Arc<Move>) {
     let source = p.log_dir();
     let swapped = {
         let mut slot = lock(&mv.future);
-        p.with_log_exclusive(|current, dir| swap_in(current, dir, &mut slot, &mv.dest, (topic, index)))
+        p.with_log_exclusive(|current, dir| {
+            swap_in(current, dir, &mut slot, &mv.dest, (topic, index))
+        })
     };
     match swapped {
         Ok(None) => {}
@@ -479,7 +484,9 @@ impl DirMover {
 fn run(replicas: &ReplicaManager, stop: &AtomicBool, rate: Option<u64>) {
     let throttle = Throttle::new(rate);
     // Small steps under a low limit, so that one step does not overshoot it by much.
-    let chunk = rate.map_or(CHUNK_BYTES, |r| (r / 10).clamp(1, CHUNK_BYTES as u64) as usize);
+    let chunk = rate.map_or(CHUNK_BYTES, |r| {
+        (r / 10).clamp(1, CHUNK_BYTES as u64) as usize
+    });
     while !stop.load(Ordering::Acquire) {
         let moves = replicas.moves().all();
         let mut copied = 0;

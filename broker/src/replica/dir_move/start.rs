@@ -116,7 +116,9 @@ impl ReplicaManager {
     ) -> Result<(), LogError> {
         let hosted = self.get(topic, index);
         match hosted {
-            Some(p) if Arc::ptr_eq(&p.log_dir(), dir) || self.moves().get(topic, index).is_some() => {
+            Some(p)
+                if Arc::ptr_eq(&p.log_dir(), dir) || self.moves().get(topic, index).is_some() =>
+            {
                 warn!(path = %path.display(), "dropping a future log with no move to finish");
                 remove_dir(path)
             }
@@ -139,7 +141,8 @@ impl ReplicaManager {
                     log_end_offset = log.log_end_offset(),
                     "finished a replica move cut short by a stop: the future log is the replica's"
                 );
-                let p = Partition::new(topic.to_string(), index, self.broker_id(), log, dir.clone())?;
+                let p =
+                    Partition::new(topic.to_string(), index, self.broker_id(), log, dir.clone())?;
                 self.adopt(Arc::new(p));
                 Ok(())
             }
