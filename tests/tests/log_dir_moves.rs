@@ -53,11 +53,11 @@ fn alter(addr: &str, topic: &str, partition: i32, dir: &str) -> i16 {
 /// Where DescribeLogDirs (v4) puts partition 0 of `topic`: (dir, is_future, size, offset_lag)
 /// for each copy.
 fn copies(addr: &str, topic: &str) -> Vec<(String, bool, i64, i64)> {
-    let req = DescribeLogDirsRequest::default().with_topics(Some(vec![
-        DescribableLogDirTopic::default()
-            .with_topic(name(topic))
-            .with_partitions(vec![0]),
-    ]));
+    let req =
+        DescribeLogDirsRequest::default()
+            .with_topics(Some(vec![DescribableLogDirTopic::default()
+                .with_topic(name(topic))
+                .with_partitions(vec![0])]));
     let resp: DescribeLogDirsResponse = WireClient::connect(addr)
         .and_then(|mut c| c.request(4, &req))
         .or_panic("DescribeLogDirs");
@@ -97,7 +97,10 @@ fn wait_moved(addr: &str, topic: &str, dir: &str, timeout: Duration) -> Vec<(Str
         if matches!(&now[..], [(d, false, _, _)] if d == dir) {
             return futures;
         }
-        assert!(Instant::now() < deadline, "{topic}-0 never moved to {dir}: {now:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{topic}-0 never moved to {dir}: {now:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -136,8 +139,8 @@ fn fill(addr: &str, topic: &str, batches: usize) -> usize {
     for b in 0..batches {
         let values: Vec<String> = (0..20).map(|i| format!("fill-{b}-{i}-{pad}")).collect();
         let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-        let (code, _) = produce_direct(addr, topic, 0, -1, Duration::from_secs(10), &refs)
-            .or_panic("fill");
+        let (code, _) =
+            produce_direct(addr, topic, 0, -1, Duration::from_secs(10), &refs).or_panic("fill");
         assert_eq!(code, 0, "fill {topic}");
     }
     batches * 20
@@ -170,7 +173,10 @@ fn partitions_move_between_log_dirs_under_traffic_and_across_a_restart() {
 
     // Errors: a dir the broker does not have; a replica it does not host.
     let a = dirs[0].display().to_string();
-    assert_eq!(alter(&addr, "nowhere", 0, "/no/such/dir"), LOG_DIR_NOT_FOUND);
+    assert_eq!(
+        alter(&addr, "nowhere", 0, "/no/such/dir"),
+        LOG_DIR_NOT_FOUND
+    );
     assert_eq!(alter(&addr, "nowhere", 0, &a), REPLICA_NOT_AVAILABLE);
 
     // A move under an acks=all producer.
@@ -198,7 +204,9 @@ fn partitions_move_between_log_dirs_under_traffic_and_across_a_restart() {
     producer
         .wait_more_acks(50, Duration::from_secs(30))
         .or_panic("acks after the move");
-    let (acks, errors) = producer.finish(Duration::from_secs(30)).or_panic("producer");
+    let (acks, errors) = producer
+        .finish(Duration::from_secs(30))
+        .or_panic("producer");
     assert!(errors.is_empty(), "failed sends: {errors:?}");
     let consumed = consume_all(&addr, topic, Duration::from_secs(2)).or_panic("consume");
     let verdict = check_acknowledged(&acks, &consumed, |seq| format!("value-{seq}"))
