@@ -664,6 +664,14 @@ impl Partition {
             .clone()
     }
 
+    /// Runs `f` on the log and the dir holding it, under the log's read lock (appends wait):
+    /// how `replica::dir_move` reads for a copy of the log, checked against it in one look.
+    pub(crate) fn with_log<T>(&self, f: impl FnOnce(&Log, &LogDir) -> T) -> T {
+        let log = self.log_read();
+        let dir = self.dir();
+        f(&log, &dir)
+    }
+
     /// Runs `f` on the log and the dir holding it, under the log's write lock (appends and
     /// reads wait): how `replica::dir_move` swaps in a copy of the log from another dir.
     pub(crate) fn with_log_exclusive<T>(

@@ -33,19 +33,17 @@ use tracing::{info, warn};
 use crate::cleaner::Throttle;
 use crate::context::Broker;
 use crate::log::{Log, LogError};
-use crate::records::header;
 use crate::replica::log_dirs::LogDir;
 use crate::replica::manager::{ReplicaManager, TopicPartition};
 use crate::replica::Partition;
 
+mod copy;
 mod start;
+use copy::{copy_step, swap_in, Step};
 pub use start::AlterDirError;
 
 /// Bytes copied per step of a move (less when the throttle is lower).
 const CHUNK_BYTES: usize = 1 << 20;
-/// At most this much is copied under the partition's write lock at the swap; a copy further
-/// behind goes on copying outside the lock first.
-const SWAP_CATCH_UP_BYTES: usize = 4 << 20;
 /// How long the mover waits when no move made progress.
 const IDLE_WAIT: Duration = Duration::from_millis(200);
 
@@ -112,15 +110,6 @@ pub struct DirMoves {
     moves: Mutex<HashMap<TopicPartition, Arc<Move>>>,
     /// Wakes the mover when a move starts or it is told to stop.
     wake: Condvar,
-}
-
-/// What one step of a move did.
-#[derive(Debug, PartialEq, Eq)]
-enum Step {
-    /// Copied this many bytes (0: the copy was reset or cut back to follow the current log).
-    Copied(usize),
-    /// The copy has reached the current log end: time to swap.
-    CaughtUp,
 }
 
 impl DirMoves {
@@ -213,156 +202,6 @@ fn remove_dir(path: &std::path::Path) -> Result<(), LogError> {
     })
 }
 
-/// Copies up to `max_bytes` from the partition's current log to the end of `future`, kept in
-/// `dest` (whose I/O errors fail it; the current log's fail its own dir, in `Partition`).
-fn copy_step(
-    partition: &Partition,
-    future: &mut Log,
-    dest: &LogDir,
-    max_bytes: usize,
-) -> Result<Step, LogError> {
-    if let Some(keep) = divergence(partition, future) {
-        let start = partition.log_start_offset();
-        dest.guard(|| truncate_copy(future, keep, start))?;
-        return Ok(Step::Copied(0));
-    }
-    let from = future.log_end_offset();
-    let read = match partition.read(from, max_bytes, true, true) {
-        Ok(read) => read,
-        // Retention or DeleteRecords went past the copy: start again at the new log start.
-        Err(LogError::OffsetOutOfRange { log_start, .. }) if from < log_start => {
-            dest.guard(|| future.truncate_fully_and_start_at(log_start))?;
-            return Ok(Step::Copied(0));
-        }
-        Err(e) => return Err(e),
-    };
-    let data = partition.log_dir().guard(|| read.records.load())?;
-    if !data.is_empty() {
-        dest.guard(|| append_copied(future, &data))?;
-    }
-    // Everything up to the end the read saw is copied: what came since is for the swap.
-    if future.log_end_offset() >= read.log_end_offset {
-        return Ok(Step::CaughtUp);
-    }
-    Ok(Step::Copied(data.len()))
-}
-
-/// Appends batches read from the current log at the copy's end. The first batch of a copy may
-/// start below it (the log start lies inside a batch): the empty copy then starts there.
-fn append_copied(future: &mut Log, data: &[u8]) -> Result<(), LogError> {
-    let Some(first) = header::batches(data).next() else {
-        return Ok(());
-    };
-    let base = first?.0.base_offset;
-    if base < future.log_end_offset() {
-        if future.size_bytes() > 0 {
-            return Err(LogError::Corrupt(format!(
-                "copied batch at {base} is below the copy's end {}",
-                future.log_end_offset()
-            )));
-        }
-        future.truncate_fully_and_start_at(base)?;
-    }
-    future.append_as_follower(data).map(drop)
-}
-
-/// Where the copy must be cut back to so that it is a prefix of the current log again, if it
-/// is not one: the copy's latest epoch ends earlier in the current log (a truncated and
-/// rewritten tail), or the copy reaches past the current log end.
-fn divergence(partition: &Partition, future: &Log) -> Option<i64> {
-    let end = future.log_end_offset();
-    let mut keep = end.min(partition.log_end_offset());
-    if let Some(epoch) = future.leader_epochs().latest_epoch() {
-        let (found, epoch_end) = partition.end_offset_for_epoch(epoch);
-        keep = if found < 0 { -1 } else { keep.min(epoch_end) };
-    }
-    (keep < end).then_some(keep)
-}
-
-/// Cuts the copy back to `keep` (-1: drop it all and start again at `log_start`).
-fn truncate_copy(future: &mut Log, keep: i64, log_start: i64) -> Result<(), LogError> {
-    if keep < future.log_start_offset() {
-        future.truncate_fully_and_start_at(log_start)
-    } else {
-        future.truncate_to(keep)
-    }
-}
-
-/// The swap, under the partition log's write lock: copies what `current` gained since the
-/// copy caught up, makes the copy in `slot` its successor and renames both directories (the
-/// current one out of the way first: a crash between the renames leaves a complete future log
-/// and no current one, which the next start adopts). Returns the replaced log, renamed for
-/// deletion, or `None` when the copy is still too far behind or has diverged (the caller
-/// copies on).
-fn swap_in(
-    current: &mut Log,
-    current_dir: &mut Arc<LogDir>,
-    slot: &mut Option<Log>,
-    dest: &Arc<LogDir>,
-    (topic, index): (&str, i32),
-) -> Result<Option<Log>, LogError> {
-    let Some(future) = slot.as_mut() else {
-        return Ok(None);
-    };
-    if !catch_up(current, current_dir, future, dest)? {
-        return Ok(None);
-    }
-    dest.guard(|| future.take_over_from(current))?;
-    let current_path = current.dir().to_path_buf();
-    let doomed = current_dir.path().join(delete_dir_name(topic, index));
-    current_dir.guard(|| current.rename_dir(&doomed))?;
-    let final_path = dest.path().join(format!("{topic}-{index}"));
-    if let Err(e) = dest.guard(|| future.rename_dir(&final_path)) {
-        // Put the current log back; if even that fails, its dir fails with it.
-        let _ = current_dir.guard(|| current.rename_dir(&current_path));
-        return Err(e);
-    }
-    let Some(mut replaced) = slot.take() else {
-        return Ok(None);
-    };
-    std::mem::swap(current, &mut replaced);
-    *current_dir = dest.clone();
-    Ok(Some(replaced))
-}
-
-/// Copies (under the lock) what `current` has beyond the copy; true when the copy then ends
-/// where `current` does and agrees with it on the latest epoch.
-fn catch_up(
-    current: &Log,
-    current_dir: &LogDir,
-    future: &mut Log,
-    dest: &LogDir,
-) -> Result<bool, LogError> {
-    let mut copied = 0;
-    while future.log_end_offset() < current.log_end_offset() {
-        // Too far behind, or behind the log start (retention meanwhile): copy on outside.
-        if copied > SWAP_CATCH_UP_BYTES || future.log_end_offset() < current.log_start_offset() {
-            return Ok(false);
-        }
-        let from = future.log_end_offset();
-        let data = current_dir.guard(|| {
-            let read = current.read(from, CHUNK_BYTES, i64::MAX, true)?;
-            read.data.load()
-        })?;
-        if data.is_empty() {
-            break;
-        }
-        dest.guard(|| append_copied(future, &data))?;
-        copied += data.len();
-    }
-    let end = future.log_end_offset();
-    let agrees = match future.leader_epochs().latest_epoch() {
-        Some(epoch) => {
-            let (found, epoch_end) = current
-                .leader_epochs()
-                .end_offset_for(epoch, current.log_end_offset());
-            found >= 0 && epoch_end >= end
-        }
-        None => true,
-    };
-    Ok(end == current.log_end_offset() && agrees)
-}
-
 /// One step of `mv`: copies a chunk, or swaps the copy in once it has caught up. Returns the
 /// bytes copied, for the throttle. A move whose copy fails is cancelled (an I/O error has
 /// failed the dir it came from).
@@ -410,6 +249,15 @@ fn finish(replicas: &ReplicaManager, mv: &Arc<Move>) {
     let source = p.log_dir();
     let swapped = {
         let mut slot = lock(&mv.future);
+        // The fsyncs before the partition's lock: under it, only what came since is synced.
+        if let Some(future) = slot.as_mut() {
+            if let Err(e) = mv.dest.guard(|| future.flush()) {
+                drop((slot, changes));
+                warn!(topic, partition = index, error = %e, "flushing the future log failed: move cancelled");
+                replicas.moves().cancel(topic, index);
+                return;
+            }
+        }
         p.with_log_exclusive(|current, dir| {
             swap_in(current, dir, &mut slot, &mv.dest, (topic, index))
         })

@@ -7,6 +7,7 @@ use kafka_protocol::records::Compression;
 
 use super::*;
 use crate::log::LogConfig;
+use crate::records::header;
 use crate::records::testutil::{records, v2_batch};
 use crate::replica::partition::ReplicaRole;
 
