@@ -13,7 +13,11 @@
 # target: `prebuilt` comes first so that building it never touches the Rust image.
 #
 # Build args: RUNTIME_IMAGE (default debian:bookworm-slim), BUILDER_IMAGE (default
-# rust:1-slim-bookworm), BROKER_BINARY (prebuilt only; default target/release/broker).
+# rust:1-slim-bookworm), BROKER_BINARY and TOOLS_BINARY (prebuilt only; default
+# target/release/broker and target/release/kafka-tools).
+#
+# Kafka's tools are on the PATH under their names, with and without `.sh`:
+#   docker compose exec kafka-1 kafka-topics --bootstrap-server kafka-1:9092 --list
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 ARG BUILDER_IMAGE=rust:1-slim-bookworm
 
@@ -37,10 +41,16 @@ HEALTHCHECK --interval=5s --timeout=8s --start-period=120s --retries=3 \
     CMD ["/usr/local/bin/broker-healthcheck"]
 ENTRYPOINT ["/usr/local/bin/broker"]
 
-# ---- a binary built on the host
+# ---- binaries built on the host
 FROM runtime AS prebuilt
 ARG BROKER_BINARY=target/release/broker
+ARG TOOLS_BINARY=target/release/kafka-tools
 COPY ${BROKER_BINARY} /usr/local/bin/broker
+COPY ${TOOLS_BINARY} /usr/local/bin/kafka-tools
+USER root
+RUN for t in $(/usr/local/bin/kafka-tools --list-tools); do \
+        ln -s kafka-tools "/usr/local/bin/$t" && ln -s kafka-tools "/usr/local/bin/$t.sh"; done
+USER kafka
 
 # ---- compile inside Docker
 FROM ${BUILDER_IMAGE} AS build
@@ -50,9 +60,15 @@ COPY broker broker
 COPY coordinator coordinator
 COPY huge-alloc huge-alloc
 COPY sasl sasl
+COPY kafka-client kafka-client
+COPY kafka-tools kafka-tools
 COPY tests tests
-RUN cargo build --release --locked -p broker \
-    && cp target/release/broker /usr/local/bin/broker
+RUN cargo build --release --locked -p broker -p kafka-tools \
+    && cp target/release/broker target/release/kafka-tools /usr/local/bin/
 
 FROM runtime AS broker
-COPY --from=build /usr/local/bin/broker /usr/local/bin/broker
+COPY --from=build /usr/local/bin/broker /usr/local/bin/kafka-tools /usr/local/bin/
+USER root
+RUN for t in $(/usr/local/bin/kafka-tools --list-tools); do \
+        ln -s kafka-tools "/usr/local/bin/$t" && ln -s kafka-tools "/usr/local/bin/$t.sh"; done
+USER kafka

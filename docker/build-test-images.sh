@@ -6,7 +6,8 @@
 #   2. $ZOOKEEPER_IMAGE (kafka-zk-rs/zookeeper:3.8): docker/zookeeper on that base, Debian's
 #      ZooKeeper 3.8 behind the official image's ZOO_* interface; stands in for zookeeper:3.9.
 #   3. $BROKER_IMAGE (kafka-zk-rs/broker:test): the repo's Dockerfile, target `prebuilt`, with
-#      the host's $BROKER_BINARY (default target/release/broker, built here if missing or stale).
+#      the host's $BROKER_BINARY (default target/release/broker, built here if missing or stale)
+#      and target/release/kafka-tools (always built here).
 #
 # 1 and 2 are cached: built only when `docker image inspect` finds no image whose
 # kafka-zk-rs.inputs label matches the hash of what it is built from. 3 is rebuilt every time
@@ -102,6 +103,9 @@ build_broker() {
         log "cargo build --release -p broker"
         cargo build --release -p broker >&2
     fi
+    # The image carries Kafka's tools too (Dockerfile, target `prebuilt`).
+    log "cargo build --release -p kafka-tools"
+    cargo build --release -p kafka-tools >&2
     if [ ! -x "$BROKER_BINARY" ]; then
         log "no broker binary at $BROKER_BINARY"
         exit 1

@@ -106,8 +106,9 @@ if [ ! -f "$broker_config" ]; then
     echo "start-local: $broker_config is missing" >&2
     exit 1
 fi
-echo "start-local: building the broker (release)" >&2
-cargo build --release -p broker
+echo "start-local: building the broker and Kafka's tools (release)" >&2
+cargo build --release -p broker -p kafka-tools
+bash "$repo/scripts/install-tools.sh" "$state/bin" >/dev/null 2>&1
 
 for broker_id in 1 2; do
     broker_port="${broker_ports[$broker_id]}"
@@ -142,6 +143,8 @@ Local cluster is up:
   broker 1   127.0.0.1:${broker_ports[1]}  (pid $(cat "$state/broker-1.pid"), log $state/broker-1.log)
   broker 2   127.0.0.1:${broker_ports[2]}  (pid $(cat "$state/broker-2.pid"), log $state/broker-2.log)
 Clients: bootstrap_servers=['localhost:${broker_ports[1]}', 'localhost:${broker_ports[2]}']
+Tools:   export PATH="$state/bin:\$PATH"   (kafka-topics, kafka-consumer-groups, ... with or without .sh)
+         kafka-topics --bootstrap-server localhost:${broker_ports[1]} --list
 Inspect: /usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:$zk_port ls /brokers/ids
 Stop:    scripts/stop-local.sh   (data stays in $state; delete it for a clean start)
 MSG

@@ -23,10 +23,10 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
-# The integration tests spawn target/debug/broker; build it explicitly, since `cargo test`
-# only builds a bin target for the bin's own package's integration tests.
-step "cargo build -p broker"
-cargo build -p broker
+# The integration tests spawn target/debug/broker and target/debug/kafka-tools; build them
+# explicitly, since `cargo test` only builds a bin target for the bin's own package's tests.
+step "cargo build -p broker -p kafka-tools"
+cargo build -p broker -p kafka-tools
 
 # Docker tier: images built locally (debootstrap, Debian's ZooKeeper, the release broker;
 # cached between runs). tests/tests/docker_*.rs then run within `cargo test` below; both say

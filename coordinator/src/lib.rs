@@ -62,7 +62,7 @@ pub mod zk_tls;
 pub mod znode;
 
 pub use connect::{Zk, ZkConnect};
-pub use error::{ControllerError, ZkError};
+pub use error::{ControllerError, ReassignmentError, ZkError};
 pub use zk_acl::ZnodeAcls;
 pub use zk_auth::{ZkOptions, ZkSaslConfig};
 pub use zk_tls::{ZkTls, ZkTlsIdentity};

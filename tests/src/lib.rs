@@ -19,6 +19,7 @@
 //! - [`scram_users`]: SCRAM users written into ZooKeeper in Kafka's format.
 //! - [`certs`]: a throw-away CA and the certificates it signs (openssl), for TLS tests.
 //! - [`tmpfs`]: a small tmpfs (a disk that fills up), unmounted on drop.
+//! - [`tools`]: Kafka's tools from the `kafka-tools` binary, run through links named after them.
 //!
 //! Every process a test starts is killed by PID when its handle drops, and every wait has a
 //! deadline, so a broken broker fails tests instead of hanging them.
@@ -41,6 +42,7 @@ pub mod sasl_clients;
 pub mod scram_users;
 pub mod segments;
 pub mod tmpfs;
+pub mod tools;
 pub mod traffic;
 pub mod wire;
 

@@ -8,6 +8,7 @@
 
 pub mod acl;
 mod json;
+mod reassign_partitions;
 #[cfg(test)]
 mod tests;
 
@@ -18,6 +19,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::ZkError;
 use json::Obj;
+pub use reassign_partitions::ReassignPartitionsZNode;
 
 /// Persistent paths every broker creates at startup (`ZkData.PersistentZkPaths`), null data.
 pub const PERSISTENT_ZK_PATHS: [&str; 14] = [

@@ -1,0 +1,90 @@
+//! The one error a tool ends with: printed as one line, exit status 1 (Kafka's tools exit 1 on
+//! every failure).
+
+use std::fmt;
+use std::io;
+
+use kafka_protocol::ResponseError;
+
+/// Why a tool failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// Bad arguments or input files: said as Kafka's tools say it.
+    #[error("{0}")]
+    Usage(String),
+    /// The cluster answered with a Kafka error code.
+    #[error("{context}: {error}")]
+    Kafka { context: String, error: KafkaError },
+    /// Could not reach or talk to a broker.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A Kafka error code with its name (as the Java client prints the exception's message) and the
+/// broker's message when it sent one.
+#[derive(Debug)]
+pub struct KafkaError {
+    pub code: i16,
+    pub message: Option<String>,
+}
+
+impl KafkaError {
+    /// `None` for code 0.
+    pub fn from_code(code: i16, message: Option<&str>) -> Option<KafkaError> {
+        (code != 0).then(|| KafkaError {
+            code,
+            message: message.map(str::to_owned),
+        })
+    }
+
+    /// The error's Kafka name (`UNKNOWN_TOPIC_OR_PARTITION`), or the bare code.
+    pub fn name(&self) -> String {
+        match ResponseError::try_from_code(self.code) {
+            Some(e) => e.to_string(),
+            None => format!("error code {}", self.code),
+        }
+    }
+}
+
+impl fmt::Display for KafkaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.message {
+            Some(m) if !m.is_empty() => write!(f, "{} ({m})", self.name()),
+            _ => write!(f, "{}", self.name()),
+        }
+    }
+}
+
+impl ToolError {
+    pub fn usage(message: impl Into<String>) -> ToolError {
+        ToolError::Usage(message.into())
+    }
+
+    pub fn io(context: impl Into<String>, source: io::Error) -> ToolError {
+        ToolError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// `Err` when `code` is an error.
+    pub fn check(
+        context: impl Into<String>,
+        code: i16,
+        message: Option<&str>,
+    ) -> Result<(), ToolError> {
+        match KafkaError::from_code(code, message) {
+            Some(error) => Err(ToolError::Kafka {
+                context: context.into(),
+                error,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+pub type Result<T, E = ToolError> = std::result::Result<T, E>;
