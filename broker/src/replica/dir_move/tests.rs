@@ -310,3 +310,48 @@ fn future_dir_names() {
     assert_eq!(parse_future_dir("my-topic-3"), None);
     assert_eq!(parse_future_dir("my-topic-3.abc-delete"), None);
 }
+
+#[test]
+fn a_cleaning_of_the_log_a_move_replaced_is_dropped_without_failing_a_dir() {
+    use crate::log::cleaner::clean;
+    use crate::log::CleanupPolicy;
+    let dirs = dirs();
+    let replicas = open(&dirs);
+    let (p, _) = replicas
+        .apply_role("t", 0, leader(1), true, 0)
+        .expect("leader");
+    p.set_log_config(LogConfig {
+        cleanup_policy: CleanupPolicy::COMPACT,
+        ..config()
+    });
+    for _ in 0..4 {
+        for i in 0..10 {
+            append(&p, i * 5 + 1, i * 5 + 3);
+        }
+    }
+    // A cleaning starts on the log in the first dir...
+    let now = crate::log::now_ms();
+    let snapshot = p.clean_snapshot(None, now).expect("something to clean");
+    let output = clean(
+        &snapshot,
+        1 << 20,
+        now,
+        &p.producers_last_offsets(),
+        &mut |_| Ok(()),
+    )
+    .expect("cleaned");
+    // ...which moves before the cleaning is swapped in.
+    let before = content(&p);
+    replicas
+        .alter_log_dir("t", 0, &dirs.paths[1].display().to_string())
+        .expect("move");
+    run_moves(&replicas, 1 << 20);
+    assert_eq!(p.log_dir().path(), dirs.paths[1]);
+    assert!(
+        !p.swap_cleaned(output).expect("dropped"),
+        "nothing swapped in"
+    );
+    assert_eq!(content(&p), before);
+    assert!(!replicas.log_dirs().any_offline());
+    assert!(names_in(&dirs.paths[0]).is_empty());
+}
