@@ -18,9 +18,18 @@
 //! the swap's two renames) it is complete and becomes the current log; any `-delete` directory
 //! left over is removed.
 //!
+//! A log the cleaner was compacting when it moved keeps its cleaning out: the cleaned segments
+//! belong to the old directory (`Log::swap_cleaned` drops them), and the cleaner does not take
+//! the vanished files for a failed disk.
+//!
 //! Lock order: `ReplicaManager`'s dir-change lock → [`Move::future`] → the partition's locks
-//! (`log` → `log_dir`). The dir-change lock (Kafka's `logCreationOrDeletionLock`) keeps a swap
-//! from crossing a deletion of the replica or a new AlterReplicaLogDirs.
+//! (`log` → `log_dir`); the registry's own lock is taken alone (or before `log_dir`). The
+//! dir-change lock (Kafka's `logCreationOrDeletionLock`) keeps a swap from crossing a deletion
+//! of the replica or a new AlterReplicaLogDirs.
+//!
+//! - `mod.rs`: the registry of moves ([`DirMoves`]), a move's step, and the mover thread.
+//! - `copy`: the copy and the swap, over the current and the future log.
+//! - `start`: AlterReplicaLogDirs for one replica, and the future logs found at start.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
