@@ -553,13 +553,13 @@ impl Partition {
 
     /// ListOffsets helpers.
     pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
-        self.dir()
-            .guard(|| self.log_read().offset_for_timestamp(ts))
+        let log = self.log_read();
+        self.dir().guard(|| log.offset_for_timestamp(ts))
     }
 
     pub fn max_timestamp_and_offset(&self) -> Result<Option<(i64, i64)>, LogError> {
-        self.dir()
-            .guard(|| self.log_read().max_timestamp_and_offset())
+        let log = self.log_read();
+        self.dir().guard(|| log.max_timestamp_and_offset())
     }
 
     /// What the log cleaner would clean in this replica now (`None`: nothing, or not
@@ -609,21 +609,37 @@ impl Partition {
         if !self.log_read().has_unsynced() {
             return Ok(());
         }
-        let rolled = self.log_write().take_unsynced();
-        match rolled {
-            Some(rolled) => self.dir().guard(|| rolled.sync()),
-            None => Ok(()),
+        let (rolled, dir) = {
+            let mut log = self.log_write();
+            (log.take_unsynced(), self.dir())
+        };
+        let Some(rolled) = rolled else {
+            return Ok(());
+        };
+        dir.check_online()?;
+        match rolled.sync() {
+            // The log moved to another dir meanwhile (`replica::dir_move`): these files and
+            // their directory are on their way out, not a failing disk.
+            Err(_) if !Arc::ptr_eq(&dir, &self.dir()) => Ok(()),
+            Err(e) => {
+                if e.is_io() {
+                    dir.fail(&e);
+                }
+                Err(e)
+            }
+            Ok(()) => Ok(()),
         }
     }
 
     pub fn flush(&self) -> Result<(), LogError> {
-        self.dir().guard(|| self.log_write().flush())
+        let mut log = self.log_write();
+        self.dir().guard(|| log.flush())
     }
 
     pub fn enforce_retention(&self, now_ms: i64) -> Result<usize, LogError> {
-        let deleted = self
-            .dir()
-            .guard(|| self.log_write().enforce_retention(now_ms))?;
+        let mut log = self.log_write();
+        let deleted = self.dir().guard(|| log.enforce_retention(now_ms))?;
+        drop(log);
         if deleted > 0 {
             self.publish_log_start();
         }
