@@ -3,7 +3,7 @@
 //! swapped in. DescribeLogDirs shows the future replica during the move and the partition in
 //! its new dir after it; a kafka-python producer with acks=all goes on producing throughout and
 //! every record it had acknowledged is read back once; the old directory leaves the disk. A
-//! broker killed mid-move resumes the move when it starts again and ends with one copy. The
+//! move asked back to the current dir is cancelled. A broker killed mid-move resumes the move when it starts again and ends with one copy. The
 //! copy is throttled (`replica.alter.log.dirs.io.max.bytes.per.second`) so that moves last
 //! long enough to be seen and interrupted.
 
@@ -212,6 +212,15 @@ fn partitions_move_between_log_dirs_under_traffic_and_across_a_restart() {
     let verdict = check_acknowledged(&acks, &consumed, |seq| format!("value-{seq}"))
         .or_panic("acknowledged records");
     assert_eq!(consumed.len(), filled + acks.len(), "{verdict:?}");
+
+    // Cancelled: asked back to its current dir before the copy is done, it stays there and
+    // the future log goes.
+    let back = from;
+    assert_eq!(alter(&addr, topic, 0, &back), 0);
+    assert!(copies(&addr, topic).iter().any(|c| c.1 && c.0 == back));
+    assert_eq!(alter(&addr, topic, 0, &to), 0);
+    assert_eq!(home(&addr, topic), to);
+    assert!(on_disk(Path::new(&back), topic).is_empty());
 
     // Killed mid-move: the restarted broker resumes the move and keeps one copy.
     let topic = "interrupted";
