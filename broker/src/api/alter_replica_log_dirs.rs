@@ -11,10 +11,14 @@ use kafka_protocol::messages::alter_replica_log_dirs_response::{
 use kafka_protocol::messages::{
     AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse, TopicName,
 };
-use tracing::{instrument, warn};
+use tracing::{debug, instrument, warn};
 
 use crate::api::errors::alter_dir_error_code;
 use crate::context::RequestContext;
+use crate::log_throttle::{LogThrottle, DEFAULT_INTERVAL};
+
+/// Refusals are a client's to cause as often as it likes: one warning per interval.
+static REFUSALS: LogThrottle = LogThrottle::new(DEFAULT_INTERVAL);
 
 /// Each partition's destination, in request order; a partition named twice goes where it
 /// was named last, as in Kafka (whose request is a map).
@@ -40,7 +44,12 @@ pub fn handle(
         let code = match replicas.alter_log_dir(&topic, p, &dest) {
             Ok(()) => 0,
             Err(e) => {
-                warn!(topic, partition = p, dest, error = %e, "cannot move the replica");
+                match REFUSALS.admit() {
+                    Some(skipped) => {
+                        warn!(topic, partition = p, dest, error = %e, skipped, "cannot move the replica")
+                    }
+                    None => debug!(topic, partition = p, dest, error = %e, "cannot move the replica"),
+                }
                 alter_dir_error_code(&e)
             }
         };
