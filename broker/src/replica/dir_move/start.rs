@@ -9,8 +9,9 @@ use tracing::{info, warn};
 
 use super::{future_dir_name, parse_future_dir, remove_dir};
 use crate::log::{Log, LogError};
+use crate::replica::checkpoint::{self, HIGH_WATERMARK_FILE, LOG_START_OFFSET_FILE};
 use crate::replica::log_dirs::LogDir;
-use crate::replica::manager::ReplicaManager;
+use crate::replica::manager::{ReplicaManager, TopicPartition};
 use crate::replica::Partition;
 
 /// Longest file name a log dir's filesystem takes (Kafka refuses longer future dir names).
@@ -107,6 +108,19 @@ impl ReplicaManager {
         }
     }
 
+    /// The largest entry for `key` in the checkpoint `file` of any online dir.
+    fn checkpointed(&self, file: &str, key: &TopicPartition) -> Option<i64> {
+        self.log_dirs()
+            .online()
+            .filter_map(|d| {
+                checkpoint::read(&d.path().join(file))
+                    .ok()?
+                    .get(key)
+                    .copied()
+            })
+            .max()
+    }
+
     fn recover_future(
         &self,
         dir: &Arc<LogDir>,
@@ -133,7 +147,12 @@ impl ReplicaManager {
                     context: format!("renaming {} to {}", path.display(), final_path.display()),
                     source,
                 })?;
-                let log = Log::open(&final_path, self.log_config_for(topic))?;
+                let mut log = Log::open(&final_path, self.log_config_for(topic))?;
+                // Its offsets are still in the checkpoints of the dir it came from.
+                let key = (topic.to_string(), index);
+                if let Some(start) = self.checkpointed(LOG_START_OFFSET_FILE, &key) {
+                    log.restore_log_start_offset(start)?;
+                }
                 info!(
                     topic,
                     partition = index,
@@ -143,6 +162,9 @@ impl ReplicaManager {
                 );
                 let p =
                     Partition::new(topic.to_string(), index, self.broker_id(), log, dir.clone())?;
+                if let Some(hw) = self.checkpointed(HIGH_WATERMARK_FILE, &key) {
+                    p.restore_high_watermark(hw);
+                }
                 self.adopt(Arc::new(p));
                 Ok(())
             }

@@ -208,6 +208,13 @@ fn a_restart_resumes_a_move_or_adopts_a_future_log_whose_swap_was_cut_short() {
         homes.push(p.log_dir().path().to_path_buf());
     }
     assert_eq!(homes, dirs.paths);
+    // t-1 starts inside a batch: its start is in its dir's checkpoint.
+    replicas
+        .get("t", 1)
+        .expect("t-1")
+        .delete_records(7)
+        .expect("delete records");
+    replicas.write_checkpoints();
     let away = [dirs.paths[1].clone(), dirs.paths[0].clone()];
     for index in 0..2 {
         let to = away[index as usize].display().to_string();
@@ -239,6 +246,8 @@ fn a_restart_resumes_a_move_or_adopts_a_future_log_whose_swap_was_cut_short() {
     let replicas = open(&dirs);
     let adopted = replicas.get("t", 1).expect("adopted");
     assert_eq!(adopted.log_dir().path(), away[1]);
+    assert_eq!(adopted.log_start_offset(), 7);
+    assert_eq!(adopted.high_watermark(), 50);
     assert_eq!(content(&adopted), before[1]);
     assert!(replicas.moves().get("t", 1).is_none());
     // t-0 resumes where its copy had got, and finishes.
