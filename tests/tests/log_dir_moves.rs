@@ -4,8 +4,9 @@
 //! its new dir after it; a kafka-python producer with acks=all goes on producing throughout and
 //! every record it had acknowledged is read back once; the old directory leaves the disk. A
 //! move asked back to the current dir is cancelled. A broker killed mid-move resumes the move when it starts again and ends with one copy. The
-//! copy is throttled (`replica.alter.log.dirs.io.max.bytes.per.second`) so that moves last
-//! long enough to be seen and interrupted.
+//! copy is throttled (`replica.alter.log.dirs.io.max.bytes.per.second`, a dynamic broker
+//! quota set with IncrementalAlterConfigs, as `kafka-configs.sh --entity-type brokers` sets
+//! it) so that moves last long enough to be seen and interrupted.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,10 +14,15 @@ use std::time::{Duration, Instant};
 use kafka_protocol::messages::alter_replica_log_dirs_request::{
     AlterReplicaLogDir, AlterReplicaLogDirTopic,
 };
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
+use kafka_protocol::messages::incremental_alter_configs_request::{
+    AlterConfigsResource, AlterableConfig,
+};
 use kafka_protocol::messages::{
-    AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse, DescribeLogDirsRequest,
-    DescribeLogDirsResponse, TopicName,
+    AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse, DescribeConfigsRequest,
+    DescribeConfigsResponse, DescribeLogDirsRequest, DescribeLogDirsResponse,
+    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use tests::multi::produce_direct;
@@ -26,6 +32,9 @@ use tests::{Cluster, OrPanic};
 
 /// Copy rate of moves: a 400 KB partition takes over a second to move.
 const THROTTLE: &str = "300000";
+const THROTTLE_KEY: &str = "replica.alter.log.dirs.io.max.bytes.per.second";
+/// ConfigResource type BROKER.
+const BROKER: i8 = 4;
 const LOG_DIR_NOT_FOUND: i16 = 57;
 const REPLICA_NOT_AVAILABLE: i16 = 9;
 
@@ -48,6 +57,48 @@ fn alter(addr: &str, topic: &str, partition: i32, dir: &str) -> i16 {
     };
     assert_eq!(topic_result.topic_name.0.as_str(), topic);
     topic_result.partitions[0].error_code
+}
+
+/// Sets the moves' I/O limit of broker 1 (IncrementalAlterConfigs SET) and waits until
+/// DescribeConfigs shows it applied.
+fn throttle_moves(addr: &str, rate: &str) {
+    let key = || StrBytes::from_static_str(THROTTLE_KEY);
+    let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        AlterConfigsResource::default()
+            .with_resource_type(BROKER)
+            .with_resource_name(StrBytes::from_static_str("1"))
+            .with_configs(vec![AlterableConfig::default()
+                .with_name(key())
+                .with_config_operation(0)
+                .with_value(Some(StrBytes::from_string(rate.to_owned())))]),
+    ]);
+    let resp: IncrementalAlterConfigsResponse = WireClient::connect(addr)
+        .and_then(|mut c| c.request(1, &req))
+        .or_panic("IncrementalAlterConfigs");
+    assert_eq!(resp.responses[0].error_code, 0, "{resp:?}");
+    let describe =
+        DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
+            .with_resource_type(BROKER)
+            .with_resource_name(StrBytes::from_static_str("1"))
+            .with_configuration_keys(Some(vec![key()]))]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let resp: DescribeConfigsResponse = WireClient::connect(addr)
+            .and_then(|mut c| c.request(4, &describe))
+            .or_panic("DescribeConfigs");
+        let applied = resp.results[0]
+            .configs
+            .iter()
+            .any(|c| c.name.as_str() == THROTTLE_KEY && c.value.as_deref() == Some(rate));
+        if applied {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{THROTTLE_KEY} never applied: {resp:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Where DescribeLogDirs (v4) puts partition 0 of `topic`: (dir, is_future, size, offset_lag)
@@ -162,14 +213,11 @@ fn partitions_move_between_log_dirs_under_traffic_and_across_a_restart() {
     let log_dirs = format!("{},{}", dirs[0].display(), dirs[1].display());
     let mut cluster = Cluster::start_with(
         "log-dir-moves",
-        &[
-            ("log.dirs", &log_dirs),
-            ("num.partitions", "1"),
-            ("replica.alter.log.dirs.io.max.bytes.per.second", THROTTLE),
-        ],
+        &[("log.dirs", &log_dirs), ("num.partitions", "1")],
     )
     .or_panic("cluster");
     let addr = cluster.bootstrap();
+    throttle_moves(&addr, THROTTLE);
 
     // Errors: a dir the broker does not have; a replica it does not host.
     let a = dirs[0].display().to_string();

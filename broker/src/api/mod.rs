@@ -16,6 +16,7 @@ pub mod alter_partition_reassignments;
 pub mod alter_replica_log_dirs;
 pub mod alter_user_scram_credentials;
 pub mod authorize;
+pub mod broker_configs;
 pub mod config_defs;
 pub mod config_sources;
 pub mod controlled_shutdown;

@@ -16,6 +16,7 @@ pub enum ValueType {
     Long = 5,
     Double = 6,
     List = 7,
+    Password = 9,
 }
 
 use ValueType as T;
@@ -117,7 +118,6 @@ pub const KEYS: &[KeyDoc] = &[
     key("replica.fetch.max.bytes", "1048576", T::Int, "Bytes a follower asks for per partition in one fetch."),
     key("replica.fetch.wait.max.ms", "500", T::Int, "How long a follower's fetch may wait for data; must be below replica.lag.time.max.ms."),
     key("replica.fetch.backoff.ms", "200", T::Int, "How long a follower leaves out a partition whose fetch failed, and waits before reconnecting to a leader (>= 0). Kafka's default is 1000; the usual error is a leader a few ms behind on the controller's LeaderAndIsr."),
-    key("replica.alter.log.dirs.io.max.bytes.per.second", "9223372036854775807", T::Long, "Bytes per second that moving replicas between log dirs (AlterReplicaLogDirs) copies at most, all moves together (>= 1); the default means no limit. Read at start (dynamic in Kafka)."),
     key("max.incremental.fetch.session.cache.slots", "1000", T::Int, "Incremental fetch sessions (KIP-227) the broker keeps for followers and consumers (>= 0; 0: none)."),
     key("auto.leader.rebalance.enable", "true", T::Boolean, "Periodically move leadership back to the preferred replica."),
     key("leader.imbalance.check.interval.seconds", "300", T::Long, "How often the controller checks for leader imbalance (>= 1)."),

@@ -12,6 +12,7 @@
 //! [`KEYS`] documents every key acted on and supplies its default; [`IGNORED_KEYS`] are real
 //! Kafka keys accepted without effect.
 
+mod dynamic;
 mod env;
 mod error;
 mod keys;
@@ -28,14 +29,17 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+pub use dynamic::{synonyms_of, DynamicLayer};
 pub use env::{env_to_key, EXCLUDED_ENV};
 pub use error::{ConfigError, Origin};
 pub use keys::{KeyDoc, ValueType, IGNORED_KEYS, KEYS};
 pub use layers::Setting;
 
 pub(crate) use keys::doc as key_doc;
+pub(crate) use keys::is_known as is_known_key;
 pub use listener::{Listener, SecurityProtocol};
 pub use sasl::{InterBrokerSasl, ListenerSasl, SaslConfig};
+pub(crate) use ssl::strip_listener_prefix;
 pub use ssl::{ClientAuth, KeyStore, SslConfig, TlsVersion, TrustStore};
 pub use zk_security::ZkTlsConfig;
 
@@ -159,8 +163,6 @@ pub struct BrokerConfig {
     pub replica_fetch_max_bytes: usize,
     pub replica_fetch_wait_max_ms: u64,
     pub replica_fetch_backoff_ms: u64,
-    /// `replica.alter.log.dirs.io.max.bytes.per.second`; `None`: no limit (Long.MAX_VALUE).
-    pub replica_alter_log_dirs_io_max_bytes_per_second: Option<u64>,
     pub max_incremental_fetch_session_cache_slots: usize,
     pub auto_leader_rebalance_enable: bool,
     pub leader_imbalance_check_interval_seconds: u64,
@@ -323,9 +325,6 @@ fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigErr
         replica_fetch_max_bytes: s.int_between("replica.fetch.max.bytes", 0, I32_MAX_USIZE)?,
         replica_fetch_wait_max_ms: s.int_at_least("replica.fetch.wait.max.ms", 0)?,
         replica_fetch_backoff_ms: s.int_at_least("replica.fetch.backoff.ms", 0)?,
-        replica_alter_log_dirs_io_max_bytes_per_second: unlimited_at_max(
-            s.int_at_least("replica.alter.log.dirs.io.max.bytes.per.second", 1)?,
-        ),
         max_incremental_fetch_session_cache_slots: s.int_between(
             "max.incremental.fetch.session.cache.slots",
             0,

@@ -4,7 +4,8 @@
 //! A move copies the partition's log, batch by batch with their offsets and epochs, into a
 //! *future log* `<dest>/<topic>-<partition>.<id>-future`, while the partition goes on serving
 //! produce and fetch from its current log. One thread (the [`DirMover`]) copies for every
-//! move, at most `replica.alter.log.dirs.io.max.bytes.per.second` together. Once a copy has
+//! move, at most `replica.alter.log.dirs.io.max.bytes.per.second` together (a dynamic broker
+//! quota, as in Kafka: `/config/brokers`). Once a copy has
 //! reached the current log end, the swap, under the partition log's write lock (appends and
 //! reads wait for a few renames), copies what was appended meanwhile, renames the current
 //! directory `<topic>-<partition>.<id>-delete`, renames the future one `<topic>-<partition>`
@@ -312,12 +313,14 @@ pub struct DirMover {
 impl DirMover {
     pub fn start(broker: Arc<Broker>) -> DirMover {
         let stop = Arc::new(AtomicBool::new(false));
-        let rate = broker.config.replica_alter_log_dirs_io_max_bytes_per_second;
         let thread = {
             let (broker, stop) = (broker.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("log-dir-mover".into())
-                .spawn(move || run(&broker.replicas, &stop, rate))
+                .spawn(move || {
+                    let rate = || broker.dynamic.current().replica_alter_log_dirs_rate();
+                    run(&broker.replicas, &stop, rate)
+                })
                 .map_err(|e| warn!(error = %e, "cannot start the log dir mover thread"))
                 .ok()
         };
@@ -338,13 +341,21 @@ impl DirMover {
     }
 }
 
-fn run(replicas: &ReplicaManager, stop: &AtomicBool, rate: Option<u64>) {
-    let throttle = Throttle::new(rate);
-    // Small steps under a low limit, so that one step does not overshoot it by much.
-    let chunk = rate.map_or(CHUNK_BYTES, |r| {
-        (r / 10).clamp(1, CHUNK_BYTES as u64) as usize
-    });
+/// Copies for every move until `stop`, at most `rate()` bytes per second together (a dynamic
+/// config, read again every round).
+fn run(replicas: &ReplicaManager, stop: &AtomicBool, rate: impl Fn() -> Option<u64>) {
+    let mut limit = rate();
+    let mut throttle = Throttle::new(limit);
     while !stop.load(Ordering::Acquire) {
+        if rate() != limit {
+            limit = rate();
+            info!(bytes_per_second = ?limit, "log dir moves: new I/O limit");
+            throttle = Throttle::new(limit);
+        }
+        // Small steps under a low limit, so that one step does not overshoot it by much.
+        let chunk = limit.map_or(CHUNK_BYTES, |r| {
+            (r / 10).clamp(1, CHUNK_BYTES as u64) as usize
+        });
         let moves = replicas.moves().all();
         let mut copied = 0;
         for mv in &moves {
