@@ -238,6 +238,8 @@ impl Shared {
             Ok(())
         };
         let producers = p.producers_last_offsets();
+        // A move to another log dir (`replica::dir_move`) may take the files from under it.
+        let cleaning_dir = p.log_dir();
         let now = crate::log::now_ms();
         let result = clean(&snapshot, memory, now, &producers, &mut io).and_then(|out| {
             let (end, stats) = (out.end_offset, out.stats);
@@ -266,8 +268,9 @@ impl Shared {
             }
             Err(LogError::Aborted) | Err(LogError::DirOffline(_)) => {}
             Err(e) if e.is_io() => {
-                // A deleted replica's directory vanishes under a cleaning: not a disk failure.
-                if self.still_hosted(p) {
+                // A deleted or moved replica's directory vanishes under a cleaning: not a
+                // disk failure.
+                if self.still_hosted(p) && Arc::ptr_eq(&p.log_dir(), &cleaning_dir) {
                     p.log_dir().fail(&e);
                 }
             }
@@ -294,7 +297,7 @@ impl Shared {
             .replicas
             .all()
             .iter()
-            .filter(|q| Arc::ptr_eq(q.log_dir(), dir))
+            .filter(|q| Arc::ptr_eq(&q.log_dir(), &dir))
             .map(|q| key_of(q))
             .collect();
         // Written under the lock: cleaner threads would share the temporary file, and the
@@ -323,21 +326,21 @@ fn checkpoint_path(dir: &Path) -> PathBuf {
 /// The I/O limit of all cleaner threads together: bytes are counted from the start of a
 /// busy period, and whoever gets ahead of the rate sleeps until the count is due. A period
 /// ends when the cleaners were idle long enough to be back within the rate.
-struct Throttle {
+pub(crate) struct Throttle {
     bytes_per_second: Option<u64>,
     /// (start of the busy period, bytes since).
     period: Mutex<(Instant, u64)>,
 }
 
 impl Throttle {
-    fn new(bytes_per_second: Option<u64>) -> Throttle {
+    pub(crate) fn new(bytes_per_second: Option<u64>) -> Throttle {
         Throttle {
             bytes_per_second,
             period: Mutex::new((Instant::now(), 0)),
         }
     }
 
-    fn record(&self, bytes: u64) {
+    pub(crate) fn record(&self, bytes: u64) {
         let Some(rate) = self.bytes_per_second.filter(|r| *r > 0) else {
             return;
         };

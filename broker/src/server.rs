@@ -282,6 +282,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         cleaner.clone(),
         serving.clone(),
     ));
+    let mover = crate::replica::dir_move::DirMover::start(broker.clone());
     info!(broker_id, "broker started");
 
     shutdown.cancelled().await;
@@ -290,6 +291,8 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     serving.cancel();
     // Before the logs are flushed and closed: a cleaning under way is abandoned.
     let _ = tokio::task::spawn_blocking(move || cleaner.shutdown()).await;
+    // Likewise a move: its future log stays for the next start to resume.
+    let _ = tokio::task::spawn_blocking(move || mover.shutdown()).await;
     let log_dirs_failed = broker.replicas.log_dirs().all_offline();
     let dirs = config_dirs(&broker);
     drain(broker, tracker, controller_stop, supervisor).await;

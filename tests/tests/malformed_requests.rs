@@ -34,14 +34,14 @@ use kafka_protocol::messages::update_metadata_request::{
     UpdateMetadataPartitionState, UpdateMetadataTopicState,
 };
 use kafka_protocol::messages::{
-    AlterConfigsRequest, ApiKey, ApiVersionsRequest, BrokerId, ControlledShutdownRequest,
-    CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest, DeleteTopicsRequest,
-    DescribeClusterRequest, DescribeConfigsRequest, DescribeGroupsRequest, DescribeLogDirsRequest,
-    FetchRequest, GroupId, HeartbeatRequest, IncrementalAlterConfigsRequest, InitProducerIdRequest,
-    JoinGroupRequest, LeaderAndIsrRequest, LeaveGroupRequest, ListGroupsRequest,
-    ListOffsetsRequest, MetadataRequest, OffsetCommitRequest, OffsetFetchRequest,
-    OffsetForLeaderEpochRequest, ProduceRequest, RequestHeader, StopReplicaRequest,
-    SyncGroupRequest, TopicName, UpdateMetadataRequest,
+    AlterConfigsRequest, AlterReplicaLogDirsRequest, ApiKey, ApiVersionsRequest, BrokerId,
+    ControlledShutdownRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteGroupsRequest,
+    DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeGroupsRequest,
+    DescribeLogDirsRequest, FetchRequest, GroupId, HeartbeatRequest,
+    IncrementalAlterConfigsRequest, InitProducerIdRequest, JoinGroupRequest, LeaderAndIsrRequest,
+    LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
+    OffsetFetchRequest, OffsetForLeaderEpochRequest, ProduceRequest, RequestHeader,
+    StopReplicaRequest, SyncGroupRequest, TopicName, UpdateMetadataRequest,
 };
 use kafka_protocol::protocol::{Encodable, HeaderVersion, StrBytes};
 use tests::batch::{self, Producer};
@@ -438,6 +438,7 @@ fn default_request(key: ApiKey, version: i16) -> Option<BytesMut> {
         K::DescribeConfigs => default_frame::<DescribeConfigsRequest>(key, v),
         K::AlterConfigs => default_frame::<AlterConfigsRequest>(key, v),
         K::DescribeLogDirs => default_frame::<DescribeLogDirsRequest>(key, v),
+        K::AlterReplicaLogDirs => default_frame::<AlterReplicaLogDirsRequest>(key, v),
         K::CreatePartitions => default_frame::<CreatePartitionsRequest>(key, v),
         K::DeleteGroups => default_frame::<DeleteGroupsRequest>(key, v),
         K::IncrementalAlterConfigs => default_frame::<IncrementalAlterConfigsRequest>(key, v),

@@ -5,6 +5,7 @@ use kafka_protocol::ResponseError;
 
 use crate::log::LogError;
 use crate::records::RecordError;
+use crate::replica::dir_move::AlterDirError;
 use crate::replica::producer_state::ProducerError;
 use crate::replica::PartitionError;
 
@@ -27,6 +28,15 @@ pub fn log_error_code(e: &LogError) -> i16 {
         }
         // Never a request's answer (only background jobs abort); retriable if it were.
         LogError::Aborted => ResponseError::UnknownServerError.code(),
+    }
+}
+
+pub fn alter_dir_error_code(e: &AlterDirError) -> i16 {
+    match e {
+        AlterDirError::DirNotFound(_) => ResponseError::LogDirNotFound.code(),
+        AlterDirError::ReplicaNotAvailable => ResponseError::ReplicaNotAvailable.code(),
+        AlterDirError::NameTooLong => ResponseError::InvalidTopicException.code(),
+        AlterDirError::Log(l) => log_error_code(l),
     }
 }
 

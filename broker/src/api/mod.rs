@@ -13,6 +13,7 @@
 pub mod acl_wire;
 pub mod alter_configs;
 pub mod alter_partition_reassignments;
+pub mod alter_replica_log_dirs;
 pub mod alter_user_scram_credentials;
 pub mod authorize;
 pub mod broker_configs;
@@ -64,9 +65,10 @@ use std::pin::Pin;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::DeleteRecordsRequest;
 use kafka_protocol::messages::{
-    AlterConfigsRequest, ControlledShutdownRequest, CreatePartitionsRequest, CreateTopicsRequest,
-    DeleteTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest, DescribeLogDirsRequest,
-    IncrementalAlterConfigsRequest, StopReplicaRequest,
+    AlterConfigsRequest, AlterReplicaLogDirsRequest, ControlledShutdownRequest,
+    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, DescribeClusterRequest,
+    DescribeConfigsRequest, DescribeLogDirsRequest, IncrementalAlterConfigsRequest,
+    StopReplicaRequest,
 };
 use kafka_protocol::messages::{
     AlterUserScramCredentialsRequest, DescribeUserScramCredentialsRequest, SaslAuthenticateRequest,
@@ -371,6 +373,12 @@ async fn dispatch(
             let req: DescribeClusterRequest = decode(body, api_key, v)?;
             let split = az.gate(req, admin::describe_cluster);
             let resp = split.run_now(|req| describe_cluster::handle(ctx, req));
+            encode_response(api_key, v, corr, &resp)
+        }
+        ApiKey::AlterReplicaLogDirs => {
+            let req: AlterReplicaLogDirsRequest = decode(body, api_key, v)?;
+            let split = az.gate(req, admin::alter_replica_log_dirs);
+            let resp = split.run_now(|req| alter_replica_log_dirs::handle(ctx, req));
             encode_response(api_key, v, corr, &resp)
         }
         ApiKey::DescribeLogDirs => {

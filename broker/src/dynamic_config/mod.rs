@@ -75,6 +75,12 @@ impl Effective {
     pub fn follower_replication_throttled_rate(&self) -> Option<u64> {
         self.quota("follower.replication.throttled.rate")
     }
+
+    /// `replica.alter.log.dirs.io.max.bytes.per.second`: what moves between this broker's log
+    /// dirs copy, all together (`replica::dir_move`).
+    pub fn replica_alter_log_dirs_rate(&self) -> Option<u64> {
+        self.quota("replica.alter.log.dirs.io.max.bytes.per.second")
+    }
 }
 
 /// The broker's dynamic config: one per broker, on `Broker`.

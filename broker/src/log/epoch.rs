@@ -117,6 +117,18 @@ impl LeaderEpochCache {
         self.unwritten
     }
 
+    /// The log's directory was renamed: the checkpoint is now at `path`.
+    pub(super) fn moved_to(&mut self, path: PathBuf) {
+        self.path = path;
+    }
+
+    /// Takes `entries` (another copy's of the same log) instead of its own, written with the
+    /// next flush.
+    pub(super) fn adopt(&mut self, entries: &[EpochEntry]) {
+        self.entries = entries.to_vec();
+        self.unwritten = true;
+    }
+
     /// Writes the checkpoint if [`Self::assign`] added entries since the last write.
     pub fn write_if_behind(&mut self) -> Result<(), LogError> {
         if self.unwritten {

@@ -13,6 +13,8 @@
 //! - `maintenance`: roll, flush, retention, truncation.
 //! - `start`: raising the log start offset (DeleteRecords, followers, retention).
 //! - `lookup`: timestamp lookups (ListOffsets) and batch header listing.
+//! - `relocate`: renaming a log's directory, and making one log a copy's successor (moves
+//!   between log dirs, `replica::dir_move`).
 //! - [`slice`]: what a read returns, batches left in their segment file until sent.
 
 pub mod cleaner;
@@ -24,6 +26,7 @@ mod lookup;
 mod maintenance;
 pub use maintenance::Rolled;
 mod policy;
+mod relocate;
 mod segment;
 mod slice;
 mod start;

@@ -146,6 +146,16 @@ impl Segment {
         Ok(())
     }
 
+    /// The segment's directory was renamed to `dir`: the same files (and open handles) under
+    /// new paths.
+    pub(crate) fn moved_to(&mut self, dir: &Path) {
+        let base = self.base_offset;
+        self.log_path = segment_path(dir, base, LOG_SUFFIX);
+        self.index.set_path(segment_path(dir, base, INDEX_SUFFIX));
+        self.time_index
+            .set_path(segment_path(dir, base, TIME_INDEX_SUFFIX));
+    }
+
     /// The segment's file, for reading it without the log's lock (only sealed segments are
     /// read that way: they change only by being replaced or deleted).
     pub(crate) fn file(&self) -> Arc<File> {

@@ -2,12 +2,13 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use tracing::{info, warn};
 
 use crate::log::{Log, LogConfig, LogError};
 use crate::replica::checkpoint::{self, HIGH_WATERMARK_FILE, LOG_START_OFFSET_FILE};
+use crate::replica::dir_move::DirMoves;
 use crate::replica::log_dirs::{LogDir, LogDirs};
 use crate::replica::partition::{Partition, ReplicaRole};
 use crate::topic_config::{self, Overrides};
@@ -42,6 +43,15 @@ pub struct ReplicaManager {
     /// temporary file (one renames it from under the other, failing the dir), and the later
     /// one must also have looked later, or a deleted replica's entry could come back.
     checkpoint_writes: Mutex<()>,
+    /// Replicas on their way to another log dir (AlterReplicaLogDirs).
+    moves: DirMoves,
+    /// Where replicas not hosted yet go when created: AlterReplicaLogDirs may come first (a
+    /// reassignment with log dirs sends it before the replica exists), as Kafka's
+    /// `preferredLogDirs`.
+    preferred_dirs: Mutex<HashMap<TopicPartition, Arc<LogDir>>>,
+    /// Held by whatever changes the directory a replica is in: a move's start or swap, a
+    /// deletion (Kafka's `logCreationOrDeletionLock`). Taken before any partition's lock.
+    dir_changes: Mutex<()>,
 }
 
 impl ReplicaManager {
@@ -60,6 +70,9 @@ impl ReplicaManager {
             partitions: RwLock::new(HashMap::new()),
             topic_overrides: RwLock::new(HashMap::new()),
             checkpoint_writes: Mutex::new(()),
+            moves: DirMoves::default(),
+            preferred_dirs: Mutex::new(HashMap::new()),
+            dir_changes: Mutex::new(()),
         };
         let mut first_failure = None;
         for dir in manager.log_dirs.all() {
@@ -74,13 +87,41 @@ impl ReplicaManager {
         }
         match first_failure {
             Some(e) if manager.log_dirs.all_offline() => Err(e),
-            _ => Ok(manager),
+            failure => {
+                manager.recover_moves(failure.is_none());
+                Ok(manager)
+            }
         }
     }
 
     /// The log dirs and which have failed.
     pub fn log_dirs(&self) -> &LogDirs {
         &self.log_dirs
+    }
+
+    /// The moves of replicas between log dirs under way.
+    pub fn moves(&self) -> &DirMoves {
+        &self.moves
+    }
+
+    /// See the `dir_changes` field.
+    pub(crate) fn lock_dir_changes(&self) -> MutexGuard<'_, ()> {
+        self.dir_changes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Creates `topic`-`index` in `dir` when it comes (see the `preferred_dirs` field).
+    pub(crate) fn prefer_dir(&self, topic: &str, index: i32, dir: Arc<LogDir>) {
+        let mut preferred = self
+            .preferred_dirs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        preferred.insert((topic.to_string(), index), dir);
+    }
+
+    /// Hosts a partition opened outside `load_dir` (a future log adopted at start).
+    pub(crate) fn adopt(&self, partition: Arc<Partition>) {
+        let key = (partition.topic.clone(), partition.index);
+        self.write().insert(key, partition);
     }
 
     fn load_dir(&self, log_dir: &Arc<LogDir>) -> Result<(), LogError> {
@@ -151,7 +192,7 @@ impl ReplicaManager {
         if dirs.len() > 1 {
             let mut counts = vec![0usize; dirs.len()];
             for p in self.read().values() {
-                if let Some(i) = dirs.iter().position(|d| Arc::ptr_eq(d, p.log_dir())) {
+                if let Some(i) = dirs.iter().position(|d| Arc::ptr_eq(d, &p.log_dir())) {
                     counts[i] += 1;
                 }
             }
@@ -182,7 +223,16 @@ impl ReplicaManager {
                 return Err(LogError::DirOffline(failed.path().to_path_buf()));
             }
         }
-        let log_dir = self.pick_log_dir()?;
+        let preferred = self
+            .preferred_dirs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(topic.to_string(), index))
+            .filter(|d| !d.is_offline());
+        let log_dir = match preferred {
+            Some(dir) => dir,
+            None => self.pick_log_dir()?,
+        };
         let dir = log_dir.path().join(format!("{topic}-{index}"));
         let log = log_dir.guard(|| Log::open(&dir, self.log_config_for(topic)))?;
         let partition = Arc::new(log_dir.guard(|| {
@@ -314,7 +364,7 @@ impl ReplicaManager {
     }
 
     /// The checkpoints of `dir`, from the partitions that live there now.
-    fn write_dir_checkpoints(&self, dir: &Arc<LogDir>) {
+    pub(crate) fn write_dir_checkpoints(&self, dir: &Arc<LogDir>) {
         let _writing = self
             .checkpoint_writes
             .lock()
@@ -322,7 +372,7 @@ impl ReplicaManager {
         let partitions = self.all();
         let here: Vec<&Arc<Partition>> = partitions
             .iter()
-            .filter(|p| Arc::ptr_eq(p.log_dir(), dir))
+            .filter(|p| Arc::ptr_eq(&p.log_dir(), dir))
             .collect();
         let tp = |p: &Partition| (p.topic.clone(), p.index);
         let high_watermarks: Vec<_> = here.iter().map(|p| (tp(p), p.high_watermark())).collect();
@@ -339,10 +389,11 @@ impl ReplicaManager {
     /// The partitions in `dir`, which has failed: their parked requests are released; the
     /// caller stops their fetchers. They stay listed, answering KAFKA_STORAGE_ERROR.
     pub fn take_offline(&self, dir: &Arc<LogDir>) -> Vec<Arc<Partition>> {
+        self.moves.cancel_in(dir);
         let offline: Vec<Arc<Partition>> = self
             .all()
             .into_iter()
-            .filter(|p| Arc::ptr_eq(p.log_dir(), dir))
+            .filter(|p| Arc::ptr_eq(&p.log_dir(), dir))
             .collect();
         for p in &offline {
             // Wakes parked acks=all produces (answered KAFKA_STORAGE_ERROR) and long polls.
@@ -407,10 +458,13 @@ impl ReplicaManager {
             info!(topic, partition, "stopped replica");
             return Ok(());
         }
+        let _changes = self.lock_dir_changes();
         if let Some(p) = self.get(topic, partition) {
             // A log in a failed dir is neither deleted nor forgotten (Kafka answers the same).
             p.check_online()?;
         }
+        // Its future log goes first: one left alone would be taken for a finished move.
+        self.moves.cancel(topic, partition);
         let removed = self.write().remove(&(topic.to_string(), partition));
         let Some(removed) = removed else {
             return Ok(());
@@ -420,7 +474,7 @@ impl ReplicaManager {
         let log_dir = removed.log_dir();
         // Its checkpoint entries go first, as in Kafka: a log created later under the same
         // name must not inherit this one's start.
-        self.write_dir_checkpoints(log_dir);
+        self.write_dir_checkpoints(&log_dir);
         let dir = log_dir.path().join(format!("{topic}-{partition}"));
         let doomed = log_dir.path().join(format!(
             "{topic}-{partition}.{}-delete",

@@ -8,10 +8,12 @@
 //! - [`fetch_delays`]: partitions a fetcher leaves out for a while after an error.
 //! - [`follower_polls`]: ends a follower's long poll when it is needed on a new partition.
 //! - [`log_dirs`]: the log dirs, and taking one offline when an I/O error fails it.
+//! - [`dir_move`]: moving a replica to another log dir (AlterReplicaLogDirs, future logs).
 //! - [`isr`]: leader-side ISR shrink/expand, written to ZooKeeper by the leader.
 //! - [`checkpoint`]: high-watermark checkpoint files.
 
 pub mod checkpoint;
+pub mod dir_move;
 mod fetch_delays;
 pub mod fetcher;
 pub mod follower_polls;

@@ -69,14 +69,16 @@ pub struct FetchedData {
     pub log_end_offset: i64,
 }
 
-/// A hosted partition. Lock order: `producers` before `log`, `role` before `log`.
+/// A hosted partition. Lock order: `producers` before `log`, `role` before `log`, `log` before
+/// `log_dir`.
 pub struct Partition {
     pub topic: String,
     pub index: i32,
     broker_id: i32,
-    /// The log dir holding this partition's directory (logs never move between dirs). Once
-    /// it has failed, nothing here reads or writes the log: see [`LogDir::guard`].
-    log_dir: Arc<LogDir>,
+    /// The log dir holding this partition's directory. Once it has failed, nothing here reads
+    /// or writes the log: see [`LogDir::guard`]. Changes only together with `log`, under its
+    /// write lock, when the log moves to another dir (see `replica::dir_move`); a leaf lock.
+    log_dir: RwLock<Arc<LogDir>>,
     log: RwLock<Log>,
     producers: Mutex<ProducerStateManager>,
     role: Mutex<ReplicaRole>,
@@ -156,7 +158,7 @@ impl Partition {
             topic,
             index,
             broker_id,
-            log_dir,
+            log_dir: RwLock::new(log_dir),
             log: RwLock::new(log),
             producers: Mutex::new(producers),
             role: Mutex::new(ReplicaRole {
@@ -350,7 +352,7 @@ impl Partition {
         min_insync_replicas: usize,
         log_append_time_ms: Option<i64>,
     ) -> Result<Appended, PartitionError> {
-        self.log_dir.check_online()?;
+        self.dir().check_online()?;
         let role = self.role();
         if role.leader != self.broker_id {
             return Err(PartitionError::NotLeader);
@@ -374,7 +376,7 @@ impl Partition {
         }
         let mut log = self.log_write();
         let info = self
-            .log_dir
+            .dir()
             .guard(|| log.append_as_leader(&batches.data, role.leader_epoch, log_append_time_ms))?;
         let mut offset = info.first_offset;
         for h in &batches.headers {
@@ -414,7 +416,7 @@ impl Partition {
             hw
         };
         let result = self
-            .log_dir
+            .dir()
             .guard(|| log.read(offset, max_bytes, bound, min_one_batch))?;
         Ok(FetchedData {
             records: result.data,
@@ -493,7 +495,7 @@ impl Partition {
         let role = self.role();
         // A replica in a failed log dir hears no more of the controller's decisions: its
         // followers have gone to the leader elected instead, and it must not shrink the ISR.
-        if role.leader != self.broker_id || self.log_dir.is_offline() {
+        if role.leader != self.broker_id || self.dir().is_offline() {
             return None;
         }
         let leo = self.log_end_offset();
@@ -551,13 +553,13 @@ impl Partition {
 
     /// ListOffsets helpers.
     pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
-        self.log_dir
-            .guard(|| self.log_read().offset_for_timestamp(ts))
+        let log = self.log_read();
+        self.dir().guard(|| log.offset_for_timestamp(ts))
     }
 
     pub fn max_timestamp_and_offset(&self) -> Result<Option<(i64, i64)>, LogError> {
-        self.log_dir
-            .guard(|| self.log_read().max_timestamp_and_offset())
+        let log = self.log_read();
+        self.dir().guard(|| log.max_timestamp_and_offset())
     }
 
     /// What the log cleaner would clean in this replica now (`None`: nothing, or not
@@ -567,7 +569,7 @@ impl Partition {
         checkpoint: Option<i64>,
         now_ms: i64,
     ) -> Option<crate::log::cleaner::CleanSnapshot> {
-        if self.log_dir.is_offline() {
+        if self.dir().is_offline() {
             return None;
         }
         self.log_read().clean_snapshot(checkpoint, now_ms)
@@ -586,7 +588,7 @@ impl Partition {
         let mut whole = true;
         // I/O errors are the cleaner's to judge: a deleted replica's files vanish under it.
         for group in output.into_groups() {
-            self.log_dir.check_online()?;
+            self.dir().check_online()?;
             let swapped = self.log_write().swap_cleaned(group)?;
             match swapped {
                 Some(retired) => retired.delete()?,
@@ -607,21 +609,37 @@ impl Partition {
         if !self.log_read().has_unsynced() {
             return Ok(());
         }
-        let rolled = self.log_write().take_unsynced();
-        match rolled {
-            Some(rolled) => self.log_dir.guard(|| rolled.sync()),
-            None => Ok(()),
+        let (rolled, dir) = {
+            let mut log = self.log_write();
+            (log.take_unsynced(), self.dir())
+        };
+        let Some(rolled) = rolled else {
+            return Ok(());
+        };
+        dir.check_online()?;
+        match rolled.sync() {
+            // The log moved to another dir meanwhile (`replica::dir_move`): these files and
+            // their directory are on their way out, not a failing disk.
+            Err(_) if !Arc::ptr_eq(&dir, &self.dir()) => Ok(()),
+            Err(e) => {
+                if e.is_io() {
+                    dir.fail(&e);
+                }
+                Err(e)
+            }
+            Ok(()) => Ok(()),
         }
     }
 
     pub fn flush(&self) -> Result<(), LogError> {
-        self.log_dir.guard(|| self.log_write().flush())
+        let mut log = self.log_write();
+        self.dir().guard(|| log.flush())
     }
 
     pub fn enforce_retention(&self, now_ms: i64) -> Result<usize, LogError> {
-        let deleted = self
-            .log_dir
-            .guard(|| self.log_write().enforce_retention(now_ms))?;
+        let mut log = self.log_write();
+        let deleted = self.dir().guard(|| log.enforce_retention(now_ms))?;
+        drop(log);
         if deleted > 0 {
             self.publish_log_start();
         }
@@ -651,14 +669,45 @@ fn duplicate_of(
 
 impl Partition {
     /// The log dir this partition's directory is in.
-    pub fn log_dir(&self) -> &Arc<LogDir> {
-        &self.log_dir
+    pub fn log_dir(&self) -> Arc<LogDir> {
+        self.dir()
+    }
+
+    fn dir(&self) -> Arc<LogDir> {
+        self.log_dir
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Runs `f` on the log and the dir holding it, under the log's read lock (appends wait):
+    /// how `replica::dir_move` reads for a copy of the log, checked against it in one look.
+    pub(crate) fn with_log<T>(&self, f: impl FnOnce(&Log, &LogDir) -> T) -> T {
+        let log = self.log_read();
+        let dir = self.dir();
+        f(&log, &dir)
+    }
+
+    /// Runs `f` on the log and the dir holding it, under the log's write lock (appends and
+    /// reads wait): how `replica::dir_move` swaps in a copy of the log from another dir.
+    pub(crate) fn with_log_exclusive<T>(
+        &self,
+        f: impl FnOnce(&mut Log, &mut Arc<LogDir>) -> T,
+    ) -> T {
+        let mut log = self.log_write();
+        let mut dir = self.log_dir.write().unwrap_or_else(|e| e.into_inner());
+        let out = f(&mut log, &mut dir);
+        drop(dir);
+        drop(log);
+        // Fetch sessions read the log again.
+        self.changed();
+        out
     }
 
     /// `Err(DirOffline)` once this replica's log dir has failed (KAFKA_STORAGE_ERROR at the
     /// API edge), for requests answered from memory that Kafka refuses all the same.
     pub fn check_online(&self) -> Result<(), LogError> {
-        self.log_dir.check_online()
+        self.dir().check_online()
     }
 }
 
@@ -679,7 +728,7 @@ impl Partition {
         let mut producers = lock(&self.producers);
         let mut log = self.log_write();
         let before = log.log_end_offset();
-        self.log_dir.guard(|| log.append_as_follower(data))?;
+        self.dir().guard(|| log.append_as_follower(data))?;
         for (h, _) in crate::records::header::batches(data).flatten() {
             if h.base_offset >= before {
                 producers.update(&h);
@@ -712,7 +761,7 @@ impl Partition {
     pub fn truncate_to(&self, offset: i64) -> Result<(), LogError> {
         let mut producers = lock(&self.producers);
         let mut log = self.log_write();
-        self.log_dir.guard(|| log.truncate_to(offset))?;
+        self.dir().guard(|| log.truncate_to(offset))?;
         producers.truncate_to(log.log_end_offset());
         let leo = log.log_end_offset();
         drop(log);
@@ -729,7 +778,7 @@ impl Partition {
     pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<(), LogError> {
         let mut producers = lock(&self.producers);
         let mut log = self.log_write();
-        self.log_dir
+        self.dir()
             .guard(|| log.truncate_fully_and_start_at(offset))?;
         *producers = ProducerStateManager::default();
         drop(log);

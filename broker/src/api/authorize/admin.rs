@@ -1,9 +1,9 @@
 //! The admin APIs: topics (CreateTopics: CREATE on the cluster or the topic; DeleteTopics:
 //! DELETE; CreatePartitions: ALTER), configs (DESCRIBE_CONFIGS / ALTER_CONFIGS on the topic,
 //! or on the cluster for broker and broker-logger resources), DescribeLogDirs and
-//! DescribeCluster (DESCRIBE on the cluster), and the ACL APIs (CreateAcls / DeleteAcls:
-//! ALTER on the cluster; DescribeAcls: DESCRIBE on the cluster), and ElectLeaders (ALTER on the
-//! cluster).
+//! DescribeCluster (DESCRIBE on the cluster), AlterReplicaLogDirs (ALTER on the cluster), the
+//! ACL APIs (CreateAcls / DeleteAcls: ALTER on the cluster; DescribeAcls: DESCRIBE on the
+//! cluster), and ElectLeaders (ALTER on the cluster).
 //!
 //! The SCRAM credential APIs: AlterUserScramCredentials needs ALTER on the cluster and
 //! DescribeUserScramCredentials DESCRIBE on the cluster; without it the whole request is
@@ -26,8 +26,9 @@ use kafka_protocol::messages::{
     DescribeLogDirsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
 };
 use kafka_protocol::messages::{
-    AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse,
-    DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse,
+    AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse, AlterUserScramCredentialsRequest,
+    AlterUserScramCredentialsResponse, DescribeUserScramCredentialsRequest,
+    DescribeUserScramCredentialsResponse,
 };
 use kafka_protocol::messages::{ElectLeadersRequest, ElectLeadersResponse};
 use kafka_protocol::protocol::StrBytes;
@@ -257,6 +258,21 @@ pub fn describe_log_dirs<'a>(
         return Split::pass(req);
     }
     Split::Answer(DescribeLogDirsResponse::default().with_error_code(CLUSTER_DENIED))
+}
+
+/// AlterReplicaLogDirs: ALTER on the cluster, else every partition is answered
+/// CLUSTER_AUTHORIZATION_FAILED (Kafka's `getErrorResponse`).
+pub fn alter_replica_log_dirs<'a>(
+    az: &Authz<'a>,
+    req: AlterReplicaLogDirsRequest,
+) -> Split<'a, AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse> {
+    if az.cluster(Alter) {
+        return Split::pass(req);
+    }
+    Split::Answer(crate::api::alter_replica_log_dirs::refused(
+        &req,
+        CLUSTER_DENIED,
+    ))
 }
 
 /// DescribeCluster: DESCRIBE on the cluster; the cluster's authorized operations when asked.

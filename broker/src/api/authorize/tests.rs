@@ -396,3 +396,35 @@ fn elect_leaders_needs_alter_on_the_cluster() {
         Split::Handle(..)
     ));
 }
+
+#[test]
+fn alter_replica_log_dirs_needs_alter_on_the_cluster() {
+    use kafka_protocol::messages::alter_replica_log_dirs_request::{
+        AlterReplicaLogDir, AlterReplicaLogDirTopic,
+    };
+    let req = AlterReplicaLogDirsRequest::default().with_dirs(vec![AlterReplicaLogDir::default()
+        .with_path(StrBytes::from_static_str("/data/b"))
+        .with_topics(vec![AlterReplicaLogDirTopic::default()
+            .with_name(topic_name("t"))
+            .with_partitions(vec![0, 1])])]);
+    // DESCRIBE is not enough: every partition is refused.
+    let a = authorizer(&[(Cluster, "kafka-cluster", Literal, Describe, Allow)]);
+    let az = Authz::new(Some(&a), ME, "127.0.0.1");
+    match az.gate(req.clone(), admin::alter_replica_log_dirs) {
+        Split::Answer(r) => {
+            let codes: Vec<i16> = r.results[0]
+                .partitions
+                .iter()
+                .map(|p| p.error_code)
+                .collect();
+            assert_eq!(codes, vec![CLUSTER_DENIED, CLUSTER_DENIED]);
+        }
+        Split::Handle(..) => panic!("no ALTER on the cluster"),
+    }
+    let a = authorizer(&[(Cluster, "kafka-cluster", Literal, Alter, Allow)]);
+    let az = Authz::new(Some(&a), ME, "127.0.0.1");
+    assert!(matches!(
+        az.gate(req, admin::alter_replica_log_dirs),
+        Split::Handle(..)
+    ));
+}

@@ -178,6 +178,12 @@ impl Log {
     /// meanwhile: then the group is discarded and `None` returned). The replaced segments come
     /// back renamed `.deleted`, for the caller to delete once it let go of the log's lock.
     pub fn swap_cleaned(&mut self, group: CleanedGroup) -> Result<Option<Retired>, LogError> {
+        if group.segment.log_path().parent() != Some(self.dir.as_path()) {
+            // Cleaned in the dir the log has since moved away from (`replica::dir_move`),
+            // which is being deleted: nothing to swap, and nothing left to tidy.
+            let _ = group.segment.delete();
+            return Ok(None);
+        }
         // The same segment objects (a truncation reopens a segment: a new file handle), the
         // same sizes, all still sealed.
         let unchanged = group.replaces.iter().all(|old| {

@@ -17,7 +17,7 @@ impl Partition {
     /// watermark), deleting the segments wholly below it. An offset past the high watermark is
     /// out of range. Returns the offset the low watermark has to reach.
     pub fn delete_records(&self, offset: i64) -> Result<i64, PartitionError> {
-        self.log_dir.check_online()?;
+        self.dir().check_online()?;
         // Held throughout, so that leadership cannot move between the check and the write.
         let role = lock(&self.role);
         if role.leader != self.broker_id {
@@ -37,7 +37,7 @@ impl Partition {
             }));
         }
         let before = log.log_start_offset();
-        self.log_dir.guard(|| log.raise_log_start_offset(target))?;
+        self.dir().guard(|| log.raise_log_start_offset(target))?;
         let moved = log.log_start_offset() != before;
         drop(log);
         drop(role);
@@ -79,7 +79,7 @@ impl Partition {
         let target = leader_start.min(self.high_watermark());
         let mut log = self.log_write();
         let before = log.log_start_offset();
-        self.log_dir.guard(|| log.raise_log_start_offset(target))?;
+        self.dir().guard(|| log.raise_log_start_offset(target))?;
         let moved = log.log_start_offset() != before;
         drop(log);
         if moved {
