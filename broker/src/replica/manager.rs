@@ -10,6 +10,7 @@ use crate::log::{Log, LogConfig, LogError};
 use crate::replica::checkpoint::{self, HIGH_WATERMARK_FILE, LOG_START_OFFSET_FILE};
 use crate::replica::log_dirs::{LogDir, LogDirs};
 use crate::replica::partition::{Partition, ReplicaRole};
+use crate::replica::throttle::ReplicationQuotas;
 use crate::topic_config::{self, Overrides};
 
 /// (topic, partition).
@@ -37,6 +38,8 @@ pub struct ReplicaManager {
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     /// Per-topic config overrides from `/config/topics/<t>`.
     topic_overrides: RwLock<HashMap<String, Overrides>>,
+    /// The replication throttles; their throttled replicas follow the topic overrides.
+    quotas: Arc<ReplicationQuotas>,
     /// Held while a dir's checkpoints are computed and written: two writers would share the
     /// temporary file (one renames it from under the other, failing the dir), and the later
     /// one must also have looked later, or a deleted replica's entry could come back.
@@ -58,6 +61,7 @@ impl ReplicaManager {
             log_config,
             partitions: RwLock::new(HashMap::new()),
             topic_overrides: RwLock::new(HashMap::new()),
+            quotas: Arc::new(ReplicationQuotas::unlimited()),
             checkpoint_writes: Mutex::new(()),
         };
         let mut first_failure = None;
@@ -75,6 +79,18 @@ impl ReplicaManager {
             Some(e) if manager.log_dirs.all_offline() => Err(e),
             _ => Ok(manager),
         }
+    }
+
+    /// Uses `quotas` for the replication throttles (before any topic override is set).
+    pub fn with_quotas(mut self, quotas: Arc<ReplicationQuotas>) -> Self {
+        self.quotas = quotas;
+        self
+    }
+
+    /// The replication throttles: the leader side's for the fetch handler, the follower side's
+    /// for the fetchers.
+    pub fn quotas(&self) -> &Arc<ReplicationQuotas> {
+        &self.quotas
     }
 
     /// The log dirs and which have failed.
@@ -221,8 +237,11 @@ impl ReplicaManager {
         overrides.get(topic).cloned()
     }
 
-    /// Adopts a topic's new overrides and applies them to its hosted partitions' logs.
+    /// Adopts a topic's new overrides and applies them to its hosted partitions' logs and to
+    /// the replication throttles.
     pub fn set_topic_overrides(&self, topic: &str, overrides: Overrides) {
+        self.quotas
+            .apply_topic_configs(topic, &overrides, self.broker_id);
         {
             let mut all = self
                 .topic_overrides

@@ -10,6 +10,7 @@
 //! - [`log_dirs`]: the log dirs, and taking one offline when an I/O error fails it.
 //! - [`isr`]: leader-side ISR shrink/expand, written to ZooKeeper by the leader.
 //! - [`checkpoint`]: high-watermark checkpoint files.
+//! - [`throttle`]: replication throttles (leader and follower byte-rate quotas).
 
 pub mod checkpoint;
 mod fetch_delays;
@@ -20,6 +21,7 @@ pub mod log_dirs;
 pub mod manager;
 pub mod partition;
 pub mod producer_state;
+pub mod throttle;
 
 pub use manager::ReplicaManager;
 pub use partition::{Partition, PartitionError};
