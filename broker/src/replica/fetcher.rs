@@ -134,7 +134,9 @@ impl Slot {
         match quota.rate_limit() {
             Some(rate) if !self.in_sync && quota.is_throttled(&p.topic, p.index) => {
                 let rate = i32::try_from(rate).unwrap_or(i32::MAX);
-                config.partition_max_bytes.min(rate.max(THROTTLED_MIN_BYTES))
+                config
+                    .partition_max_bytes
+                    .min(rate.max(THROTTLED_MIN_BYTES))
             }
             _ => config.partition_max_bytes,
         }

@@ -389,14 +389,27 @@ mod tests {
     #[test]
     fn throttled_replicas_parse_as_kafka_does_keeping_this_brokers_entries() {
         let parts = |v: &[i32]| Some(ThrottledReplicas::Partitions(v.iter().copied().collect()));
-        assert_eq!(parse_throttled_replicas("*", 1), Ok(Some(ThrottledReplicas::All)));
-        assert_eq!(parse_throttled_replicas(" * ", 1), Ok(Some(ThrottledReplicas::All)));
+        assert_eq!(
+            parse_throttled_replicas("*", 1),
+            Ok(Some(ThrottledReplicas::All))
+        );
+        assert_eq!(
+            parse_throttled_replicas(" * ", 1),
+            Ok(Some(ThrottledReplicas::All))
+        );
         assert_eq!(parse_throttled_replicas("", 1), Ok(None));
-        assert_eq!(parse_throttled_replicas("0:1,1:2, 2:1 ,3:3", 1), Ok(parts(&[0, 2])));
+        assert_eq!(
+            parse_throttled_replicas("0:1,1:2, 2:1 ,3:3", 1),
+            Ok(parts(&[0, 2]))
+        );
         assert_eq!(parse_throttled_replicas("0:2", 1), Ok(None));
         assert_eq!(parse_throttled_replicas("0:1,,1:1", 1), Ok(parts(&[0, 1])));
         for bad in ["x", "0:", ":1", "0:1:2", "-1:1", "0;1", "*,0:1", "0:1,*"] {
-            assert_eq!(parse_throttled_replicas(bad, 1), Err(InvalidReplicaList), "{bad}");
+            assert_eq!(
+                parse_throttled_replicas(bad, 1),
+                Err(InvalidReplicaList),
+                "{bad}"
+            );
         }
     }
 

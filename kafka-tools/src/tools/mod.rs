@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod common;
+pub mod reassign_partitions;
 
 use std::ffi::OsString;
 use std::future::Future;
@@ -15,7 +16,12 @@ use crate::error::Result;
 pub type Entry = fn(Vec<OsString>) -> Pin<Box<dyn Future<Output = Result<()>>>>;
 
 /// Every tool, by the name Kafka gives it.
-pub const TOOLS: &[(&str, Entry)] = &[("kafka-cluster", |a| Box::pin(cluster::run(a)))];
+pub const TOOLS: &[(&str, Entry)] = &[
+    ("kafka-cluster", |a| Box::pin(cluster::run(a))),
+    ("kafka-reassign-partitions", |a| {
+        Box::pin(reassign_partitions::run(a))
+    }),
+];
 
 /// The entry point of the tool called `name` (`kafka-topics` or `kafka-topics.sh`).
 pub fn find(name: &str) -> Option<Entry> {
