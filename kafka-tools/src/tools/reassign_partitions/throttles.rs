@@ -69,7 +69,10 @@ pub(super) async fn set_log_dir_throttle(
 
 /// Removes every throttle of the reassignment's topics, and the rates of every broker of the
 /// cluster and of the targets (Kafka cannot tell which brokers earlier moves throttled).
-pub(super) async fn clear_all(admin: &mut Admin, targets: &[(TopicPartition, Vec<i32>)]) -> Result<()> {
+pub(super) async fn clear_all(
+    admin: &mut Admin,
+    targets: &[(TopicPartition, Vec<i32>)],
+) -> Result<()> {
     let mut brokers: BTreeSet<i32> = admin.nodes().keys().copied().collect();
     brokers.extend(targets.iter().flat_map(|(_, r)| r.iter().copied()));
     let list: Vec<String> = brokers.iter().map(i32::to_string).collect();
