@@ -252,6 +252,7 @@ fn reassign_partitions_moves_at_the_throttle_rate_verifies_and_cancels() {
     let ((t0, s0), (t1, s1)) = (start.expect("move started"), end.expect("move went on"));
     let measured = (s1 - s0) as f64 / t1.duration_since(t0).as_secs_f64();
     let ratio = measured / RATE as f64;
+    eprintln!("throttled move: {measured:.0} B/s at a throttle of {RATE} B/s");
     assert!(
         (0.8..=1.2).contains(&ratio),
         "moved at {measured:.0} B/s, throttle {RATE} B/s"

@@ -176,6 +176,8 @@ pub struct ReplicationQuota {
     state: Mutex<QuotaState>,
     /// Whether any topic is throttled: the fetch paths skip the lock otherwise.
     any_throttled: AtomicBool,
+    /// "leader" or "follower", for the logs.
+    side: &'static str,
 }
 
 #[derive(Debug)]
@@ -187,8 +189,9 @@ struct QuotaState {
 }
 
 impl ReplicationQuota {
-    pub fn new(window: QuotaWindow, bound: Option<u64>) -> Self {
+    pub fn new(side: &'static str, window: QuotaWindow, bound: Option<u64>) -> Self {
         ReplicationQuota {
+            side,
             state: Mutex::new(QuotaState {
                 bound,
                 rate: WindowedRate::new(window),
@@ -204,7 +207,11 @@ impl ReplicationQuota {
 
     /// Sets the bound in bytes per second (`None`: unlimited); the rate measured so far stays.
     pub fn set_rate(&self, bound: Option<u64>) {
-        self.lock().bound = bound;
+        let mut state = self.lock();
+        if state.bound != bound {
+            tracing::info!(side = self.side, rate = ?bound, "replication throttle rate set");
+            state.bound = bound;
+        }
     }
 
     /// The bound in bytes per second, if any.
@@ -288,8 +295,8 @@ pub struct ReplicationQuotas {
 impl ReplicationQuotas {
     pub fn new(window: QuotaWindow, leader: Option<u64>, follower: Option<u64>) -> Self {
         ReplicationQuotas {
-            leader: ReplicationQuota::new(window, leader),
-            follower: ReplicationQuota::new(window, follower),
+            leader: ReplicationQuota::new("leader", window, leader),
+            follower: ReplicationQuota::new("follower", window, follower),
         }
     }
 
@@ -371,7 +378,7 @@ mod tests {
 
     #[test]
     fn the_quota_is_exceeded_above_its_bound_only_and_says_when_it_frees() {
-        let q = ReplicationQuota::new(QuotaWindow::default(), Some(1000));
+        let q = ReplicationQuota::new("leader", QuotaWindow::default(), Some(1000));
         let t0 = Instant::now();
         q.lock().rate.record(3000, t0);
         assert!(q.exceeded_at(t0 + secs(0.5)));
