@@ -38,7 +38,7 @@ pub(super) async fn set_reassignment_throttle(
             .or_default()
             .push((FOLLOWER_REPLICAS, Some(v)));
     }
-    ops::alter_configs(admin, &&topics, &BTreeMap::new()).await?;
+    ops::alter_configs(admin, &topics, &BTreeMap::new()).await?;
     let brokers: BTreeMap<i32, Ops> = plan::reassigning_brokers(moves)
         .into_iter()
         .map(|b| {
@@ -46,7 +46,7 @@ pub(super) async fn set_reassignment_throttle(
             (b, vec![(LEADER_RATE, r.clone()), (FOLLOWER_RATE, r)])
         })
         .collect();
-    ops::alter_configs(admin, &BTreeMap::new(), &&brokers).await?;
+    ops::alter_configs(admin, &BTreeMap::new(), &brokers).await?;
     println!("The inter-broker throttle limit was set to {rate} B/s");
     Ok(())
 }
@@ -62,7 +62,7 @@ pub(super) async fn set_log_dir_throttle(
         .iter()
         .map(|b| (*b, vec![(LOG_DIRS_RATE, Some(rate.to_string()))]))
         .collect();
-    ops::alter_configs(admin, &BTreeMap::new(), &&brokers).await?;
+    ops::alter_configs(admin, &BTreeMap::new(), &brokers).await?;
     println!("The replica-alter-dir throttle limit was set to {rate} B/s");
     Ok(())
 }
@@ -94,7 +94,7 @@ pub(super) async fn clear_all(
             )
         })
         .collect();
-    ops::alter_configs(admin, &BTreeMap::new(), &&by_broker).await?;
+    ops::alter_configs(admin, &BTreeMap::new(), &by_broker).await?;
     let topics: BTreeSet<&str> = targets.iter().map(|((t, _), _)| t.as_str()).collect();
     println!(
         "Clearing topic-level throttles on topic{} {}",
@@ -110,5 +110,5 @@ pub(super) async fn clear_all(
             )
         })
         .collect();
-    ops::alter_configs(admin, &&by_topic, &BTreeMap::new()).await
+    ops::alter_configs(admin, &by_topic, &BTreeMap::new()).await
 }
