@@ -138,6 +138,44 @@ impl LogCleaner {
     }
 }
 
+/// The cleaner the broker runs, if any: stopped and started again with new settings when a
+/// dynamic `log.cleaner.*` change arrives (Kafka's `LogCleaner.reconfigure` does the same).
+#[derive(Default)]
+pub struct CleanerSlot {
+    running: Mutex<Option<(CleanerConfig, LogCleaner)>>,
+}
+
+impl std::fmt::Debug for CleanerSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let config = lock(&self.running).as_ref().map(|(c, _)| *c);
+        f.debug_struct("CleanerSlot")
+            .field("config", &config)
+            .finish()
+    }
+}
+
+impl CleanerSlot {
+    /// Runs the cleaner with `config` (`None`: none runs), restarting it if it runs with
+    /// other settings. Blocks while old threads finish: call from a blocking context.
+    pub fn set(&self, broker: &Arc<Broker>, config: Option<CleanerConfig>) {
+        let mut running = lock(&self.running);
+        if running.as_ref().map(|(c, _)| *c) == config {
+            return;
+        }
+        if let Some((_, old)) = running.take() {
+            old.shutdown();
+        }
+        *running = config.map(|c| (c, LogCleaner::start(broker.clone(), c)));
+    }
+
+    /// Stops the cleaner, if one runs. Blocking, like [`CleanerSlot::set`].
+    pub fn shutdown(&self) {
+        if let Some((_, cleaner)) = lock(&self.running).take() {
+            cleaner.shutdown();
+        }
+    }
+}
+
 impl Shared {
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Acquire)

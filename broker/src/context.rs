@@ -21,7 +21,11 @@ use crate::replica::ReplicaManager;
 pub struct Broker {
     pub broker_id: i32,
     pub cluster_id: String,
+    /// The static config (file, environment, `--override`). Keys that can change at run time
+    /// must be read from [`Broker::dynamic`] instead.
     pub config: BrokerConfig,
+    /// Dynamic broker configs (`/config/brokers/...`) and the effective config they make.
+    pub dynamic: crate::dynamic_config::DynamicConfig,
     /// The current ZooKeeper session; replaced after an expiry (see [`Broker::zk`]).
     pub zk_session: RwLock<coordinator::Zk>,
     /// Our registration's broker epoch, and which controller requests we obey.

@@ -46,6 +46,7 @@ pub mod context;
 pub mod controlled_shutdown;
 pub mod controller_fence;
 pub mod credentials;
+pub mod dynamic_config;
 pub mod fetch_session;
 pub mod frame;
 pub mod group;

@@ -172,16 +172,22 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     let cluster_id = coordinator::bootstrap::get_or_create_cluster_id(&zk).await?;
     let broker_id = resolve_broker_id(&config, &zk).await?;
     meta_properties::check_and_write(&config.log_dirs, &cluster_id, broker_id)?;
-    let quotas = Arc::new(replication_quotas(&config));
-    let replicas = ReplicaManager::open(broker_id, config.log_dirs.clone(), log_config(&config))?
-        .with_quotas(quotas.clone());
+    // The dynamic layer before anything reads a key it can change (the logs, TLS, cleaner,
+    // the replication throttles' rates).
+    let dynamic = crate::dynamic_config::DynamicConfig::new(broker_id, config.clone());
+    dynamic.reload(&zk).await?;
+    let effective = dynamic.config();
+    let quotas = Arc::new(replication_quotas(&effective));
+    let replicas =
+        ReplicaManager::open(broker_id, config.log_dirs.clone(), log_config(&effective))?
+            .with_quotas(quotas.clone());
     load_topic_overrides(&zk, &replicas).await?;
     let authorizer = load_authorizer(&config, &zk).await?;
     let credentials = crate::credentials::Credentials::new(&config.sasl);
     let users = credentials.reload(&zk).await?;
     info!(users, "SCRAM credentials loaded");
     // Before binding: a TLS listener whose material is broken must not start serving.
-    let tls = Arc::new(crate::tls::TlsContexts::build(&config)?);
+    let tls = Arc::new(crate::tls::TlsContexts::build(&effective)?);
     let bound = bind_listeners(&config, &tls).await?;
     let reg = registration(&config, broker_id, &bound);
     // A crashed predecessor's registration lives until its session expires: wait that long.
@@ -230,6 +236,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         tls: tls.clone(),
         credentials,
         config,
+        dynamic,
     });
     let session = zk_session::SessionParams {
         connect,
@@ -272,18 +279,21 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
         shutdown.clone(),
         serving.clone(),
     ));
-    let cleaner = crate::cleaner::CleanerConfig::of(&broker.config)
-        .map(|c| crate::cleaner::LogCleaner::start(broker.clone(), c));
+    let cleaner = Arc::new(crate::cleaner::CleanerSlot::default());
+    cleaner.set(&broker, crate::cleaner::CleanerConfig::of(&effective));
+    tracker.spawn(crate::dynamic_config::reconfigure::follow(
+        broker.clone(),
+        cleaner.clone(),
+        serving.clone(),
+    ));
     info!(broker_id, "broker started");
 
     shutdown.cancelled().await;
     info!("shutting down: controlled shutdown");
     crate::controlled_shutdown::run(&broker).await;
     serving.cancel();
-    if let Some(cleaner) = cleaner {
-        // Before the logs are flushed and closed: a cleaning under way is abandoned.
-        let _ = tokio::task::spawn_blocking(move || cleaner.shutdown()).await;
-    }
+    // Before the logs are flushed and closed: a cleaning under way is abandoned.
+    let _ = tokio::task::spawn_blocking(move || cleaner.shutdown()).await;
     let log_dirs_failed = broker.replicas.log_dirs().all_offline();
     let dirs = config_dirs(&broker);
     drain(broker, tracker, controller_stop, supervisor).await;
@@ -464,7 +474,7 @@ async fn load_topic_overrides(zk: &Zk, replicas: &ReplicaManager) -> Result<(), 
     Ok(())
 }
 
-/// Applies topic and user config changes announced under `/config/changes` while the broker
+/// Applies topic, user and broker config changes announced under `/config/changes` while the broker
 /// runs.
 async fn follow_config_changes(broker: Arc<Broker>, shutdown: CancellationToken) {
     use coordinator::config_changes::ConfigChange;
@@ -486,13 +496,19 @@ async fn follow_config_changes(broker: Arc<Broker>, shutdown: CancellationToken)
                 info!(user, keys = ?config.keys().collect::<Vec<_>>(), "user config changed");
                 broker.credentials.set_user(&user, &config);
             }
-            ConfigChange::NewSession => match broker.credentials.reload(&broker.zk()).await {
-                Ok(users) => info!(
-                    users,
-                    "SCRAM credentials reloaded on a new ZooKeeper session"
-                ),
-                Err(e) => warn!(error = %e, "SCRAM credentials not reloaded"),
-            },
+            ConfigChange::Broker(entity, config) => broker.dynamic.apply(entity, config),
+            ConfigChange::NewSession => {
+                match broker.credentials.reload(&broker.zk()).await {
+                    Ok(users) => info!(
+                        users,
+                        "SCRAM credentials reloaded on a new ZooKeeper session"
+                    ),
+                    Err(e) => warn!(error = %e, "SCRAM credentials not reloaded"),
+                }
+                if let Err(e) = broker.dynamic.reload(&broker.zk()).await {
+                    warn!(error = %e, "dynamic broker configs not reloaded");
+                }
+            }
         }
     }
     let _ = watcher.await;
@@ -509,9 +525,13 @@ const ROLLED_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 async fn housekeeping(broker: Arc<Broker>, shutdown: CancellationToken) {
     let config = &broker.config;
     let retention_every = Duration::from_millis(config.log_retention_check_interval_ms.max(1));
-    let flush_every = config
-        .log_flush_interval_ms
-        .map(|ms| Duration::from_millis(ms.max(1)));
+    // `log.flush.interval.ms` is dynamic: the timer follows it.
+    let mut dynamic = broker.dynamic.subscribe();
+    let flush_interval = |c: &BrokerConfig| {
+        c.log_flush_interval_ms
+            .map(|ms| Duration::from_millis(ms.max(1)))
+    };
+    let mut flush_every = flush_interval(&dynamic.borrow_and_update().config);
     let lag_ms = config.replica_lag_time_max_ms.max(2);
     let mut retention = tokio::time::interval(retention_every);
     let mut flush = tokio::time::interval(flush_every.unwrap_or(Duration::from_secs(3600)));
@@ -522,6 +542,13 @@ async fn housekeeping(broker: Arc<Broker>, shutdown: CancellationToken) {
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
+            Ok(()) = dynamic.changed() => {
+                let every = flush_interval(&dynamic.borrow_and_update().config);
+                if every != flush_every {
+                    flush_every = every;
+                    flush = tokio::time::interval(every.unwrap_or(Duration::from_secs(3600)));
+                }
+            }
             _ = retention.tick() => {
                 let b = broker.clone();
                 let now = crate::api::produce::now_ms();

@@ -1,5 +1,5 @@
-//! Dynamic topic and user configs reach every broker the way Kafka's ZooKeeper mode delivers
-//! them: the admin path writes `/config/topics/<t>` (or `/config/users/<u>`) and then a sequential
+//! Dynamic topic, user and broker configs reach every broker the way Kafka's ZooKeeper mode delivers
+//! them: the admin path writes `/config/topics/<t>` (or `/config/users/<u>`, `/config/brokers/<id>`) and then a sequential
 //! `/config/changes/config_change_NNNNNNNNNN` naming the entity; every broker child-watches
 //! `/config/changes`, re-reads the entity node for each notification newer than the last one it
 //! applied (the notification is only a trigger), and purges notifications older than 15 minutes.
@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::admin::topic_config;
+use crate::broker_config::{broker_config, BrokerEntity};
 use crate::connect::Zk;
 use crate::user_config::{desanitize, user_config};
 use crate::znode::ConfigChangeNotificationZNode;
@@ -32,6 +33,9 @@ pub enum ConfigChange {
     Topic(String, BTreeMap<String, String>),
     /// A user (desanitized) whose configs changed, with its current configs (empty if gone).
     User(String, BTreeMap<String, String>),
+    /// A broker entity (one broker, or the cluster defaults) whose dynamic configs changed,
+    /// with its current configs.
+    Broker(BrokerEntity, BTreeMap<String, String>),
     /// A new ZooKeeper session: re-read everything cached, changes may have been missed.
     NewSession,
 }
@@ -125,6 +129,12 @@ async fn process(
     } else if let Some(user) = entity.strip_prefix("users/").and_then(user_entity) {
         let config = user_config(zk, &user).await?;
         let _ = tx.send(ConfigChange::User(user, config));
+    } else if let Some(entity) = entity
+        .strip_prefix("brokers/")
+        .and_then(BrokerEntity::parse)
+    {
+        let config = broker_config(zk, entity).await?;
+        let _ = tx.send(ConfigChange::Broker(entity, config));
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -217,3 +217,20 @@ pub enum ControllerError {
     #[error(transparent)]
     Zk(#[from] ZkError),
 }
+
+/// Why the controller refused one partition's reassignment (Kafka's per-partition errors of
+/// AlterPartitionReassignments).
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+pub enum ReassignmentError {
+    /// Empty or duplicate replica list, a negative id, or new replicas on brokers that are
+    /// not alive (Kafka: INVALID_REPLICA_ASSIGNMENT).
+    #[error("{0}")]
+    InvalidReplicaAssignment(String),
+    /// No such partition, or its topic is being deleted (Kafka: UNKNOWN_TOPIC_OR_PARTITION).
+    #[error("The partition does not exist.")]
+    UnknownTopicOrPartition,
+    /// A cancellation of a partition that is not being reassigned (Kafka:
+    /// NO_REASSIGNMENT_IN_PROGRESS).
+    #[error("No reassignment in progress.")]
+    NoReassignmentInProgress,
+}

@@ -20,6 +20,7 @@
 //! - [`partition_state`]: the partition leader's conditional ISR writes and
 //!   `/isr_change_notification` (legacy leader-side ISR path).
 //! - [`log_dir_event`]: a broker announcing a failed log dir (`/log_dir_event_notification`).
+//! - [`broker_config`]: dynamic broker configs under `/config/brokers` (`<id>`, `<default>`).
 //! - [`user_config`]: users' configs (SCRAM credentials) under `/config/users`, Kafka's format.
 //! - [`offsets`]: committed consumer-group offsets under `/consumers/<group>/offsets`.
 //! - [`producer_ids`]: producer-id blocks from `/latest_producer_id_block`.
@@ -44,6 +45,7 @@ pub mod acl;
 pub mod acl_changes;
 pub mod admin;
 pub mod bootstrap;
+pub mod broker_config;
 pub mod config_changes;
 pub mod connect;
 pub mod controller;
@@ -62,7 +64,7 @@ pub mod zk_tls;
 pub mod znode;
 
 pub use connect::{Zk, ZkConnect};
-pub use error::{ControllerError, ZkError};
+pub use error::{ControllerError, ReassignmentError, ZkError};
 pub use zk_acl::ZnodeAcls;
 pub use zk_auth::{ZkOptions, ZkSaslConfig};
 pub use zk_tls::{ZkTls, ZkTlsIdentity};

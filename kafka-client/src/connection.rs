@@ -192,11 +192,18 @@ impl KafkaConnection {
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "request timed out"))?
     }
 
-    async fn round_trip<R: Request>(
-        &mut self,
-        request: &R,
-        version: i16,
-    ) -> io::Result<R::Response> {
+    /// Sends `request` at `version` without reading an answer: for a request the broker does
+    /// not answer (Produce with acks=0).
+    pub async fn send_only<R: Request>(&mut self, request: &R, version: i16) -> io::Result<()> {
+        let timeout = self.timeout;
+        tokio::time::timeout(timeout, self.write_request(request, version))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "request timed out"))?
+            .map(|_| ())
+    }
+
+    /// Frames and writes `request`; its correlation id.
+    async fn write_request<R: Request>(&mut self, request: &R, version: i16) -> io::Result<i32> {
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
         let correlation_id = self.next_correlation_id;
         let header = RequestHeader::default()
@@ -217,7 +224,15 @@ impl KafkaConnection {
         self.stream.write_all(&frame).await?;
         // TLS may hold back what it encrypted until flushed; a no-op on plain TCP.
         self.stream.flush().await?;
+        Ok(correlation_id)
+    }
 
+    async fn round_trip<R: Request>(
+        &mut self,
+        request: &R,
+        version: i16,
+    ) -> io::Result<R::Response> {
+        let correlation_id = self.write_request(request, version).await?;
         let mut buf = self.read_frame().await?;
         let response_header =
             ResponseHeader::decode(&mut buf, R::Response::header_version(version))

@@ -5,11 +5,14 @@
 //! - [`connection`]: [`KafkaConnection`], one connection (plain or TLS), one request at a time,
 //!   every step bounded; [`ClientTls`], the replaceable TLS configuration.
 //! - [`sasl`]: the client side of SaslHandshake/SaslAuthenticate (PLAIN, SCRAM).
+//! - [`tls`]: PEM keys, certificates and trust roots, and the client side of TLS (shared by
+//!   the broker and kafka-tools).
 //! - [`frame`]: Kafka's size-prefixed framing, for both ends of a connection.
 
 pub mod connection;
 pub mod frame;
 pub mod sasl;
+pub mod tls;
 
 pub use connection::{ClientTls, KafkaConnection};
 pub use sasl::{authenticate, authenticate_if, SaslCredentials};

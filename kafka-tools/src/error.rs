@@ -15,6 +15,9 @@ pub enum ToolError {
     /// The cluster answered with a Kafka error code.
     #[error("{context}: {error}")]
     Kafka { context: String, error: KafkaError },
+    /// A tool's own one-line error, printed as is (`Error while executing topic command : ...`).
+    #[error("{0}")]
+    Line(String),
     /// Could not reach or talk to a broker.
     #[error("{context}: {source}")]
     Io {
@@ -68,6 +71,26 @@ impl ToolError {
         ToolError::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    /// The line a failing tool ends with.
+    pub fn line(&self) -> String {
+        match self {
+            ToolError::Line(line) => line.clone(),
+            other => format!("Error: {other}"),
+        }
+    }
+
+    /// What went wrong without the context, as a Java exception's message says it: the
+    /// broker's message, else the error's name.
+    pub fn message(&self) -> String {
+        match self {
+            ToolError::Kafka { error, .. } => match &error.message {
+                Some(m) if !m.is_empty() => m.clone(),
+                _ => error.name(),
+            },
+            other => other.to_string(),
         }
     }
 

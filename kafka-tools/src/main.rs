@@ -56,7 +56,7 @@ fn main() {
         }
     };
     if let Err(e) = runtime.block_on(entry(args)) {
-        eprintln!("Error: {e}");
+        eprintln!("{}", e.line());
         std::process::exit(1);
     }
 }

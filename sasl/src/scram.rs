@@ -116,16 +116,27 @@ impl ScramCredential {
         })
     }
 
+    /// A fresh random salt and the salted password (SCRAM's `Hi`) of `password`: what a
+    /// client sends in AlterUserScramCredentials, so the password itself never travels.
+    pub fn salt_password(
+        mechanism: Mechanism,
+        password: &str,
+        iterations: u32,
+    ) -> Result<(Vec<u8>, Vec<u8>), CredentialError> {
+        let hash = Hash::of(mechanism).ok_or_else(|| not_scram(mechanism))?;
+        let mut salt = vec![0u8; 32];
+        rand::thread_rng().fill_bytes(&mut salt);
+        let salted = hash.salted_password(password.as_bytes(), &salt, iterations);
+        Ok((salt, salted))
+    }
+
     /// A credential for `password` with a fresh random salt (tools and tests).
     pub fn from_password(
         mechanism: Mechanism,
         password: &str,
         iterations: u32,
     ) -> Result<ScramCredential, CredentialError> {
-        let hash = Hash::of(mechanism).ok_or_else(|| not_scram(mechanism))?;
-        let mut salt = vec![0u8; 32];
-        rand::thread_rng().fill_bytes(&mut salt);
-        let salted = hash.salted_password(password.as_bytes(), &salt, iterations);
+        let (salt, salted) = Self::salt_password(mechanism, password, iterations)?;
         Self::from_salted_password(mechanism, &salt, &salted, iterations)
     }
 

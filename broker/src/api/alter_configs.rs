@@ -1,8 +1,8 @@
 //! AlterConfigs (API 33): replaces a topic's config overrides (`/config/topics/<t>` plus a
 //! `/config/changes` notification), as Kafka's ZooKeeper-mode `ZkAdminManager.alterConfigs`:
 //! the new set is validated whole, against the broker's values for the keys it leaves out,
-//! and refused with INVALID_CONFIG as Kafka words it. Any broker may serve it. Broker configs
-//! are static here: INVALID_REQUEST.
+//! and refused with INVALID_CONFIG as Kafka words it. Any broker may serve it. Broker resources
+//! go to `broker_configs` (dynamic broker configs).
 
 use std::collections::BTreeMap;
 
@@ -12,8 +12,9 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use tracing::{info, instrument};
 
+use crate::api::broker_configs;
 use crate::api::config_defs::validate_topic_configs;
-use crate::api::describe_configs::RESOURCE_TOPIC;
+use crate::api::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
 use crate::api::errors::zk_error_code;
 use crate::context::RequestContext;
 
@@ -26,14 +27,16 @@ pub async fn handle(ctx: RequestContext<'_>, req: AlterConfigsRequest) -> AlterC
             .iter()
             .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
             .collect();
-        let result = if resource.resource_type == RESOURCE_TOPIC {
-            let topic = resource.resource_name.to_string();
-            replace(ctx, &topic, &configs, req.validate_only).await
-        } else {
-            Err((
+        let name = resource.resource_name.to_string();
+        let result = match resource.resource_type {
+            RESOURCE_TOPIC => replace(ctx, &name, &configs, req.validate_only).await,
+            RESOURCE_BROKER => {
+                broker_configs::replace(ctx, &name, &configs, req.validate_only).await
+            }
+            other => Err((
                 ResponseError::InvalidRequest,
-                "only topic configs can be altered".to_string(),
-            ))
+                format!("AlterConfigs is only supported for topics and brokers, but resource type is {other}"),
+            )),
         };
         responses.push(resource_response(
             resource.resource_type,
@@ -96,7 +99,7 @@ pub async fn apply(
             format!("The topic '{topic}' does not exist."),
         ));
     }
-    validate_topic_configs(&ctx.broker.config, configs)
+    validate_topic_configs(&ctx.broker.dynamic.config(), configs)
         .map_err(|e| (ResponseError::InvalidConfig, e.alter_message(topic)))?;
     if validate_only {
         return Ok(());

@@ -247,7 +247,7 @@ fn parse(kind: ValueType, raw: &str) -> Result<Parsed, String> {
             "false" => Parsed::Bool(false),
             _ => return Err("Expected value to be either true or false".into()),
         },
-        ValueType::String => Parsed::Text(trimmed.to_string()),
+        ValueType::String | ValueType::Password => Parsed::Text(trimmed.to_string()),
         ValueType::Short => Parsed::Int(
             trimmed
                 .parse::<i16>()
@@ -266,6 +266,11 @@ fn parse(kind: ValueType, raw: &str) -> Result<Parsed, String> {
         }
         ValueType::List => Parsed::List(list_items(trimmed)),
     })
+}
+
+/// Why `raw` is not a value of Kafka type `kind` (Kafka's `ConfigDef` reason), if it is not.
+pub fn type_error(kind: ValueType, raw: &str) -> Option<String> {
+    parse(kind, raw).err()
 }
 
 /// The items of a list value as Kafka splits it; the empty string is the empty list.

@@ -158,9 +158,10 @@ async fn create(
         .iter()
         .filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string())))
         .collect();
-    validate_topic_configs(cfg, &configs)
+    let layers = ctx.broker.dynamic.current();
+    validate_topic_configs(&layers.config, &configs)
         .map_err(|e| (ResponseError::InvalidConfig, e.to_string()))?;
-    let reported = reported_configs(cfg, &configs);
+    let reported = reported_configs(&layers, &configs);
     let new = NewTopic {
         name: topic.name.0.to_string(),
         partitions,
@@ -189,14 +190,14 @@ async fn create(
 
 /// The new topic's configs as CreateTopics v5+ lists them.
 fn reported_configs(
-    config: &crate::config::BrokerConfig,
+    layers: &crate::dynamic_config::Effective,
     overrides: &BTreeMap<String, String>,
 ) -> Vec<CreatableTopicConfigs> {
-    config_sources::topic_entries(config, overrides)
+    config_sources::topic_entries(layers, overrides)
         .into_iter()
         .map(|e| {
             CreatableTopicConfigs::default()
-                .with_name(StrBytes::from_static_str(e.name))
+                .with_name(StrBytes::from_string(e.name))
                 .with_value(e.value.map(StrBytes::from_string))
                 .with_read_only(e.read_only)
                 .with_config_source(e.source as i8)

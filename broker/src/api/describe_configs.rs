@@ -63,11 +63,7 @@ pub async fn handle(
             Ok(entries) => {
                 let configs = entries
                     .into_iter()
-                    .filter(|e| {
-                        wanted
-                            .as_ref()
-                            .is_none_or(|w| w.iter().any(|k| k == e.name))
-                    })
+                    .filter(|e| wanted.as_ref().is_none_or(|w| w.contains(&e.name)))
                     .map(|e| encode(e, detail))
                     .collect();
                 result = result.with_configs(configs).with_error_message(None);
@@ -85,15 +81,16 @@ pub async fn handle(
 
 type Described = Result<Vec<ConfigEntry>, (ResponseError, String)>;
 
-/// This broker's configs. The empty name stands for the cluster-wide dynamic defaults, of
-/// which there are none here (Kafka answers those alone for it).
+/// This broker's configs. The empty name stands for the cluster-wide dynamic defaults
+/// (`/config/brokers/<default>`), answered alone, as Kafka does.
 fn broker(ctx: RequestContext<'_>, name: &str) -> Described {
+    let layers = ctx.broker.dynamic.current();
     if name.is_empty() {
-        return Ok(Vec::new());
+        return Ok(config_sources::default_entries(&layers));
     }
     let id = ctx.broker.broker_id;
     match name.parse::<i32>() {
-        Ok(n) if n == id => Ok(config_sources::broker_entries(&ctx.broker.config)),
+        Ok(n) if n == id => Ok(config_sources::broker_entries(&layers)),
         Ok(_) => Err((
             ResponseError::InvalidRequest,
             format!("Unexpected broker id, expected {id} or empty string, but received {name}"),
@@ -124,17 +121,17 @@ async fn topic(ctx: RequestContext<'_>, name: &str) -> Described {
             (ResponseError::UnknownServerError, e.to_string())
         })?;
     Ok(config_sources::topic_entries(
-        &ctx.broker.config,
+        &ctx.broker.dynamic.current(),
         &overrides,
     ))
 }
 
 fn encode(e: ConfigEntry, detail: Detail) -> DescribeConfigsResourceResult {
     let mut r = DescribeConfigsResourceResult::default()
-        .with_name(StrBytes::from_static_str(e.name))
+        .with_name(StrBytes::from_string(e.name))
         .with_value(e.value.map(StrBytes::from_string))
         .with_read_only(e.read_only)
-        .with_is_sensitive(false);
+        .with_is_sensitive(e.sensitive);
     if detail.version == 0 {
         r = r.with_is_default(e.source == ConfigSource::Default);
     } else {
@@ -145,7 +142,7 @@ fn encode(e: ConfigEntry, detail: Detail) -> DescribeConfigsResourceResult {
                     .into_iter()
                     .map(|s| {
                         DescribeConfigsSynonym::default()
-                            .with_name(StrBytes::from_static_str(s.name))
+                            .with_name(StrBytes::from_string(s.name))
                             .with_value(s.value.map(StrBytes::from_string))
                             .with_source(s.source as i8)
                     })

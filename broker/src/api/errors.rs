@@ -72,3 +72,13 @@ pub fn controller_error_code(e: &coordinator::ControllerError) -> ResponseError 
         ControllerError::Timeout(_) => ResponseError::RequestTimedOut,
     }
 }
+
+/// A partition's refused reassignment → its Kafka code.
+pub fn reassignment_error_code(e: &coordinator::ReassignmentError) -> ResponseError {
+    use coordinator::ReassignmentError;
+    match e {
+        ReassignmentError::InvalidReplicaAssignment(_) => ResponseError::InvalidReplicaAssignment,
+        ReassignmentError::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
+        ReassignmentError::NoReassignmentInProgress => ResponseError::NoReassignmentInProgress,
+    }
+}

@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 use tracing::instrument;
 
 use crate::api::alter_configs::{self, AlterResult};
+use crate::api::broker_configs;
 use crate::api::config_defs::{topic_key_def, TopicConfigError};
-use crate::api::describe_configs::RESOURCE_TOPIC;
+use crate::api::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
 use crate::api::errors::zk_error_code;
 use crate::context::RequestContext;
 
@@ -28,30 +29,25 @@ pub async fn handle(
 ) -> IncrementalAlterConfigsResponse {
     let mut responses = Vec::new();
     for resource in &req.resources {
-        let result = if resource.resource_type == RESOURCE_TOPIC {
-            let ops: Vec<(String, i8, Option<String>)> = resource
-                .configs
-                .iter()
-                .map(|c| {
-                    (
-                        c.name.to_string(),
-                        c.config_operation,
-                        c.value.as_ref().map(|v| v.to_string()),
-                    )
-                })
-                .collect();
-            alter(
-                ctx,
-                &resource.resource_name.to_string(),
-                &ops,
-                req.validate_only,
-            )
-            .await
-        } else {
-            Err((
+        let ops: Vec<(String, i8, Option<String>)> = resource
+            .configs
+            .iter()
+            .map(|c| {
+                (
+                    c.name.to_string(),
+                    c.config_operation,
+                    c.value.as_ref().map(|v| v.to_string()),
+                )
+            })
+            .collect();
+        let name = resource.resource_name.to_string();
+        let result = match resource.resource_type {
+            RESOURCE_TOPIC => alter(ctx, &name, &ops, req.validate_only).await,
+            RESOURCE_BROKER => broker_configs::alter(ctx, &name, &ops, req.validate_only).await,
+            other => Err((
                 ResponseError::InvalidRequest,
-                "only topic configs can be altered".to_string(),
-            ))
+                format!("AlterConfigs is only supported for topics and brokers, but resource type is {other}"),
+            )),
         };
         let r = alter_configs::resource_response(
             resource.resource_type,
@@ -79,7 +75,7 @@ async fn alter(
     let mut configs = coordinator::admin::topic_config(&zk, topic)
         .await
         .map_err(|e| (zk_error_code(&e), e.to_string()))?;
-    apply_ops(&mut configs, ops).map_err(|e| match e {
+    apply_ops(&mut configs, ops, topic_list_default).map_err(|e| match e {
         OpError::Config(e) => (ResponseError::InvalidConfig, e.alter_message(topic)),
         OpError::UnknownOperation(op) => (
             ResponseError::InvalidRequest,
@@ -91,16 +87,18 @@ async fn alter(
 
 /// Why the operations could not be applied.
 #[derive(Debug, PartialEq, Eq)]
-enum OpError {
+pub(crate) enum OpError {
     Config(TopicConfigError),
     UnknownOperation(i8),
 }
 
-/// Applies the operations, in order, to a topic's overrides. Values are checked afterwards,
-/// on the whole result.
-fn apply_ops(
+/// Applies the operations, in order, to a topic's overrides or a broker entity's configs.
+/// `list_default(name, op)` is the default an APPEND or SUBTRACT starts from, or why `name`
+/// takes neither. Values are checked afterwards, on the whole result.
+pub(crate) fn apply_ops(
     configs: &mut BTreeMap<String, String>,
     ops: &[(String, i8, Option<String>)],
+    list_default: impl Fn(&str, &'static str) -> Result<&'static str, OpError>,
 ) -> Result<(), OpError> {
     for (name, op, value) in ops {
         let value = value.as_deref().unwrap_or_default();
@@ -113,8 +111,8 @@ fn apply_ops(
             }
             OP_APPEND | OP_SUBTRACT => {
                 let append = *op == OP_APPEND;
-                let key = list_key(name, if append { "append" } else { "subtract" })?;
-                let old = configs.get(name).map_or(key.default, String::as_str);
+                let default = list_default(name, if append { "append" } else { "subtract" })?;
+                let old = configs.get(name).map_or(default, String::as_str);
                 let new = if append {
                     appended(old, value)
                 } else {
@@ -128,11 +126,8 @@ fn apply_ops(
     Ok(())
 }
 
-/// The definition of `name`, which APPEND and SUBTRACT need to be a list.
-fn list_key(
-    name: &str,
-    op: &'static str,
-) -> Result<&'static crate::api::config_defs::TopicKey, OpError> {
+/// Kafka's default of topic key `name`, which APPEND and SUBTRACT need to be a list.
+fn topic_list_default(name: &str, op: &'static str) -> Result<&'static str, OpError> {
     let key = topic_key_def(name)
         .ok_or_else(|| OpError::Config(TopicConfigError::UnknownName(name.to_string())))?;
     if key.kind != crate::config::ValueType::List {
@@ -141,7 +136,7 @@ fn list_key(
             name: name.to_string(),
         }));
     }
-    Ok(key)
+    Ok(key.default)
 }
 
 /// `old` with the items of `value` it lacks added at the end.
@@ -199,7 +194,7 @@ mod tests {
             .iter()
             .map(|(k, op, v)| (k.to_string(), *op, v.map(str::to_string)))
             .collect();
-        apply_ops(&mut configs, &ops).map(|()| configs)
+        apply_ops(&mut configs, &ops, topic_list_default).map(|()| configs)
     }
 
     fn policy(configs: &BTreeMap<String, String>) -> &str {

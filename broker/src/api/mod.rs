@@ -12,8 +12,10 @@
 
 pub mod acl_wire;
 pub mod alter_configs;
+pub mod alter_partition_reassignments;
 pub mod alter_user_scram_credentials;
 pub mod authorize;
+pub mod broker_configs;
 pub mod config_defs;
 pub mod config_sources;
 pub mod controlled_shutdown;
@@ -43,6 +45,7 @@ pub mod leader_and_isr;
 pub mod leave_group;
 pub mod list_groups;
 pub mod list_offsets;
+pub mod list_partition_reassignments;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_delete;
@@ -85,6 +88,9 @@ use crate::context::RequestContext;
 use crate::log::LogSlice;
 use authorize::{admin, data, groups, Authz, Split};
 use from_controller::admit_then;
+use kafka_protocol::messages::{
+    AlterPartitionReassignmentsRequest, ListPartitionReassignmentsRequest,
+};
 use kafka_protocol::messages::{CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest};
 
 /// What the connection should do after a request.
@@ -387,6 +393,22 @@ async fn dispatch(
             let req: DeleteAclsRequest = decode(body, api_key, v)?;
             let split = az.gate(req, admin::delete_acls);
             let resp = split.run(|req| delete_acls::handle(ctx, req)).await;
+            encode_response(api_key, v, corr, &resp)
+        }
+        ApiKey::AlterPartitionReassignments => {
+            let req: AlterPartitionReassignmentsRequest = decode(body, api_key, v)?;
+            let split = az.gate(req, authorize::reassignments::alter_partition_reassignments);
+            let resp = split
+                .run(|req| alter_partition_reassignments::handle(ctx, req))
+                .await;
+            encode_response(api_key, v, corr, &resp)
+        }
+        ApiKey::ListPartitionReassignments => {
+            let req: ListPartitionReassignmentsRequest = decode(body, api_key, v)?;
+            let split = az.gate(req, authorize::reassignments::list_partition_reassignments);
+            let resp = split
+                .run(|req| list_partition_reassignments::handle(ctx, req))
+                .await;
             encode_response(api_key, v, corr, &resp)
         }
         ApiKey::FindCoordinator => {

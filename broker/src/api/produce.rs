@@ -275,7 +275,7 @@ impl Refused {
 /// The topic's limits: broker defaults with its `/config/topics` overrides.
 fn produce_settings(topic: &str, ctx: RequestContext<'_>) -> topic_config::ProduceSettings {
     let overrides = ctx.broker.replicas.topic_overrides(topic);
-    topic_config::produce_settings(&ctx.broker.config, overrides.as_ref())
+    topic_config::produce_settings(&ctx.broker.dynamic.config(), overrides.as_ref())
 }
 
 /// The error for a partition this broker does not host.

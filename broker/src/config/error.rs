@@ -18,6 +18,8 @@ pub enum Origin {
     Env(String),
     /// A `--override key=value` argument.
     Override,
+    /// A dynamic broker config: the znode it is stored in (`/config/brokers/<id>`).
+    Dynamic(String),
 }
 
 impl fmt::Display for Origin {
@@ -27,6 +29,7 @@ impl fmt::Display for Origin {
             Origin::File(path) => write!(f, "config file {}", path.display()),
             Origin::Env(name) => write!(f, "environment variable {name}"),
             Origin::Override => f.write_str("--override"),
+            Origin::Dynamic(path) => write!(f, "dynamic config {path}"),
         }
     }
 }

@@ -16,6 +16,7 @@ pub enum ValueType {
     Long = 5,
     Double = 6,
     List = 7,
+    Password = 9,
 }
 
 use ValueType as T;

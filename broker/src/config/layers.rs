@@ -39,6 +39,19 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
+    /// Settings holding `explicit` alone (a loaded config's explicit keys), to layer more on.
+    pub(crate) fn from_explicit(explicit: &BTreeMap<String, Setting>) -> Settings {
+        Settings {
+            values: explicit.clone(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Forgets `key`, as if no layer had set it.
+    pub(crate) fn remove(&mut self, key: &str) {
+        self.values.remove(key);
+    }
+
     /// Sets `key` (a later layer wins) and warns if the key is not known.
     pub(crate) fn set(&mut self, key: &str, value: String, origin: Origin) {
         if !keys::is_known(key) {

@@ -12,6 +12,7 @@
 //! [`KEYS`] documents every key acted on and supplies its default; [`IGNORED_KEYS`] are real
 //! Kafka keys accepted without effect.
 
+mod dynamic;
 mod env;
 mod error;
 mod keys;
@@ -28,14 +29,17 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+pub use dynamic::{synonyms_of, DynamicLayer};
 pub use env::{env_to_key, EXCLUDED_ENV};
 pub use error::{ConfigError, Origin};
 pub use keys::{KeyDoc, ValueType, IGNORED_KEYS, KEYS};
 pub use layers::Setting;
 
 pub(crate) use keys::doc as key_doc;
+pub(crate) use keys::is_known as is_known_key;
 pub use listener::{Listener, SecurityProtocol};
 pub use sasl::{InterBrokerSasl, ListenerSasl, SaslConfig};
+pub(crate) use ssl::strip_listener_prefix;
 pub use ssl::{ClientAuth, KeyStore, SslConfig, TlsVersion, TrustStore};
 pub use zk_security::ZkTlsConfig;
 

@@ -34,7 +34,8 @@ pub fn parse_partition_dir(name: &str) -> Option<TopicPartition> {
 pub struct ReplicaManager {
     broker_id: i32,
     log_dirs: LogDirs,
-    log_config: LogConfig,
+    /// The broker's log defaults (static, or dynamic from `/config/brokers`).
+    log_defaults: RwLock<LogConfig>,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     /// Per-topic config overrides from `/config/topics/<t>`.
     topic_overrides: RwLock<HashMap<String, Overrides>>,
@@ -58,7 +59,7 @@ impl ReplicaManager {
         let manager = ReplicaManager {
             broker_id,
             log_dirs: LogDirs::new(log_dirs),
-            log_config,
+            log_defaults: RwLock::new(log_config),
             partitions: RwLock::new(HashMap::new()),
             topic_overrides: RwLock::new(HashMap::new()),
             quotas: Arc::new(ReplicationQuotas::unlimited()),
@@ -117,7 +118,7 @@ impl ReplicaManager {
             let Some((topic, index)) = parse_partition_dir(name) else {
                 continue;
             };
-            let mut log = Log::open(&path, self.log_config.clone())?;
+            let mut log = Log::open(&path, self.log_defaults())?;
             if let Some(&start) = log_starts.get(&(topic.clone(), index)) {
                 log.restore_log_start_offset(start)?;
             }
@@ -222,9 +223,28 @@ impl ReplicaManager {
             .topic_overrides
             .read()
             .unwrap_or_else(|e| e.into_inner());
+        let defaults = self.log_defaults();
         match overrides.get(topic) {
-            Some(o) => topic_config::log_config(&self.log_config, o),
-            None => self.log_config.clone(),
+            Some(o) => topic_config::log_config(&defaults, o),
+            None => defaults,
+        }
+    }
+
+    /// The broker's current log defaults.
+    fn log_defaults(&self) -> LogConfig {
+        self.log_defaults
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Adopts new broker log defaults (a dynamic broker config changed) and applies them,
+    /// under each topic's overrides, to every hosted partition's log: Kafka's
+    /// `DynamicLogConfig.reconfigure`.
+    pub fn set_log_defaults(&self, defaults: LogConfig) {
+        *self.log_defaults.write().unwrap_or_else(|e| e.into_inner()) = defaults;
+        for p in self.all() {
+            p.set_log_config(self.log_config_for(&p.topic));
         }
     }
 

@@ -1,17 +1,16 @@
-//! PEM material and the rustls configurations built from it: a listener's server side and
-//! the inter-broker client side. Everything here is read afresh on each build, so a reload is
-//! just another build.
+//! A listener's PEM material and the rustls configurations built from it: the listener's
+//! server side and the inter-broker client side. Everything here is read afresh on each
+//! build, so a reload is just another build. Decoding PEM and the client configuration are
+//! `kafka_client::tls`'s (shared with kafka-tools); this module says where the material comes
+//! from and names the listener in errors.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
+use kafka_client::tls::{self as pem, KeyPair};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
 use crate::config::{ClientAuth, KeyStore, SslConfig, TlsVersion, TrustStore};
 
@@ -63,9 +62,7 @@ fn read(c: &SslConfig, path: &Path) -> Result<String, TlsError> {
 }
 
 /// The keystore's (chain, key), or `None` without a keystore.
-fn key_material(
-    c: &SslConfig,
-) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, TlsError> {
+fn key_material(c: &SslConfig) -> Result<Option<KeyPair>, TlsError> {
     let (chain_pem, key_pem, what) = match &c.keystore {
         None => return Ok(None),
         Some(KeyStore::File(path)) => {
@@ -78,80 +75,25 @@ fn key_material(
             "ssl.keystore.certificate.chain / ssl.keystore.key".to_owned(),
         ),
     };
-    let chain = certificates(c, &chain_pem, &what)?;
-    let key = private_key(c, &key_pem, &what)?;
-    Ok(Some((chain, key)))
-}
-
-fn certificates(
-    c: &SslConfig,
-    pem: &str,
-    what: &str,
-) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsError::material(c, what, e))?;
-    if certs.is_empty() {
-        return Err(TlsError::material(c, what, "no PEM certificate found"));
-    }
-    Ok(certs)
-}
-
-const ENCRYPTED_BEGIN: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
-const ENCRYPTED_END: &str = "-----END ENCRYPTED PRIVATE KEY-----";
-
-/// The private key: PKCS#8 (decrypted with `ssl.key.password` if encrypted), PKCS#1 or SEC1.
-fn private_key(c: &SslConfig, pem: &str, what: &str) -> Result<PrivateKeyDer<'static>, TlsError> {
-    if let Some(start) = pem.find(ENCRYPTED_BEGIN) {
-        let Some(password) = &c.key_password else {
-            return Err(TlsError::material(
-                c,
-                what,
-                "the private key is encrypted: set ssl.key.password",
-            ));
-        };
-        let end = pem[start..]
-            .find(ENCRYPTED_END)
-            .map(|e| start + e + ENCRYPTED_END.len())
-            .ok_or_else(|| TlsError::material(c, what, "unterminated encrypted private key"))?;
-        let (_, der) = pkcs8::der::pem::decode_vec(&pem.as_bytes()[start..end])
-            .map_err(|e| TlsError::material(c, what, e))?;
-        let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
-            .map_err(|e| TlsError::material(c, what, e))?;
-        let plain = info.decrypt(password.as_bytes()).map_err(|e| {
-            TlsError::material(
-                c,
-                what,
-                format!("cannot decrypt with ssl.key.password: {e}"),
-            )
-        })?;
-        return Ok(PrivatePkcs8KeyDer::from(plain.as_bytes().to_vec()).into());
-    }
-    PrivateKeyDer::from_pem_slice(pem.as_bytes())
-        .map_err(|e| TlsError::material(c, what, format!("no usable PEM private key ({e})")))
+    pem::key_pair(&chain_pem, &key_pem, c.key_password.as_deref())
+        .map(Some)
+        .map_err(|e| TlsError::material(c, what, e))
 }
 
 fn trust_roots(c: &SslConfig) -> Result<Option<Arc<RootCertStore>>, TlsError> {
-    let (pem, what) = match &c.truststore {
+    let (text, what) = match &c.truststore {
         None => return Ok(None),
         Some(TrustStore::File(path)) => (read(c, path)?, format!("truststore {}", path.display())),
-        Some(TrustStore::Inline(pem)) => (pem.clone(), "ssl.truststore.certificates".to_owned()),
+        Some(TrustStore::Inline(text)) => (text.clone(), "ssl.truststore.certificates".to_owned()),
     };
-    let mut roots = RootCertStore::empty();
-    for cert in certificates(c, &pem, &what)? {
-        roots
-            .add(cert)
-            .map_err(|e| TlsError::material(c, what.as_str(), e))?;
-    }
-    Ok(Some(Arc::new(roots)))
+    pem::trust_roots(&text)
+        .map(Some)
+        .map_err(|e| TlsError::material(c, what, e))
 }
 
 /// ring's provider with only the configured cipher suites (IANA names, as Kafka takes them).
 fn provider(c: &SslConfig) -> Result<Arc<CryptoProvider>, TlsError> {
-    // ring rather than aws-lc-rs: it builds with the C compiler alone, quickly. rustls marks
-    // it deprecated only because ring has no post-quantum key exchange.
-    #[allow(deprecated)]
-    let mut provider = rustls::crypto::ring::default_provider();
+    let mut provider = pem::ring_provider();
     if !c.cipher_suites.is_empty() {
         let all = provider.cipher_suites.clone();
         let mut chosen = Vec::new();
@@ -247,75 +189,9 @@ pub fn client_config(c: &SslConfig) -> Result<Arc<ClientConfig>, TlsError> {
              ssl.truststore.certificates) so this broker can verify the others",
         )
     })?;
-    let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
-        .build()
-        .map_err(|e| TlsError::material(c, "truststore", e))?;
-    let verifier: Arc<dyn ServerCertVerifier> = if c.verify_hostname {
-        verifier
-    } else {
-        Arc::new(AnyHostName(verifier))
-    };
-    let builder = ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&versions(c))
-        .map_err(|e| TlsError::material(c, "ssl.enabled.protocols / ssl.cipher.suites", e))?
-        .dangerous()
-        .with_custom_certificate_verifier(verifier);
-    let config = match key_material(c)? {
-        Some((chain, key)) => builder
-            .with_client_auth_cert(chain, key)
-            .map_err(|e| TlsError::material(c, "keystore", e))?,
-        None => builder.with_no_client_auth(),
-    };
-    Ok(Arc::new(config))
-}
-
-/// `ssl.endpoint.identification.algorithm` empty: the chain is verified as usual, but the
-/// certificate need not name the host connected to.
-#[derive(Debug)]
-struct AnyHostName(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for AnyHostName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::NotValidForName
-                | rustls::CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
+    let key_pair = key_material(c)?;
+    pem::client_config(provider, &versions(c), roots, c.verify_hostname, key_pair)
+        .map_err(|e| TlsError::material(c, "inter-broker TLS client", e))
 }
 
 #[cfg(test)]

@@ -39,7 +39,9 @@ const RELOAD_INTERVAL: Duration = Duration::from_secs(1);
 /// One TLS listener: its settings and the server configuration new connections get.
 #[derive(Debug)]
 pub struct ListenerTls {
-    settings: SslConfig,
+    /// Replaced by a dynamic change of the listener's key material (see
+    /// [`TlsContexts::reconfigure`]).
+    settings: RwLock<SslConfig>,
     mapper: PrincipalMapper,
     current: RwLock<Arc<ServerConfig>>,
 }
@@ -67,7 +69,7 @@ impl ListenerTls {
         })?;
         Ok(ListenerTls {
             current: RwLock::new(material::server_config(settings)?),
-            settings: settings.clone(),
+            settings: RwLock::new(settings.clone()),
             mapper,
         })
     }
@@ -81,6 +83,14 @@ impl ListenerTls {
 
     fn replace(&self, config: Arc<ServerConfig>) {
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = config;
+    }
+
+    /// The listener's current settings.
+    fn settings(&self) -> SslConfig {
+        self.settings
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Runs the server side of the handshake (bounded by [`HANDSHAKE_TIMEOUT`]) and works out
@@ -142,6 +152,26 @@ impl TlsContexts {
     pub fn inter_broker(&self) -> Option<&ClientTls> {
         self.inter_broker.as_ref()
     }
+
+    /// Adopts a listener's new settings (a dynamic change of its key material): new
+    /// connections, and new inter-broker connections when `inter_broker`, use the new
+    /// material; existing connections keep theirs. On error nothing changes.
+    pub fn reconfigure(&self, settings: &SslConfig, inter_broker: bool) -> Result<(), TlsError> {
+        let Some(listener) = self.listeners.get(&settings.listener) else {
+            return Ok(());
+        };
+        let server = material::server_config(settings)?;
+        let client = match (inter_broker, &self.inter_broker) {
+            (true, Some(_)) => Some(material::client_config(settings)?),
+            _ => None,
+        };
+        *listener.settings.write().unwrap_or_else(|e| e.into_inner()) = settings.clone();
+        listener.replace(server);
+        if let (Some(config), Some(tls)) = (client, &self.inter_broker) {
+            tls.replace(config);
+        }
+        Ok(())
+    }
 }
 
 /// What a file looked like when last read: a change in either means it was rewritten.
@@ -165,15 +195,15 @@ pub async fn watch(
     inter_broker_listener: String,
     shutdown: CancellationToken,
 ) {
+    let watched = |l: &ListenerTls| {
+        let files = material::watched_files(&l.settings());
+        let stamps = stamps(&files);
+        (files, stamps)
+    };
     let mut seen: BTreeMap<String, (Vec<PathBuf>, Vec<Stamp>)> = contexts
         .listeners
         .iter()
-        .map(|(name, l)| {
-            let files = material::watched_files(&l.settings);
-            let stamps = stamps(&files);
-            (name.clone(), (files, stamps))
-        })
-        .filter(|(_, (files, _))| !files.is_empty())
+        .map(|(name, l)| (name.clone(), watched(l)))
         .collect();
     if seen.is_empty() {
         return;
@@ -186,22 +216,28 @@ pub async fn watch(
             _ = shutdown.cancelled() => return,
         }
         for (name, (files, last)) in seen.iter_mut() {
-            let now = stamps(files);
+            let Some(listener) = contexts.listeners.get(name) else {
+                continue;
+            };
+            let (now_files, now) = watched(listener);
+            if now_files != *files {
+                // Other files since a dynamic change, which loaded them already.
+                (*files, *last) = (now_files, now);
+                continue;
+            }
             if now == *last {
                 continue;
             }
             *last = now;
-            let Some(listener) = contexts.listeners.get(name) else {
-                continue;
-            };
             reload(listener, &contexts, name == &inter_broker_listener);
         }
     }
 }
 
 fn reload(listener: &ListenerTls, contexts: &TlsContexts, inter_broker: bool) {
-    let name = &listener.settings.listener;
-    match material::server_config(&listener.settings) {
+    let settings = listener.settings();
+    let name = &settings.listener;
+    match material::server_config(&settings) {
         Ok(config) => {
             listener.replace(config);
             info!(listener = %name, "TLS material changed: new connections use the new certificates");
@@ -212,7 +248,7 @@ fn reload(listener: &ListenerTls, contexts: &TlsContexts, inter_broker: bool) {
         }
     }
     if let (true, Some(client)) = (inter_broker, &contexts.inter_broker) {
-        match material::client_config(&listener.settings) {
+        match material::client_config(&settings) {
             Ok(config) => client.replace(config),
             Err(e) => {
                 error!(listener = %name, error = %e, "inter-broker TLS material changed but cannot be used; keeping the previous one")

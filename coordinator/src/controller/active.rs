@@ -10,6 +10,7 @@ use super::channel::{ChannelManager, ControllerRequest, StopReplicaReply};
 use super::decisions::{self, StateChange, Write};
 use super::deletion::Deletions;
 use super::election::{self, Elected};
+use super::reassignment::ReassignmentEvent;
 use super::requests;
 use super::view::{ClusterView, PartitionState, TopicInfo, TopicPartition};
 use super::{ControllerConfig, ControllerHandle};
@@ -53,6 +54,8 @@ pub(crate) enum Event {
         broker_epoch: i64,
         reply: oneshot::Sender<Result<Vec<TopicPartition>, ControllerError>>,
     },
+    /// Partition reassignment requests and `/admin/reassign_partitions` changes.
+    Reassignment(ReassignmentEvent),
 }
 
 /// Runs as active controller until shutdown (`Ok`) or resignation (`Err`).
@@ -133,6 +136,7 @@ pub(super) async fn run(
             Event::TopicDeletion => active.on_topic_deletion().await?,
             Event::IsrChange => active.on_isr_change().await?,
             Event::LogDirFailure => active.on_log_dir_event().await?,
+            Event::Reassignment(event) => active.on_reassignment_event(event).await?,
             Event::ControlledShutdown {
                 broker_id,
                 broker_epoch,
@@ -208,6 +212,7 @@ impl Active {
                 .filter(|c| !changed.contains(&c.partition)),
         );
         self.apply(changes).await?;
+        self.resume_all_reassignments().await?;
         // Pending deletions are resumed (Kafka's TopicDeletionManager.init + resume).
         self.on_topic_deletion().await
     }
@@ -303,6 +308,8 @@ impl Active {
             topic.to_string(),
             TopicInfo {
                 assignment: node.partitions,
+                adding: node.adding_replicas,
+                removing: node.removing_replicas,
                 topic_id,
             },
         );
@@ -389,6 +396,8 @@ impl Active {
             let changes = decisions::elect_offline_and_new(&self.view);
             self.apply_retrying(changes, decisions::elect_offline_and_new)
                 .await?;
+            let ids = joined.iter().map(|b| b.info.id).collect();
+            self.resume_reassignments_on(&ids).await?;
         }
         Ok(())
     }

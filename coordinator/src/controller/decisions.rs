@@ -465,6 +465,7 @@ mod tests {
             TopicInfo {
                 assignment,
                 topic_id: uuid::Uuid::nil(),
+                ..TopicInfo::default()
             },
         )]
         .into();

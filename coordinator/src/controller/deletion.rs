@@ -116,6 +116,7 @@ mod tests {
             TopicInfo {
                 assignment,
                 topic_id: uuid::Uuid::nil(),
+                ..TopicInfo::default()
             },
         );
         v

@@ -82,13 +82,16 @@ impl Active {
                 "taking dead or shutting-down brokers out of leader-made ISRs"
             );
             // apply_retrying sends LeaderAndIsr and UpdateMetadata to everyone.
+            let changed = partitions.clone();
             self.apply_retrying(removals, move |v| {
-                decisions::ineligible_isr_members_removed(v, &partitions)
+                decisions::ineligible_isr_members_removed(v, &changed)
             })
             .await?;
         }
         self.delete_notifications(IsrChangeNotificationZNode::PATH, &children)
             .await?;
+        // New replicas that caught up complete their reassignment.
+        self.maybe_complete_reassignments(&partitions).await?;
         if self.config.auto_leader_rebalance_enable {
             // A returning preferred replica is back in the ISR: it may lead again.
             self.auto_rebalance().await?;

@@ -14,7 +14,8 @@
 //!
 //! Handlers of the event loop, by duty: [`active`] (failover, brokers, topics, state writes),
 //! `shutdown` (ControlledShutdown), `topic_deletion`, `isr_changes` (ISR change notifications
-//! and preferred-leader rebalance), `log_dir_events` (replicas on failed log dirs).
+//! and preferred-leader rebalance), `log_dir_events` (replicas on failed log dirs),
+//! `reassignment` (partition reassignments; its pure steps in `reassign_steps`).
 //!
 //! After the session expires this module stops: the broker must open a new session, re-register
 //! and call [`start`] again (Kafka's `RegisterBrokerAndReelect`).
@@ -26,6 +27,8 @@ pub mod deletion;
 pub mod election;
 mod isr_changes;
 mod log_dir_events;
+pub mod reassign_steps;
+mod reassignment;
 pub mod requests;
 mod shutdown;
 mod topic_deletion;
@@ -43,6 +46,7 @@ use crate::error::ControllerError;
 use crate::znode::ControllerZNode;
 use active::Event;
 use kafka_client::SaslCredentials;
+pub use reassignment::{AlterResults, ReassignmentRequest};
 
 /// Pause after an unexpected ZooKeeper error before trying again.
 const RETRY_DELAY: Duration = Duration::from_millis(500);

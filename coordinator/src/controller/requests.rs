@@ -51,6 +51,8 @@ pub fn leader_and_isr(
             continue;
         };
         leaders.insert(state.lic.leader);
+        // During a reassignment: the full replica set, and which of it comes and goes.
+        let assignment = view.assignment(topic, *p);
         let partition = LeaderAndIsrPartitionState::default()
             .with_topic_name(name(topic))
             .with_partition_index(*p)
@@ -59,7 +61,9 @@ pub fn leader_and_isr(
             .with_leader_epoch(state.lic.leader_epoch)
             .with_isr(ids(&state.lic.isr))
             .with_partition_epoch(state.zk_version)
-            .with_replicas(ids(view.replicas(topic, *p)))
+            .with_replicas(ids(&assignment.replicas))
+            .with_adding_replicas(ids(&assignment.adding))
+            .with_removing_replicas(ids(&assignment.removing))
             .with_is_new(*is_new)
             .with_leader_recovery_state(state.lic.leader_recovery_state);
         by_topic.entry(topic).or_default().push(partition);

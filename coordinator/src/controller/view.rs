@@ -5,13 +5,78 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::registration::LiveBroker;
 use crate::znode::LeaderIsrAndControllerEpoch;
 
-/// A topic's assignment and id.
+/// A topic's assignment and id, as `/brokers/topics/<t>` holds them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TopicInfo {
-    /// Partition → replicas (element 0 = preferred leader).
+    /// Partition → replicas (element 0 = preferred leader). During a reassignment the full
+    /// set: target replicas first, then the original ones not in the target.
     pub assignment: BTreeMap<i32, Vec<i32>>,
+    /// Partitions being reassigned → replicas being added (target minus original).
+    pub adding: BTreeMap<i32, Vec<i32>>,
+    /// Partitions being reassigned → replicas being removed (original minus target).
+    pub removing: BTreeMap<i32, Vec<i32>>,
     /// Topic id (nil if the node has none).
     pub topic_id: uuid::Uuid,
+}
+
+/// One partition's full assignment (Kafka's `ReplicaAssignment`): while it is being
+/// reassigned from ORS (original) to TRS (target), `replicas` is TRS followed by the rest of
+/// ORS, `adding` is TRS − ORS and `removing` is ORS − TRS.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaAssignment {
+    /// Every replica (RS).
+    pub replicas: Vec<i32>,
+    /// Replicas being added.
+    pub adding: Vec<i32>,
+    /// Replicas being removed.
+    pub removing: Vec<i32>,
+}
+
+impl ReplicaAssignment {
+    /// A settled assignment (nothing being added or removed).
+    pub fn settled(replicas: Vec<i32>) -> Self {
+        ReplicaAssignment {
+            replicas,
+            ..Self::default()
+        }
+    }
+
+    /// Whether a reassignment is in progress.
+    pub fn is_being_reassigned(&self) -> bool {
+        !self.adding.is_empty() || !self.removing.is_empty()
+    }
+
+    /// The original replicas (ORS): all but those being added.
+    pub fn origin(&self) -> Vec<i32> {
+        without(&self.replicas, &self.adding)
+    }
+
+    /// The target replicas (TRS): all but those being removed.
+    pub fn target(&self) -> Vec<i32> {
+        without(&self.replicas, &self.removing)
+    }
+
+    /// Kafka's `reassignTo`: from this assignment's original replicas to `target`. Reassigning
+    /// to the original replicas (a cancellation) gives a settled assignment.
+    pub fn reassign_to(&self, target: &[i32]) -> ReplicaAssignment {
+        let origin = self.origin();
+        let mut replicas: Vec<i32> = Vec::with_capacity(target.len() + origin.len());
+        for r in target.iter().chain(&origin) {
+            if !replicas.contains(r) {
+                replicas.push(*r);
+            }
+        }
+        ReplicaAssignment {
+            adding: without(&replicas, &origin),
+            removing: without(&replicas, target),
+            replicas,
+        }
+    }
+}
+
+/// `list` without the members of `gone`, in order.
+pub fn without(list: &[i32], gone: &[i32]) -> Vec<i32> {
+    list.iter().copied().filter(|r| !gone.contains(r)).collect()
 }
 
 /// A partition's leader/ISR and its state node's zkVersion (the partition epoch).
@@ -112,6 +177,54 @@ impl ClusterView {
             .get(topic)
             .and_then(|t| t.assignment.get(&partition))
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// The full assignment of one partition (empty when unknown).
+    pub fn assignment(&self, topic: &str, partition: i32) -> ReplicaAssignment {
+        let Some(info) = self.topics.get(topic) else {
+            return ReplicaAssignment::default();
+        };
+        let list = |m: &BTreeMap<i32, Vec<i32>>| m.get(&partition).cloned().unwrap_or_default();
+        ReplicaAssignment {
+            replicas: list(&info.assignment),
+            adding: list(&info.adding),
+            removing: list(&info.removing),
+        }
+    }
+
+    /// Replaces one partition's full assignment (of a known topic).
+    pub fn set_assignment(&mut self, topic: &str, partition: i32, new: &ReplicaAssignment) {
+        let Some(info) = self.topics.get_mut(topic) else {
+            return;
+        };
+        info.assignment.insert(partition, new.replicas.clone());
+        for (map, list) in [
+            (&mut info.adding, &new.adding),
+            (&mut info.removing, &new.removing),
+        ] {
+            if list.is_empty() {
+                map.remove(&partition);
+            } else {
+                map.insert(partition, list.clone());
+            }
+        }
+    }
+
+    /// Partitions being reassigned (adding or removing replicas), of topics not being deleted.
+    pub fn reassigning(&self) -> Vec<TopicPartition> {
+        self.topics
+            .iter()
+            .filter(|(t, _)| !self.deleting.contains(*t))
+            .flat_map(|(t, info)| {
+                let ps: BTreeSet<i32> = info
+                    .adding
+                    .keys()
+                    .chain(info.removing.keys())
+                    .copied()
+                    .collect();
+                ps.into_iter().map(move |p| (t.clone(), p))
+            })
+            .collect()
     }
 
     /// Every assigned partition of topics not being deleted, in order.

@@ -8,6 +8,7 @@
 
 pub mod acl;
 mod json;
+mod reassign_partitions;
 #[cfg(test)]
 mod tests;
 
@@ -18,6 +19,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::ZkError;
 use json::Obj;
+pub use reassign_partitions::ReassignPartitionsZNode;
 
 /// Persistent paths every broker creates at startup (`ZkData.PersistentZkPaths`), null data.
 pub const PERSISTENT_ZK_PATHS: [&str; 14] = [
@@ -505,6 +507,37 @@ impl UserConfigZNode {
     /// Parses it; non-string values are rendered as their JSON text.
     pub fn decode(sanitized_user: &str, data: &[u8]) -> Result<BTreeMap<String, String>, ZkError> {
         let path = Self::path(sanitized_user);
+        let obj = Obj::parse(&path, data)?;
+        Ok(obj.opt_string_map("config")?.unwrap_or_default())
+    }
+}
+
+/// `/config/brokers/<entity>`: dynamic broker configs, the same JSON as topic configs. The
+/// entity is a broker id (per-broker configs) or [`BrokerConfigZNode::DEFAULT`] (the
+/// cluster-wide defaults), as Kafka's `AdminZkClient.changeBrokerConfig` writes them.
+pub struct BrokerConfigZNode;
+
+impl BrokerConfigZNode {
+    /// The parent path.
+    pub const PATH: &'static str = "/config/brokers";
+    /// The entity of the cluster-wide defaults (Kafka's `ZooKeeperInternals.DEFAULT_STRING`).
+    pub const DEFAULT: &'static str = "<default>";
+
+    /// `/config/brokers/<entity>`.
+    pub fn path(entity: &str) -> String {
+        format!("{}/{entity}", Self::PATH)
+    }
+
+    /// Kafka's JSON: `{"version":1,"config":{...}}` (written even when empty).
+    pub fn encode(config: &BTreeMap<String, String>) -> Vec<u8> {
+        json!({"version": 1, "config": config})
+            .to_string()
+            .into_bytes()
+    }
+
+    /// Parses it; non-string values are rendered as their JSON text.
+    pub fn decode(entity: &str, data: &[u8]) -> Result<BTreeMap<String, String>, ZkError> {
+        let path = Self::path(entity);
         let obj = Obj::parse(&path, data)?;
         Ok(obj.opt_string_map("config")?.unwrap_or_default())
     }

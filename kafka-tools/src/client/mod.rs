@@ -4,8 +4,15 @@
 //! broker, a given broker, the controller, a group's coordinator). One connection per broker,
 //! opened on first use; every step bounded by [`REQUEST_TIMEOUT`].
 
+pub mod consumer_protocol;
+pub mod fetch;
+pub mod membership;
+pub mod offsets;
+pub mod partitioner;
+pub mod produce;
 pub mod props;
 pub mod security;
+pub mod topics;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -48,6 +55,8 @@ pub struct Node {
 /// A client of the whole cluster.
 pub struct Admin {
     security: Security,
+    /// The client id every request carries (CLIENT-ID in a group's description).
+    client_id: String,
     /// The connection made while bootstrapping (its broker id is unknown until Metadata).
     bootstrap: Option<KafkaConnection>,
     conns: HashMap<i32, KafkaConnection>,
@@ -62,6 +71,12 @@ impl Admin {
     /// Connects to the first reachable of `bootstrap` ("host:port,host:port"), reads its
     /// ApiVersions and the cluster's brokers.
     pub async fn connect(bootstrap: &str, security: Security) -> Result<Admin> {
+        Admin::connect_as(bootstrap, security, CLIENT_ID).await
+    }
+
+    /// [`Admin::connect`] naming itself `client_id` (the console clients are
+    /// `console-producer` / `console-consumer`, or their `client.id` property).
+    pub async fn connect_as(bootstrap: &str, security: Security, client_id: &str) -> Result<Admin> {
         let mut last_error = None;
         for server in bootstrap
             .split(',')
@@ -69,13 +84,14 @@ impl Admin {
             .filter(|s| !s.is_empty())
         {
             let (host, port) = parse_host_port(server)?;
-            match open(&host, port, &security).await {
+            match open(&host, port, &security, client_id).await {
                 Ok(mut conn) => {
                     let versions = api_versions(&mut conn)
                         .await
                         .map_err(|e| ToolError::io(format!("ApiVersions from {server}"), e))?;
                     let mut admin = Admin {
                         security,
+                        client_id: client_id.to_owned(),
                         bootstrap: Some(conn),
                         conns: HashMap::new(),
                         versions,
@@ -183,6 +199,42 @@ impl Admin {
             .map_err(|e| ToolError::io(context, e))
     }
 
+    /// Sends `request` to `target` without waiting for an answer (Produce with acks=0, which
+    /// the broker does not answer).
+    pub async fn send_no_response<R: Request>(
+        &mut self,
+        target: Target,
+        request: &R,
+    ) -> Result<()> {
+        let version = self.version::<R>()?;
+        let context = format!("{} to {}", api_name(R::KEY), self.describe(target));
+        let conn = self.connection(target).await?;
+        conn.send_only(request, version)
+            .await
+            .map_err(|e| ToolError::io(context, e))
+    }
+
+    /// Sends `request` to the active controller. When `not_controller` says the answer came
+    /// from a broker that is not (or no longer) the controller, re-reads who is and tries
+    /// again, a few times, as Kafka's Admin client does.
+    pub async fn send_controller<R: Request>(
+        &mut self,
+        request: &R,
+        not_controller: impl Fn(&R::Response) -> bool,
+    ) -> Result<R::Response> {
+        const ATTEMPTS: usize = 5;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let response = self.send(Target::Controller, request).await?;
+            if attempt >= ATTEMPTS || !not_controller(&response) {
+                return Ok(response);
+            }
+            tokio::time::sleep(Duration::from_millis(100 * attempt as u64)).await;
+            self.refresh().await?;
+        }
+    }
+
     /// Metadata for `topics` (`None`: every topic).
     pub async fn metadata(&mut self, topics: Option<&[String]>) -> Result<MetadataResponse> {
         let request = MetadataRequest::default()
@@ -264,7 +316,7 @@ impl Admin {
             let node = self.nodes.get(&id).cloned().ok_or_else(|| {
                 ToolError::usage(format!("broker {id} is not in the cluster's metadata"))
             })?;
-            let conn = open(&node.host, node.port, &self.security)
+            let conn = open(&node.host, node.port, &self.security, &self.client_id)
                 .await
                 .map_err(|e| {
                     ToolError::io(
@@ -281,11 +333,16 @@ impl Admin {
 }
 
 /// Opens one connection: TCP, TLS when configured, SASL when configured.
-async fn open(host: &str, port: u16, security: &Security) -> std::io::Result<KafkaConnection> {
+async fn open(
+    host: &str,
+    port: u16,
+    security: &Security,
+    client_id: &str,
+) -> std::io::Result<KafkaConnection> {
     let mut conn = KafkaConnection::connect_with(
         host,
         port,
-        CLIENT_ID,
+        client_id,
         REQUEST_TIMEOUT,
         security.tls.as_ref(),
     )

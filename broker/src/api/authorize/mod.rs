@@ -16,13 +16,15 @@
 //!
 //! Layout: [`data`] (Produce, Fetch, ListOffsets, OffsetForLeaderEpoch, InitProducerId,
 //! DeleteRecords), [`metadata`], [`admin`] (topics, configs, cluster, ACLs, and the SCRAM
-//! APIs' place), [`groups`], [`cluster`] (inter-broker APIs).
+//! APIs' place), [`groups`], [`cluster`] (inter-broker APIs), [`reassignments`] (partition
+//! reassignment).
 
 pub mod admin;
 pub mod cluster;
 pub mod data;
 pub mod groups;
 pub mod metadata;
+pub mod reassignments;
 #[cfg(test)]
 mod tests;
 
