@@ -53,6 +53,46 @@ impl KafkaError {
     }
 }
 
+impl KafkaError {
+    /// The error as the Java client's exception prints (`Throwable.toString()`), which Kafka's
+    /// tools show per failed resource: its class and the broker's message, or the error's
+    /// default message when the broker sent none.
+    pub fn java_exception(&self) -> String {
+        let name = match ResponseError::try_from_code(self.code) {
+            Some(ResponseError::RequestTimedOut) => "Timeout".to_owned(),
+            Some(ResponseError::UnknownServerError) => "UnknownServer".to_owned(),
+            Some(ResponseError::InvalidTopicException) => "InvalidTopic".to_owned(),
+            Some(ResponseError::ClusterAuthorizationFailed) => "ClusterAuthorization".to_owned(),
+            Some(e) => e.to_string(),
+            None => "UnknownServer".to_owned(),
+        };
+        let message = match &self.message {
+            Some(m) => m.clone(),
+            None => default_message(self.code).map_or_else(|| self.name(), str::to_owned),
+        };
+        format!("org.apache.kafka.common.errors.{name}Exception: {message}")
+    }
+}
+
+/// Kafka's default message of the errors tools print most (`Errors.java`).
+fn default_message(code: i16) -> Option<&'static str> {
+    Some(match ResponseError::try_from_code(code)? {
+        ResponseError::UnknownTopicOrPartition => "This server does not host this topic-partition.",
+        ResponseError::RequestTimedOut => "The request timed out.",
+        ResponseError::InvalidTopicException => {
+            "The request attempted to perform an operation on an invalid topic."
+        }
+        ResponseError::NotController => "This is not the correct controller for this cluster.",
+        ResponseError::ClusterAuthorizationFailed => "Cluster authorization failed.",
+        ResponseError::PreferredLeaderNotAvailable => "The preferred leader was not available.",
+        ResponseError::EligibleLeadersNotAvailable => {
+            "Eligible topic partition leaders are not available."
+        }
+        ResponseError::ElectionNotNeeded => "Leader election not needed for topic partition.",
+        _ => return None,
+    })
+}
+
 impl fmt::Display for KafkaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.message {

@@ -62,6 +62,19 @@ fn docker_compose_cluster_runs_the_tutorial() {
     for t in ["my-topic", "json-topic", "notification", "chatting"] {
         assert!(topics.iter().any(|x| x == t), "{t} missing from {topics:?}");
     }
+    // Kafka's tools are in the broker image, under their names, with and without `.sh`.
+    for tool in ["kafka-topics", "kafka-topics.sh"] {
+        let listed = compose
+            .exec(
+                "kafka-1",
+                &[tool, "--bootstrap-server", "kafka-1:9092", "--list"],
+            )
+            .or_panic("kafka-topics --list inside kafka-1");
+        let listed: Vec<&str> = listed.lines().collect();
+        for t in ["my-topic", "json-topic", "notification", "chatting"] {
+            assert!(listed.contains(&t), "{tool} --list lacks {t}: {listed:?}");
+        }
+    }
 
     compose.down().or_panic("compose down -v");
 }

@@ -1,5 +1,6 @@
 //! Typed errors → Kafka error codes. The only place where that mapping lives.
 
+use coordinator::controller::replica_election::{ElectionOutcome, ElectionType};
 use kafka_protocol::ResponseError;
 
 use crate::log::LogError;
@@ -70,6 +71,20 @@ pub fn controller_error_code(e: &coordinator::ControllerError) -> ResponseError 
         ControllerError::BrokerNotAvailable(_) => ResponseError::BrokerNotAvailable,
         ControllerError::StaleBrokerEpoch { .. } => ResponseError::StaleBrokerEpoch,
         ControllerError::Timeout(_) => ResponseError::RequestTimedOut,
+    }
+}
+
+/// An admin-requested leader election's outcome → its Kafka code (`None`: elected).
+pub fn election_error(election: ElectionType, outcome: &ElectionOutcome) -> Option<ResponseError> {
+    match outcome {
+        ElectionOutcome::Elected(_) => None,
+        ElectionOutcome::NotNeeded => Some(ResponseError::ElectionNotNeeded),
+        ElectionOutcome::NoEligibleLeader => Some(match election {
+            ElectionType::Preferred => ResponseError::PreferredLeaderNotAvailable,
+            ElectionType::Unclean => ResponseError::EligibleLeadersNotAvailable,
+        }),
+        ElectionOutcome::UnknownPartition => Some(ResponseError::UnknownTopicOrPartition),
+        ElectionOutcome::TopicBeingDeleted => Some(ResponseError::InvalidTopicException),
     }
 }
 

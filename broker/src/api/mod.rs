@@ -32,6 +32,7 @@ pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_log_dirs;
 pub mod describe_user_scram_credentials;
+pub mod elect_leaders;
 pub mod errors;
 pub mod fetch;
 mod fetch_encode;
@@ -88,6 +89,7 @@ use crate::context::RequestContext;
 use crate::log::LogSlice;
 use authorize::{admin, data, groups, Authz, Split};
 use from_controller::admit_then;
+use kafka_protocol::messages::ElectLeadersRequest;
 use kafka_protocol::messages::{
     AlterPartitionReassignmentsRequest, ListPartitionReassignmentsRequest,
 };
@@ -375,6 +377,12 @@ async fn dispatch(
             let req: DescribeLogDirsRequest = decode(body, api_key, v)?;
             let split = az.gate(req, admin::describe_log_dirs);
             let resp = split.run_now(|req| describe_log_dirs::handle(ctx, req));
+            encode_response(api_key, v, corr, &resp)
+        }
+        ApiKey::ElectLeaders => {
+            let req: ElectLeadersRequest = decode(body, api_key, v)?;
+            let split = az.gate(req, |az, req| admin::elect_leaders(az, req, v));
+            let resp = split.run(|req| elect_leaders::handle(ctx, req, v)).await;
             encode_response(api_key, v, corr, &resp)
         }
         ApiKey::CreateAcls => {

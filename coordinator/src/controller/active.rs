@@ -54,6 +54,10 @@ pub(crate) enum Event {
         broker_epoch: i64,
         reply: oneshot::Sender<Result<Vec<TopicPartition>, ControllerError>>,
     },
+    /// A client asks for leader elections (ElectLeaders, through the handle).
+    ElectLeaders(super::elections::ElectLeaders),
+    /// `/admin/preferred_replica_election` created or deleted.
+    PreferredReplicaElection,
     /// Partition reassignment requests and `/admin/reassign_partitions` changes.
     Reassignment(ReassignmentEvent),
 }
@@ -151,6 +155,8 @@ pub(super) async fn run(
                 let _ = reply.send(answer);
                 outcome?;
             }
+            Event::ElectLeaders(request) => active.on_elect_leaders(request).await?,
+            Event::PreferredReplicaElection => active.on_preferred_replica_election().await?,
         }
     }
 }
@@ -212,6 +218,7 @@ impl Active {
                 .filter(|c| !changed.contains(&c.partition)),
         );
         self.apply(changes).await?;
+        self.on_preferred_replica_election().await?;
         self.resume_all_reassignments().await?;
         // Pending deletions are resumed (Kafka's TopicDeletionManager.init + resume).
         self.on_topic_deletion().await

@@ -69,7 +69,7 @@ pub fn elect_offline_and_new(view: &ClusterView) -> Vec<StateChange> {
         if view.is_replica_online(tp, state.lic.leader) || view.deleting.contains(&tp.0) {
             continue;
         }
-        if let Some(lic) = offline_election(view, tp, &state.lic) {
+        if let Some(lic) = offline_election(view, tp, &state.lic, view.unclean_allowed(&tp.0)) {
             changes.push(StateChange {
                 partition: tp.clone(),
                 lic,
@@ -82,10 +82,15 @@ pub fn elect_offline_and_new(view: &ClusterView) -> Vec<StateChange> {
     changes
 }
 
-fn offline_election(
+/// The offline-partition election (Kafka's `leaderForOffline`): the first eligible ISR member
+/// in assignment order; failing that, with `allow_unclean`, an out-of-sync replica
+/// ([`unclean_election`]). `allow_unclean` is the topic's `unclean.leader.election.enable`,
+/// or true for an election an admin asked for as UNCLEAN.
+pub(super) fn offline_election(
     view: &ClusterView,
     tp: &TopicPartition,
     old: &LeaderIsrAndControllerEpoch,
+    allow_unclean: bool,
 ) -> Option<LeaderIsrAndControllerEpoch> {
     let candidates = view.replicas(&tp.0, tp.1);
     let clean = candidates
@@ -93,7 +98,9 @@ fn offline_election(
         .copied()
         .find(|b| view.is_replica_eligible(tp, *b) && old.isr.contains(b));
     let Some(leader) = clean else {
-        return unclean_election(view, tp, candidates, old);
+        return allow_unclean
+            .then(|| unclean_election(view, tp, candidates, old))
+            .flatten();
     };
     Some(LeaderIsrAndControllerEpoch {
         leader,
@@ -119,7 +126,7 @@ fn live_isr(
         .collect()
 }
 
-/// No ISR member is left: with `unclean.leader.election.enable` the first eligible replica in
+/// No ISR member is left (and unclean election is allowed): the first eligible replica in
 /// assignment order leads although it may miss acknowledged records; the ISR becomes just it
 /// and the state records RECOVERING (1), as Kafka 3.2+ writes it.
 fn unclean_election(
@@ -129,9 +136,6 @@ fn unclean_election(
     old: &LeaderIsrAndControllerEpoch,
 ) -> Option<LeaderIsrAndControllerEpoch> {
     let topic = tp.0.as_str();
-    if !view.unclean_allowed(topic) {
-        return None;
-    }
     let leader = candidates
         .iter()
         .copied()
@@ -187,18 +191,20 @@ fn on_replicas_failed(
         }
         let live_isr = live_isr(view, tp, old);
         let lic = if led_by_dead {
-            offline_election(view, tp, old).unwrap_or_else(|| LeaderIsrAndControllerEpoch {
-                leader: -1,
-                leader_epoch: old.leader_epoch + 1,
-                // The ISR is never written empty: keep the last members so an unclean-free
-                // election can pick them when they return.
-                isr: if live_isr.is_empty() {
-                    old.isr.clone()
-                } else {
-                    live_isr
-                },
-                controller_epoch: view.epoch,
-                leader_recovery_state: old.leader_recovery_state,
+            offline_election(view, tp, old, view.unclean_allowed(&tp.0)).unwrap_or_else(|| {
+                LeaderIsrAndControllerEpoch {
+                    leader: -1,
+                    leader_epoch: old.leader_epoch + 1,
+                    // The ISR is never written empty: keep the last members so an unclean-free
+                    // election can pick them when they return.
+                    isr: if live_isr.is_empty() {
+                        old.isr.clone()
+                    } else {
+                        live_isr
+                    },
+                    controller_epoch: view.epoch,
+                    leader_recovery_state: old.leader_recovery_state,
+                }
             })
         } else if live_isr.is_empty() {
             continue;
@@ -431,7 +437,7 @@ pub fn leader_and_isr_recipients(view: &ClusterView, tp: &TopicPartition) -> Vec
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
@@ -439,7 +445,7 @@ mod tests {
     use crate::registration::LiveBroker;
     use crate::znode::BrokerInfo;
 
-    fn view(live: &[i32], assignment: &[(i32, &[i32])]) -> ClusterView {
+    pub(in crate::controller) fn view(live: &[i32], assignment: &[(i32, &[i32])]) -> ClusterView {
         let live = live
             .iter()
             .map(|&id| {
@@ -483,7 +489,11 @@ mod tests {
         }
     }
 
-    fn lic(leader: i32, leader_epoch: i32, isr: &[i32]) -> LeaderIsrAndControllerEpoch {
+    pub(in crate::controller) fn lic(
+        leader: i32,
+        leader_epoch: i32,
+        isr: &[i32],
+    ) -> LeaderIsrAndControllerEpoch {
         LeaderIsrAndControllerEpoch {
             leader,
             leader_epoch,
@@ -493,7 +503,11 @@ mod tests {
         }
     }
 
-    fn with_state(mut v: ClusterView, p: i32, l: LeaderIsrAndControllerEpoch) -> ClusterView {
+    pub(in crate::controller) fn with_state(
+        mut v: ClusterView,
+        p: i32,
+        l: LeaderIsrAndControllerEpoch,
+    ) -> ClusterView {
         v.states.insert(
             ("t".into(), p),
             PartitionState {

@@ -3,9 +3,10 @@
 //! Every broker runs [`start`]: it watches `/controller` and, when it is absent, tries to win the
 //! election ([`election`]). The winner runs [`active`]'s single event loop: watches on
 //! `/brokers/ids`, `/brokers/topics`, each topic, `/admin/delete_topics`,
-//! `/isr_change_notification`, `/log_dir_event_notification` and `/controller` only enqueue
-//! events, as do brokers' LeaderAndIsr answers and requests arriving
-//! through a [`ControllerHandle`] (ControlledShutdown) and the auto-rebalance timer. Decisions are
+//! `/isr_change_notification`, `/log_dir_event_notification`, `/admin/preferred_replica_election`
+//! and `/controller` only enqueue events, as do brokers' LeaderAndIsr answers and requests
+//! arriving through a [`ControllerHandle`] (ControlledShutdown, ElectLeaders) and the
+//! auto-rebalance timer. Decisions are
 //! pure functions in [`decisions`] and [`deletion`] over a [`view::ClusterView`]; every ZooKeeper
 //! write is a multi fenced by `/controller_epoch`'s zkVersion; brokers are told through
 //! [`channel`] (LeaderAndIsr, UpdateMetadata, StopReplica, per broker in FIFO order). On
@@ -14,7 +15,8 @@
 //!
 //! Handlers of the event loop, by duty: [`active`] (failover, brokers, topics, state writes),
 //! `shutdown` (ControlledShutdown), `topic_deletion`, `isr_changes` (ISR change notifications
-//! and preferred-leader rebalance), `log_dir_events` (replicas on failed log dirs),
+//! and preferred-leader rebalance), `log_dir_events` (replicas on failed log dirs), `elections`
+//! (ElectLeaders and the preferred replica election znode, choices in [`replica_election`]),
 //! `reassignment` (partition reassignments; its pure steps in `reassign_steps`).
 //!
 //! After the session expires this module stops: the broker must open a new session, re-register
@@ -25,10 +27,12 @@ pub mod channel;
 pub mod decisions;
 pub mod deletion;
 pub mod election;
+mod elections;
 mod isr_changes;
 mod log_dir_events;
 pub mod reassign_steps;
 mod reassignment;
+pub mod replica_election;
 pub mod requests;
 mod shutdown;
 mod topic_deletion;
@@ -45,6 +49,7 @@ use crate::connect::Zk;
 use crate::error::ControllerError;
 use crate::znode::ControllerZNode;
 use active::Event;
+pub use elections::ElectionResults;
 use kafka_client::SaslCredentials;
 pub use reassignment::{AlterResults, ReassignmentRequest};
 
@@ -118,12 +123,21 @@ impl ControllerHandle {
         broker_id: i32,
         broker_epoch: i64,
     ) -> Result<Vec<(String, i32)>, ControllerError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Event::ControlledShutdown {
+        self.ask(|reply| Event::ControlledShutdown {
             broker_id,
             broker_epoch,
             reply,
-        })?;
+        })
+        .await
+    }
+
+    /// Sends the event `make` builds around a reply channel; awaits the answer, bounded.
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, ControllerError>>) -> Event,
+    ) -> Result<T, ControllerError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(make(reply))?;
         match tokio::time::timeout(HANDLE_TIMEOUT, rx).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(ControllerError::NotController),

@@ -8,6 +8,7 @@
 
 pub mod acl;
 mod json;
+mod preferred_replica_election;
 mod reassign_partitions;
 #[cfg(test)]
 mod tests;
@@ -19,6 +20,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::ZkError;
 use json::Obj;
+pub use preferred_replica_election::PreferredReplicaElectionZNode;
 pub use reassign_partitions::ReassignPartitionsZNode;
 
 /// Persistent paths every broker creates at startup (`ZkData.PersistentZkPaths`), null data.
@@ -691,35 +693,12 @@ impl IsrChangeNotificationZNode {
 
     /// Version 1 JSON.
     pub fn encode(partitions: &[(String, i32)]) -> Vec<u8> {
-        let list: Vec<Value> = partitions
-            .iter()
-            .map(|(t, p)| json!({"topic": t, "partition": p}))
-            .collect();
-        json!({"version": 1, "partitions": list})
-            .to_string()
-            .into_bytes()
+        preferred_replica_election::partition_list(1, partitions.iter())
     }
 
     /// Parses it (`path` is the child's full path, for errors).
     pub fn decode(path: &str, data: &[u8]) -> Result<Vec<(String, i32)>, ZkError> {
-        let value: Value = serde_json::from_slice(data).map_err(|e| ZkError::json(path, e))?;
-        let list = value
-            .get("partitions")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ZkError::json(path, "missing partitions array"))?;
-        list.iter()
-            .map(|entry| {
-                let topic = entry.get("topic").and_then(Value::as_str);
-                let partition = entry
-                    .get("partition")
-                    .and_then(Value::as_i64)
-                    .and_then(|p| i32::try_from(p).ok());
-                match (topic, partition) {
-                    (Some(t), Some(p)) => Ok((t.to_string(), p)),
-                    _ => Err(ZkError::json(path, format!("bad entry {entry}"))),
-                }
-            })
-            .collect()
+        preferred_replica_election::decode_partition_list(path, data)
     }
 }
 

@@ -12,6 +12,7 @@ pub mod consumer_groups;
 pub mod delete_records;
 pub mod filter;
 pub mod get_offsets;
+pub mod leader_election;
 pub mod reassign_partitions;
 pub mod topics;
 
@@ -42,6 +43,9 @@ pub const TOOLS: &[(&str, Entry)] = &[
     }),
     ("kafka-configs", |a| Box::pin(configs::run(a))),
     ("kafka-delete-records", |a| Box::pin(delete_records::run(a))),
+    ("kafka-leader-election", |a| {
+        Box::pin(leader_election::run(a))
+    }),
     ("kafka-get-offsets", |a| Box::pin(get_offsets::run(a))),
     ("kafka-reassign-partitions", |a| {
         Box::pin(reassign_partitions::run(a))

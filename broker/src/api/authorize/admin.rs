@@ -2,7 +2,8 @@
 //! DELETE; CreatePartitions: ALTER), configs (DESCRIBE_CONFIGS / ALTER_CONFIGS on the topic,
 //! or on the cluster for broker and broker-logger resources), DescribeLogDirs and
 //! DescribeCluster (DESCRIBE on the cluster), and the ACL APIs (CreateAcls / DeleteAcls:
-//! ALTER on the cluster; DescribeAcls: DESCRIBE on the cluster).
+//! ALTER on the cluster; DescribeAcls: DESCRIBE on the cluster), and ElectLeaders (ALTER on the
+//! cluster).
 //!
 //! The SCRAM credential APIs: AlterUserScramCredentials needs ALTER on the cluster and
 //! DescribeUserScramCredentials DESCRIBE on the cluster; without it the whole request is
@@ -28,6 +29,7 @@ use kafka_protocol::messages::{
     AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse,
     DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse,
 };
+use kafka_protocol::messages::{ElectLeadersRequest, ElectLeadersResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::{split_by, Authz, Merge, Split, CLUSTER_DENIED, TOPIC_DENIED};
@@ -335,6 +337,22 @@ pub fn delete_acls<'a>(
         })
         .collect();
     Split::Answer(DeleteAclsResponse::default().with_filter_results(results))
+}
+
+/// ElectLeaders: ALTER on the cluster, else the request is refused CLUSTER_AUTHORIZATION_FAILED
+/// (top-level from v1, and for each partition named).
+pub fn elect_leaders<'a>(
+    az: &Authz<'a>,
+    req: ElectLeadersRequest,
+    version: i16,
+) -> Split<'a, ElectLeadersRequest, ElectLeadersResponse> {
+    if az.cluster(Alter) {
+        return Split::pass(req);
+    }
+    let error = kafka_protocol::ResponseError::ClusterAuthorizationFailed;
+    Split::Answer(crate::api::elect_leaders::refused(
+        &req, version, error, None,
+    ))
 }
 
 // ---------------------------------------------------------------- SCRAM credentials

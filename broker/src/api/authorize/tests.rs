@@ -361,3 +361,38 @@ fn deny_wins_and_inter_broker_apis_need_cluster_action() {
         1 << Describe.code()
     );
 }
+
+#[test]
+fn elect_leaders_needs_alter_on_the_cluster() {
+    use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
+    use kafka_protocol::protocol::Encodable;
+    let request =
+        ElectLeadersRequest::default()
+            .with_topic_partitions(Some(vec![TopicPartitions::default()
+                .with_topic(topic_name("t"))
+                .with_partitions(vec![0, 1])]));
+    let a = authorizer(&[(Cluster, "kafka-cluster", Literal, Describe, Allow)]);
+    let az = Authz::new(Some(&a), ME, "127.0.0.1");
+    for version in [0, 2] {
+        let response = match az.gate(request.clone(), |az, r| {
+            admin::elect_leaders(az, r, version)
+        }) {
+            Split::Answer(r) => r,
+            Split::Handle(..) => panic!("no ALTER on the cluster"),
+        };
+        // v0 has no top-level error code (encoding one would fail).
+        let top = if version == 0 { 0 } else { CLUSTER_DENIED };
+        assert_eq!(response.error_code, top);
+        let partitions = &response.replica_election_results[0].partition_result;
+        assert_eq!(partitions.len(), 2);
+        assert!(partitions.iter().all(|p| p.error_code == CLUSTER_DENIED));
+        let mut buf = bytes::BytesMut::new();
+        response.encode(&mut buf, version).expect("encodes");
+    }
+    let a = authorizer(&[(Cluster, "kafka-cluster", Literal, Alter, Allow)]);
+    let az = Authz::new(Some(&a), ME, "127.0.0.1");
+    assert!(matches!(
+        az.gate(request, |az, r| admin::elect_leaders(az, r, 2)),
+        Split::Handle(..)
+    ));
+}
