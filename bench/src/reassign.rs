@@ -48,12 +48,26 @@ fn replicas(cluster: &MultiCluster) -> Result<Vec<i32>> {
 }
 
 /// Moves the partition to `to` (with `throttle` bytes/s, if any); returns the seconds taken.
-fn move_to(cluster: &MultiCluster, bootstrap: &str, dir: &Path, to: i32, throttle: Option<u64>) -> Result<f64> {
+fn move_to(
+    cluster: &MultiCluster,
+    bootstrap: &str,
+    dir: &Path,
+    to: i32,
+    throttle: Option<u64>,
+) -> Result<f64> {
     let plan = dir.join(format!("move-{to}.json"));
-    let text = format!(r#"{{"version":1,"partitions":[{{"topic":"{TOPIC}","partition":0,"replicas":[{to}]}}]}}"#);
+    let text = format!(
+        r#"{{"version":1,"partitions":[{{"topic":"{TOPIC}","partition":0,"replicas":[{to}]}}]}}"#
+    );
     std::fs::write(&plan, text)?;
     let plan = plan.to_string_lossy().into_owned();
-    let mut args = vec!["--bootstrap-server", bootstrap, "--execute", "--reassignment-json-file", &plan];
+    let mut args = vec![
+        "--bootstrap-server",
+        bootstrap,
+        "--execute",
+        "--reassignment-json-file",
+        &plan,
+    ];
     let rate = throttle.map(|t| t.to_string());
     if let Some(rate) = &rate {
         args.extend(["--throttle", rate]);
@@ -70,7 +84,13 @@ fn move_to(cluster: &MultiCluster, bootstrap: &str, dir: &Path, to: i32, throttl
     // Clears the throttles (the move is over).
     tests::tools::run_ok(
         "kafka-reassign-partitions",
-        &["--bootstrap-server", bootstrap, "--verify", "--reassignment-json-file", &plan],
+        &[
+            "--bootstrap-server",
+            bootstrap,
+            "--verify",
+            "--reassignment-json-file",
+            &plan,
+        ],
     )
     .context("--verify")?;
     Ok(secs)
@@ -86,7 +106,8 @@ pub fn run(broker_bin: &Path, gib: f64, throttle: u64, report: &mut Report) -> R
     let addr = cluster.broker(from).bootstrap();
     let value = "v".repeat(VALUE_BYTES);
     let values = vec![value.as_str(); VALUES_PER_REQUEST];
-    let requests = (gib * (1u64 << 30) as f64 / (VALUES_PER_REQUEST * VALUE_BYTES) as f64).ceil() as usize;
+    let requests =
+        (gib * (1u64 << 30) as f64 / (VALUES_PER_REQUEST * VALUE_BYTES) as f64).ceil() as usize;
     let filling = Instant::now();
     for _ in 0..requests {
         let (code, _) = produce_direct(&addr, TOPIC, 0, 1, Duration::from_secs(30), &values)?;
@@ -96,15 +117,21 @@ pub fn run(broker_bin: &Path, gib: f64, throttle: u64, report: &mut Report) -> R
     }
     let dir: PathBuf = cluster.broker(from).partition_dir(TOPIC, 0);
     let bytes = log_bytes(&dir);
-    report.add_raw(json!({"reassign_fill": {"bytes": bytes, "seconds": filling.elapsed().as_secs_f64()}}))?;
+    report.add_raw(
+        json!({"reassign_fill": {"bytes": bytes, "seconds": filling.elapsed().as_secs_f64()}}),
+    )?;
     let files = std::env::temp_dir().join(format!("bench-reassign-{}", std::process::id()));
     std::fs::create_dir_all(&files)?;
     let free = move_to(&cluster, &bootstrap, &files, to, None)?;
-    report.add_raw(json!({"scenario": "reassign unthrottled", "bytes": bytes, "seconds": free,
-        "mb_per_s": bytes as f64 / free / 1e6}))?;
+    report.add_raw(
+        json!({"scenario": "reassign unthrottled", "bytes": bytes, "seconds": free,
+        "mb_per_s": bytes as f64 / free / 1e6}),
+    )?;
     let throttled = move_to(&cluster, &bootstrap, &files, from, Some(throttle))?;
     let _ = std::fs::remove_dir_all(&files);
-    report.add_raw(json!({"scenario": "reassign throttled", "bytes": bytes, "seconds": throttled,
-        "mb_per_s": bytes as f64 / throttled / 1e6, "throttle_mb_per_s": throttle as f64 / 1e6}))?;
+    report.add_raw(
+        json!({"scenario": "reassign throttled", "bytes": bytes, "seconds": throttled,
+        "mb_per_s": bytes as f64 / throttled / 1e6, "throttle_mb_per_s": throttle as f64 / 1e6}),
+    )?;
     Ok(())
 }
