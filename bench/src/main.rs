@@ -17,12 +17,15 @@
 //! - [`cleaner_log`]: what the cleaner did, from a broker's log lines and files.
 //! - [`security`]: SASL_SSL against PLAINTEXT, and the ACL check at 10,000 ACLs (`bench
 //!   security`, not part of `bench all`).
+//! - [`reassign`]: a partition moved to another broker, unthrottled and throttled (`bench
+//!   reassign`, not part of `bench all`).
 
 mod ceiling;
 mod cleaner;
 mod cleaner_log;
 mod client;
 mod corrupt;
+mod reassign;
 mod report;
 mod security;
 mod suite;
@@ -87,6 +90,19 @@ enum Cmd {
         /// Scenarios not started within this many seconds are recorded as skipped.
         #[arg(long, default_value_t = 540)]
         budget_secs: u64,
+    },
+    /// A partition of --gib GiB moved to another broker of three, unthrottled and then at
+    /// --throttle bytes/s, with kafka-reassign-partitions (starts everything itself; needs
+    /// the debug kafka-tools binary).
+    Reassign {
+        /// The broker binary to start.
+        #[arg(long, default_value = "target/release/broker")]
+        broker_bin: PathBuf,
+        #[arg(long, default_value_t = 1.0)]
+        gib: f64,
+        /// Bytes per second of the throttled move.
+        #[arg(long, default_value_t = 50_000_000)]
+        throttle: u64,
     },
     /// Produce to an existing cluster, at full speed or (with --rate) at a fixed rate with a
     /// send-to-acknowledgement latency histogram.
@@ -224,6 +240,17 @@ fn main() -> Result<()> {
             let result = suite.security(&mut report);
             finish_suite(&suite, &report)?;
             result?;
+        }
+        Cmd::Reassign {
+            broker_bin,
+            gib,
+            throttle,
+        } => {
+            report.add_raw(suite::machine())?;
+            let bin = broker_bin
+                .canonicalize()
+                .with_context(|| format!("broker binary {}", broker_bin.display()))?;
+            reassign::run(&bin, gib, throttle, &mut report)?;
         }
         Cmd::Produce {
             bootstrap,

@@ -70,7 +70,8 @@ pub struct ToRead {
     pub topics: Vec<FetchTopic>,
 }
 
-/// The partition a fetch read (in response order), and its generation before the read.
+/// The partition a fetch read (in response order), and its generation before the read
+/// (`u64::MAX`: read it again next time whatever happens, e.g. the throttle held it back).
 #[derive(Debug, Clone)]
 pub struct Visit {
     pub partition: Option<Arc<Partition>>,

@@ -172,12 +172,15 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
     let cluster_id = coordinator::bootstrap::get_or_create_cluster_id(&zk).await?;
     let broker_id = resolve_broker_id(&config, &zk).await?;
     meta_properties::check_and_write(&config.log_dirs, &cluster_id, broker_id)?;
-    // The dynamic layer before anything reads a key it can change (the logs, TLS, cleaner).
+    // The dynamic layer before anything reads a key it can change (the logs, TLS, cleaner,
+    // the replication throttles' rates).
     let dynamic = crate::dynamic_config::DynamicConfig::new(broker_id, config.clone());
     dynamic.reload(&zk).await?;
     let effective = dynamic.config();
+    let quotas = Arc::new(replication_quotas(&effective));
     let replicas =
-        ReplicaManager::open(broker_id, config.log_dirs.clone(), log_config(&effective))?;
+        ReplicaManager::open(broker_id, config.log_dirs.clone(), log_config(&effective))?
+            .with_quotas(quotas.clone());
     load_topic_overrides(&zk, &replicas).await?;
     let authorizer = load_authorizer(&config, &zk).await?;
     let credentials = crate::credentials::Credentials::new(&config.sasl);
@@ -211,6 +214,7 @@ pub async fn run(config: BrokerConfig, shutdown: CancellationToken) -> Result<()
                 backoff: std::time::Duration::from_millis(config.replica_fetch_backoff_ms),
                 tls: tls.inter_broker().cloned(),
                 sasl: config.sasl.inter_broker.clone(),
+                quotas,
             },
             fetcher_stop.clone(),
         ),
@@ -446,6 +450,20 @@ async fn load_authorizer(
     info!(acls = acls.len(), "ACL authorizer loaded");
     authorizer.replace_all(acls);
     Ok(Some(authorizer))
+}
+
+/// The replication throttles with the static rates (the dynamic broker configs move them
+/// later through [`crate::replica::throttle::ReplicationQuota::set_rate`]).
+fn replication_quotas(config: &BrokerConfig) -> crate::replica::throttle::ReplicationQuotas {
+    let window = crate::replica::throttle::QuotaWindow {
+        samples: config.replication_quota_window_num,
+        size: Duration::from_secs(config.replication_quota_window_size_seconds),
+    };
+    crate::replica::throttle::ReplicationQuotas::new(
+        window,
+        config.leader_replication_throttled_rate,
+        config.follower_replication_throttled_rate,
+    )
 }
 
 /// Every topic's `/config/topics/<t>` overrides, read once at start-up.

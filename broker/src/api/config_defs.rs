@@ -80,11 +80,11 @@ pub const TOPIC_KEYS: &[TopicKey] = &[
     topic_key("flush.ms", T::Long, LONG_MAX, Some("log.flush.interval.ms"), AtLeast(0),
         "fsync the log when its oldest unflushed message is this old; the default leaves it to replication and the OS."),
     topic_key("follower.replication.throttled.replicas", T::List, "", None, Replicas,
-        "Accepted for compatibility: replication is not throttled."),
+        "Replicas whose fetching is throttled on the follower side to follower.replication.throttled.rate while out of sync: * or partition:broker pairs (only the broker's own entries count there)."),
     topic_key("index.interval.bytes", T::Int, "4096", Some("log.index.interval.bytes"), AtLeast(0),
         "Bytes of records between two entries of the offset index."),
     topic_key("leader.replication.throttled.replicas", T::List, "", None, Replicas,
-        "Accepted for compatibility: replication is not throttled."),
+        "Replicas whose serving to out-of-sync followers is throttled on the leader side to leader.replication.throttled.rate: * or partition:broker pairs (only the broker's own entries count there)."),
     topic_key("local.retention.bytes", T::Long, "-2", Some("log.local.retention.bytes"), AtLeast(-2),
         "Tiered storage only, which this broker does not have."),
     topic_key("local.retention.ms", T::Long, "-2", Some("log.local.retention.ms"), AtLeast(-2),
@@ -326,15 +326,9 @@ fn check_value(key: &TopicKey, raw: &str) -> Result<(), TopicConfigError> {
     }
 }
 
-/// `*`, or items each empty or `<digits>:<digits>`.
+/// `*`, or items each empty or `<digits>:<digits>` (the parser the throttles apply).
 fn valid_throttled_replicas(items: &[String]) -> bool {
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    items.concat() == "*"
-        || items.iter().all(|i| {
-            i.is_empty()
-                || i.split_once(':')
-                    .is_some_and(|(p, b)| digits(p) && digits(b))
-        })
+    crate::replica::throttle::parse_throttled_replicas(&items.join(","), 0).is_ok()
 }
 
 /// `raw` as Kafka prints the parsed value (`ConfigDef.convertToString`): numbers without sign

@@ -149,9 +149,11 @@ async fn by_request(
         let changes = std::mem::take(&mut round.watches)
             .into_iter()
             .map(|mut rx| Box::pin(async move { rx.changed().await.is_ok() }));
+        let throttled = throttle_wait(ctx, &round);
         tokio::select! {
             _ = select_all(changes) => {}
             _ = poll.poke.wait() => {}
+            _ = tokio::time::sleep(throttled.unwrap_or_default()), if throttled.is_some() => {}
             _ = tokio::time::sleep_until(poll.deadline) => {
                 return read_all(ctx, req, &req.topics, version, true);
             }
@@ -179,9 +181,14 @@ async fn incremental(
         {
             return Ok((round, read.slots));
         }
-        // On a timeout or a poke the next round reads once more and answers.
+        // On a timeout or a poke the next round reads once more and answers; when the
+        // throttle lets held-back partitions through, it reads them again.
+        let until = match throttle_wait(ctx, &round) {
+            Some(wait) => poll.deadline.min(tokio::time::Instant::now() + wait),
+            None => poll.deadline,
+        };
         tokio::select! {
-            _ = tokio::time::timeout_at(poll.deadline, waker.notified()) => {}
+            _ = tokio::time::timeout_at(until, waker.notified()) => {}
             _ = poll.poke.wait() => {}
         }
     }
@@ -194,6 +201,14 @@ fn propose_isr_expansions(ctx: RequestContext<'_>, round: &mut Round) {
         let zk = ctx.broker.zk();
         tokio::spawn(async move { crate::replica::isr::propose(&zk, &partition, isr).await });
     }
+}
+
+/// How long until partitions the leader throttle held back in `round` may be read again.
+fn throttle_wait(ctx: RequestContext<'_>, round: &Round) -> Option<Duration> {
+    round.held_back.then(|| {
+        let wait = ctx.broker.replicas.quotas().leader.time_until_allowed();
+        wait.max(Duration::from_millis(1))
+    })
 }
 
 /// A response with a top-level session error and no partitions.
@@ -214,6 +229,8 @@ struct Round {
     isr_expansions: Vec<(Arc<Partition>, Vec<i32>)>,
     bytes: usize,
     had_error: bool,
+    /// The leader throttle held a partition back (answered without records).
+    held_back: bool,
     /// Whether to subscribe to each partition read (the long poll of a fetch without a
     /// session), and the subscriptions.
     watch: bool,
@@ -254,6 +271,7 @@ fn read_all(
         isr_expansions: Vec::new(),
         bytes: 0,
         had_error: false,
+        held_back: false,
         watch,
         watches: Vec::new(),
         visits: Vec::new(),
@@ -332,15 +350,37 @@ fn read_topic(
                     (true, true) => Some(partition.subscribe_log_end()),
                     (true, false) => Some(partition.subscribe()),
                 };
-                let (data, records, ok) = read_partition(
-                    &partition,
-                    leading_epoch,
-                    p,
-                    version,
-                    replica_id,
-                    remaining,
-                    round.bytes == 0,
-                );
+                let quota = &ctx.broker.replicas.quotas().leader;
+                let throttled = replica_id >= 0 && quota.is_throttled(&name, p.partition);
+                let (data, records, ok) = if throttled
+                    && leading_epoch.is_some()
+                    && !fenced
+                    && !partition.isr_contains(replica_id)
+                    && quota.is_exceeded()
+                {
+                    // Kafka's shouldLeaderThrottle: an out-of-sync follower of a throttled
+                    // replica gets no records while the quota is exceeded; read it again next
+                    // time whether or not it changes.
+                    round.held_back = true;
+                    if let Some(visit) = round.visits.last_mut() {
+                        visit.generation = u64::MAX;
+                    }
+                    held_back(&partition, p)
+                } else {
+                    read_partition(
+                        &partition,
+                        leading_epoch,
+                        p,
+                        version,
+                        replica_id,
+                        remaining,
+                        round.bytes == 0,
+                    )
+                };
+                if throttled {
+                    // All throttled traffic counts, to followers in sync or not, as in Kafka.
+                    quota.record(records.len());
+                }
                 if !ok {
                     round.had_error = true;
                 } else if let Some(watch) = watch {
@@ -364,6 +404,18 @@ fn unknown_partition_code(ctx: RequestContext<'_>, topic: &str) -> i16 {
     } else {
         ResponseError::UnknownTopicOrPartition.code()
     }
+}
+
+/// A partition held back by the leader throttle: its offsets, no records.
+fn held_back(partition: &Partition, p: &FetchPartition) -> (PartitionData, Part, bool) {
+    let hw = partition.high_watermark();
+    let data = PartitionData::default()
+        .with_partition_index(p.partition)
+        .with_high_watermark(hw)
+        .with_last_stable_offset(hw)
+        .with_log_start_offset(partition.log_start_offset());
+    let (data, records) = no_records(data);
+    (data, records, true)
 }
 
 fn error_partition(index: i32, code: i16) -> PartitionData {

@@ -60,6 +60,10 @@ impl BrokerConfig {
         }
         let mut c = self.clone();
         c.log_segment_bytes = s.int_between("log.segment.bytes", 14, I32_MAX_U64)?;
+        c.leader_replication_throttled_rate =
+            unlimited_at_max(s.int_at_least("leader.replication.throttled.rate", 0)?);
+        c.follower_replication_throttled_rate =
+            unlimited_at_max(s.int_at_least("follower.replication.throttled.rate", 0)?);
         if self.log_roll_ms.is_some() {
             c.log_roll_ms = Some(log_roll_ms(&s)?);
         }

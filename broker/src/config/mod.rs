@@ -164,6 +164,12 @@ pub struct BrokerConfig {
     pub replica_fetch_wait_max_ms: u64,
     pub replica_fetch_backoff_ms: u64,
     pub max_incremental_fetch_session_cache_slots: usize,
+    /// `leader.replication.throttled.rate`; `None`: no limit (Kafka's default, Long.MAX_VALUE).
+    pub leader_replication_throttled_rate: Option<u64>,
+    /// `follower.replication.throttled.rate`; `None`: no limit.
+    pub follower_replication_throttled_rate: Option<u64>,
+    pub replication_quota_window_num: usize,
+    pub replication_quota_window_size_seconds: u64,
     pub auto_leader_rebalance_enable: bool,
     pub leader_imbalance_check_interval_seconds: u64,
     pub controlled_shutdown_enable: bool,
@@ -329,6 +335,22 @@ fn from_settings(s: &Settings, hostname: &str) -> Result<BrokerConfig, ConfigErr
             "max.incremental.fetch.session.cache.slots",
             0,
             I32_MAX_USIZE,
+        )?,
+        leader_replication_throttled_rate: unlimited_at_max(
+            s.int_at_least("leader.replication.throttled.rate", 0)?,
+        ),
+        follower_replication_throttled_rate: unlimited_at_max(
+            s.int_at_least("follower.replication.throttled.rate", 0)?,
+        ),
+        replication_quota_window_num: s.int_between(
+            "replication.quota.window.num",
+            1,
+            I32_MAX_USIZE,
+        )?,
+        replication_quota_window_size_seconds: s.int_between(
+            "replication.quota.window.size.seconds",
+            1,
+            I32_MAX_U64,
         )?,
         auto_leader_rebalance_enable: s.bool("auto.leader.rebalance.enable")?,
         leader_imbalance_check_interval_seconds: s

@@ -1,8 +1,8 @@
 //! What changes in the running broker when the effective config does (Kafka's
-//! `BrokerReconfigurable`s): every partition's log defaults, the log cleaner, and the TLS
-//! listeners' key material. `message.max.bytes`, `min.insync.replicas` and
+//! `BrokerReconfigurable`s): every partition's log defaults, the log cleaner, the TLS
+//! listeners' key material and the replication throttles' rates. `message.max.bytes`, `min.insync.replicas` and
 //! `log.message.timestamp.type` need nothing here: the produce path reads the current config
-//! on every request. The replication throttle follows [`super::DynamicConfig::subscribe`].
+//! on every request. The replication throttles get their new rates here.
 
 use std::sync::Arc;
 
@@ -84,6 +84,14 @@ async fn apply(
         let (b, slot) = (broker.clone(), cleaner.clone());
         let _ = tokio::task::spawn_blocking(move || slot.set(&b, cleaning)).await;
     }
+    // The replication throttles' rates (each quota logs its own change).
+    let quotas = broker.replicas.quotas();
+    quotas
+        .leader
+        .set_rate(new.leader_replication_throttled_rate);
+    quotas
+        .follower
+        .set_rate(new.follower_replication_throttled_rate);
     for (name, settings) in &new.ssl {
         if old.ssl.get(name) == Some(settings) {
             continue;

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::fetch_delays::FetchDelays;
+use super::throttle::{ReplicationQuota, ReplicationQuotas};
 use crate::replica::Partition;
 
 const FETCH_VERSION: i16 = 12;
@@ -32,6 +33,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const RESPONSE_MAX_BYTES: i32 = 10 * 1024 * 1024;
 /// Rounds of OffsetForLeaderEpoch before giving up on finding the divergence point.
 const MAX_TRUNCATION_ROUNDS: usize = 16;
+/// The least a throttled partition asks for in one fetch, whatever its throttle's rate.
+const THROTTLED_MIN_BYTES: i32 = 16 * 1024;
 
 type TopicPartition = (String, i32);
 
@@ -48,6 +51,8 @@ pub struct FetcherConfig {
     pub tls: Option<kafka_client::ClientTls>,
     /// How to authenticate to leaders when the inter-broker listener is SASL.
     pub sasl: Option<kafka_client::SaslCredentials>,
+    /// The replication throttles; fetchers obey the follower side's.
+    pub quotas: Arc<ReplicationQuotas>,
 }
 
 #[derive(Clone)]
@@ -105,6 +110,37 @@ struct Slot {
     /// The fetch parameters last put in a request of the leader's session, with the
     /// partition's generation when they were read: while it stays, they still hold.
     sent: Option<(u64, FetchPartition)>,
+    /// Caught up with the leader's high watermark at the last response (Kafka's
+    /// `isReplicaInSync`): the follower throttle never holds such a replica back.
+    in_sync: bool,
+}
+
+impl Slot {
+    /// Whether the follower throttle holds this partition back now (Kafka's
+    /// `shouldFollowerThrottle`); `exceeded` caches the quota's state for one pass.
+    fn held_back(&self, quota: &ReplicationQuota, exceeded: &mut Option<bool>) -> bool {
+        let p = &self.assigned.partition;
+        if self.in_sync || !quota.is_throttled(&p.topic, p.index) {
+            return false;
+        }
+        *exceeded.get_or_insert_with(|| quota.is_exceeded())
+    }
+
+    /// What to ask for: a throttled partition out of sync asks for no more than a second of
+    /// its throttle's rate, so one fetch cannot overshoot it by much.
+    fn max_bytes(&self, config: &FetcherConfig) -> i32 {
+        let p = &self.assigned.partition;
+        let quota = &config.quotas.follower;
+        match quota.rate_limit() {
+            Some(rate) if !self.in_sync && quota.is_throttled(&p.topic, p.index) => {
+                let rate = i32::try_from(rate).unwrap_or(i32::MAX);
+                config
+                    .partition_max_bytes
+                    .min(rate.max(THROTTLED_MIN_BYTES))
+            }
+            _ => config.partition_max_bytes,
+        }
+    }
 }
 
 impl View {
@@ -131,13 +167,13 @@ impl View {
                 continue;
             }
             // Parameters sent for the same replica and epoch still hold.
-            let sent = old.remove(tp).and_then(|s| {
+            let (sent, in_sync) = old.remove(tp).map_or((None, false), |s| {
                 let same = Arc::ptr_eq(&s.assigned.partition, &a.partition)
                     && s.assigned.leader_epoch == a.leader_epoch;
                 if same {
-                    s.sent
+                    (s.sent, s.in_sync)
                 } else {
-                    None
+                    (None, false)
                 }
             });
             if !session.forget.is_empty() {
@@ -152,6 +188,7 @@ impl View {
             self.fetching.push(Slot {
                 assigned: a.clone(),
                 sent,
+                in_sync,
             });
         }
         for (tp, slot) in old {
@@ -174,9 +211,9 @@ impl View {
         self.truncating.is_empty() && self.fetching.is_empty()
     }
 
-    fn slot(&self, topic: &str, index: i32) -> Option<&Slot> {
+    fn slot_mut(&mut self, topic: &str, index: i32) -> Option<&mut Slot> {
         let i = *self.index.get(topic)?.get(&index)?;
-        self.fetching.get(i)
+        self.fetching.get_mut(i)
     }
 
     fn is_delayed(&self, a: &Assigned, now: Instant) -> bool {
@@ -410,16 +447,23 @@ impl FetchTask {
             view.rebuild(&lock(&self.partitions), session);
         }
         let now = Instant::now();
+        let quota = &self.config.quotas.follower;
+        let mut exceeded = None;
         let ready = view
             .fetching
             .iter()
-            .any(|s| !view.is_delayed(&s.assigned, now));
+            .any(|s| !view.is_delayed(&s.assigned, now) && !s.held_back(quota, &mut exceeded));
         if !ready && session.forget.is_empty() {
-            // Nothing to send until a delay ends or the assignments change.
-            let until = view
+            // Nothing to send until a delay ends, the throttle lets a partition through, or
+            // the assignments change.
+            let mut until = view
                 .delays
                 .next_end(now)
                 .unwrap_or(now + self.config.backoff);
+            if exceeded == Some(true) {
+                let wait = quota.time_until_allowed().max(Duration::from_millis(1));
+                until = until.min(now + wait);
+            }
             tokio::select! {
                 _ = tokio::time::sleep_until(until.into()) => {}
                 _ = self.changed.notified() => {}
@@ -455,9 +499,22 @@ impl FetchTask {
     ) -> bool {
         let now = Instant::now();
         let mut req = session.build(&self.config, &mut view.fetching, &view.delays, now);
-        if let Some(end) = view.delays.next_end(now) {
-            // Back in time to send the delayed partitions again.
-            let ms = end.saturating_duration_since(now).as_millis();
+        let mut back_in = view.delays.next_end(now).map(|end| end - now);
+        let quota = &self.config.quotas.follower;
+        let throttled_for = quota.time_until_allowed();
+        // A wait means the quota is exceeded: no need to ask it again for each partition.
+        let mut exceeded = Some(true);
+        if !throttled_for.is_zero()
+            && view
+                .fetching
+                .iter()
+                .any(|s| s.held_back(quota, &mut exceeded))
+        {
+            back_in = Some(back_in.map_or(throttled_for, |d| d.min(throttled_for)));
+        }
+        if let Some(wait) = back_in {
+            // Back in time to send the delayed or throttled partitions again.
+            let ms = wait.as_millis();
             req.max_wait_ms = req.max_wait_ms.min(i32::try_from(ms).unwrap_or(i32::MAX));
         }
         tracing::trace!(
@@ -488,16 +545,17 @@ impl FetchTask {
         session.answered(req.session_epoch, resp.session_id);
         let mut failed = Vec::new();
         let mut recovered = Vec::new();
+        let any_delayed = !view.delays.is_empty();
         for topic in &resp.responses {
             for pd in &topic.partitions {
-                let Some(slot) = view.slot(topic.topic.0.as_str(), pd.partition_index) else {
+                let Some(slot) = view.slot_mut(topic.topic.0.as_str(), pd.partition_index) else {
                     continue;
                 };
                 if !self.still_assigned(&slot.assigned) {
                     continue;
                 }
-                match self.apply(&slot.assigned, pd) {
-                    Ok(()) if !view.delays.is_empty() => recovered.push(slot.assigned.clone()),
+                match self.apply(slot, pd) {
+                    Ok(()) if any_delayed => recovered.push(slot.assigned.clone()),
                     Ok(()) => {}
                     Err(reason) => {
                         debug!(topic = %topic.topic.0, partition = pd.partition_index, reason, "fetch error");
@@ -521,16 +579,23 @@ impl FetchTask {
 
     fn apply(
         &self,
-        a: &Assigned,
+        slot: &mut Slot,
         pd: &kafka_protocol::messages::fetch_response::PartitionData,
     ) -> Result<(), String> {
+        let a = &slot.assigned;
         let p = &a.partition;
         match pd.error_code {
             0 => {
                 let records = pd.records.clone().unwrap_or_default();
                 if !records.is_empty() {
                     p.append_as_follower(&records).map_err(|e| e.to_string())?;
+                    // All throttled traffic counts, in sync or not, as in Kafka.
+                    let quota = &self.config.quotas.follower;
+                    if quota.is_throttled(&p.topic, p.index) {
+                        quota.record(records.len());
+                    }
                 }
+                slot.in_sync = p.log_end_offset() >= pd.high_watermark;
                 p.update_follower_high_watermark(pd.high_watermark);
                 // Records the leader deleted (DeleteRecords, retention) go here too.
                 p.follow_leader_log_start(pd.log_start_offset)
@@ -581,7 +646,8 @@ struct FollowerSession {
 impl FollowerSession {
     /// The next fetch: full, or the partitions whose parameters changed plus the forgotten.
     /// Delayed partitions are left out, and forgotten by the leader's session: it would
-    /// answer their error on every fetch and so end every long poll at once.
+    /// answer their error on every fetch and so end every long poll at once. So are the
+    /// partitions the follower throttle holds back (as Kafka's fetcher leaves them out).
     fn build(
         &mut self,
         config: &FetcherConfig,
@@ -591,10 +657,12 @@ impl FollowerSession {
     ) -> FetchRequest {
         let full = self.epoch == 0;
         let mut topics: Vec<FetchTopic> = Vec::new();
+        let mut exceeded = None;
         for slot in fetching.iter_mut() {
             let p = &slot.assigned.partition;
             let epoch = slot.assigned.leader_epoch;
-            if !delays.is_empty() && delays.holds(&p.topic, p.index, epoch, now) {
+            let delayed = !delays.is_empty() && delays.holds(&p.topic, p.index, epoch, now);
+            if delayed || slot.held_back(&config.quotas.follower, &mut exceeded) {
                 if slot.sent.take().is_some() && !full {
                     self.forget.push((p.topic.clone(), p.index));
                 }
@@ -610,7 +678,7 @@ impl FollowerSession {
                 .with_current_leader_epoch(slot.assigned.leader_epoch)
                 .with_fetch_offset(p.log_end_offset())
                 .with_log_start_offset(p.log_start_offset())
-                .with_partition_max_bytes(config.partition_max_bytes);
+                .with_partition_max_bytes(slot.max_bytes(config));
             let changed = full || slot.sent.as_ref().is_none_or(|(_, sent)| *sent != part);
             slot.sent = Some((generation, part.clone()));
             if !changed {
@@ -799,6 +867,7 @@ mod tests {
             backoff: Duration::from_millis(200),
             tls: None,
             sasl: None,
+            quotas: Arc::new(ReplicationQuotas::unlimited()),
         };
         let mut assignments = Assignments::default();
         for (t, i) in [("a", 0), ("a", 1), ("b", 0)] {
@@ -880,6 +949,7 @@ mod tests {
             backoff,
             tls: None,
             sasl: None,
+            quotas: Arc::new(ReplicationQuotas::unlimited()),
         };
         let mut assignments = Assignments::default();
         for (t, i) in [("a", 0), ("a", 1)] {

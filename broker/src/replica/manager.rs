@@ -11,6 +11,7 @@ use crate::replica::checkpoint::{self, HIGH_WATERMARK_FILE, LOG_START_OFFSET_FIL
 use crate::replica::dir_move::DirMoves;
 use crate::replica::log_dirs::{LogDir, LogDirs};
 use crate::replica::partition::{Partition, ReplicaRole};
+use crate::replica::throttle::ReplicationQuotas;
 use crate::topic_config::{self, Overrides};
 
 /// (topic, partition).
@@ -39,6 +40,8 @@ pub struct ReplicaManager {
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     /// Per-topic config overrides from `/config/topics/<t>`.
     topic_overrides: RwLock<HashMap<String, Overrides>>,
+    /// The replication throttles; their throttled replicas follow the topic overrides.
+    quotas: Arc<ReplicationQuotas>,
     /// Held while a dir's checkpoints are computed and written: two writers would share the
     /// temporary file (one renames it from under the other, failing the dir), and the later
     /// one must also have looked later, or a deleted replica's entry could come back.
@@ -69,6 +72,7 @@ impl ReplicaManager {
             log_defaults: RwLock::new(log_config),
             partitions: RwLock::new(HashMap::new()),
             topic_overrides: RwLock::new(HashMap::new()),
+            quotas: Arc::new(ReplicationQuotas::unlimited()),
             checkpoint_writes: Mutex::new(()),
             moves: DirMoves::default(),
             preferred_dirs: Mutex::new(HashMap::new()),
@@ -92,6 +96,18 @@ impl ReplicaManager {
                 Ok(manager)
             }
         }
+    }
+
+    /// Uses `quotas` for the replication throttles (before any topic override is set).
+    pub fn with_quotas(mut self, quotas: Arc<ReplicationQuotas>) -> Self {
+        self.quotas = quotas;
+        self
+    }
+
+    /// The replication throttles: the leader side's for the fetch handler, the follower side's
+    /// for the fetchers.
+    pub fn quotas(&self) -> &Arc<ReplicationQuotas> {
+        &self.quotas
     }
 
     /// The log dirs and which have failed.
@@ -291,8 +307,11 @@ impl ReplicaManager {
         overrides.get(topic).cloned()
     }
 
-    /// Adopts a topic's new overrides and applies them to its hosted partitions' logs.
+    /// Adopts a topic's new overrides and applies them to its hosted partitions' logs and to
+    /// the replication throttles.
     pub fn set_topic_overrides(&self, topic: &str, overrides: Overrides) {
+        self.quotas
+            .apply_topic_configs(topic, &overrides, self.broker_id);
         {
             let mut all = self
                 .topic_overrides

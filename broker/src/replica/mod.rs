@@ -11,6 +11,7 @@
 //! - [`dir_move`]: moving a replica to another log dir (AlterReplicaLogDirs, future logs).
 //! - [`isr`]: leader-side ISR shrink/expand, written to ZooKeeper by the leader.
 //! - [`checkpoint`]: high-watermark checkpoint files.
+//! - [`throttle`]: replication throttles (leader and follower byte-rate quotas).
 
 pub mod checkpoint;
 pub mod dir_move;
@@ -22,6 +23,7 @@ pub mod log_dirs;
 pub mod manager;
 pub mod partition;
 pub mod producer_state;
+pub mod throttle;
 
 pub use manager::ReplicaManager;
 pub use partition::{Partition, PartitionError};

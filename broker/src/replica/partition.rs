@@ -195,6 +195,11 @@ impl Partition {
         lock(&self.role).leader == self.broker_id
     }
 
+    /// Whether `replica` is in the ISR as last decided (by the controller or this leader).
+    pub fn isr_contains(&self, replica: i32) -> bool {
+        lock(&self.role).isr.contains(&replica)
+    }
+
     /// The leader epoch, if this replica leads (one lock for both questions).
     pub fn leading_epoch(&self) -> Option<i32> {
         let role = lock(&self.role);

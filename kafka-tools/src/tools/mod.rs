@@ -13,6 +13,7 @@ pub mod delete_records;
 pub mod filter;
 pub mod get_offsets;
 pub mod leader_election;
+pub mod reassign_partitions;
 pub mod topics;
 
 use std::ffi::OsString;
@@ -46,6 +47,9 @@ pub const TOOLS: &[(&str, Entry)] = &[
         Box::pin(leader_election::run(a))
     }),
     ("kafka-get-offsets", |a| Box::pin(get_offsets::run(a))),
+    ("kafka-reassign-partitions", |a| {
+        Box::pin(reassign_partitions::run(a))
+    }),
     ("kafka-topics", |a| Box::pin(topics::run(a))),
 ];
 
