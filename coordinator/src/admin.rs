@@ -8,10 +8,7 @@ use rand::Rng;
 use crate::connect::Zk;
 use crate::error::ZkError;
 use crate::registration::live_brokers;
-use crate::znode::{
-    random_uuid, ConfigChangeNotificationZNode, DeleteTopicsZNode, TopicConfigZNode, TopicZNode,
-    TopicsZNode,
-};
+use crate::znode::{random_uuid, DeleteTopicsZNode, TopicConfigZNode, TopicZNode, TopicsZNode};
 
 /// Longest legal topic name (`Topic.MAX_NAME_LENGTH`).
 pub const MAX_TOPIC_NAME_LENGTH: usize = 249;
@@ -347,13 +344,7 @@ pub async fn set_topic_config(
         return Err(ZkError::UnknownTopic(topic.to_string()));
     }
     write_topic_config(zk, topic, configs).await?;
-    zk.ensure_path(ConfigChangeNotificationZNode::PATH).await?;
-    zk.create_sequential(
-        &ConfigChangeNotificationZNode::sequential_prefix(),
-        &ConfigChangeNotificationZNode::encode(&format!("topics/{topic}")),
-    )
-    .await?;
-    Ok(())
+    crate::config_changes::announce(zk, &format!("topics/{topic}")).await
 }
 
 /// Creates a topic with `partitions` × `rf` spread over the live brokers (auto-creation).
@@ -399,16 +390,7 @@ async fn write_topic_config(
 ) -> Result<(), ZkError> {
     let path = TopicConfigZNode::path(name);
     let data = TopicConfigZNode::encode(configs);
-    match zk.set(&path, &data, None).await {
-        Err(e) if e.is_no_node() => {
-            zk.ensure_path("/config/topics").await?;
-            match zk.create(&path, &data, false).await {
-                Err(e) if e.is_node_exists() => zk.set(&path, &data, None).await.map(|_| ()),
-                other => other.map(|_| ()),
-            }
-        }
-        other => other.map(|_| ()),
-    }
+    crate::config_changes::write_entity(zk, "/config/topics", &path, &data).await
 }
 
 /// Whether `/brokers/topics/<t>` exists.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::connect::Zk;
 use crate::error::ZkError;
-use crate::znode::{BrokerConfigZNode, ConfigChangeNotificationZNode};
+use crate::znode::BrokerConfigZNode;
 
 /// Whose dynamic configs: one broker's, or the cluster-wide defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -60,23 +60,8 @@ pub async fn set_broker_config(
     let name = entity.name();
     let path = BrokerConfigZNode::path(&name);
     let data = BrokerConfigZNode::encode(config);
-    match zk.set(&path, &data, None).await {
-        Err(e) if e.is_no_node() => {
-            zk.ensure_path(BrokerConfigZNode::PATH).await?;
-            match zk.create(&path, &data, false).await {
-                Err(e) if e.is_node_exists() => zk.set(&path, &data, None).await.map(|_| ())?,
-                other => other.map(|_| ())?,
-            }
-        }
-        other => other.map(|_| ())?,
-    }
-    zk.ensure_path(ConfigChangeNotificationZNode::PATH).await?;
-    zk.create_sequential(
-        &ConfigChangeNotificationZNode::sequential_prefix(),
-        &ConfigChangeNotificationZNode::encode(&format!("brokers/{name}")),
-    )
-    .await?;
-    Ok(())
+    crate::config_changes::write_entity(zk, BrokerConfigZNode::PATH, &path, &data).await?;
+    crate::config_changes::announce(zk, &format!("brokers/{name}")).await
 }
 
 #[cfg(test)]

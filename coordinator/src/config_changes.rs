@@ -22,6 +22,38 @@ use crate::connect::Zk;
 use crate::user_config::{desanitize, user_config};
 use crate::znode::ConfigChangeNotificationZNode;
 
+/// Writes a config entity's znode (`/config/<type>/<name>` under `parent`), creating it and its
+/// parent when absent; a concurrent creator is overwritten, as Kafka's `setOrCreateEntityConfigs`.
+pub(crate) async fn write_entity(
+    zk: &Zk,
+    parent: &str,
+    path: &str,
+    data: &[u8],
+) -> Result<(), crate::ZkError> {
+    match zk.set(path, data, None).await {
+        Err(e) if e.is_no_node() => {
+            zk.ensure_path(parent).await?;
+            match zk.create(path, data, false).await {
+                Err(e) if e.is_node_exists() => zk.set(path, data, None).await.map(|_| ()),
+                other => other.map(|_| ()),
+            }
+        }
+        other => other.map(|_| ()),
+    }
+}
+
+/// Announces a change of `entity` ("topics/t", "users/alice", "brokers/<default>") with a
+/// sequential `/config/changes/config_change_N`, which every broker follows.
+pub(crate) async fn announce(zk: &Zk, entity: &str) -> Result<(), crate::ZkError> {
+    zk.ensure_path(ConfigChangeNotificationZNode::PATH).await?;
+    zk.create_sequential(
+        &ConfigChangeNotificationZNode::sequential_prefix(),
+        &ConfigChangeNotificationZNode::encode(entity),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Kafka purges change notifications after this long.
 const PURGE_AFTER_MS: i64 = 15 * 60 * 1000;
 const PREFIX: &str = "config_change_";

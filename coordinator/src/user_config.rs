@@ -12,7 +12,7 @@ use sasl::{Mechanism, ScramCredential};
 
 use crate::connect::Zk;
 use crate::error::ZkError;
-use crate::znode::{ConfigChangeNotificationZNode, UserConfigZNode};
+use crate::znode::UserConfigZNode;
 
 /// A user name as Kafka's `Sanitizer.sanitize` writes it into a znode name: URL-encoded
 /// (Java's `URLEncoder`: letters, digits and `.-_` kept, every other UTF-8 byte as `%XX`),
@@ -105,24 +105,9 @@ pub async fn set_user_config(
     let removed = config.is_empty() && remove_if_childless(zk, &path).await?;
     if !removed {
         let data = UserConfigZNode::encode(config);
-        match zk.set(&path, &data, None).await {
-            Err(e) if e.is_no_node() => {
-                zk.ensure_path(UserConfigZNode::PATH).await?;
-                match zk.create(&path, &data, false).await {
-                    Err(e) if e.is_node_exists() => zk.set(&path, &data, None).await.map(|_| ())?,
-                    other => other.map(|_| ())?,
-                }
-            }
-            other => other.map(|_| ())?,
-        }
+        crate::config_changes::write_entity(zk, UserConfigZNode::PATH, &path, &data).await?;
     }
-    zk.ensure_path(ConfigChangeNotificationZNode::PATH).await?;
-    zk.create_sequential(
-        &ConfigChangeNotificationZNode::sequential_prefix(),
-        &ConfigChangeNotificationZNode::encode(&format!("users/{sanitized}")),
-    )
-    .await?;
-    Ok(())
+    crate::config_changes::announce(zk, &format!("users/{sanitized}")).await
 }
 
 /// Deletes `path` unless it has children; true if it is gone.
