@@ -575,9 +575,14 @@ fn configs(b: &str) {
         "Iterations 10 is less than the minimum 4096 required for SCRAM-SHA-256"
     );
 
-    // Quotas: served (issue 25) or refused in one line naming the API.
+    // Quotas: the brokers do not serve the quota APIs yet (issue 25 adds them and turns this
+    // into a check of the stored quota): the tool says so in one line naming the API.
     let versions = ok("kafka-broker-api-versions", &["--bootstrap-server", b]);
-    let quota = tools::run(
+    assert!(
+        versions.contains("AlterClientQuotas(49): UNSUPPORTED"),
+        "{versions}"
+    );
+    let e = err(
         "kafka-configs",
         &[
             "--bootstrap-server",
@@ -588,27 +593,8 @@ fn configs(b: &str) {
             "--add-config",
             "producer_byte_rate=1024",
         ],
-        None,
-    )
-    .or_panic("quota alter");
-    if versions.contains("AlterClientQuotas(49): UNSUPPORTED") {
-        let e = String::from_utf8_lossy(&quota.stderr);
-        assert_eq!(quota.status.code(), Some(1));
-        assert!(
-            e.contains("AlterClientQuotas") && e.trim().lines().count() == 1,
-            "{e}"
-        );
-    } else {
-        assert!(quota.status.success(), "{quota:?}");
-        let d = ok(
-            "kafka-configs",
-            &["--bootstrap-server", b, "--describe", "--user", "alice"],
-        );
-        assert!(
-            d.contains("Quota configs for user-principal 'alice' are producer_byte_rate=1024.0"),
-            "{d}"
-        );
-    }
+    );
+    assert!(e.contains("AlterClientQuotas"), "{e}");
 }
 
 fn acls(b: &str) {
