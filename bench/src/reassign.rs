@@ -6,6 +6,10 @@
 //! `kafka-reassign-partitions` (the debug `kafka-tools` binary: it is only the client). A move's
 //! time runs from `--execute` until Metadata lists only the new replica; its rate is the
 //! partition's log bytes over that time.
+//!
+//! The same cluster also times the tools' start-up: `kafka-topics --list`, run
+//! [`LIST_RUNS`] times (issue 24: "the tools start and answer in <= 50 ms for a `--list`");
+//! set KAFKA_TOOLS_BIN to the release binary for that figure.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -20,6 +24,8 @@ const TOPIC: &str = "bench-reassign";
 /// Records per produce request and their size: ~900 KB requests, under message.max.bytes.
 const VALUES_PER_REQUEST: usize = 90;
 const VALUE_BYTES: usize = 10_000;
+/// Timed runs of `kafka-topics --list`.
+const LIST_RUNS: usize = 50;
 /// How long one move may take before the run gives up.
 const MOVE_MAX: Duration = Duration::from_secs(600);
 
@@ -96,11 +102,33 @@ fn move_to(
     Ok(secs)
 }
 
+/// Wall time of whole `kafka-topics --list` runs (process start to exit), in ms.
+fn list_latency(bootstrap: &str, report: &mut Report) -> Result<()> {
+    let mut ms = Vec::with_capacity(LIST_RUNS);
+    for _ in 0..LIST_RUNS {
+        let start = Instant::now();
+        let out =
+            tests::tools::run_ok("kafka-topics", &["--bootstrap-server", bootstrap, "--list"])
+                .context("kafka-topics --list")?;
+        ms.push(start.elapsed().as_secs_f64() * 1e3);
+        if !out.lines().any(|l| l == TOPIC) {
+            bail!("kafka-topics --list did not list {TOPIC}: {out}");
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    report.add_raw(json!({"scenario": "kafka-topics --list", "runs": LIST_RUNS,
+        "binary": tests::tools::tools_bin().display().to_string(),
+        "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0)}))?;
+    Ok(())
+}
+
 pub fn run(broker_bin: &Path, gib: f64, throttle: u64, report: &mut Report) -> Result<()> {
     std::env::set_var("BROKER_BIN", broker_bin);
     let mut cluster = MultiCluster::start("bench-reassign", 3, &[]).context("cluster")?;
     let bootstrap = cluster.bootstrap();
     cluster.create_topic(TOPIC, 1, 1, &[]).context("topic")?;
+    list_latency(&bootstrap, report)?;
     let from = replicas(&cluster)?.first().copied().context("no replica")?;
     let to = if from == 3 { 1 } else { from + 1 };
     let addr = cluster.broker(from).bootstrap();
