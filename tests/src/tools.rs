@@ -22,11 +22,14 @@ pub fn tools_bin() -> PathBuf {
     target.join("debug").join("kafka-tools")
 }
 
-/// A directory of links named after the tools (made once per test process).
+/// A directory of links named after the tools, beside the binary (shared by every test
+/// process, so nothing is left behind in the temp dir).
 fn link_dir() -> io::Result<&'static PathBuf> {
     static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("kafka-tools-links-{}", std::process::id()));
+        let bin = tools_bin();
+        let parent = bin.parent().ok_or("the tools binary has no directory")?;
+        let dir = parent.join("kafka-tools-links");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         Ok(dir)
     })
